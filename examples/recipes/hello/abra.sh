@@ -1,0 +1,1 @@
+export APP_CONF_VERSION=v1

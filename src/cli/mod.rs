@@ -1,0 +1,82 @@
+//! The command line: routing only. Each command group lives in its own file and calls into the library;
+//! `anyhow` is allowed here and nowhere below.
+
+mod coord;
+mod engine;
+mod exec;
+mod grant;
+mod janitor;
+mod ledger;
+mod overlay;
+mod run;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// cc-ci: test Co-op Cloud recipe pull requests — deploy once, install → upgrade → backup → restore.
+#[derive(Debug, Parser)]
+#[command(name = "cc-ci", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the tiers against a recipe (the main job).
+    Run(Box<run::RunArgs>),
+    /// The coord tree: provision, show paths, reconcile the spool, list obligations.
+    #[command(subcommand)]
+    Coord(coord::CoordCmd),
+    /// The hash-chained ledger: tail, verify, export.
+    #[command(subcommand)]
+    Ledger(ledger::LedgerCmd),
+    /// Signed escape grants: mint, check, list, revoke.
+    #[command(subcommand)]
+    Grant(grant::GrantCmd),
+    /// Overlays for recipe maintainers: new, check, doc.
+    #[command(subcommand)]
+    Overlay(overlay::OverlayCmd),
+    /// Remove leftovers of runs that are no longer alive.
+    Janitor(janitor::JanitorArgs),
+    /// Run a command in the live app of a running session.
+    Exec(exec::ExecArgs),
+    /// Low-level engine operations (used by the abra double and for debugging).
+    #[command(subcommand, hide = true)]
+    Engine(engine::EngineCmd),
+}
+
+/// Parses the command line and runs the command. Errors are printed with their causes; the exit code
+/// comes from `crate::exit`.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    crate::exit::code(crate::exit::OK)
+                }
+                _ => crate::exit::code(crate::exit::USAGE),
+            };
+        }
+    };
+    let result = match cli.command {
+        Command::Run(a) => run::run(*a),
+        Command::Coord(c) => coord::run(c),
+        Command::Ledger(c) => ledger::run(c),
+        Command::Grant(c) => grant::run(c),
+        Command::Overlay(c) => overlay::run(c),
+        Command::Janitor(a) => janitor::run(a),
+        Command::Exec(a) => exec::run(a),
+        Command::Engine(c) => engine::run(c),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("cc-ci: error: {e:#}");
+            crate::exit::code(crate::exit::INTERNAL)
+        }
+    }
+}

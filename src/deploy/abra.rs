@@ -1,0 +1,1 @@
+//! abra deployer part: being built.

@@ -1,0 +1,1 @@
+//! compose deployer part: being built.

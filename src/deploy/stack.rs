@@ -1,0 +1,1 @@
+//! stack deployer part: being built.

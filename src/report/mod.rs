@@ -1,0 +1,1 @@
+//! Reports: terminal summary, JUnit XML, Markdown, results.json. Reads verdicts; never changes them.
