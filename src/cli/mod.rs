@@ -2,6 +2,7 @@
 //! `anyhow` is allowed here and nowhere below.
 
 mod coord;
+mod dashboard;
 mod engine;
 mod exec;
 mod grant;
@@ -38,6 +39,8 @@ pub enum Command {
     /// Overlays for recipe maintainers: new, check, doc.
     #[command(subcommand)]
     Overlay(overlay::OverlayCmd),
+    /// Render the static dashboard of every recipe's state.
+    Dashboard(dashboard::DashboardArgs),
     /// Remove leftovers of runs that are no longer alive.
     Janitor(janitor::JanitorArgs),
     /// Run a command in the live app of a running session.
@@ -68,6 +71,7 @@ pub fn main() -> ExitCode {
         Command::Ledger(c) => ledger::run(c),
         Command::Grant(c) => grant::run(c),
         Command::Overlay(c) => overlay::run(c),
+        Command::Dashboard(a) => dashboard::run(a),
         Command::Janitor(a) => janitor::run(a),
         Command::Exec(a) => exec::run(a),
         Command::Engine(c) => engine::run(c),

@@ -1,2 +1,7 @@
 //! Recipes as git repositories: sources (name, URL, path), private per-run checkouts, `head_ref`,
-//! and the previous release. It never deploys and never reads test specs.
+//! the previous release, and the chaos version of a checkout. It never deploys and never reads test
+//! specs.
+
+mod chaos;
+
+pub use chaos::{chaos_version, ChaosError};
