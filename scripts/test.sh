@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-engine.sh
 command -v pytest >/dev/null 2>&1 || python3 -m pip install -q pytest >/dev/null 2>&1 || true
-cargo test --all-targets "$@"
+cargo test "$@"
