@@ -22,7 +22,7 @@ use crate::spec::{parse_meta_all, RecipeMeta, SpecError, SpecErrorKind, SpecFile
 pub use gate::{decide, parse_allowlist, AllowEntry, GateDecision, GateVia};
 pub use keyword::{Keyword, KeywordError};
 pub use pytest::{tier_of as pytest_tier, PytestFile};
-pub use walk::{validate_recipe_name, validate_relative};
+pub use walk::{is_yaml, validate_recipe_name, validate_relative};
 
 /// What to discover.
 #[derive(Debug, Clone, Copy)]
@@ -189,10 +189,26 @@ pub fn discover(
     sort(&mut d.generic);
     sort(&mut d.overlays);
     sort(&mut d.repo_local.specs);
-    errors.extend(op_conflicts(d.overlays.iter().chain(&d.repo_local.specs)));
-    errors.extend(generic_ops(&d.generic));
+    errors.extend(check_set(
+        d.overlays.iter().chain(&d.repo_local.specs),
+        false,
+    ));
+    errors.extend(check_set(d.generic.iter(), true));
     d.errors = errors;
     d
+}
+
+/// Rules over a set of files that no single file can check: at most one file per tier replaces the
+/// op, and generic files (`generic` true) neither seed nor replace ops.
+pub fn check_set<'a>(
+    specs: impl Iterator<Item = &'a SpecFile> + Clone,
+    generic: bool,
+) -> Vec<SpecError> {
+    let mut out = op_conflicts(specs.clone());
+    if generic {
+        out.extend(generic_ops(specs));
+    }
+    out
 }
 
 /// At most one file per tier may replace the tier's op (the op runs once).
@@ -221,9 +237,8 @@ fn op_conflicts<'a>(specs: impl Iterator<Item = &'a SpecFile>) -> Vec<SpecError>
 }
 
 /// Generic tests assert the floor; they never replace an op or seed.
-fn generic_ops(specs: &[SpecFile]) -> Vec<SpecError> {
+fn generic_ops<'a>(specs: impl Iterator<Item = &'a SpecFile>) -> Vec<SpecError> {
     specs
-        .iter()
         .filter(|s| s.op.is_some() || !s.before_op.is_empty())
         .map(|s| walk::file_error(&s.path, "generic tests may not have `op` or `before_op` (those belong in a recipe's overlay)".into()))
         .collect()

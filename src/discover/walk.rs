@@ -2,7 +2,7 @@
 //! following a symlink out of it), validates recipe names and relative paths from input, and reads
 //! spec files into parsed specs with errors. Never writes.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Component, Path};
 
 use crate::spec::{parse_spec_all, SpecError, SpecErrorKind, SpecFile};
 
@@ -98,12 +98,6 @@ pub fn read_specs(
     }
 }
 
-/// `dir` joined with `rel` after validating `rel`.
-pub fn join_checked(dir: &Path, rel: &str) -> Result<PathBuf, String> {
-    validate_relative(Path::new(rel))?;
-    Ok(dir.join(rel))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,7 +116,6 @@ mod tests {
         assert!(validate_relative(Path::new("overlays/hello")).is_ok());
         assert!(validate_relative(Path::new("../x")).is_err());
         assert!(validate_relative(Path::new("/etc/passwd")).is_err());
-        assert!(join_checked(Path::new("/p"), "a/../../b").is_err());
     }
 
     #[cfg(unix)]

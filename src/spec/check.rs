@@ -37,6 +37,7 @@ pub enum Check {
         not_matches: Vec<regex::Regex>,
     },
     Http {
+        /// Empty when not given: use [`RecipeMeta::http_path`](super::RecipeMeta::http_path).
         path: String,
         status: Vec<u16>,
         body: Option<TextMatch>,
@@ -128,7 +129,7 @@ pub const CHECKS: &[Kind] = &[
             f("not_matches", "regex | list", false, "none may match any line (give at least one of matches / not_matches)")],
         example: "- name: no_panics\n  logs: {service: app, not_matches: [\"panic\", \"(?i)fatal\"]}" },
     Kind { name: "http", summary: "An HTTP GET to the app answers with an accepted status (and body). Without `status`: the recipe's `accepted_statuses`, else 200–399; 404 counts only when listed here.",
-        fields: &[f("path", "string", false, "request path; default `/`"),
+        fields: &[f("path", "string", false, "request path; default: `health_path` of recipe.yaml, else `/`"),
             f("status", "integer | list", false, "accepted statuses"),
             f("body", "match", false, "body matches; a bare string means `contains`"),
             f("service", "string", false, "service to reach; default: the recipe's main service"),
@@ -277,8 +278,8 @@ pub fn parse_check(dec: &mut Decoder, name: &str, node: &Node) -> Option<Check> 
         }
         "http" => {
             let path = fl.get("path").map(|n| dec.text(n, "path", &ctx));
-            let path = path.unwrap_or(Some("/".into()))?;
-            if !path.starts_with('/') {
+            let path = path.unwrap_or(Some(String::new()))?;
+            if !path.is_empty() && !path.starts_with('/') {
                 dec.invalid_hint(
                     fl.get("path")?,
                     Some("path"),

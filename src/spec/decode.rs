@@ -288,6 +288,7 @@ impl<'p> Decoder<'p> {
                     .last()
                     .unwrap_or("")
                     .trim()
+                    .trim_start_matches("error: ")
                     .to_string();
                 self.invalid_hint(
                     node,

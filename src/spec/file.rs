@@ -83,7 +83,11 @@ pub fn parse_spec_all(display_path: &Path, text: &str) -> Result<SpecFile, Vec<S
                 message: "the spec could not be read".into(),
             },
         }]),
-        _ => Err(dec.errors),
+        _ => {
+            let mut errors = dec.errors;
+            errors.sort_by_key(|e| (e.line, e.column));
+            Err(errors)
+        }
     }
 }
 

@@ -49,6 +49,20 @@ impl RecipeMeta {
                 .is_none_or(|t| t.contains(&tier) || tier == Tier::Custom)
     }
 
+    /// The path an `http` check requests: its own, else `health_path`, else `/`.
+    pub fn http_path<'a>(&'a self, check_path: &'a str) -> &'a str {
+        if check_path.is_empty() {
+            self.health_path.as_deref().unwrap_or("/")
+        } else {
+            check_path
+        }
+    }
+
+    /// The port an `http` check uses: its own, else `http_port`, else 80.
+    pub fn http_port(&self, check_port: Option<u16>) -> u16 {
+        check_port.or(self.http_port).unwrap_or(80)
+    }
+
     /// The main service: `main_service`, else `app`.
     pub fn main_service(&self) -> &str {
         self.main_service.as_deref().unwrap_or("app")
@@ -99,7 +113,9 @@ pub fn parse_meta_all(display_path: &Path, text: &str) -> Result<RecipeMeta, Vec
     if dec.errors.is_empty() {
         Ok(meta)
     } else {
-        Err(dec.errors)
+        let mut errors = dec.errors;
+        errors.sort_by_key(|e| (e.line, e.column));
+        Err(errors)
     }
 }
 

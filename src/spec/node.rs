@@ -174,8 +174,16 @@ impl MarkedEventReceiver for Builder {
                 self.open_anchors.push(anchor);
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                if let (Some((node, _)), Some(anchor)) = (self.stack.pop(), self.open_anchors.pop())
+                if let (Some((mut node, _)), Some(anchor)) =
+                    (self.stack.pop(), self.open_anchors.pop())
                 {
+                    // A block mapping's start mark lies after its parent key; its first key is
+                    // where a person looks.
+                    if let Value::Map(entries) = &node.value {
+                        if let Some((k, _)) = entries.first() {
+                            (node.line, node.column) = (k.line, k.column);
+                        }
+                    }
                     if anchor > 0 {
                         self.anchors.insert(anchor, node.clone());
                     }
@@ -223,6 +231,11 @@ mod tests {
             panic!("not a map")
         };
         assert_eq!((test[1].0.line, test[1].0.column), (4, 5));
+        assert_eq!(
+            (items[0].line, items[0].column),
+            (3, 5),
+            "a mapping sits at its first key"
+        );
     }
 
     #[test]
