@@ -3,5 +3,6 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod coord;
 pub mod recipe_repo;
 pub mod run;
