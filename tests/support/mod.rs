@@ -4,3 +4,4 @@
 
 pub mod cli;
 pub mod recipe_repo;
+pub mod report;
