@@ -230,14 +230,19 @@ fn passed_tier(t: &TierResult) -> RungStatus {
 fn failure(t: &TierResult) -> Option<String> {
     if let Some(op) = t.op.as_ref().filter(|o| !o.ok) {
         return Some(match &op.error {
-            Some(e) => format!("{} op {} failed: {e}", t.tier, op.name),
+            Some(e) => format!("{} op {} failed: {}", t.tier, op.name, first_line(e)),
             None => format!("{} op {} failed", t.tier, op.name),
         });
     }
     t.tests.iter().find_map(|x| match &x.outcome {
-        Outcome::Failed { message } => Some(format!("{} failed: {message}", x.id)),
+        Outcome::Failed { message } => Some(format!("{} failed: {}", x.id, first_line(message))),
         _ => None,
     })
+}
+
+/// Reasons are one line: the full message stays with the assertion.
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
 }
 
 /// True when the tier's op ran or an assertion passed or failed.
@@ -289,7 +294,7 @@ fn functional_rung(r: &RunResult, flags: &mut Vec<String>) -> RungStatus {
         .find(|t| matches!(t.outcome, Outcome::Failed { .. }))
     {
         return RungStatus::Fail {
-            reason: format!("{} failed: {}", t.id, t.outcome.detail().unwrap_or("")),
+            reason: format!("{} failed: {}", t.id, first_line(t.outcome.detail().unwrap_or(""))),
         };
     }
     let custom = r.tier("custom");
