@@ -6,3 +6,4 @@ pub mod cli;
 pub mod coord;
 pub mod recipe_repo;
 pub mod run;
+pub mod report;
