@@ -183,7 +183,12 @@ mod tests {
         let a = entry_path(c, "hello", "https://a/hello.git");
         let b = entry_path(c, "hello", "https://b/hello.git");
         assert_ne!(a, b);
-        assert!(a.file_name().unwrap().to_str().unwrap().starts_with("hello-"));
+        assert!(a
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("hello-"));
         assert_eq!(lock_path(&a).extension().unwrap(), "lock");
     }
 }

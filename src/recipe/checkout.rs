@@ -71,7 +71,8 @@ pub fn prepare_checkout(req: &CheckoutRequest) -> Result<Checkout, RecipeError> 
         }
         RecipeSource::Name(_) | RecipeSource::Url(_) => {
             let url = req.source.fetch_url(req.base_url);
-            std::fs::create_dir_all(req.cache_dir).map_err(|e| RecipeError::io(req.cache_dir, e))?;
+            std::fs::create_dir_all(req.cache_dir)
+                .map_err(|e| RecipeError::io(req.cache_dir, e))?;
             let entry = cache::entry_path(req.cache_dir, &name, &url);
             let lock = cache::lock_path(&entry);
             {
@@ -116,7 +117,10 @@ pub fn prepare_checkout(req: &CheckoutRequest) -> Result<Checkout, RecipeError> 
                     source_desc: desc,
                 });
             }
-            let sha = git(req.dest, &["rev-parse", "--verify", &format!("{r}^{{commit}}")])?;
+            let sha = git(
+                req.dest,
+                &["rev-parse", "--verify", &format!("{r}^{{commit}}")],
+            )?;
             git(req.dest, &["checkout", "--quiet", "--detach", &sha])?;
             (Some(sha), HeadRefSource::Ref)
         }
@@ -155,7 +159,15 @@ impl Checkout {
 }
 
 fn has_commit(dir: &Path, rev: &str) -> Result<bool, RecipeError> {
-    git_ok(dir, &["rev-parse", "--quiet", "--verify", &format!("{rev}^{{commit}}")])
+    git_ok(
+        dir,
+        &[
+            "rev-parse",
+            "--quiet",
+            "--verify",
+            &format!("{rev}^{{commit}}"),
+        ],
+    )
 }
 
 fn looks_like_sha(r: &str) -> bool {
@@ -215,7 +227,9 @@ fn check_local_repo(p: &Path) -> Result<(), RecipeError> {
         Ok(_) => Err(bad(
             "is a bare repository (hint: pass a working clone, or its URL as file://…)",
         )),
-        Err(_) => Err(bad("is not a git repository (hint: run `git init` and commit the recipe)")),
+        Err(_) => Err(bad(
+            "is not a git repository (hint: run `git init` and commit the recipe)",
+        )),
     }
 }
 

@@ -27,7 +27,9 @@ impl RecipeSource {
         };
         let s = input.trim();
         if s.is_empty() {
-            return Err(invalid("it is empty (hint: pass a recipe name, a git URL or a path)"));
+            return Err(invalid(
+                "it is empty (hint: pass a recipe name, a git URL or a path)",
+            ));
         }
         if s.starts_with('-') {
             return Err(invalid("it starts with `-`"));
@@ -150,7 +152,9 @@ pub fn validate_name(name: &str) -> Result<(), RecipeError> {
         _ => {}
     }
     if !chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c)) {
-        return Err(bad("it may only hold lowercase letters, digits, `-`, `_` and `.`"));
+        return Err(bad(
+            "it may only hold lowercase letters, digits, `-`, `_` and `.`",
+        ));
     }
     if name.contains("..") {
         return Err(bad("it must not contain `..`"));
@@ -201,7 +205,10 @@ mod tests {
     #[test]
     fn names_never_smuggle_paths_or_options() {
         for bad in ["Hello", "-rf", "a..b", "_x", "hé", "a b", ""] {
-            assert!(RecipeSource::parse(bad).is_err(), "{bad:?} must be rejected");
+            assert!(
+                RecipeSource::parse(bad).is_err(),
+                "{bad:?} must be rejected"
+            );
         }
         assert!(RecipeSource::parse("https://example.org/x/..").is_err());
         assert!(RecipeSource::parse("https://example.org/x/Bad.git").is_err());
