@@ -326,7 +326,8 @@ in
 
       # The coord tree is 0700 and owned by the service user; provisioning fills it in.
       systemd.tmpfiles.rules = [
-        "d ${cfg.stateDir} 0750 ${cfg.user} ${cfg.group} -"
+        # 0711: others may traverse to the world-readable dashboard and reports, never list or read the rest.
+        "d ${cfg.stateDir} 0711 ${cfg.user} ${cfg.group} -"
         "d ${cfg.coordDir} 0700 ${cfg.user} ${cfg.group} -"
       ] ++ optional cfg.dashboard.enable "d ${cfg.dashboard.dir} 0755 ${cfg.user} ${cfg.group} -";
 

@@ -55,6 +55,16 @@ in
       };
       description = "Runner labels (DRONE_RUNNER_LABELS), matched by a pipeline's `node:` section.";
     };
+    reportsDir = mkOption {
+      type = types.str;
+      default = "${cfg.stateDir}/reports";
+      defaultText = lib.literalExpression "\"\${config.services.cc-ci.stateDir}/reports\"";
+      description = ''
+        Where pipelines keep each run's JUnit XML, Markdown summary and artifacts
+        (`<reportsDir>/<recipe>/<build>/`), exported to the steps as REPORTS_DIR; world-readable, for the
+        same static web server as the dashboard.
+      '';
+    };
     extraPackages = mkOption {
       type = types.listOf types.package;
       default = with pkgs; [
@@ -77,7 +87,10 @@ in
       }
     ];
 
-    systemd.tmpfiles.rules = [ "d ${cfg.stateDir}/drone 0700 ${cfg.user} ${cfg.group} -" ];
+    systemd.tmpfiles.rules = [
+      "d ${cfg.stateDir}/drone 0700 ${cfg.user} ${cfg.group} -"
+      "d ${rcfg.reportsDir} 0755 ${cfg.user} ${cfg.group} -"
+    ];
 
     # Pipelines run as the service user, so a run reads and writes the same coord tree as the timers.
     systemd.services.cc-ci-drone-runner = {
@@ -101,7 +114,13 @@ in
         DRONE_RUNNER_ENVFILE = toString (
           pkgs.writeText "cc-ci-runner.env" (
             lib.concatStrings (
-              lib.mapAttrsToList (n: v: "${n}=${v}\n") (ccciEnv // { HOME = cfg.stateDir; })
+              lib.mapAttrsToList (n: v: "${n}=${v}\n") (
+                ccciEnv
+                // {
+                  HOME = cfg.stateDir;
+                  REPORTS_DIR = rcfg.reportsDir;
+                }
+              )
             )
           )
         );
@@ -122,6 +141,7 @@ in
         ReadWritePaths = lib.unique [
           cfg.stateDir
           cfg.coordDir
+          rcfg.reportsDir
         ];
         PrivateTmp = true;
         NoNewPrivileges = true;
