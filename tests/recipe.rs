@@ -28,7 +28,11 @@ fn main() -> ExitCode {
         }
     };
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cc-ci"));
-    cmd.arg("run").arg("--recipe").arg(&recipe).arg("--data-dir").arg(&root);
+    cmd.arg("run")
+        .arg("--recipe")
+        .arg(&recipe)
+        .arg("--data-dir")
+        .arg(&root);
     if std::env::var_os("CCCI_COORD_DIR").is_none() {
         cmd.arg("--coord-dir").arg(tmp.path().join("coord"));
     }

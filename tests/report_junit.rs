@@ -27,7 +27,10 @@ fn junit_of_passing_and_failing_runs_validates_against_junit_xsd() {
     let dir = tempfile::tempdir().unwrap();
     for (name, r) in [
         ("pass.xml", passing("hello", "r1", "2026-11-23T18:00:00Z")),
-        ("fail.xml", stale_upgrade("hello", "r2", "2026-11-23T19:00:00Z")),
+        (
+            "fail.xml",
+            stale_upgrade("hello", "r2", "2026-11-23T19:00:00Z"),
+        ),
     ] {
         let path = dir.path().join("nested").join(name);
         junit::write(&r, &path).unwrap();
@@ -52,7 +55,10 @@ fn schema_check_rejects_a_document_that_breaks_it() {
     )
     .unwrap();
     let out = xmllint_validate(&path);
-    assert!(!out.status.success(), "xmllint accepted an invalid document");
+    assert!(
+        !out.status.success(),
+        "xmllint accepted an invalid document"
+    );
 }
 
 #[test]
@@ -62,12 +68,24 @@ fn failure_keeps_its_message_and_not_run_tests_are_skipped_with_the_reason() {
         xml.contains("<failure message=\"chaos-version 1111aaaa does not match head_ref 0123abcd\" type=\"generic\">"),
         "{xml}"
     );
-    assert!(xml.contains("(hint: the upgrade redeployed a stale checkout)</failure>"), "{xml}");
-    assert!(xml.contains("<skipped message=\"not run: upgrade failed\"/>"), "{xml}");
+    assert!(
+        xml.contains("(hint: the upgrade redeployed a stale checkout)</failure>"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<skipped message=\"not run: upgrade failed\"/>"),
+        "{xml}"
+    );
     assert!(xml.contains("<testsuite name=\"hello::backup\" tests=\"1\" disabled=\"1\" errors=\"0\" failures=\"0\""), "{xml}");
     assert!(xml.contains("skipped=\"1\""), "{xml}");
     // Run-wide guarantees as test cases.
-    assert!(xml.contains("<testcase name=\"teardown\" classname=\"hello.run\""), "{xml}");
+    assert!(
+        xml.contains("<testcase name=\"teardown\" classname=\"hello.run\""),
+        "{xml}"
+    );
     assert!(xml.contains("volume hello-r2_ci_local_data"), "{xml}");
-    assert!(xml.contains("<property name=\"level\" value=\"L1 install\"/>"), "{xml}");
+    assert!(
+        xml.contains("<property name=\"level\" value=\"L1 install\"/>"),
+        "{xml}"
+    );
 }

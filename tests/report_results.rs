@@ -28,7 +28,9 @@ fn written_results_validate_against_the_published_schema_and_read_back() {
     let mut interrupted = passing("hello", "r3", "2026-11-23T20:00:00Z");
     interrupted.interrupted = true;
     interrupted.exit_code = 2;
-    interrupted.tiers[4].tests[0].outcome = Outcome::Ignored { reason: "name filter".into() };
+    interrupted.tiers[4].tests[0].outcome = Outcome::Ignored {
+        reason: "name filter".into(),
+    };
     interrupted.upgrade_proof = None;
     interrupted.pr = None;
     for (i, r) in [
@@ -61,7 +63,10 @@ fn schema_rejects_unknown_outcomes_missing_fields_and_other_versions() {
 
     let mut bad = good.clone();
     bad.as_object_mut().unwrap().remove("deploy_count");
-    assert!(!errors(&v, &bad).is_empty(), "missing deploy_count accepted");
+    assert!(
+        !errors(&v, &bad).is_empty(),
+        "missing deploy_count accepted"
+    );
 
     let mut bad = good.clone();
     bad["schema_version"] = serde_json::json!(2);
@@ -69,5 +74,8 @@ fn schema_rejects_unknown_outcomes_missing_fields_and_other_versions() {
 
     let mut bad = good;
     bad["started_at"] = serde_json::json!("yesterday");
-    assert!(!errors(&v, &bad).is_empty(), "non-RFC 3339 started_at accepted");
+    assert!(
+        !errors(&v, &bad).is_empty(),
+        "non-RFC 3339 started_at accepted"
+    );
 }

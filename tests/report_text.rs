@@ -10,7 +10,9 @@ use cc_ci::report::{markdown, terminal, RunResult};
 use support::report::{passing, redact_volatile, stale_upgrade};
 
 fn check(name: &str, actual: &str) {
-    let path: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots").join(name);
+    let path: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(name);
     let actual = redact_volatile(actual, Path::new("/nonexistent"));
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -18,7 +20,10 @@ fn check(name: &str, actual: &str) {
         return;
     }
     let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!("snapshot {} unreadable: {e} (hint: UPDATE_SNAPSHOTS=1 cargo test --test report_text)", path.display())
+        panic!(
+            "snapshot {} unreadable: {e} (hint: UPDATE_SNAPSHOTS=1 cargo test --test report_text)",
+            path.display()
+        )
     });
     if expected != actual {
         let first = expected
@@ -56,19 +61,30 @@ fn terminal_output_of_a_passing_run_matches_its_snapshot() {
 #[test]
 fn terminal_output_of_a_stale_upgrade_matches_its_snapshot() {
     let text = terminal_text(&stale_upgrade("hello", "r2", "2026-11-23T19:00:00Z"));
-    assert!(text.contains("✗ upgrade::generic-tests/upgrade.yaml::deployed_head: chaos-version 1111aaaa"), "{text}");
+    assert!(
+        text.contains(
+            "✗ upgrade::generic-tests/upgrade.yaml::deployed_head: chaos-version 1111aaaa"
+        ),
+        "{text}"
+    );
     check("terminal_stale_upgrade.txt", &text);
 }
 
 #[test]
 fn markdown_comment_of_a_passing_run_matches_its_snapshot() {
-    check("markdown_passing.md", &markdown::render(&passing("hello", "r1", "2026-11-23T18:00:00Z")));
+    check(
+        "markdown_passing.md",
+        &markdown::render(&passing("hello", "r1", "2026-11-23T18:00:00Z")),
+    );
 }
 
 #[test]
 fn markdown_comment_of_a_stale_upgrade_matches_its_snapshot() {
     let md = markdown::render(&stale_upgrade("hello", "r2", "2026-11-23T19:00:00Z"));
-    assert!(md.starts_with("### cc-ci · `hello` · PR #42 · **L1 install** · ❌ failed"), "{md}");
+    assert!(
+        md.starts_with("### cc-ci · `hello` · PR #42 · **L1 install** · ❌ failed"),
+        "{md}"
+    );
     check("markdown_stale_upgrade.md", &md);
 }
 
@@ -87,6 +103,9 @@ fn registered_secrets_never_reach_the_rendered_reports() {
         markdown::render(&clean),
         cc_ci::report::junit::to_string(&clean).unwrap()
     );
-    assert!(!redactor.leaks(&everything), "a secret leaked into a report");
+    assert!(
+        !redactor.leaks(&everything),
+        "a secret leaked into a report"
+    );
     assert!(everything.contains("login failed for admin:***"));
 }

@@ -23,15 +23,28 @@ fn full_four_tier_run_passes_with_deploy_count_one() {
     assert_eq!(out.status.code(), Some(0), "{shown}");
     let r = f.results();
     assert_eq!(r["deploy_count"], 1, "{shown}");
-    let tiers: Vec<&str> = r["tiers"].as_array().unwrap().iter().map(|t| t["tier"].as_str().unwrap()).collect();
-    assert_eq!(tiers, ["install", "upgrade", "backup", "restore"], "tiers in order: {shown}");
+    let tiers: Vec<&str> = r["tiers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["tier"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        tiers,
+        ["install", "upgrade", "backup", "restore"],
+        "tiers in order: {shown}"
+    );
     for t in r["tiers"].as_array().unwrap() {
         assert_eq!(support::run::outcome_kind(&t["status"]), "Passed", "{t:#}");
     }
     assert_eq!(f.outcome("upgrade.yaml::deployed_head"), "Passed");
     let proof = &r["upgrade_proof"];
     let head = &f.repo.head;
-    assert_eq!(proof["chaos_version"].as_str().unwrap(), &head[..8], "{proof:#}");
+    assert_eq!(
+        proof["chaos_version"].as_str().unwrap(),
+        &head[..8],
+        "{proof:#}"
+    );
     assert!(r["teardown"]["clean"].as_bool().unwrap(), "{shown}");
     assert!(shown.contains("deploy-count = 1"), "{shown}");
     assert!(std::fs::metadata(&junit).unwrap().len() > 0);
@@ -50,8 +63,18 @@ fn full_four_tier_run_passes_with_deploy_count_one() {
         .output()
         .unwrap();
     let events = String::from_utf8_lossy(&export.stdout);
-    assert!(events.contains("upgrade::generic-tests/upgrade.yaml::deployed_head"), "{events}");
-    for kind in ["run_start", "gate_decision", "\"op\"", "verdict", "teardown", "run_end"] {
+    assert!(
+        events.contains("upgrade::generic-tests/upgrade.yaml::deployed_head"),
+        "{events}"
+    );
+    for kind in [
+        "run_start",
+        "gate_decision",
+        "\"op\"",
+        "verdict",
+        "teardown",
+        "run_end",
+    ] {
         assert!(events.contains(kind), "no {kind} event in the ledger");
     }
 }
@@ -77,7 +100,11 @@ fn failing_op_reports_its_tier_and_still_tears_down() {
     // The PR head asks for an image that does not exist: the upgrade op cannot converge.
     let compose = f.repo.path.join("compose.yml");
     let text_c = std::fs::read_to_string(&compose).unwrap();
-    std::fs::write(&compose, text_c.replace("ccci/busybox:2", "ccci/busybox:does-not-exist")).unwrap();
+    std::fs::write(
+        &compose,
+        text_c.replace("ccci/busybox:2", "ccci/busybox:does-not-exist"),
+    )
+    .unwrap();
     let git = |args: &[&str]| {
         let s = Command::new("git")
             .args(args)
@@ -96,11 +123,23 @@ fn failing_op_reports_its_tier_and_still_tears_down() {
     assert_eq!(out.status.code(), Some(1), "{shown}");
     let r = f.results();
     let tiers = r["tiers"].as_array().unwrap();
-    assert_eq!(support::run::outcome_kind(&tiers[0]["status"]), "Passed", "{shown}");
-    assert_eq!(support::run::outcome_kind(&tiers[1]["status"]), "Failed", "{shown}");
+    assert_eq!(
+        support::run::outcome_kind(&tiers[0]["status"]),
+        "Passed",
+        "{shown}"
+    );
+    assert_eq!(
+        support::run::outcome_kind(&tiers[1]["status"]),
+        "Failed",
+        "{shown}"
+    );
     assert_eq!(tiers[1]["op"]["ok"], false);
     assert_eq!(f.outcome("upgrade.yaml::deployed_head"), "Failed");
-    assert_eq!(support::run::outcome_kind(&tiers[2]["status"]), "NotRun", "later tiers not run: {shown}");
+    assert_eq!(
+        support::run::outcome_kind(&tiers[2]["status"]),
+        "NotRun",
+        "later tiers not run: {shown}"
+    );
     assert!(r["teardown"]["clean"].as_bool().unwrap(), "{shown}");
     f.assert_nothing_left();
 }
@@ -116,7 +155,12 @@ fn keyword_selects_assertions_and_exitfirst_stops_after_the_first_failure() {
     let out = f.run(&["--stages", "install", "-k", "two and not a_fails"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let r = f.results();
-    let ids: Vec<&str> = r["tiers"][0]["tests"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = r["tiers"][0]["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["install::overlays/hello/two.yaml::b_would_pass"]);
     assert_eq!(r["deploy_count"], 1);
     f.assert_nothing_left();
@@ -134,7 +178,10 @@ fn collect_only_lists_trial_ids_without_deploying() {
     let out = f.run(&["--collect-only"]);
     let shown = String::from_utf8_lossy(&out.stdout).to_string();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(shown.contains("upgrade::generic-tests/upgrade.yaml::deployed_head"), "{shown}");
+    assert!(
+        shown.contains("upgrade::generic-tests/upgrade.yaml::deployed_head"),
+        "{shown}"
+    );
     assert!(shown.contains("tests collected"), "{shown}");
     f.assert_nothing_left();
     let none = f.run(&["--collect-only", "-k", "no_such_test_anywhere"]);
@@ -144,7 +191,10 @@ fn collect_only_lists_trial_ids_without_deploying() {
 #[test]
 fn bad_spec_fails_before_anything_is_deployed() {
     let f = RunFixture::new("badspec");
-    f.overlay("bad.yaml", "tier: install\ntests:\n  - name: x\n    exce:\n      service: app\n");
+    f.overlay(
+        "bad.yaml",
+        "tier: install\ntests:\n  - name: x\n    exce:\n      service: app\n",
+    );
     let out = f.run(&["--stages", "install"]);
     let shown = text(&out);
     assert_eq!(out.status.code(), Some(4), "{shown}");

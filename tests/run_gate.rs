@@ -42,7 +42,13 @@ fn ids(f: &RunFixture) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
-        .flat_map(|t| t["tests"].as_array().unwrap().iter().map(|x| x["id"].as_str().unwrap().to_string()))
+        .flat_map(|t| {
+            t["tests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x["id"].as_str().unwrap().to_string())
+        })
         .collect()
 }
 
@@ -53,11 +59,23 @@ fn repo_local_files_of_a_recipe_not_on_the_allowlist_never_run() {
     with_repo_local(&f, &canary);
     let allow = f.dir.path().join("allow.txt");
     std::fs::write(&allow, "# approved recipes\nsome-other-recipe\n").unwrap();
-    let out = f.run(&["--stages", "install", "--allowlist", allow.to_str().unwrap()]);
+    let out = f.run(&[
+        "--stages",
+        "install",
+        "--allowlist",
+        allow.to_str().unwrap(),
+    ]);
     let shown = text(&out);
     assert_eq!(out.status.code(), Some(0), "{shown}");
-    assert!(!canary.exists(), "the repo-local script ran although the recipe is not allowlisted");
-    assert!(!ids(&f).iter().any(|i| i.contains("repo_local_check")), "{:?}", ids(&f));
+    assert!(
+        !canary.exists(),
+        "the repo-local script ran although the recipe is not allowlisted"
+    );
+    assert!(
+        !ids(&f).iter().any(|i| i.contains("repo_local_check")),
+        "{:?}",
+        ids(&f)
+    );
     let gate = &f.results()["gate"];
     assert_eq!(gate[0]["allowed"], false, "{gate:#}");
     f.assert_nothing_left();
@@ -70,9 +88,17 @@ fn repo_local_files_run_for_an_allowlisted_recipe() {
     with_repo_local(&f, &canary);
     let allow = f.dir.path().join("allow.txt");
     std::fs::write(&allow, "hello\n").unwrap();
-    let out = f.run(&["--stages", "install", "--allowlist", allow.to_str().unwrap()]);
+    let out = f.run(&[
+        "--stages",
+        "install",
+        "--allowlist",
+        allow.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(canary.exists(), "the allowlisted recipe's install_steps.sh did not run");
+    assert!(
+        canary.exists(),
+        "the allowlisted recipe's install_steps.sh did not run"
+    );
     assert_eq!(f.outcome("repo_local_check"), "Passed");
     f.assert_nothing_left();
 }
@@ -85,14 +111,34 @@ fn repo_local_files_run_under_a_valid_grant_and_the_grant_check_is_recorded() {
     let allow = f.dir.path().join("empty-allow.txt");
     std::fs::write(&allow, "").unwrap();
     let mint = support::cli::cc_ci(f.dir.path())
-        .args(["grant", "mint", "--gate", "repo-local", "--recipe", "hello", "--ttl", "1h", "--reason", "e2e test", "--coord-dir"])
+        .args([
+            "grant",
+            "mint",
+            "--gate",
+            "repo-local",
+            "--recipe",
+            "hello",
+            "--ttl",
+            "1h",
+            "--reason",
+            "e2e test",
+            "--coord-dir",
+        ])
         .arg(&f.coord)
         .output()
         .unwrap();
     assert_eq!(mint.status.code(), Some(0), "{}", text(&mint));
-    let out = f.run(&["--stages", "install", "--allowlist", allow.to_str().unwrap()]);
+    let out = f.run(&[
+        "--stages",
+        "install",
+        "--allowlist",
+        allow.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(canary.exists(), "a granted recipe's install_steps.sh did not run");
+    assert!(
+        canary.exists(),
+        "a granted recipe's install_steps.sh did not run"
+    );
     let export = support::cli::cc_ci(f.dir.path())
         .args(["ledger", "export", "--coord-dir"])
         .arg(&f.coord)

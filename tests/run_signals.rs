@@ -20,7 +20,10 @@ fn wait_for_service(stack: &str, deadline: Duration) {
         if !String::from_utf8_lossy(&o.stdout).trim().is_empty() {
             return;
         }
-        assert!(start.elapsed() < deadline, "the run never created a service of {stack}");
+        assert!(
+            start.elapsed() < deadline,
+            "the run never created a service of {stack}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -41,7 +44,11 @@ fn interrupt_during_convergence(signal: &str, tag: &str) {
     assert!(kill.success());
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains(signal), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(signal),
+        "{}",
+        text(&out)
+    );
     f.assert_nothing_left();
 }
 
@@ -60,7 +67,10 @@ fn panic_inside_a_check_fails_its_trial_and_the_run_tears_down() {
     let f = RunFixture::new("panic");
     let out = f
         .command(&["--stages", "install"])
-        .env("CCCI_DEBUG_PANIC_IN_CHECK", "install::generic-tests/install.yaml::converged")
+        .env(
+            "CCCI_DEBUG_PANIC_IN_CHECK",
+            "install::generic-tests/install.yaml::converged",
+        )
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));

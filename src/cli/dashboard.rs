@@ -25,7 +25,11 @@ pub struct DashboardArgs {
 /// The coord base, resolved as DESIGN §3 says: explicit → CCCI_COORD_DIR → $XDG_CACHE_HOME/cc-ci/coord →
 /// $HOME/.cache/cc-ci/coord. (Private until `crate::coord::CoordPaths::resolve` lands; then use that.)
 fn coord_base(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
-    let non_empty = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let non_empty = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     if let Some(p) = explicit {
         return Ok(p);
     }

@@ -119,16 +119,11 @@ fn build_config(a: RunArgs, ci: bool, trust_gate_off: bool) -> Result<RunConfig,
         Some(_) if ci => {
             return Err("--pause-after waits for a person and is refused when CI is set".into())
         }
-        Some(t) => Some(
-            t.parse()
-                .map_err(|e| format!("--pause-after {t}: {e}"))?,
-        ),
+        Some(t) => Some(t.parse().map_err(|e| format!("--pause-after {t}: {e}"))?),
     };
     let keyword = match a.keyword {
         None => None,
-        Some(k) => Some(
-            crate::discover::Keyword::parse(&k).map_err(|e| format!("-k {k:?}: {e}"))?,
-        ),
+        Some(k) => Some(crate::discover::Keyword::parse(&k).map_err(|e| format!("-k {k:?}: {e}"))?),
     };
     let mut libtest = a.libtest;
     if a.collect_only {

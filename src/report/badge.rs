@@ -6,7 +6,9 @@ use super::level;
 use super::model::RunResult;
 
 /// Colours by level, L0..=L5 (red → bright green).
-pub const LEVEL_COLORS: [&str; 6] = ["#e05d44", "#fe7d37", "#dfb317", "#a4a61d", "#97ca00", "#44cc11"];
+pub const LEVEL_COLORS: [&str; 6] = [
+    "#e05d44", "#fe7d37", "#dfb317", "#a4a61d", "#97ca00", "#44cc11",
+];
 /// Grey, for "no runs yet".
 pub const UNKNOWN_COLOR: &str = "#9f9f9f";
 
@@ -47,7 +49,11 @@ pub fn svg(label: &str, message: &str, color: &str) -> String {
 /// The level badge of one run: `cc-ci | L3 backup/restore`.
 pub fn for_run(r: &RunResult) -> String {
     let l = level::compute(r);
-    svg("cc-ci", &l.title(), LEVEL_COLORS[usize::from(l.level.min(5))])
+    svg(
+        "cc-ci",
+        &l.title(),
+        LEVEL_COLORS[usize::from(l.level.min(5))],
+    )
 }
 
 /// The badge of a recipe: the level of its latest run (by `started_at`), or grey `no runs`.

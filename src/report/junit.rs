@@ -74,7 +74,8 @@ fn suite(name: String, r: &RunResult, props: &[(&'static str, String)]) -> TestS
     s.extra
         .insert(XmlString::new("timestamp"), XmlString::new(&r.started_at));
     if let Some(h) = &r.host {
-        s.extra.insert(XmlString::new("hostname"), XmlString::new(h));
+        s.extra
+            .insert(XmlString::new("hostname"), XmlString::new(h));
     }
     s
 }
@@ -98,7 +99,9 @@ fn tier_suite(r: &RunResult, t: &TierResult, props: &[(&'static str, String)]) -
         } else {
             let mut st = TestCaseStatus::non_success(NonSuccessKind::Error);
             let e = op.error.as_deref().unwrap_or("the op failed");
-            st.set_message(first_line(e)).set_type("op").set_description(e);
+            st.set_message(first_line(e))
+                .set_type("op")
+                .set_description(e);
             st
         };
         let mut c = TestCase::new(format!("op::{}", op.name), status);
@@ -226,10 +229,19 @@ mod tests {
     fn one_suite_per_tier_plus_run_with_properties() {
         let xml = to_string(&sample::run()).unwrap();
         for t in ["install", "upgrade", "backup", "restore", "custom", "run"] {
-            assert!(xml.contains(&format!("<testsuite name=\"hello::{t}\"")), "{xml}");
+            assert!(
+                xml.contains(&format!("<testsuite name=\"hello::{t}\"")),
+                "{xml}"
+            );
         }
-        assert!(xml.contains("<property name=\"chaos-version\" value=\"0123abcd\"/>"), "{xml}");
-        assert!(xml.contains("<property name=\"deploy-count\" value=\"1\"/>"), "{xml}");
+        assert!(
+            xml.contains("<property name=\"chaos-version\" value=\"0123abcd\"/>"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<property name=\"deploy-count\" value=\"1\"/>"),
+            "{xml}"
+        );
     }
 
     #[test]

@@ -36,11 +36,17 @@ pub struct Rung {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RungStatus {
     Pass,
-    Fail { reason: String },
+    Fail {
+        reason: String,
+    },
     /// Intentional: declared not applicable, or structurally impossible.
-    Skip { reason: String },
+    Skip {
+        reason: String,
+    },
     /// Should have run and did not.
-    Unverified { reason: String },
+    Unverified {
+        reason: String,
+    },
 }
 
 impl RungStatus {
@@ -107,11 +113,15 @@ pub fn compute(r: &RunResult) -> Ladder {
         let why = format!("deploy-count = {} (expect 1)", r.deploy_count);
         flags.push(why.clone());
         if r.deploy_count == 0 && statuses[0] == RungStatus::Pass {
-            statuses[0] = RungStatus::Unverified { reason: why.clone() };
+            statuses[0] = RungStatus::Unverified {
+                reason: why.clone(),
+            };
         }
         for s in statuses.iter_mut().skip(1).take(3) {
             if *s == RungStatus::Pass {
-                *s = RungStatus::Unverified { reason: why.clone() };
+                *s = RungStatus::Unverified {
+                    reason: why.clone(),
+                };
             }
         }
     }
@@ -294,7 +304,11 @@ fn functional_rung(r: &RunResult, flags: &mut Vec<String>) -> RungStatus {
         .find(|t| matches!(t.outcome, Outcome::Failed { .. }))
     {
         return RungStatus::Fail {
-            reason: format!("{} failed: {}", t.id, first_line(t.outcome.detail().unwrap_or(""))),
+            reason: format!(
+                "{} failed: {}",
+                t.id,
+                first_line(t.outcome.detail().unwrap_or(""))
+            ),
         };
     }
     let custom = r.tier("custom");

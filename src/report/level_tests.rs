@@ -58,7 +58,10 @@ fn lint_missing_stops_at_l4_as_unverified() {
 #[test]
 fn failed_upgrade_caps_at_l1_even_when_everything_above_passed() {
     let mut r = sample::run();
-    set_tier(&mut r, failing("upgrade", "chaos-version 1111aaaa != head_ref 0123abcd"));
+    set_tier(
+        &mut r,
+        failing("upgrade", "chaos-version 1111aaaa != head_ref 0123abcd"),
+    );
     let l = compute(&r);
     assert_eq!(l.level, 1);
     assert!(matches!(l.rungs[1].status, RungStatus::Fail { .. }));
@@ -82,7 +85,10 @@ fn failed_install_is_level_zero() {
 #[test]
 fn declared_skip_of_upgrade_climbs_past_it() {
     let mut r = sample::run();
-    set_tier(&mut r, tier("upgrade", na("single release so far", true), vec![]));
+    set_tier(
+        &mut r,
+        tier("upgrade", na("single release so far", true), vec![]),
+    );
     let l = compute(&r);
     assert_eq!(l.level, 5);
     assert!(matches!(l.rungs[1].status, RungStatus::Skip { .. }));
@@ -92,7 +98,10 @@ fn declared_skip_of_upgrade_climbs_past_it() {
 #[test]
 fn structural_skip_of_upgrade_climbs_past_it_without_a_flag() {
     let mut r = sample::run();
-    set_tier(&mut r, tier("upgrade", na("no previous release", false), vec![]));
+    set_tier(
+        &mut r,
+        tier("upgrade", na("no previous release", false), vec![]),
+    );
     let l = compute(&r);
     assert_eq!(l.level, 5);
     assert!(l.flags.is_empty(), "{:?}", l.flags);
@@ -101,8 +110,14 @@ fn structural_skip_of_upgrade_climbs_past_it_without_a_flag() {
 #[test]
 fn undeclared_backup_not_applicable_is_a_possible_coverage_gap() {
     let mut r = sample::run();
-    set_tier(&mut r, tier("backup", na("no backupbot.backup label", false), vec![]));
-    set_tier(&mut r, tier("restore", na("nothing to restore", false), vec![]));
+    set_tier(
+        &mut r,
+        tier("backup", na("no backupbot.backup label", false), vec![]),
+    );
+    set_tier(
+        &mut r,
+        tier("restore", na("nothing to restore", false), vec![]),
+    );
     let l = compute(&r);
     assert_eq!(l.level, 5);
     assert!(matches!(l.rungs[2].status, RungStatus::Skip { .. }));
@@ -119,7 +134,11 @@ fn declared_skip_on_a_tier_that_ran_is_flagged_stale() {
     let l = compute(&r);
     assert_eq!(l.level, 5, "it ran and passed, so it counts");
     assert_eq!(l.flags.len(), 1, "{:?}", l.flags);
-    assert!(l.flags[0].starts_with("stale skip: backup"), "{:?}", l.flags);
+    assert!(
+        l.flags[0].starts_with("stale skip: backup"),
+        "{:?}",
+        l.flags
+    );
 }
 
 #[test]
@@ -184,7 +203,8 @@ fn passed_tier_without_any_assertion_is_unverified() {
 fn stage_not_selected_is_unverified() {
     let mut r = sample::run();
     r.stages = vec!["install".into(), "custom".into()];
-    r.tiers.retain(|t| t.tier == "install" || t.tier == "custom");
+    r.tiers
+        .retain(|t| t.tier == "install" || t.tier == "custom");
     let l = compute(&r);
     assert_eq!(l.level, 1);
     assert_eq!(
@@ -196,7 +216,10 @@ fn stage_not_selected_is_unverified() {
 #[test]
 fn no_recipe_specific_tests_is_a_flagged_skip_and_failing_overlay_fails_l4() {
     let mut r = sample::run();
-    set_tier(&mut r, tier("custom", na("no recipe-specific tests", false), vec![]));
+    set_tier(
+        &mut r,
+        tier("custom", na("no recipe-specific tests", false), vec![]),
+    );
     let l = compute(&r);
     assert_eq!(l.level, 5);
     assert!(l.flags[0].starts_with("possible coverage gap: functional"));
@@ -212,7 +235,11 @@ fn no_recipe_specific_tests_is_a_flagged_skip_and_failing_overlay_fails_l4() {
         },
     ));
     r.tiers[0].status = TierStatus::Failed;
-    assert_eq!(compute(&r).level, 0, "a failed install assertion fails install");
+    assert_eq!(
+        compute(&r).level,
+        0,
+        "a failed install assertion fails install"
+    );
 }
 
 #[test]
@@ -221,7 +248,10 @@ fn deploy_count_other_than_one_voids_the_proofs_above_install() {
     r.deploy_count = 2;
     let l = compute(&r);
     assert_eq!(l.level, 1);
-    assert!(l.cap_reason.unwrap().contains("deploy-count = 2 (expect 1)"));
+    assert!(l
+        .cap_reason
+        .unwrap()
+        .contains("deploy-count = 2 (expect 1)"));
     r.deploy_count = 0;
     assert_eq!(compute(&r).level, 0);
 }
@@ -276,19 +306,23 @@ fn supported(r: &RunResult, level: u8) -> Result<(), String> {
     let any_failed = |t: &TierResult| {
         t.status == TierStatus::Failed
             || t.op.as_ref().is_some_and(|o| !o.ok)
-            || t.tests.iter().any(|x| matches!(x.outcome, Outcome::Failed { .. }))
+            || t.tests
+                .iter()
+                .any(|x| matches!(x.outcome, Outcome::Failed { .. }))
     };
     let proven = |name: &str| -> bool {
         r.tier(name).is_some_and(|t| {
             !any_failed(t)
                 && t.tests.iter().any(|x| x.outcome == Outcome::Passed)
-                && !t.tests.iter().any(|x| matches!(x.outcome, Outcome::NotRun { .. }))
+                && !t
+                    .tests
+                    .iter()
+                    .any(|x| matches!(x.outcome, Outcome::NotRun { .. }))
         })
     };
     let skipped = |name: &str| {
-        r.tier(name).is_some_and(|t| {
-            !any_failed(t) && matches!(t.status, TierStatus::NotApplicable { .. })
-        })
+        r.tier(name)
+            .is_some_and(|t| !any_failed(t) && matches!(t.status, TierStatus::NotApplicable { .. }))
     };
     if level >= 1 && (!proven("install") || r.deploy_count == 0) {
         return Err("install not proven".into());
@@ -309,7 +343,11 @@ fn supported(r: &RunResult, level: u8) -> Result<(), String> {
     if level >= 4 && (specific_failed || r.tier("custom").is_some_and(any_failed)) {
         return Err("a recipe-specific assertion failed".into());
     }
-    if level == 4 && !r.tests().any(|t| t.source.is_recipe_specific() && t.outcome == Outcome::Passed) {
+    if level == 4
+        && !r
+            .tests()
+            .any(|t| t.source.is_recipe_specific() && t.outcome == Outcome::Passed)
+    {
         return Err("L4 without a passing recipe-specific assertion".into());
     }
     if level >= 5 && !r.lint.as_ref().is_some_and(|l| l.passed) {
@@ -335,7 +373,8 @@ fn level_never_exceeds_what_the_verdicts_support() {
                                     .filter_map(|(n, shape)| shaped(n, shape))
                                     .collect();
                                 if c == "passed" {
-                                    r.tiers.last_mut().unwrap().tests[0].source = TestSource::Pytest;
+                                    r.tiers.last_mut().unwrap().tests[0].source =
+                                        TestSource::Pytest;
                                 }
                                 r.lint = lint.map(|passed| LintResult {
                                     passed,
@@ -349,7 +388,11 @@ fn level_never_exceeds_what_the_verdicts_support() {
                                 }
                                 assert_eq!(
                                     l.cap_reason.is_none(),
-                                    deploy_count == 1 && l.rungs.iter().all(|g| matches!(g.status, RungStatus::Pass | RungStatus::Skip { .. })),
+                                    deploy_count == 1
+                                        && l.rungs.iter().all(|g| matches!(
+                                            g.status,
+                                            RungStatus::Pass | RungStatus::Skip { .. }
+                                        )),
                                     "a cap reason exactly when a rung stopped the climb"
                                 );
                                 checked += 1;

@@ -40,11 +40,7 @@ fn code(s: &str) -> String {
 
 /// A fenced block whose fence is longer than any backtick run inside.
 fn fenced(s: &str) -> String {
-    let longest = s
-        .split(|c| c != '`')
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
+    let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest.max(2) + 1);
     format!("{fence}text\n{}\n{fence}\n", s.trim_end())
 }
@@ -62,7 +58,11 @@ fn rung_icon(s: &RungStatus) -> &'static str {
 pub fn render(r: &RunResult) -> String {
     let ladder = level::compute(r);
     let mut md = String::new();
-    let verdict = if r.passed() { "✅ passed" } else { "❌ failed" };
+    let verdict = if r.passed() {
+        "✅ passed"
+    } else {
+        "❌ failed"
+    };
     let pr = r.pr.map(|p| format!(" · PR #{p}")).unwrap_or_default();
     let _ = writeln!(
         md,
@@ -79,7 +79,13 @@ pub fn render(r: &RunResult) -> String {
             Some(why) => format!("{}: {}", g.status.word(), cell(why)),
             None => g.status.word().to_string(),
         };
-        let _ = writeln!(md, "| L{} {} | {} | {detail} |", g.level, g.name, rung_icon(&g.status));
+        let _ = writeln!(
+            md,
+            "| L{} {} | {} | {detail} |",
+            g.level,
+            g.name,
+            rung_icon(&g.status)
+        );
     }
     for f in &ladder.flags {
         let _ = writeln!(md, "\n⚠️ {}", cell(f));
@@ -88,7 +94,8 @@ pub fn render(r: &RunResult) -> String {
 
     match &r.upgrade_proof {
         Some(p) => {
-            let _ = writeln!(
+            let _ =
+                writeln!(
                 md,
                 "**Upgrade proof:** head_ref {} ({}) · chaos-version {} · version {} → {} · {}\n",
                 code(&p.head_ref.as_deref().map(short_ref).unwrap_or_else(|| "unknown".into())),
@@ -102,7 +109,11 @@ pub fn render(r: &RunResult) -> String {
         None => md.push_str("**Upgrade proof:** upgrade did not run\n\n"),
     }
     let dc = if r.deploy_count == 1 { "✅" } else { "❌" };
-    let _ = writeln!(md, "**deploy-count** = {} (expect 1) {dc}\n", r.deploy_count);
+    let _ = writeln!(
+        md,
+        "**deploy-count** = {} (expect 1) {dc}\n",
+        r.deploy_count
+    );
 
     for t in &r.tiers {
         let c = t.counts();
@@ -113,7 +124,12 @@ pub fn render(r: &RunResult) -> String {
                 format!("{how}: {}", cell(reason))
             }
             TierStatus::NotRun { reason } => format!("not run: {}", cell(reason)),
-            _ => format!("{} · {} passed, {} failed", t.status_word(), c.passed, c.failed),
+            _ => format!(
+                "{} · {} passed, {} failed",
+                t.status_word(),
+                c.passed,
+                c.failed
+            ),
         };
         let open = if failed { " open" } else { "" };
         let _ = writeln!(
@@ -125,7 +141,12 @@ pub fn render(r: &RunResult) -> String {
         );
         if let Some(op) = &t.op {
             let state = if op.ok { "ok" } else { "**failed**" };
-            let _ = writeln!(md, "op {} {state} in {}\n", code(&op.name), human_ms(op.duration_ms));
+            let _ = writeln!(
+                md,
+                "op {} {state} in {}\n",
+                code(&op.name),
+                human_ms(op.duration_ms)
+            );
             if let Some(e) = op.error.as_deref().filter(|_| !op.ok) {
                 md.push_str(&fenced(e));
                 md.push('\n');
@@ -142,7 +163,10 @@ pub fn render(r: &RunResult) -> String {
                 };
                 let result = match &x.outcome {
                     Outcome::Failed { message } => {
-                        format!("{icon} failed: {}", cell(message.lines().next().unwrap_or("")))
+                        format!(
+                            "{icon} failed: {}",
+                            cell(message.lines().next().unwrap_or(""))
+                        )
                     }
                     o => match o.detail() {
                         Some(d) => format!("{icon} {}: {}", o.label(), cell(d)),
@@ -170,7 +194,11 @@ pub fn render(r: &RunResult) -> String {
     }
 
     if r.teardown.clean {
-        let _ = writeln!(md, "**Teardown:** clean in {} ✅\n", human_ms(r.teardown.duration_ms));
+        let _ = writeln!(
+            md,
+            "**Teardown:** clean in {} ✅\n",
+            human_ms(r.teardown.duration_ms)
+        );
     } else {
         let _ = writeln!(
             md,
@@ -233,9 +261,15 @@ mod tests {
         r.tiers[1].status = TierStatus::Failed;
         r.exit_code = 1;
         let md = render(&r);
-        assert!(md.starts_with("### cc-ci · `hello` · PR #42 · **L1 install** · ❌ failed"), "{md}");
+        assert!(
+            md.starts_with("### cc-ci · `hello` · PR #42 · **L1 install** · ❌ failed"),
+            "{md}"
+        );
         assert!(md.contains("failed: a \\| b |"), "{md}");
-        assert!(md.contains("````text\na | b\nsecond line ```x```\n````"), "{md}");
+        assert!(
+            md.contains("````text\na | b\nsecond line ```x```\n````"),
+            "{md}"
+        );
         assert!(md.contains("<details open><summary><b>upgrade</b>"), "{md}");
     }
 }

@@ -87,10 +87,15 @@ pub enum TierStatus {
     Passed,
     Failed,
     /// Should have run and did not (infra error, timeout, an earlier abort).
-    NotRun { reason: String },
+    NotRun {
+        reason: String,
+    },
     /// Does not apply: `declared` in recipe.yaml with a reason, or structurally impossible (`declared:
     /// false`, e.g. no previous release to upgrade from).
-    NotApplicable { reason: String, declared: bool },
+    NotApplicable {
+        reason: String,
+        declared: bool,
+    },
 }
 
 /// A tier's op, run exactly once.
@@ -145,11 +150,17 @@ impl TestSource {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Outcome {
     Passed,
-    Failed { message: String },
+    Failed {
+        message: String,
+    },
     /// Deselected on purpose (a name filter, `ignore: true`).
-    Ignored { reason: String },
+    Ignored {
+        reason: String,
+    },
     /// Should have run and did not (its tier's op failed, the run was interrupted).
-    NotRun { reason: String },
+    NotRun {
+        reason: String,
+    },
 }
 
 impl Outcome {

@@ -118,7 +118,10 @@ mod tests {
             .replace("\"schema_version\": 1", "\"schema_version\": 9");
         let e = parse(&text, Path::new("/x/results.json")).unwrap_err();
         let msg = e.to_string();
-        assert!(msg.contains("/x/results.json has results schema version 9"), "{msg}");
+        assert!(
+            msg.contains("/x/results.json has results schema version 9"),
+            "{msg}"
+        );
         assert!(msg.contains("hint:"), "{msg}");
     }
 
@@ -126,9 +129,7 @@ mod tests {
     fn forged_ladder_is_ignored_on_read() {
         let mut r = sample::run();
         r.lint = None;
-        let text = to_json(&r)
-            .unwrap()
-            .replace("\"level\": 4", "\"level\": 5");
+        let text = to_json(&r).unwrap().replace("\"level\": 4", "\"level\": 5");
         let back = parse(&text, Path::new("r.json")).unwrap();
         assert_eq!(level::compute(&back).level, 4);
     }
@@ -138,7 +139,10 @@ mod tests {
         let text = to_json(&sample::run()).unwrap();
         let e = parse(&text[..text.len() / 2], Path::new("/runs/a/results.json")).unwrap_err();
         let msg = e.to_string();
-        assert!(msg.starts_with("/runs/a/results.json is not a valid results.json"), "{msg}");
+        assert!(
+            msg.starts_with("/runs/a/results.json is not a valid results.json"),
+            "{msg}"
+        );
         assert!(msg.contains("line"), "{msg}");
     }
 }

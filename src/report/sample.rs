@@ -3,7 +3,13 @@
 
 use super::model::*;
 
-pub fn test(tier: &str, file: &str, name: &str, source: TestSource, outcome: Outcome) -> TestResult {
+pub fn test(
+    tier: &str,
+    file: &str,
+    name: &str,
+    source: TestSource,
+    outcome: Outcome,
+) -> TestResult {
     TestResult {
         id: format!("{tier}::{file}::{name}"),
         name: name.to_string(),

@@ -32,13 +32,20 @@ pub fn header(r: &RunResult, w: &mut dyn Write) -> io::Result<()> {
     writeln!(
         w,
         "  head_ref          {} (from {})",
-        r.head_ref.as_deref().map(short_ref).unwrap_or_else(|| "unknown".into()),
+        r.head_ref
+            .as_deref()
+            .map(short_ref)
+            .unwrap_or_else(|| "unknown".into()),
         r.head_ref_source
     )?;
     writeln!(w, "  previous release  {}", or_dash(&r.previous_release))?;
     writeln!(w, "  deployer          {}", r.deployer)?;
     writeln!(w, "  domain            {} (stack {})", r.domain, r.stack)?;
-    writeln!(w, "  run               {}  started {}", r.run_id, r.started_at)?;
+    writeln!(
+        w,
+        "  run               {}  started {}",
+        r.run_id, r.started_at
+    )?;
     writeln!(w, "  customization manifest:")?;
     if r.customization.is_empty() {
         writeln!(w, "    (none: generic tiers only)")?;
@@ -66,14 +73,22 @@ pub fn tier_banner(t: &TierResult, w: &mut dyn Write) -> io::Result<()> {
         }
         TierStatus::NotRun { reason } => format!("{} (not run: {reason})", t.tier),
         _ => {
-            let files = if t.overlay_files == 1 { "file" } else { "files" };
+            let files = if t.overlay_files == 1 {
+                "file"
+            } else {
+                "files"
+            };
             let mut s = format!(
                 "{} (generic={}, overlay={} {files})",
                 t.tier, t.generic, t.overlay_files
             );
             if let Some(op) = &t.op {
                 let state = if op.ok { "ok" } else { "FAILED" };
-                s.push_str(&format!(" op {} {state} {}", op.name, human_ms(op.duration_ms)));
+                s.push_str(&format!(
+                    " op {} {state} {}",
+                    op.name,
+                    human_ms(op.duration_ms)
+                ));
             }
             s
         }
@@ -88,7 +103,10 @@ pub fn summary(r: &RunResult, w: &mut dyn Write) -> io::Result<()> {
         Some(p) => writeln!(
             w,
             "  upgrade proof     head_ref={} chaos-version={} version={}→{}  ({})",
-            p.head_ref.as_deref().map(short_ref).unwrap_or_else(|| "unknown".into()),
+            p.head_ref
+                .as_deref()
+                .map(short_ref)
+                .unwrap_or_else(|| "unknown".into()),
             or_dash(&p.chaos_version),
             or_dash(&p.version_before),
             or_dash(&p.version_after),
@@ -96,12 +114,19 @@ pub fn summary(r: &RunResult, w: &mut dyn Write) -> io::Result<()> {
         )?,
         None => writeln!(w, "  upgrade proof     — (upgrade did not run)")?,
     }
-    let dc = if r.deploy_count == 1 { "" } else { "  ← FAIL" };
+    let dc = if r.deploy_count == 1 {
+        ""
+    } else {
+        "  ← FAIL"
+    };
     writeln!(w, "  deploy-count = {} (expect 1){dc}", r.deploy_count)?;
     for t in &r.tiers {
         let c = t.counts();
         let detail = match &t.status {
-            TierStatus::NotApplicable { reason, declared: true } => format!("declared: {reason}"),
+            TierStatus::NotApplicable {
+                reason,
+                declared: true,
+            } => format!("declared: {reason}"),
             TierStatus::NotApplicable { reason, .. } | TierStatus::NotRun { reason } => {
                 reason.clone()
             }
@@ -128,7 +153,11 @@ pub fn summary(r: &RunResult, w: &mut dyn Write) -> io::Result<()> {
         }
     }
     if r.teardown.clean {
-        writeln!(w, "  teardown          clean ({})", human_ms(r.teardown.duration_ms))?;
+        writeln!(
+            w,
+            "  teardown          clean ({})",
+            human_ms(r.teardown.duration_ms)
+        )?;
     } else {
         writeln!(
             w,
@@ -173,10 +202,16 @@ pub fn summary(r: &RunResult, w: &mut dyn Write) -> io::Result<()> {
         writeln!(w, "      flag: {f}")?;
     }
     if r.interrupted {
-        writeln!(w, "  interrupted       yes: tiers after the signal did not run")?;
+        writeln!(
+            w,
+            "  interrupted       yes: tiers after the signal did not run"
+        )?;
     }
     if r.secrets_printed {
-        writeln!(w, "  secrets           A SECRET VALUE REACHED THE OUTPUT (masked in reports)")?;
+        writeln!(
+            w,
+            "  secrets           A SECRET VALUE REACHED THE OUTPUT (masked in reports)"
+        )?;
     }
     let verdict = if r.passed() { "PASSED" } else { "FAILED" };
     writeln!(
@@ -221,7 +256,10 @@ mod tests {
         t.overlay_files = 2;
         t.op = None;
         let s = text(|w| tier_banner(&t, w));
-        assert!(s.starts_with("── upgrade (generic=run, overlay=2 files) ──"), "{s}");
+        assert!(
+            s.starts_with("── upgrade (generic=run, overlay=2 files) ──"),
+            "{s}"
+        );
         assert_eq!(s.trim_end().chars().count(), WIDTH);
     }
 
@@ -229,7 +267,9 @@ mod tests {
     fn summary_shows_the_upgrade_proof_and_deploy_count() {
         let s = text(|w| summary(&sample::run(), w));
         assert!(
-            s.contains("head_ref=0123abcd chaos-version=0123abcd version=1.1.0+1.36.1→1.2.0+1.36.1"),
+            s.contains(
+                "head_ref=0123abcd chaos-version=0123abcd version=1.1.0+1.36.1→1.2.0+1.36.1"
+            ),
             "{s}"
         );
         assert!(s.contains("deploy-count = 1 (expect 1)\n"), "{s}");
@@ -239,7 +279,10 @@ mod tests {
     #[test]
     fn header_prints_every_gate_decision_and_the_manifest() {
         let s = text(|w| header(&sample::run(), w));
-        assert!(s.contains("deny   repo-local .cc-ci/extra.yaml — recipe not on the allowlist"), "{s}");
+        assert!(
+            s.contains("deny   repo-local .cc-ci/extra.yaml — recipe not on the allowlist"),
+            "{s}"
+        );
         assert!(s.contains("    recipe.yaml: deploy timeout 300s"), "{s}");
         assert!(s.contains("head_ref          0123abcd (from REF)"), "{s}");
     }

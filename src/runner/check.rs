@@ -135,7 +135,10 @@ fn converged(live: &Live) -> Result<(), String> {
     let mut problems = Vec::new();
     for s in &services {
         if s.running < s.desired {
-            problems.push(format!("{}: {}/{} replicas running", s.name, s.running, s.desired));
+            problems.push(format!(
+                "{}: {}/{} replicas running",
+                s.name, s.running, s.desired
+            ));
         }
         if s.healthy == Some(false) {
             problems.push(format!("{}: unhealthy", s.name));
@@ -198,7 +201,9 @@ pub fn verify_chaos_version(head: &str, deployed: Option<&str>, stack: &str) -> 
     }
     let ok = cv.len() >= 7
         && cv.chars().all(|c| c.is_ascii_hexdigit())
-        && head.to_ascii_lowercase().starts_with(&cv.to_ascii_lowercase());
+        && head
+            .to_ascii_lowercase()
+            .starts_with(&cv.to_ascii_lowercase());
     if ok {
         Ok(())
     } else {
@@ -290,7 +295,11 @@ fn recorded(
 }
 
 fn backup_exists(live: &Live) -> Result<(), String> {
-    let b = live.backup.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let b = live
+        .backup
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
     let Some(b) = b else {
         return Err("no backup was made by the backup op".into());
     };

@@ -11,7 +11,10 @@ pub enum DeployerKind {
     /// The built-in stack deployer (through the engine API).
     Stack,
     /// The `abra` CLI.
-    Abra { abra: Option<PathBuf>, server: String },
+    Abra {
+        abra: Option<PathBuf>,
+        server: String,
+    },
 }
 
 impl DeployerKind {
@@ -101,6 +104,9 @@ mod tests {
     #[test]
     fn unknown_stage_names_the_stage_and_the_accepted_ones() {
         let e = parse_stages(Some("install,upgrad")).unwrap_err();
-        assert!(e.contains("`upgrad`") && e.contains("install,upgrade,backup,restore"), "{e}");
+        assert!(
+            e.contains("`upgrad`") && e.contains("install,upgrade,backup,restore"),
+            "{e}"
+        );
     }
 }

@@ -10,7 +10,6 @@ use crate::coord::CoordPaths;
 use crate::deploy::AppRef;
 use crate::docker::Engine;
 use crate::exit;
-use crate::redact::Redactor;
 use crate::report::{self, Artifacts, RunResult, TeardownResult, TierStatus};
 
 use super::config::RunConfig;
@@ -27,6 +26,7 @@ pub fn empty_result() -> RunResult {
     RunResult {
         schema_version: SCHEMA_VERSION,
         run_id: String::new(),
+        host: None,
         recipe: String::new(),
         pr: None,
         git_ref: None,
@@ -67,12 +67,13 @@ pub fn empty_result() -> RunResult {
 }
 
 /// What is known before the first op.
-pub fn initial_result(cfg: &RunConfig, p: &Prepared, run_id: &str, _r: &Redactor) -> RunResult {
+pub fn initial_result(cfg: &RunConfig, p: &Prepared, run_id: &str) -> RunResult {
     let now = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
     RunResult {
         run_id: run_id.to_string(),
+        host: hostname(),
         recipe: p.recipe.clone(),
         pr: cfg.pr,
         git_ref: cfg.git_ref.clone(),
@@ -97,7 +98,10 @@ pub fn live(engine: &Arc<Engine>, app: &AppRef, p: &Prepared) -> Live {
     Live {
         engine: Arc::clone(engine),
         app: app.clone(),
-        main_service: meta.main_service.clone().unwrap_or_else(|| "app".to_string()),
+        main_service: meta
+            .main_service
+            .clone()
+            .unwrap_or_else(|| "app".to_string()),
         head_ref: p.checkout.head_ref.clone(),
         exec_deadline: Duration::from_secs(90),
         http_timeout: meta.http_timeout.unwrap_or(Duration::from_secs(60)),
@@ -170,19 +174,23 @@ pub fn complete(
         exit::OK
     };
     r.exit_code = code;
+    let redactor = rec.redactor().clone();
+    *r = r.redacted(&redactor);
     let dir = cfg
         .artifacts
         .clone()
         .unwrap_or_else(|| p.run_dir.join("artifacts"));
     if let Err(e) = std::fs::create_dir_all(&dir) {
-        eprintln!("cc-ci: cannot create the artifact directory {}: {e}", dir.display());
+        eprintln!(
+            "cc-ci: cannot create the artifact directory {}: {e}",
+            dir.display()
+        );
     }
     r.artifacts.ledger = Some(paths.ledger_db.clone());
     r.artifacts.results = Some(dir.join("results.json"));
     let md = render_markdown(cfg, r);
     r.artifacts.junit = cfg.junitxml.clone();
     r.artifacts.markdown = md.clone();
-    let redactor = &rec_redactor(rec);
     if let Some(path) = &cfg.junitxml {
         if let Err(e) = report::junit::write(r, path) {
             eprintln!("cc-ci: cannot write JUnit XML {}: {e}", path.display());
@@ -226,12 +234,18 @@ fn render_markdown(cfg: &RunConfig, r: &RunResult) -> Option<PathBuf> {
     match std::fs::write(&path, report::markdown::render(r)) {
         Ok(()) => Some(path),
         Err(e) => {
-            eprintln!("cc-ci: cannot write the Markdown summary {}: {e}", path.display());
+            eprintln!(
+                "cc-ci: cannot write the Markdown summary {}: {e}",
+                path.display()
+            );
             None
         }
     }
 }
 
-fn rec_redactor(rec: &Recorder) -> Redactor {
-    rec.redactor().clone()
+fn hostname() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
 }

@@ -10,13 +10,6 @@ use crate::spec::TextMatch;
 
 use super::context::Live;
 
-/// A parsed answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Answer {
-    pub status: u16,
-    pub body: String,
-}
-
 /// Builds the probe command: wget when present, else curl. Prints the status line to stderr.
 pub fn probe_command(port: u16, path: &str, timeout: Duration) -> Vec<String> {
     let secs = timeout.as_secs().clamp(1, 60);
@@ -113,7 +106,10 @@ mod tests {
     fn status_is_read_from_the_last_response_line() {
         let s = "  HTTP/1.1 301 Moved\n  Location: /x\n  HTTP/1.1 200 OK\n";
         assert_eq!(parse_status(s), Some(200));
-        assert_eq!(parse_status("wget: server returned error: HTTP/1.1 404 Not Found"), Some(404));
+        assert_eq!(
+            parse_status("wget: server returned error: HTTP/1.1 404 Not Found"),
+            Some(404)
+        );
         assert_eq!(parse_status("wget: can't connect to remote host"), None);
     }
 

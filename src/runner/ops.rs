@@ -51,7 +51,11 @@ pub fn perform(
             deployer.upgrade(&req).map_err(|e| redact(e.to_string()))?;
             wait(live, env)?;
             let snap = live.snapshot()?;
-            if let Some(u) = snap.update_state.as_deref().filter(|u| u.contains("rollback")) {
+            if let Some(u) = snap
+                .update_state
+                .as_deref()
+                .filter(|u| u.contains("rollback"))
+            {
                 return Err(format!(
                     "upgrade rolled back: swarm reverted `{}` to its previous spec (update state {u})",
                     live.main_service
@@ -65,10 +69,16 @@ pub fn perform(
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
             let artifact = deployer.backup(&dir).map_err(|e| redact(e.to_string()))?;
             let meta = std::fs::metadata(&artifact.path).map_err(|e| {
-                format!("backup artifact {} is missing: {e}", artifact.path.display())
+                format!(
+                    "backup artifact {} is missing: {e}",
+                    artifact.path.display()
+                )
             })?;
             if meta.is_file() && meta.len() == 0 {
-                return Err(format!("backup artifact {} is empty", artifact.path.display()));
+                return Err(format!(
+                    "backup artifact {} is empty",
+                    artifact.path.display()
+                ));
             }
             *live.backup.lock().unwrap_or_else(|e| e.into_inner()) = Some(artifact);
             Ok(())
@@ -138,11 +148,65 @@ pub fn seed(live: &Live, steps: &[Step]) -> Result<(), String> {
                 let start = Instant::now();
                 live.engine
                     .wait_converged(&live.app.stack, DEFAULT_DEPLOY_TIMEOUT, &mut |_| {})
-                    .map_err(|e| {
-                        format!("step {n} (wait healthy, {:?}): {e}", start.elapsed())
-                    })?;
+                    .map_err(|e| format!("step {n} (wait healthy, {:?}): {e}", start.elapsed()))?;
             }
         }
     }
     Ok(())
+}
+
+/// How long a recipe's own `install_steps.sh` may run.
+pub const INSTALL_STEPS_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Runs the recipe's `install_steps.sh` (already allowed by the trust gate) on the host, in the
+/// checkout, with the app's coordinates in the environment. Output is redacted and shown.
+pub fn install_steps(
+    live: &Live,
+    script: &std::path::Path,
+    checkout: &std::path::Path,
+) -> Result<(), String> {
+    use wait_timeout::ChildExt;
+    let mut child = std::process::Command::new("bash")
+        .arg(script)
+        .current_dir(checkout)
+        .env("CCCI_APP_DOMAIN", &live.app.domain)
+        .env("DOMAIN", &live.app.domain)
+        .env("CCCI_STACK", &live.app.stack)
+        .env("STACK_NAME", &live.app.stack)
+        .env("CCCI_RECIPE", &live.app.recipe)
+        .env("CCCI_RUN_DIR", &live.app.run_dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", script.display()))?;
+    let status = match child
+        .wait_timeout(INSTALL_STEPS_TIMEOUT)
+        .map_err(|e| e.to_string())?
+    {
+        Some(s) => s,
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!(
+                "{} did not finish within {:?}",
+                script.display(),
+                INSTALL_STEPS_TIMEOUT
+            ));
+        }
+    };
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    let text = live.app.redactor.redact(&format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    ));
+    if !text.trim().is_empty() {
+        println!("install_steps.sh:\n{}", text.trim_end());
+    }
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("install_steps.sh exited with {status}"))
+    }
 }

@@ -9,6 +9,9 @@ use crate::spec::{Check, OpOverride, RecipeMeta, SpecFile, Step, Tier};
 use super::config::Selection;
 use super::select;
 
+/// How the recipe's own install script is shown in ids and reports.
+pub const INSTALL_STEPS: &str = "repo-local/install_steps.sh";
+
 /// Where a test came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
@@ -52,7 +55,9 @@ pub struct PlannedTest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OpPlan {
     /// Fresh deploy. `release` is the previous release's tag when the upgrade tier will run.
-    Install { release: Option<String> },
+    Install {
+        release: Option<String>,
+    },
     /// Re-check-out at head_ref and redeploy in place with chaos.
     Upgrade,
     Backup,
@@ -60,7 +65,9 @@ pub enum OpPlan {
     /// The custom tier has no op.
     None,
     /// An overlay replaced the op with nothing, saying why.
-    Skipped { reason: String },
+    Skipped {
+        reason: String,
+    },
 }
 
 impl OpPlan {
@@ -81,6 +88,8 @@ impl OpPlan {
 pub struct SeedPlan {
     pub file: String,
     pub steps: Vec<Step>,
+    /// A repo-local `install_steps.sh` (trust-gated) run on the host instead of steps.
+    pub script: Option<PathBuf>,
 }
 
 /// One tier of the plan.
@@ -148,6 +157,8 @@ pub struct PlanInput<'a> {
     /// The previous release's tag, if any.
     pub previous_release: Option<String>,
     pub selection: &'a Selection,
+    /// The recipe's `install_steps.sh`, only when the trust gate allowed repo-local files.
+    pub install_steps: Option<PathBuf>,
 }
 
 /// Builds the plan. Errors are plan conflicts a person must fix (e.g. two overlays replacing one op).
@@ -179,8 +190,11 @@ pub fn build(input: &PlanInput) -> Result<Plan, String> {
             Tier::Restore => OpPlan::Restore,
             Tier::Custom => OpPlan::None,
         };
-        let overlays: Vec<&(SpecFile, bool)> =
-            input.overlays.iter().filter(|(s, _)| s.tier == tier).collect();
+        let overlays: Vec<&(SpecFile, bool)> = input
+            .overlays
+            .iter()
+            .filter(|(s, _)| s.tier == tier)
+            .collect();
         let mut replaced_by: Option<&str> = None;
         for (spec, _) in &overlays {
             if let Some(o) = &spec.op {
@@ -226,11 +240,19 @@ pub fn build(input: &PlanInput) -> Result<Plan, String> {
             deselected: 0,
         };
         if tp.not_applicable.is_none() {
+            if let (Tier::Install, Some(script)) = (tier, &input.install_steps) {
+                tp.seeds.push(SeedPlan {
+                    file: INSTALL_STEPS.to_string(),
+                    steps: Vec::new(),
+                    script: Some(script.clone()),
+                });
+            }
             for (spec, _) in &overlays {
                 if !spec.before_op.is_empty() {
                     tp.seeds.push(SeedPlan {
                         file: spec.path.display().to_string(),
                         steps: spec.before_op.clone(),
+                        script: None,
                     });
                 }
             }
@@ -242,10 +264,13 @@ pub fn build(input: &PlanInput) -> Result<Plan, String> {
                 }
             }
             for (spec, repo_local) in &overlays {
-                let seed = tp
-                    .seeds
-                    .iter()
-                    .position(|s| s.file == spec.path.display().to_string());
+                let own = spec.path.display().to_string();
+                let seed = tp.seeds.iter().position(|s| s.file == own).or_else(|| {
+                    // Repo-local tests depend on the recipe's own install steps.
+                    (*repo_local)
+                        .then(|| tp.seeds.iter().position(|s| s.file == INSTALL_STEPS))
+                        .flatten()
+                });
                 let source = if *repo_local {
                     Source::RepoLocal
                 } else {
@@ -317,7 +342,10 @@ fn not_applicable(tier: Tier, input: &PlanInput) -> Option<(String, bool)> {
     }
     if let Some(supported) = &input.meta.tiers {
         if tier != Tier::Install && !supported.contains(&tier) {
-            return Some(("recipe.yaml does not list this tier as supported".into(), true));
+            return Some((
+                "recipe.yaml does not list this tier as supported".into(),
+                true,
+            ));
         }
     }
     if tier == Tier::Upgrade && input.previous_release.is_none() {

@@ -75,7 +75,11 @@ pub fn data_dir(explicit: Option<&Path>) -> PathBuf {
         }
     }
     if let Ok(exe) = std::env::current_exe() {
-        if let Some(share) = exe.parent().and_then(|b| b.parent()).map(|p| p.join("share/cc-ci")) {
+        if let Some(share) = exe
+            .parent()
+            .and_then(|b| b.parent())
+            .map(|p| p.join("share/cc-ci"))
+        {
             if has(&share) {
                 return share;
             }
@@ -103,8 +107,8 @@ pub fn prepare(
         .clone()
         .unwrap_or_else(|| format!("{recipe}-{short}.ci.local"));
     let stack = stack_name(&domain);
-    let lock = RunLock::acquire(&run_dir, run_id, &stack)
-        .map_err(|e| Refusal::internal(e.to_string()))?;
+    let lock =
+        RunLock::acquire(&run_dir, run_id, &stack).map_err(|e| Refusal::internal(e.to_string()))?;
     let cache = paths.base.join("cache");
     std::fs::create_dir_all(&cache)
         .map_err(|e| Refusal::internal(format!("cannot create {}: {e}", cache.display())))?;
@@ -196,13 +200,16 @@ pub fn prepare(
     }
 
     let skip_generic = generic_skip(cfg, paths, &recipe, run_id, rec, &mut gate)?;
-    let mut overlays: Vec<(crate::spec::SpecFile, bool)> =
-        discovery.overlays.iter().map(|s| (s.clone(), false)).collect();
+    let mut overlays: Vec<(crate::spec::SpecFile, bool)> = discovery
+        .overlays
+        .iter()
+        .map(|s| (s.clone(), false))
+        .collect();
     if d.allowed {
         overlays.extend(discovery.repo_local.specs.iter().map(|s| (s.clone(), true)));
     }
-    let pytest = super::pytest::collect(&discovery, &data, &checkout.path)
-        .map_err(Refusal::internal)?;
+    let pytest =
+        super::pytest::collect(&discovery, &data, &checkout.path).map_err(Refusal::internal)?;
     let plan = plan::build(&PlanInput {
         stages: &cfg.stages,
         meta: &discovery.meta,
@@ -212,6 +219,11 @@ pub fn prepare(
         skip_generic,
         previous_release: previous_release.as_ref().map(|r| r.tag.clone()),
         selection: &cfg.selection,
+        install_steps: discovery
+            .repo_local
+            .install_steps
+            .clone()
+            .filter(|_| d.allowed),
     })
     .map_err(Refusal::usage)?;
     let customization = manifest(&discovery, &data, &overlays, cfg);
@@ -245,8 +257,17 @@ fn generic_skip(
     }
     if !cfg.ci {
         let why = "--skip-generic / CCCI_SKIP_GENERIC=1 (local development)".to_string();
-        rec.event("gate_decision", &format!("skip-generic:{recipe}"), "allow", serde_json::json!({ "reason": why }));
-        gate.push(GateRecord { subject: "skip-generic".into(), allowed: true, reason: why.clone() });
+        rec.event(
+            "gate_decision",
+            &format!("skip-generic:{recipe}"),
+            "allow",
+            serde_json::json!({ "reason": why }),
+        );
+        gate.push(GateRecord {
+            subject: "skip-generic".into(),
+            allowed: true,
+            reason: why.clone(),
+        });
         return Ok(Some(why));
     }
     let d = check_grant(
@@ -266,9 +287,16 @@ fn generic_skip(
         if d.allowed { "allow" } else { "deny" },
         serde_json::json!({ "reason": d.reason, "grant": d.grant_id }),
     );
-    gate.push(GateRecord { subject: "skip-generic".into(), allowed: d.allowed, reason: d.reason.clone() });
+    gate.push(GateRecord {
+        subject: "skip-generic".into(),
+        allowed: d.allowed,
+        reason: d.reason.clone(),
+    });
     if d.allowed {
-        Ok(Some(format!("skip-generic grant {}", d.grant_id.unwrap_or_default())))
+        Ok(Some(format!(
+            "skip-generic grant {}",
+            d.grant_id.unwrap_or_default()
+        )))
     } else {
         Err(Refusal::usage(format!(
             "skipping the generic tests in CI needs a skip-generic grant for {recipe}: {} \
@@ -317,10 +345,23 @@ fn manifest(
         m.push(format!("not applicable: {t} ({why})"));
     }
     for (s, repo_local) in overlays {
-        let seeds = if s.before_op.is_empty() { String::new() } else { format!(", {} seed step(s)", s.before_op.len()) };
-        let op = if s.op.is_some() { ", replaces the op" } else { "" };
+        let seeds = if s.before_op.is_empty() {
+            String::new()
+        } else {
+            format!(", {} seed step(s)", s.before_op.len())
+        };
+        let op = if s.op.is_some() {
+            ", replaces the op"
+        } else {
+            ""
+        };
         let kind = if *repo_local { "repo-local" } else { "overlay" };
-        m.push(format!("{kind}: {} ({} tier, {} test(s){seeds}{op})", s.path.display(), s.tier, s.tests.len()));
+        m.push(format!(
+            "{kind}: {} ({} tier, {} test(s){seeds}{op})",
+            s.path.display(),
+            s.tier,
+            s.tests.len()
+        ));
     }
     for p in &d.pytest {
         m.push(format!("pytest overlay: {}", p.path.display()));

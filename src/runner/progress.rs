@@ -33,7 +33,10 @@ impl Reporter {
         let elapsed = self.start.elapsed().as_secs();
         let mut err = std::io::stderr();
         if self.tty {
-            let line: String = format!("{} [{elapsed}s] {state}", self.what).chars().take(120).collect();
+            let line: String = format!("{} [{elapsed}s] {state}", self.what)
+                .chars()
+                .take(120)
+                .collect();
             let _ = write!(err, "\r\x1b[2K{line}");
             let _ = err.flush();
             self.drew = true;

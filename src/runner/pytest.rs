@@ -41,10 +41,28 @@ pub fn collect(d: &Discovery, data: &Path, run_dir: &Path) -> Result<Vec<PytestN
     let files: Vec<(PathBuf, String, Tier, bool)> = d
         .pytest
         .iter()
-        .map(|f| (absolute(data, &f.path), f.path.display().to_string(), f.tier, false))
-        .chain(d.repo_local.pytest.iter().filter(|_| d.gate.allowed).map(|f| {
-            (f.path.clone(), format!("repo-local/{}", file_name(&f.path)), f.tier, true)
-        }))
+        .map(|f| {
+            (
+                absolute(data, &f.path),
+                f.path.display().to_string(),
+                f.tier,
+                false,
+            )
+        })
+        .chain(
+            d.repo_local
+                .pytest
+                .iter()
+                .filter(|_| d.gate.allowed)
+                .map(|f| {
+                    (
+                        f.path.clone(),
+                        format!("repo-local/{}", file_name(&f.path)),
+                        f.tier,
+                        true,
+                    )
+                }),
+        )
         .collect();
     if files.is_empty() {
         return Ok(Vec::new());
@@ -95,7 +113,9 @@ fn absolute(data: &Path, p: &Path) -> PathBuf {
 }
 
 fn file_name(p: &Path) -> String {
-    p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()
+    p.file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default()
 }
 
 fn pytest_cmd(file: &Path, support: &Path) -> Command {
@@ -108,7 +128,14 @@ fn pytest_cmd(file: &Path, support: &Path) -> Command {
     cmd.current_dir(dir)
         .env("PYTHONPATH", pythonpath)
         .env("PYTHONDONTWRITEBYTECODE", "1")
-        .args(["-m", "pytest", "-p", "ccci_plugin", "-p", "no:cacheprovider"])
+        .args([
+            "-m",
+            "pytest",
+            "-p",
+            "ccci_plugin",
+            "-p",
+            "no:cacheprovider",
+        ])
         .arg(format!("--rootdir={}", dir.display()))
         .stdin(std::process::Stdio::null());
     cmd
@@ -139,7 +166,10 @@ fn collect_file(file: &Path, support: &Path) -> Result<Vec<(String, Option<Tier>
             None
         } else {
             Some(marker.parse().map_err(|_| {
-                format!("{}: unknown tier marker `{marker}` on {node}", file.display())
+                format!(
+                    "{}: unknown tier marker `{marker}` on {node}",
+                    file.display()
+                )
             })?)
         };
         nodes.push((node.to_string(), tier));

@@ -56,7 +56,11 @@ pub fn parse(xml: &str, file_name: &str) -> Result<NodeOutcomes, String> {
             Ok(Event::Start(e)) | Ok(Event::Empty(e))
                 if matches!(e.name().as_ref(), b"failure" | b"error") =>
             {
-                let kind = if e.name().as_ref() == b"error" { "error" } else { "failed" };
+                let kind = if e.name().as_ref() == b"error" {
+                    "error"
+                } else {
+                    "failed"
+                };
                 let msg = attr(&e, "message").unwrap_or_default();
                 failure = Some(format!("pytest {kind}: {msg}"));
                 in_failure = true;
@@ -66,7 +70,14 @@ pub fn parse(xml: &str, file_name: &str) -> Result<NodeOutcomes, String> {
             }
             Ok(Event::Text(t)) if in_failure => {
                 if let (Some(n), Some(f)) = (&current, &failure) {
-                    let text = t.unescape().map(|c| c.to_string()).unwrap_or_default();
+                    let text = t
+                        .decode()
+                        .map(|c| {
+                            quick_xml::escape::unescape(&c)
+                                .map(|u| u.to_string())
+                                .unwrap_or_else(|_| c.to_string())
+                        })
+                        .unwrap_or_default();
                     let lines: Vec<&str> = text.lines().collect();
                     let tail = lines[lines.len().saturating_sub(15)..].join("\n");
                     out.insert(n.clone(), Err(format!("{f}\n{tail}")));

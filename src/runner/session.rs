@@ -28,7 +28,12 @@ pub fn run(cfg: RunConfig) -> u8 {
         Ok(p) => p,
         Err(e) => return fail(exit::INTERRUPTED, &format!("coord: {e}")),
     };
-    if let Err(e) = provision(&paths, &ProvisionOptions { repair_perms: false }) {
+    if let Err(e) = provision(
+        &paths,
+        &ProvisionOptions {
+            repair_perms: false,
+        },
+    ) {
         return fail(exit::INTERRUPTED, &format!("coord provision: {e}"));
     }
     if let Err(e) = reconcile(&paths) {
@@ -51,27 +56,47 @@ pub fn run(cfg: RunConfig) -> u8 {
     let prepared = match prepare::prepare(&cfg, &paths, &run_id, &rec) {
         Ok(p) => p,
         Err(r) => {
-            rec.event("run_end", &cfg.recipe, "refused", serde_json::json!({ "exit_code": r.code, "reason": r.message }));
+            rec.event(
+                "run_end",
+                &cfg.recipe,
+                "refused",
+                serde_json::json!({ "exit_code": r.code, "reason": r.message }),
+            );
             return fail(r.code, &r.message);
         }
     };
-    let mut result = finish::initial_result(&cfg, &prepared, &run_id, &redactor);
+    let mut result = finish::initial_result(&cfg, &prepared, &run_id);
     if cfg.selection.libtest.list || cfg.selection.collect_only {
         let code = finish::list(&prepared.plan, cfg.selection.collect_only);
-        rec.event("run_end", &prepared.recipe, "listed", serde_json::json!({ "exit_code": code }));
+        rec.event(
+            "run_end",
+            &prepared.recipe,
+            "listed",
+            serde_json::json!({ "exit_code": code }),
+        );
         let _ = std::fs::remove_dir_all(&prepared.run_dir);
         return code;
     }
     if prepared.plan.tests().next().is_none() {
         println!("no tests collected (after filters): nothing to verify, nothing deployed");
-        rec.event("run_end", &prepared.recipe, "no_tests", serde_json::json!({ "exit_code": exit::NO_TESTS }));
+        rec.event(
+            "run_end",
+            &prepared.recipe,
+            "no_tests",
+            serde_json::json!({ "exit_code": exit::NO_TESTS }),
+        );
         let _ = std::fs::remove_dir_all(&prepared.run_dir);
         return exit::NO_TESTS;
     }
     let engine = match Engine::connect().and_then(|e| e.require_swarm().map(|_| e)) {
         Ok(e) => Arc::new(e),
         Err(e) => {
-            rec.event("run_end", &prepared.recipe, "error", serde_json::json!({ "exit_code": exit::INTERNAL, "reason": e.to_string() }));
+            rec.event(
+                "run_end",
+                &prepared.recipe,
+                "error",
+                serde_json::json!({ "exit_code": exit::INTERNAL, "reason": e.to_string() }),
+            );
             return fail(exit::INTERNAL, &format!("engine: {e}"));
         }
     };
@@ -88,7 +113,12 @@ pub fn run(cfg: RunConfig) -> u8 {
     let deployer: Box<dyn Deployer> = match make_deployer(&cfg, &engine, &app, &prepared) {
         Ok(d) => d,
         Err(e) => {
-            rec.event("run_end", &prepared.recipe, "error", serde_json::json!({ "exit_code": exit::USAGE, "reason": e }));
+            rec.event(
+                "run_end",
+                &prepared.recipe,
+                "error",
+                serde_json::json!({ "exit_code": exit::USAGE, "reason": e }),
+            );
             return fail(exit::USAGE, &e);
         }
     };
@@ -115,7 +145,7 @@ pub fn run(cfg: RunConfig) -> u8 {
         if td.clean { "clean" } else { "leftovers" },
         serde_json::json!({ "leftovers": td.leftovers, "error": td.error, "duration_ms": td.duration_ms }),
     );
-    let mut result = take_result(shared);
+    let mut result = take_result(&shared);
     result.teardown = td;
     result.interrupted = interrupted.is_some();
     result.duration_ms = started.elapsed().as_millis() as u64;
@@ -166,19 +196,32 @@ fn supervise(
             }));
             if r.is_err() {
                 eprintln!("cc-ci: the session panicked; tearing down");
-                shared.result.lock().unwrap_or_else(|e| e.into_inner()).interrupted = true;
+                shared
+                    .result
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .interrupted = true;
             }
             let _ = worker_tx.send(Msg::Done);
         });
         let outcome = match rx.recv() {
             Ok(Msg::Signal(sig)) => {
-                let name = if sig == signal_hook::consts::SIGINT { "SIGINT" } else { "SIGTERM" };
+                let name = if sig == signal_hook::consts::SIGINT {
+                    "SIGINT"
+                } else {
+                    "SIGTERM"
+                };
                 eprintln!("\ncc-ci: {name} received: stopping the run and tearing down");
                 shared.abort.store(true, Ordering::SeqCst);
-                rec.event("run_end", &prepared.recipe, "interrupting", serde_json::json!({ "signal": name }));
+                rec.event(
+                    "run_end",
+                    &prepared.recipe,
+                    "interrupting",
+                    serde_json::json!({ "signal": name }),
+                );
                 // Do not wait for the worker: tear down now and exit. The process ends after the report.
                 let td = teardown::teardown(None, &live.engine, &live.app);
-                finish_interrupted(shared, prepared, cfg, rec, td, name);
+                finish_interrupted(shared, prepared, cfg, rec, td, name)
             }
             _ => None,
         };
@@ -197,7 +240,7 @@ fn finish_interrupted(
     rec: &Recorder,
     td: crate::report::TeardownResult,
     signal: &str,
-) -> Option<&'static str> {
+) -> ! {
     rec.event(
         "teardown",
         &prepared.stack,
@@ -250,7 +293,12 @@ fn make_deployer(
 
 fn janitor(engine: &Engine, paths: &CoordPaths, rec: &Recorder) {
     let r = engine.janitor(&paths.runs, false, &mut |removal| {
-        rec.event("janitor", &removal.to_string(), "removed", serde_json::json!({}));
+        rec.event(
+            "janitor",
+            &format!("{} {}", removal.kind, removal.name),
+            "removed",
+            serde_json::json!({ "stack": removal.stack, "run_id": removal.run_id, "reason": removal.reason }),
+        );
     });
     if let Err(e) = r {
         eprintln!("cc-ci: janitor: {e} (continuing; leftovers of dead runs may remain)");

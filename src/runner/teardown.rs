@@ -19,7 +19,11 @@ pub fn teardown(
     let mut errors = Vec::new();
     if let Some(d) = deployer {
         if let Err(e) = d.teardown() {
-            errors.push(format!("{} teardown: {}", d.kind(), app.redactor.redact(&e.to_string())));
+            errors.push(format!(
+                "{} teardown: {}",
+                d.kind(),
+                app.redactor.redact(&e.to_string())
+            ));
         }
     }
     let mut leftovers = Vec::new();

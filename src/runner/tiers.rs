@@ -8,7 +8,9 @@ use std::time::Instant;
 
 use crate::deploy::Deployer;
 use crate::recipe::Checkout;
-use crate::report::{OpResult, Outcome, RunResult, TestResult, TierResult, TierStatus, UpgradeProof};
+use crate::report::{
+    OpResult, Outcome, RunResult, TestResult, TierResult, TierStatus, UpgradeProof,
+};
 use crate::spec::{RecipeMeta, Tier};
 
 use super::config::RunConfig;
@@ -68,13 +70,20 @@ pub fn run_tiers(
             tp.generic,
             tp.overlay_files,
             tp.tests.len(),
-            if tp.deselected > 0 { format!(", {} deselected", tp.deselected) } else { String::new() }
+            if tp.deselected > 0 {
+                format!(", {} deselected", tp.deselected)
+            } else {
+                String::new()
+            }
         );
         let seed_failures: Vec<Option<String>> = tp
             .seeds
             .iter()
             .map(|s| {
-                let r = ops::seed(live, &s.steps).err();
+                let r = match &s.script {
+                    Some(script) => ops::install_steps(live, script, &checkout.path).err(),
+                    None => ops::seed(live, &s.steps).err(),
+                };
                 rec.event(
                     "op",
                     &format!("{}::seed::{}", tp.tier, s.file),
@@ -82,7 +91,10 @@ pub fn run_tiers(
                     serde_json::json!({ "error": r }),
                 );
                 if let Some(e) = &r {
-                    println!("seeding {} failed: {e} (its assertions fail; generic ones still run)", s.file);
+                    println!(
+                        "seeding {} failed: {e} (its assertions fail; generic ones still run)",
+                        s.file
+                    );
                 }
                 r
             })
@@ -93,10 +105,13 @@ pub fn run_tiers(
                 blocked = Some(format!("{} op failed", tp.tier));
             }
         }
-        let op_failure = op_result
-            .as_ref()
-            .filter(|o| !o.ok)
-            .map(|o| format!("{} op failed: {}", o.name, o.error.clone().unwrap_or_default()));
+        let op_failure = op_result.as_ref().filter(|o| !o.ok).map(|o| {
+            format!(
+                "{} op failed: {}",
+                o.name,
+                o.error.clone().unwrap_or_default()
+            )
+        });
         if tp.tier == Tier::Install && op_failure.is_none() {
             no_backup = backup_capability(live);
         }
@@ -109,16 +124,32 @@ pub fn run_tiers(
             PytestOutcomes::new()
         };
         let tests = if tp.selected {
-            trials::run_tier(tp, live, &cfg.selection, op_failure.clone(), &seed_failures, &pytest_outcomes, &stop, rec)
+            trials::run_tier(
+                tp,
+                live,
+                &cfg.selection,
+                op_failure.clone(),
+                &seed_failures,
+                &pytest_outcomes,
+                &stop,
+                rec,
+            )
         } else {
             Vec::new()
         };
-        let failed = op_failure.is_some() || tests.iter().any(|t| matches!(t.outcome, Outcome::Failed { .. }));
+        let failed = op_failure.is_some()
+            || tests
+                .iter()
+                .any(|t| matches!(t.outcome, Outcome::Failed { .. }));
         push(
             shared,
             TierResult {
                 tier: tp.tier.to_string(),
-                status: if failed { TierStatus::Failed } else { TierStatus::Passed },
+                status: if failed {
+                    TierStatus::Failed
+                } else {
+                    TierStatus::Passed
+                },
                 op: op_result,
                 generic: tp.generic.clone(),
                 overlay_files: tp.overlay_files,
@@ -144,8 +175,18 @@ fn perform_op(
         return None;
     }
     if let OpPlan::Skipped { reason } = &tp.op {
-        rec.event("op", &format!("{}::op", tp.tier), "skipped", serde_json::json!({ "reason": reason }));
-        return Some(OpResult { name: format!("skipped ({reason})"), ok: true, duration_ms: 0, error: None });
+        rec.event(
+            "op",
+            &format!("{}::op", tp.tier),
+            "skipped",
+            serde_json::json!({ "reason": reason }),
+        );
+        return Some(OpResult {
+            name: format!("skipped ({reason})"),
+            ok: true,
+            duration_ms: 0,
+            error: None,
+        });
     }
     let start = Instant::now();
     let mut reporter = progress::Reporter::new(&format!("{} op", tp.op.name()));
@@ -163,7 +204,11 @@ fn perform_op(
         }))
         .unwrap_or_else(|_| Err("the op panicked".to_string()));
         // The count comes from the deployer itself, after every op, so a signal still reports it.
-        shared.result.lock().unwrap_or_else(|e| e.into_inner()).deploy_count = deployer.fresh_deploys();
+        shared
+            .result
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .deploy_count = deployer.fresh_deploys();
         r
     };
     reporter.finish();
@@ -182,26 +227,41 @@ fn perform_op(
         if error.is_none() { "ok" } else { "failed" },
         serde_json::json!({ "duration_ms": ms, "error": error, "deployer": cfg.deployer.name() }),
     );
-    Some(OpResult { name: tp.op.name().to_string(), ok: error.is_none(), duration_ms: ms, error })
+    Some(OpResult {
+        name: tp.op.name().to_string(),
+        ok: error.is_none(),
+        duration_ms: ms,
+        error,
+    })
 }
 
 /// `Some(reason)` when no service of the app carries `backupbot.backup=true`.
 fn backup_capability(live: &Live) -> Option<String> {
     let services = live.services().ok()?;
-    let capable = services
-        .iter()
-        .any(|s| s.labels.get("backupbot.backup").is_some_and(|v| v == "true"));
-    (!capable).then(|| "no service carries backupbot.backup=true: the recipe is not backup-capable".to_string())
+    let capable = services.iter().any(|s| {
+        s.labels
+            .get("backupbot.backup")
+            .is_some_and(|v| v == "true")
+    });
+    (!capable).then(|| {
+        "no service carries backupbot.backup=true: the recipe is not backup-capable".to_string()
+    })
 }
 
 fn record_upgrade_proof(shared: &Shared, live: &Live) {
-    let before = live.install.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let before = live
+        .install
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
     let Ok(now) = live.snapshot() else { return };
     let verdict = match &live.head_ref {
-        Some(h) => match check::verify_chaos_version(h, now.chaos_version.as_deref(), &live.app.stack) {
-            Ok(()) => "chaos-version matches head_ref".to_string(),
-            Err(e) => e,
-        },
+        Some(h) => {
+            match check::verify_chaos_version(h, now.chaos_version.as_deref(), &live.app.stack) {
+                Ok(()) => "chaos-version matches head_ref".to_string(),
+                Err(e) => e,
+            }
+        }
         None => "head_ref unknown: fallback to version/image/chaos marker moved".to_string(),
     };
     let mut r = shared.result.lock().unwrap_or_else(|e| e.into_inner());
@@ -217,14 +277,21 @@ fn record_upgrade_proof(shared: &Shared, live: &Live) {
 }
 
 fn push(shared: &Shared, t: TierResult) {
-    shared.result.lock().unwrap_or_else(|e| e.into_inner()).tiers.push(t);
+    shared
+        .result
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .tiers
+        .push(t);
 }
 
 fn not_run(tp: &TierPlan, reason: &str, rec: &Recorder) -> TierResult {
     println!("\n── {} not run: {reason} ──", tp.tier);
     TierResult {
         tier: tp.tier.to_string(),
-        status: TierStatus::NotRun { reason: reason.to_string() },
+        status: TierStatus::NotRun {
+            reason: reason.to_string(),
+        },
         op: None,
         generic: tp.generic.clone(),
         overlay_files: tp.overlay_files,
@@ -234,10 +301,18 @@ fn not_run(tp: &TierPlan, reason: &str, rec: &Recorder) -> TierResult {
 
 fn not_applicable(tp: &TierPlan, reason: &str, declared: bool, rec: &Recorder) -> TierResult {
     println!("\n── {} not applicable: {reason} ──", tp.tier);
-    rec.event("verdict", &format!("{}::tier", tp.tier), "not_applicable", serde_json::json!({ "reason": reason, "declared": declared }));
+    rec.event(
+        "verdict",
+        &format!("{}::tier", tp.tier),
+        "not_applicable",
+        serde_json::json!({ "reason": reason, "declared": declared }),
+    );
     TierResult {
         tier: tp.tier.to_string(),
-        status: TierStatus::NotApplicable { reason: reason.to_string(), declared },
+        status: TierStatus::NotApplicable {
+            reason: reason.to_string(),
+            declared,
+        },
         op: None,
         generic: tp.generic.clone(),
         overlay_files: tp.overlay_files,
@@ -250,13 +325,20 @@ pub fn unrun(tp: &TierPlan, reason: &str, rec: &Recorder) -> Vec<TestResult> {
     tp.tests
         .iter()
         .map(|t| {
-            rec.event("verdict", &t.id, "not_run", serde_json::json!({ "tier": tp.tier.to_string(), "message": reason }));
+            rec.event(
+                "verdict",
+                &t.id,
+                "not_run",
+                serde_json::json!({ "tier": tp.tier.to_string(), "message": reason }),
+            );
             TestResult {
                 id: t.id.clone(),
                 name: t.name.clone(),
                 file: t.file.clone(),
                 source: trials::source_of(t.source),
-                outcome: Outcome::NotRun { reason: reason.to_string() },
+                outcome: Outcome::NotRun {
+                    reason: reason.to_string(),
+                },
                 duration_ms: 0,
             }
         })

@@ -77,10 +77,7 @@ pub fn run_tier(
                 file: t.file.clone(),
                 source: source_of(t.source),
                 outcome: Outcome::Ignored {
-                    reason: t
-                        .ignored
-                        .clone()
-                        .unwrap_or_else(|| "ignored".to_string()),
+                    reason: t.ignored.clone().unwrap_or_else(|| "ignored".to_string()),
                 },
                 duration_ms: 0,
             })
@@ -113,7 +110,12 @@ impl TrialCtx {
         let start = Instant::now();
         if self.exitfirst && self.stop.load(Ordering::SeqCst) {
             let reason = "not run: stopped after the first failure (-x)".to_string();
-            self.finish(Outcome::NotRun { reason: reason.clone() }, 0);
+            self.finish(
+                Outcome::NotRun {
+                    reason: reason.clone(),
+                },
+                0,
+            );
             return Ok(Completion::ignored_with(reason));
         }
         let verdict = if let Some(f) = &self.pre_failure {
@@ -148,7 +150,12 @@ impl TrialCtx {
                 if self.exitfirst {
                     self.stop.store(true, Ordering::SeqCst);
                 }
-                self.finish(Outcome::Failed { message: msg.clone() }, ms);
+                self.finish(
+                    Outcome::Failed {
+                        message: msg.clone(),
+                    },
+                    ms,
+                );
                 Err(Failed::from(msg))
             }
         }

@@ -5,5 +5,5 @@
 pub mod cli;
 pub mod coord;
 pub mod recipe_repo;
-pub mod run;
 pub mod report;
+pub mod run;

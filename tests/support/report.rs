@@ -6,7 +6,14 @@ use cc_ci::report::*;
 
 pub const HEAD: &str = "0123abcd4567ef890123abcd4567ef8901234567";
 
-fn test(tier: &str, file: &str, name: &str, source: TestSource, outcome: Outcome, ms: u64) -> TestResult {
+fn test(
+    tier: &str,
+    file: &str,
+    name: &str,
+    source: TestSource,
+    outcome: Outcome,
+    ms: u64,
+) -> TestResult {
     TestResult {
         id: format!("{tier}::{file}::{name}"),
         name: name.into(),
@@ -28,7 +35,10 @@ fn tier(name: &str, op: Option<&str>, tests: Vec<TestResult>) -> TierResult {
             error: None,
         }),
         generic: "run".into(),
-        overlay_files: tests.iter().filter(|t| t.source == TestSource::Overlay).count(),
+        overlay_files: tests
+            .iter()
+            .filter(|t| t.source == TestSource::Overlay)
+            .count(),
         tests,
     }
 }
@@ -36,7 +46,14 @@ fn tier(name: &str, op: Option<&str>, tests: Vec<TestResult>) -> TierResult {
 /// A run of `recipe` that passed every tier, an overlay assertion and lint: level 5.
 pub fn passing(recipe: &str, run_id: &str, started_at: &str) -> RunResult {
     let g = |t: &str, n: &str| {
-        test(t, &format!("generic-tests/{t}.yaml"), n, TestSource::Generic, Outcome::Passed, 240)
+        test(
+            t,
+            &format!("generic-tests/{t}.yaml"),
+            n,
+            TestSource::Generic,
+            Outcome::Passed,
+            240,
+        )
     };
     let mut custom = tier(
         "custom",
@@ -79,14 +96,35 @@ pub fn passing(recipe: &str, run_id: &str, started_at: &str) -> RunResult {
             reason: "recipe not on the approval allowlist".into(),
         }],
         tiers: vec![
-            tier("install", Some("deploy"), vec![g("install", "converged"), g("install", "serves_http")]),
-            tier("upgrade", Some("upgrade"), vec![g("upgrade", "deployed_head"), g("upgrade", "serves_http")]),
-            tier("backup", Some("backup"), vec![g("backup", "snapshot_exists")]),
-            tier("restore", Some("restore"), vec![g("restore", "serves_http")]),
+            tier(
+                "install",
+                Some("deploy"),
+                vec![g("install", "converged"), g("install", "serves_http")],
+            ),
+            tier(
+                "upgrade",
+                Some("upgrade"),
+                vec![g("upgrade", "deployed_head"), g("upgrade", "serves_http")],
+            ),
+            tier(
+                "backup",
+                Some("backup"),
+                vec![g("backup", "snapshot_exists")],
+            ),
+            tier(
+                "restore",
+                Some("restore"),
+                vec![g("restore", "serves_http")],
+            ),
             custom,
         ],
         deploy_count: 1,
-        teardown: TeardownResult { clean: true, leftovers: vec![], error: None, duration_ms: 3100 },
+        teardown: TeardownResult {
+            clean: true,
+            leftovers: vec![],
+            error: None,
+            duration_ms: 3100,
+        },
         upgrade_proof: Some(UpgradeProof {
             head_ref: Some(HEAD.into()),
             chaos_version: Some("0123abcd".into()),
@@ -94,7 +132,11 @@ pub fn passing(recipe: &str, run_id: &str, started_at: &str) -> RunResult {
             version_after: Some("1.2.0+1.36.1".into()),
             verdict: "chaos-version matches head_ref".into(),
         }),
-        lint: Some(LintResult { passed: true, tool: "abra recipe lint".into(), messages: vec![] }),
+        lint: Some(LintResult {
+            passed: true,
+            tool: "abra recipe lint".into(),
+            messages: vec![],
+        }),
         secrets_printed: false,
         interrupted: false,
         exit_code: 0,
@@ -110,12 +152,18 @@ pub fn stale_upgrade(recipe: &str, run_id: &str, started_at: &str) -> RunResult 
     let msg = "chaos-version 1111aaaa does not match head_ref 0123abcd\n(hint: the upgrade redeployed a stale checkout)";
     let up = &mut r.tiers[1];
     up.status = TierStatus::Failed;
-    up.tests[0].outcome = Outcome::Failed { message: msg.into() };
+    up.tests[0].outcome = Outcome::Failed {
+        message: msg.into(),
+    };
     for t in &mut r.tiers[2..] {
-        t.status = TierStatus::NotRun { reason: "upgrade failed".into() };
+        t.status = TierStatus::NotRun {
+            reason: "upgrade failed".into(),
+        };
         t.op = None;
         for x in &mut t.tests {
-            x.outcome = Outcome::NotRun { reason: "upgrade failed".into() };
+            x.outcome = Outcome::NotRun {
+                reason: "upgrade failed".into(),
+            };
         }
     }
     r.chaos_version = Some("1111aaaa".into());

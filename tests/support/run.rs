@@ -24,7 +24,10 @@ impl RunFixture {
         let repo = recipe_repo::build("hello", &dir.path().join("hello"));
         let data = dir.path().join("data");
         std::fs::create_dir_all(data.join("overlays")).unwrap();
-        copy_dir(&recipe_repo::project_root().join("generic-tests"), &data.join("generic-tests"));
+        copy_dir(
+            &recipe_repo::project_root().join("generic-tests"),
+            &data.join("generic-tests"),
+        );
         let rand = uuid::Uuid::new_v4().simple().to_string();
         let domain = format!("hello-{tag}-{}.ci.local", &rand[..6]);
         Self {
@@ -78,8 +81,7 @@ impl RunFixture {
     /// results.json of the run.
     pub fn results(&self) -> serde_json::Value {
         let p = self.artifacts.join("results.json");
-        let text = std::fs::read_to_string(&p)
-            .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         serde_json::from_str(&text).unwrap()
     }
 
@@ -130,8 +132,15 @@ pub fn leftovers(stack: &str) -> Vec<String> {
         ("config", vec!["config", "ls", "-q", "--filter", &label]),
         ("network", vec!["network", "ls", "-q", "--filter", &label]),
     ] {
-        let o = Command::new("docker").args(&args).output().expect("docker CLI");
-        assert!(o.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        let o = Command::new("docker")
+            .args(&args)
+            .output()
+            .expect("docker CLI");
+        assert!(
+            o.status.success(),
+            "docker {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         for id in String::from_utf8_lossy(&o.stdout).split_whitespace() {
             out.push(format!("{kind} {id}"));
         }
@@ -141,7 +150,10 @@ pub fn leftovers(stack: &str) -> Vec<String> {
         ("volume", vec!["volume", "ls", "-q"]),
         ("secret", vec!["secret", "ls", "--format", "{{.Name}}"]),
     ] {
-        let o = Command::new("docker").args(&args).output().expect("docker CLI");
+        let o = Command::new("docker")
+            .args(&args)
+            .output()
+            .expect("docker CLI");
         for name in String::from_utf8_lossy(&o.stdout).split_whitespace() {
             if name.starts_with(&format!("{stack}_")) && !out.iter().any(|l| l.ends_with(name)) {
                 out.push(format!("{kind} {name}"));

@@ -48,7 +48,11 @@ pub fn slug(s: &str) -> String {
 /// Renders the dashboard of `inputs` into `out` (created if missing; files it owns are overwritten).
 pub fn render(inputs: &[RunResult], out: &Path) -> Result<Rendered, ReportError> {
     let mut runs: Vec<&RunResult> = inputs.iter().collect();
-    runs.sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.run_id.cmp(&b.run_id)));
+    runs.sort_by(|a, b| {
+        a.started_at
+            .cmp(&b.started_at)
+            .then(a.run_id.cmp(&b.run_id))
+    });
     mkdir(&out.join("badges"))?;
     let mut run_pages = Vec::new();
     for r in &runs {
@@ -65,7 +69,10 @@ pub fn render(inputs: &[RunResult], out: &Path) -> Result<Rendered, ReportError>
     recipes.dedup();
     for recipe in &recipes {
         let svg = badge::for_recipe(recipe, inputs);
-        write(&out.join("badges").join(format!("{}.svg", slug(recipe))), &svg)?;
+        write(
+            &out.join("badges").join(format!("{}.svg", slug(recipe))),
+            &svg,
+        )?;
     }
     let index = out.join("index.html");
     write(&index, &index::render(&runs, &recipes))?;
@@ -86,16 +93,17 @@ pub(crate) struct RunFiles {
 
 fn copy_artifacts(r: &RunResult, dir: &Path) -> Result<RunFiles, ReportError> {
     let mut files = RunFiles::default();
-    let copy = |from: &Option<PathBuf>, name: &'static str| -> Result<Option<&'static str>, ReportError> {
-        match from {
-            Some(p) if p.is_file() => {
-                let to = dir.join(name);
-                std::fs::copy(p, &to).map_err(|e| ReportError::io("copy", p, e))?;
-                Ok(Some(name))
+    let copy =
+        |from: &Option<PathBuf>, name: &'static str| -> Result<Option<&'static str>, ReportError> {
+            match from {
+                Some(p) if p.is_file() => {
+                    let to = dir.join(name);
+                    std::fs::copy(p, &to).map_err(|e| ReportError::io("copy", p, e))?;
+                    Ok(Some(name))
+                }
+                _ => Ok(None),
             }
-            _ => Ok(None),
-        }
-    };
+        };
     // results.json is always present: copied when the run's own file is there, written otherwise.
     files.results = match copy(&r.artifacts.results, results::FILE_NAME)? {
         Some(n) => Some(n),

@@ -49,7 +49,10 @@ pub(crate) fn render(r: &RunResult, files: &RunFiles) -> String {
         ("previous release", opt(&r.previous_release)),
         ("stages", esc(&r.stages.join(" → "))),
         ("deployer", esc(&r.deployer)),
-        ("domain", format!("{} (stack {})", esc(&r.domain), esc(&r.stack))),
+        (
+            "domain",
+            format!("{} (stack {})", esc(&r.domain), esc(&r.stack)),
+        ),
         ("deploy-count", format!("{} (expect 1)", r.deploy_count)),
     ] {
         b.push_str(&format!("<dt>{k}</dt><dd>{v}</dd>\n"));
@@ -109,7 +112,11 @@ pub(crate) fn render(r: &RunResult, files: &RunFiles) -> String {
             tier = esc(&t.tier),
         ));
         if let Some(op) = &t.op {
-            let state = if op.ok { "ok" } else { "<span class=\"fail\">failed</span>" };
+            let state = if op.ok {
+                "ok"
+            } else {
+                "<span class=\"fail\">failed</span>"
+            };
             b.push_str(&format!(
                 " · op <code>{}</code> {state} in {}",
                 esc(&op.name),
@@ -117,7 +124,11 @@ pub(crate) fn render(r: &RunResult, files: &RunFiles) -> String {
             ));
         }
         b.push_str("</p>\n");
-        if let Some(e) = t.op.as_ref().filter(|o| !o.ok).and_then(|o| o.error.as_ref()) {
+        if let Some(e) =
+            t.op.as_ref()
+                .filter(|o| !o.ok)
+                .and_then(|o| o.error.as_ref())
+        {
             b.push_str(&format!("<pre>{}</pre>\n", esc(e)));
         }
         if t.tests.is_empty() {
@@ -176,7 +187,11 @@ pub(crate) fn render(r: &RunResult, files: &RunFiles) -> String {
     if !r.gate.is_empty() {
         b.push_str("<h2>Trust gate</h2>\n<ul>\n");
         for g in &r.gate {
-            let (c, w) = if g.allowed { ("pass", "allow") } else { ("fail", "deny") };
+            let (c, w) = if g.allowed {
+                ("pass", "allow")
+            } else {
+                ("fail", "deny")
+            };
             b.push_str(&format!(
                 "<li><span class=\"{c}\">{w}</span> {} — {}</li>\n",
                 esc(&g.subject),
