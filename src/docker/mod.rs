@@ -4,6 +4,7 @@
 //! janitor. It never decides what to test, and it never removes a resource that does not belong to the
 //! stack or dead run it was asked about.
 
+mod apply;
 mod archive;
 mod backup;
 mod client;
@@ -20,7 +21,8 @@ mod teardown;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-pub use archive::{BackupManifest, ManifestEntry};
+pub use apply::{NetworkRequest, ServiceChange};
+pub use archive::{manifest_path, BackupManifest, ManifestEntry};
 pub use client::Engine;
 pub use error::DockerError;
 pub use janitor::{JanitorReport, Removal};
