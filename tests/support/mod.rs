@@ -2,5 +2,6 @@
 //! Not every test binary uses every helper.
 #![allow(dead_code)]
 
+pub mod abra;
 pub mod cli;
 pub mod recipe_repo;

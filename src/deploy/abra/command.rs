@@ -145,7 +145,10 @@ mod tests {
         let pidfile = d.path().join("child.pid");
         std::fs::write(
             &script,
-            format!("#!/bin/sh\nsleep 300 &\necho $! > {}\nwait\n", pidfile.display()),
+            format!(
+                "#!/bin/sh\nsleep 300 &\necho $! > {}\nwait\n",
+                pidfile.display()
+            ),
         )
         .unwrap();
         std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))

@@ -199,9 +199,8 @@ impl AbraDeployer {
             return Ok(());
         }
         let path = self.env_file();
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            DeployError::Other(format!("reading app env {}: {e}", path.display()))
-        })?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| DeployError::Other(format!("reading app env {}: {e}", path.display())))?;
         let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
         for (k, v) in &req.env {
             if v.contains('\n') || k.contains('=') || k.contains('\n') {

@@ -5,7 +5,9 @@
 /// `| name | value |`) except the header, and `value` fields of `--machine` JSON output.
 pub fn generated_values(output: &str) -> Vec<String> {
     let mut values = Vec::new();
-    if let Ok(serde_json::Value::Array(items)) = serde_json::from_str::<serde_json::Value>(output.trim()) {
+    if let Ok(serde_json::Value::Array(items)) =
+        serde_json::from_str::<serde_json::Value>(output.trim())
+    {
         for item in items {
             if let Some(v) = item.get("value").and_then(|v| v.as_str()) {
                 values.push(v.to_string());
