@@ -24,6 +24,17 @@ struct Run {
 
 /// A run of the example recipe at PR 1 (head 1.2.0) with a private checkout and run dir.
 fn run() -> Run {
+    // The example recipe joins the external `proxy` network; it may exist already (never removed).
+    let _ = std::process::Command::new("docker")
+        .args([
+            "network",
+            "create",
+            "-d",
+            "overlay",
+            "--attachable",
+            "proxy",
+        ])
+        .output();
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("forge/hello");
     let built = support::recipe_repo::build("hello", &repo);
