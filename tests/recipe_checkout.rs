@@ -454,3 +454,35 @@ fn a_lock_held_by_a_killed_process_does_not_block() {
     let c = prepare_checkout(&req(&src, &base, &cache, &dest)).unwrap();
     assert_eq!(c.head_ref.as_deref(), Some(f.main.as_str()));
 }
+
+#[test]
+fn git_lock_files_left_in_the_cache_by_a_killed_fetch_do_not_block() {
+    let f = Forge::new();
+    let work = tempfile::tempdir().unwrap();
+    let base = f.base_url();
+    let cache = work.path().join("cache");
+    let src = RecipeSource::parse("hello").unwrap();
+    prepare_checkout(&req(&src, &base, &cache, &work.path().join("a"))).unwrap();
+    let entry = cc_ci::recipe::cache_entry_path(&cache, "hello", &format!("{base}/hello.git"));
+    std::fs::write(entry.join("packed-refs.lock"), "").unwrap();
+    std::fs::write(entry.join("refs/heads/main.lock"), "").unwrap();
+    // The forge moves on, so the next run really has to update the mirror.
+    git(&f.repo, &["commit", "-q", "--allow-empty", "-m", "new"]);
+    let new_main = git(&f.repo, &["rev-parse", "HEAD"]);
+    let c = prepare_checkout(&req(&src, &base, &cache, &work.path().join("b"))).unwrap();
+    assert_eq!(c.head_ref.as_deref(), Some(new_main.as_str()));
+}
+
+#[test]
+fn a_damaged_mirror_is_recloned() {
+    let f = Forge::new();
+    let work = tempfile::tempdir().unwrap();
+    let base = f.base_url();
+    let cache = work.path().join("cache");
+    let src = RecipeSource::parse("hello").unwrap();
+    prepare_checkout(&req(&src, &base, &cache, &work.path().join("a"))).unwrap();
+    let entry = cc_ci::recipe::cache_entry_path(&cache, "hello", &format!("{base}/hello.git"));
+    std::fs::write(entry.join("config"), "this is not a git config\n").unwrap();
+    let c = prepare_checkout(&req(&src, &base, &cache, &work.path().join("b"))).unwrap();
+    assert_eq!(c.head_ref.as_deref(), Some(f.main.as_str()));
+}

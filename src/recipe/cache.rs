@@ -123,14 +123,22 @@ pub fn lock_path(entry: &Path) -> PathBuf {
 pub(crate) fn update_mirror(entry: &Path, url: &str) -> Result<(), RecipeError> {
     let parent = entry.parent().unwrap_or(Path::new("."));
     if entry.join("HEAD").exists() {
-        git(entry, &["fetch", "--quiet", "--prune", "--force", "origin"])?;
-        return Ok(());
+        // We hold the exclusive lock, so no git process of ours works in the mirror: any git lock
+        // file in it was left by a killed process and would make every later fetch fail.
+        remove_stale_git_locks(entry);
+        let fetched = git(entry, &["fetch", "--quiet", "--prune", "--force", "origin"]);
+        match fetched {
+            Ok(_) => return Ok(()),
+            // A damaged mirror heals by a fresh clone; if that fails too, the fetch error is the news.
+            Err(e) => return fresh_clone(entry, parent, url).map_err(|_| e),
+        }
     }
-    // A crashed earlier clone may have left a partial directory: start over in a temporary one and
-    // rename it into place only when complete.
-    if entry.exists() {
-        std::fs::remove_dir_all(entry).map_err(|e| RecipeError::io(entry, e))?;
-    }
+    fresh_clone(entry, parent, url)
+}
+
+fn fresh_clone(entry: &Path, parent: &Path, url: &str) -> Result<(), RecipeError> {
+    // Clone into a temporary directory and swap it into place only when complete, so a crash never
+    // leaves a half-made mirror behind.
     let tmp = tempfile::Builder::new()
         .prefix(".partial-")
         .tempdir_in(parent)
@@ -142,8 +150,30 @@ pub(crate) fn update_mirror(entry: &Path, url: &str) -> Result<(), RecipeError> 
         &["clone", "--quiet", "--mirror", "--", url, &target_s],
     )?;
     git(&target, &["config", "gc.auto", "0"])?;
+    if entry.exists() {
+        let old = tmp.path().join("old.git");
+        std::fs::rename(entry, &old).map_err(|e| RecipeError::io(entry, e))?;
+    }
     std::fs::rename(&target, entry).map_err(|e| RecipeError::io(entry, e))?;
     Ok(())
+}
+
+/// Removes `*.lock` files under a mirror's git dir (`packed-refs.lock`, `refs/**.lock`, …).
+fn remove_stale_git_locks(dir: &Path) {
+    let Ok(it) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in it.flatten() {
+        let p = e.path();
+        let Ok(ft) = e.file_type() else { continue };
+        if ft.is_dir() {
+            if p.file_name().is_some_and(|n| n != "objects") {
+                remove_stale_git_locks(&p);
+            }
+        } else if p.extension().is_some_and(|x| x == "lock") {
+            let _ = std::fs::remove_file(&p);
+        }
+    }
 }
 
 /// Fetches one extra ref or commit into the mirror (for a `--ref` the mirror's refs do not reach).
