@@ -222,11 +222,11 @@ fn op_conflicts<'a>(specs: impl Iterator<Item = &'a SpecFile>) -> Vec<SpecError>
                 line: 1,
                 column: 1,
                 key: Some("op".into()),
-                kind: SpecErrorKind::InvalidValue {
+                kind: Box::new(SpecErrorKind::InvalidValue {
                     context: "spec file".into(),
                     message: format!("{} already replaces the {} op; the op runs once, so only one file may replace it", p.display(), s.tier),
                     hint: Some("keep one `op:` and move the other file's tests beside it".into()),
-                },
+                }),
             }),
             None => {
                 first.insert(s.tier, &s.path);

@@ -72,7 +72,7 @@ pub fn file_error(file: &Path, message: String) -> SpecError {
         line: 0,
         column: 0,
         key: None,
-        kind: SpecErrorKind::Io { message },
+        kind: Box::new(SpecErrorKind::Io { message }),
     }
 }
 

@@ -190,7 +190,7 @@ fn every_error_is_collected_and_sorted_by_position() {
     assert_eq!(lines, [4, 4, 5, 6], "{errs:#?}");
     assert_eq!(errs[0].key.as_deref(), Some("command"));
     assert!(
-        matches!(&errs[1].kind, SpecErrorKind::UnknownKey { hint: Some(h), .. } if h == "command")
+        matches!(&*errs[1].kind, SpecErrorKind::UnknownKey { hint: Some(h), .. } if h == "command")
     );
 }
 
