@@ -28,7 +28,7 @@ fn every_example_in_the_overlay_walkthrough_parses() {
     for block in &blocks {
         for part in block.split("\n---\n") {
             if part.contains("tier:") {
-                let mut text = part.to_string();
+                let mut text = format!("{}\n", part.trim_end());
                 if !text.contains("tests:") {
                     text.push_str("tests:\n  - name: t\n    converged: {}\n");
                 }
