@@ -176,3 +176,47 @@ fn shipped_allowlist_denies_repo_local_files_of_a_real_checkout() {
         Some(repo.path.join("install_steps.sh").as_path())
     );
 }
+
+#[test]
+fn bad_specs_are_errors_and_doubtful_ones_warnings_before_anything_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    std::fs::create_dir_all(p.join("overlays/app")).unwrap();
+    std::fs::create_dir_all(p.join("generic-tests")).unwrap();
+    std::fs::write(p.join("overlays/app/recipe.yaml"), "tiers: [install]\n").unwrap();
+    std::fs::write(
+        p.join("overlays/app/b.yaml"),
+        "tier: backup\ntests:\n  - name: t\n    backup_exists: {}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p.join("overlays/app/bad.yaml"),
+        "tier: install\ntests:\n  - name: t\n    htp: {}\n",
+    )
+    .unwrap();
+    std::fs::write(p.join("overlays/app/big.yaml"), "#".repeat(2 << 20)).unwrap();
+    let allow = p.join("none.txt");
+    let req = DiscoverRequest {
+        project_root: p,
+        recipe: "app",
+        checkout: None,
+        allowlist: &allow,
+        pr: None,
+    };
+    let d = discover(&req, &mut || unreachable!("no checkout"));
+    let errors: Vec<String> = d.errors.iter().map(|e| e.to_string()).collect();
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert!(
+        errors[0].starts_with("overlays/app/bad.yaml:4:5: unknown key `htp` in test"),
+        "{errors:#?}"
+    );
+    assert!(
+        errors[1].starts_with("overlays/app/big.yaml: is larger than"),
+        "{errors:#?}"
+    );
+    assert_eq!(d.overlays.len(), 1);
+    assert_eq!(d.warnings.len(), 1, "{:?}", d.warnings);
+    assert!(d.warnings[0].to_string().starts_with(
+        "overlays/app/b.yaml:1: warning: tier `backup` is not in the recipe's `tiers`"
+    ));
+}
