@@ -89,13 +89,13 @@ fn bad(display: &Path, line: usize, raw: &str, message: String) -> SpecError {
         line,
         column,
         key: None,
-        kind: SpecErrorKind::InvalidValue {
+        kind: Box::new(SpecErrorKind::InvalidValue {
             context: "allowlist entry".into(),
             message,
             hint: Some(
                 "one recipe name per line, optionally `name#PR`; `#` starts a comment".into(),
             ),
-        },
+        }),
     }
 }
 

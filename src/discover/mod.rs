@@ -17,7 +17,9 @@ mod gate_tests;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::spec::{parse_meta_all, RecipeMeta, SpecError, SpecErrorKind, SpecFile, Tier};
+use crate::spec::{
+    lint_set, parse_meta_all, RecipeMeta, SpecError, SpecErrorKind, SpecFile, Tier, Warning,
+};
 
 pub use gate::{decide, parse_allowlist, AllowEntry, GateDecision, GateVia};
 pub use keyword::{Keyword, KeywordError};
@@ -58,6 +60,8 @@ pub struct Discovery {
     pub repo_local: RepoLocal,
     pub gate: GateDecision,
     pub errors: Vec<SpecError>,
+    /// Lint warnings over every spec found (printed; never fail a run).
+    pub warnings: Vec<Warning>,
 }
 
 impl Discovery {
@@ -121,6 +125,7 @@ pub fn discover(
             files: Vec::new(),
         },
         errors: Vec::new(),
+        warnings: Vec::new(),
     };
     if let Err(e) = walk::validate_recipe_name(req.recipe) {
         d.gate.via = GateVia::Denied;
@@ -195,6 +200,8 @@ pub fn discover(
     ));
     errors.extend(check_set(d.generic.iter(), true));
     d.errors = errors;
+    let all: Vec<SpecFile> = d.all_specs().into_iter().cloned().collect();
+    d.warnings = lint_set(&all, &d.meta);
     d
 }
 
@@ -222,11 +229,11 @@ fn op_conflicts<'a>(specs: impl Iterator<Item = &'a SpecFile>) -> Vec<SpecError>
                 line: 1,
                 column: 1,
                 key: Some("op".into()),
-                kind: SpecErrorKind::InvalidValue {
+                kind: Box::new(SpecErrorKind::InvalidValue {
                     context: "spec file".into(),
                     message: format!("{} already replaces the {} op; the op runs once, so only one file may replace it", p.display(), s.tier),
                     hint: Some("keep one `op:` and move the other file's tests beside it".into()),
-                },
+                }),
             }),
             None => {
                 first.insert(s.tier, &s.path);

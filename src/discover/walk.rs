@@ -72,9 +72,12 @@ pub fn file_error(file: &Path, message: String) -> SpecError {
         line: 0,
         column: 0,
         key: None,
-        kind: SpecErrorKind::Io { message },
+        kind: Box::new(SpecErrorKind::Io { message }),
     }
 }
+
+/// The largest spec file read (1 MiB).
+pub const MAX_SPEC_BYTES: u64 = 1 << 20;
 
 /// Reads and parses every YAML spec directly in `dir`, shown under `display_dir`, skipping
 /// `recipe.yaml`. Parsed specs and errors are appended.
@@ -88,6 +91,16 @@ pub fn read_specs(
         is_yaml(n) && n != "recipe.yaml" && n != "recipe.yml"
     }) {
         let display = display_dir.join(&name);
+        let too_big = std::fs::metadata(dir.join(&name)).is_ok_and(|m| m.len() > MAX_SPEC_BYTES);
+        if too_big {
+            errors.push(file_error(
+                &display,
+                format!(
+                    "is larger than {MAX_SPEC_BYTES} bytes; a spec file is small (hint: split it)"
+                ),
+            ));
+            continue;
+        }
         match std::fs::read_to_string(dir.join(&name)) {
             Ok(text) => match parse_spec_all(&display, &text) {
                 Ok(s) => specs.push(s),

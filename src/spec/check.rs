@@ -194,7 +194,7 @@ pub fn parse_check(dec: &mut Decoder, name: &str, node: &Node) -> Option<Check> 
     let check = match name {
         "label" => {
             let key = req(dec, "key").and_then(|n| dec.text(n, "key", &ctx));
-            let service = fl.get("service").and_then(|n| dec.text(n, "service", &ctx));
+            let service = fl.get("service").and_then(|n| dec.name(n, "service", &ctx));
             let expect = one_of(dec, &fl.entries, node, "label", &ctx);
             Check::Label {
                 service,
@@ -203,7 +203,7 @@ pub fn parse_check(dec: &mut Decoder, name: &str, node: &Node) -> Option<Check> 
             }
         }
         "exec" => {
-            let service = req(dec, "service").and_then(|n| dec.text(n, "service", &ctx));
+            let service = req(dec, "service").and_then(|n| dec.name(n, "service", &ctx));
             let command = req(dec, "command").and_then(|n| parse_command(dec, n, "command", &ctx));
             let exit = fl.get("exit").map(|n| dec.int(n, "exit", &ctx));
             let stdout = fl
@@ -223,8 +223,21 @@ pub fn parse_check(dec: &mut Decoder, name: &str, node: &Node) -> Option<Check> 
             }
         }
         "file" => {
-            let service = req(dec, "service").and_then(|n| dec.text(n, "service", &ctx));
-            let path = req(dec, "path").and_then(|n| dec.text(n, "path", &ctx));
+            let service = req(dec, "service").and_then(|n| dec.name(n, "service", &ctx));
+            let path = req(dec, "path").and_then(|n| {
+                let p = dec.text(n, "path", &ctx)?;
+                if !p.starts_with('/') {
+                    dec.invalid_hint(
+                        n,
+                        Some("path"),
+                        &ctx,
+                        format!("`{p}` is not an absolute path"),
+                        Some(format!("write `/{p}`")),
+                    );
+                    return None;
+                }
+                Some(p)
+            });
             let exists = fl.get("exists").map(|n| dec.bool(n, "exists", &ctx));
             let contains = fl
                 .get("contains")
@@ -247,7 +260,7 @@ pub fn parse_check(dec: &mut Decoder, name: &str, node: &Node) -> Option<Check> 
             }
         }
         "logs" => {
-            let service = req(dec, "service").and_then(|n| dec.text(n, "service", &ctx));
+            let service = req(dec, "service").and_then(|n| dec.name(n, "service", &ctx));
             let regexes = |dec: &mut Decoder, key: &str| -> Option<Vec<regex::Regex>> {
                 let Some(n) = fl.get(key) else {
                     return Some(Vec::new());
@@ -296,7 +309,7 @@ pub fn parse_check(dec: &mut Decoder, name: &str, node: &Node) -> Option<Check> 
             let body = fl
                 .get("body")
                 .map(|n| parse_match(dec, n, "body", &ctx, Bare::Contains));
-            let service = fl.get("service").map(|n| dec.text(n, "service", &ctx));
+            let service = fl.get("service").map(|n| dec.name(n, "service", &ctx));
             let port = fl.get("port").map(|n| dec.port(n, "port", &ctx));
             Check::Http {
                 path,
@@ -308,7 +321,7 @@ pub fn parse_check(dec: &mut Decoder, name: &str, node: &Node) -> Option<Check> 
         }
         _ => {
             let rname = req(dec, "name").and_then(|n| dec.name(n, "name", &ctx));
-            let service = req(dec, "service").and_then(|n| dec.text(n, "service", &ctx));
+            let service = req(dec, "service").and_then(|n| dec.name(n, "service", &ctx));
             let command = req(dec, "command").and_then(|n| parse_command(dec, n, "command", &ctx));
             let compare = match fl.get("compare") {
                 None => Some(Compare::Equals),

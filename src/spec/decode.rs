@@ -72,7 +72,7 @@ impl<'p> Decoder<'p> {
             line: node.line,
             column: node.column,
             key: key.map(str::to_string),
-            kind,
+            kind: Box::new(kind),
         });
     }
 

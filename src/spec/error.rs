@@ -13,7 +13,8 @@ pub struct SpecError {
     pub line: usize,
     pub column: usize,
     pub key: Option<String>,
-    pub kind: SpecErrorKind,
+    /// Boxed to keep `Result<_, SpecError>` small.
+    pub kind: Box<SpecErrorKind>,
 }
 
 /// What went wrong. `context` names where, e.g. "exec check" or "recipe.yaml".
@@ -65,7 +66,7 @@ impl SpecError {
             format!("{}:{}:{}", self.file.display(), self.line, self.column)
         };
         let key = self.key.as_deref().unwrap_or("");
-        let msg = match &self.kind {
+        let msg = match &*self.kind {
             SpecErrorKind::Syntax { message } => format!("yaml syntax error: {message}"),
             SpecErrorKind::UnknownKey {
                 context,
@@ -162,7 +163,7 @@ impl fmt::Display for SpecErrorKind {
             line: 0,
             column: 0,
             key: None,
-            kind: self.clone(),
+            kind: Box::new(self.clone()),
         };
         let s = e.to_string();
         f.write_str(s.trim_start_matches(": "))
@@ -189,13 +190,13 @@ mod tests {
             line: 12,
             column: 5,
             key: Some("stdot".into()),
-            kind: SpecErrorKind::UnknownKey {
+            kind: Box::new(SpecErrorKind::UnknownKey {
                 context: "exec check".into(),
                 expected: ["service", "command", "exit", "stdout", "stderr", "record"]
                     .map(String::from)
                     .to_vec(),
                 hint: Some("stdout".into()),
-            },
+            }),
         };
         assert_eq!(
             e.to_string(),

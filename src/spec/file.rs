@@ -67,7 +67,7 @@ pub fn parse_spec_all(display_path: &Path, text: &str) -> Result<SpecFile, Vec<S
             line: e.line,
             column: e.column,
             key: None,
-            kind: SpecErrorKind::Syntax { message: e.message },
+            kind: Box::new(SpecErrorKind::Syntax { message: e.message }),
         }]
     })?;
     let mut dec = Decoder::new(display_path);
@@ -79,9 +79,9 @@ pub fn parse_spec_all(display_path: &Path, text: &str) -> Result<SpecFile, Vec<S
             line: root.line,
             column: root.column,
             key: None,
-            kind: SpecErrorKind::Io {
+            kind: Box::new(SpecErrorKind::Io {
                 message: "the spec could not be read".into(),
-            },
+            }),
         }]),
         _ => {
             let mut errors = dec.errors;
@@ -178,7 +178,13 @@ fn parse_tests(dec: &mut Decoder, node: &node::Node) -> Option<Vec<TestCase>> {
             .iter()
             .filter(|(k, _, _)| kinds.contains(k))
             .collect();
+        let raw_keys = match &item.value {
+            Value::Map(m) => m.len(),
+            _ => 0,
+        };
         let check = match present.as_slice() {
+            // An unknown key (already reported, with its closest kind) is most likely the check.
+            [] if raw_keys > fl.entries.len() => None,
             [] => {
                 dec.err(
                     item,

@@ -102,7 +102,7 @@ pub fn parse_meta_all(display_path: &Path, text: &str) -> Result<RecipeMeta, Vec
             line: e.line,
             column: e.column,
             key: None,
-            kind: SpecErrorKind::Syntax { message: e.message },
+            kind: Box::new(SpecErrorKind::Syntax { message: e.message }),
         }]
     })?;
     if root.is_null() {

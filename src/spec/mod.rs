@@ -27,3 +27,6 @@ pub use meta::{parse_meta, parse_meta_all, Readiness, RecipeMeta, META_FIELDS};
 pub use step::{OpOverride, Step, STEPS};
 pub use text::{Command, TextMatch};
 pub use tier::{Tier, UnknownTier};
+
+#[cfg(test)]
+mod tests;

@@ -77,6 +77,15 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
             column: m.col() + 1,
         });
     }
+    if let Some((line, column)) = builder.too_big {
+        return Err(SyntaxError {
+            message: format!(
+                "aliases expand to more than {MAX_ALIAS_NODES} nodes; refusing the file"
+            ),
+            line,
+            column,
+        });
+    }
     if let Some((line, column)) = builder.second_document {
         return Err(SyntaxError {
             message: "a spec file holds exactly one YAML document; found a second `---`".into(),
@@ -101,6 +110,20 @@ struct Builder {
     root: Option<Node>,
     documents: usize,
     second_document: Option<(usize, usize)>,
+    /// Nodes copied by aliases so far, and where the cap was passed.
+    expanded: usize,
+    too_big: Option<(usize, usize)>,
+}
+
+/// Aliases may copy at most this many nodes in total (a "billion laughs" file stops here).
+const MAX_ALIAS_NODES: usize = 10_000;
+
+fn size(n: &Node) -> usize {
+    1 + match &n.value {
+        Value::Seq(items) => items.iter().map(size).sum(),
+        Value::Map(entries) => entries.iter().map(|(k, v)| size(k) + size(v)).sum(),
+        _ => 0,
+    }
 }
 
 impl Builder {
@@ -198,6 +221,13 @@ impl MarkedEventReceiver for Builder {
                     line,
                     column,
                 });
+                self.expanded += size(&node);
+                if self.expanded > MAX_ALIAS_NODES {
+                    if self.too_big.is_none() {
+                        self.too_big = Some((line, column));
+                    }
+                    return;
+                }
                 let node = Node {
                     line,
                     column,
@@ -258,6 +288,21 @@ mod tests {
         let n = parse("a: &x {k: v}\nb: *x\n").unwrap();
         let Value::Map(e) = n.value else { panic!() };
         assert_eq!(e[0].1.value, e[1].1.value);
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 0..8 {
+            let prev = if i == 0 {
+                "a".to_string()
+            } else {
+                format!("l{}", i - 1)
+            };
+            text.push_str(&format!("l{i}: &l{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+        }
+        let e = parse(&text).unwrap_err();
+        assert!(e.message.contains("aliases expand"), "{e:?}");
     }
 
     #[test]

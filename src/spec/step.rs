@@ -127,7 +127,7 @@ fn parse_step(dec: &mut Decoder, node: &Node) -> Option<Step> {
             let m = dec.fields(value, Some("exec"), &ctx, &fields)?;
             let service = dec
                 .required(&m, "service")
-                .and_then(|n| dec.text(n, "service", &ctx));
+                .and_then(|n| dec.name(n, "service", &ctx));
             let command = dec
                 .required(&m, "command")
                 .and_then(|n| parse_command(dec, n, "command", &ctx));
@@ -146,7 +146,7 @@ fn parse_step(dec: &mut Decoder, node: &Node) -> Option<Step> {
                 .and_then(|n| dec.name(n, "name", &ctx));
             let service = dec
                 .required(&m, "service")
-                .and_then(|n| dec.text(n, "service", &ctx));
+                .and_then(|n| dec.name(n, "service", &ctx));
             let command = dec
                 .required(&m, "command")
                 .and_then(|n| parse_command(dec, n, "command", &ctx));
