@@ -74,7 +74,7 @@ fn panic_inside_a_check_fails_its_trial_and_the_run_tears_down() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert_eq!(f.outcome("install.yaml::converged"), "Failed");
+    assert_eq!(f.outcome("install.yaml::converged"), "failed");
     assert!(text(&out).contains("check panicked"), "{}", text(&out));
     assert!(f.results()["teardown"]["clean"].as_bool().unwrap());
     f.assert_nothing_left();
