@@ -36,6 +36,18 @@ impl NewEvent {
         self
     }
 
+    /// Masks every secret registered in `r` in the subject, the outcome and every string (and key)
+    /// of the data, so nothing secret reaches the ledger.
+    pub fn redacted(mut self, r: &crate::redact::Redactor) -> Self {
+        if r.is_empty() {
+            return self;
+        }
+        self.subject = r.redact(&self.subject);
+        self.outcome = r.redact(&self.outcome);
+        self.data = redact_value(std::mem::take(&mut self.data), r);
+        self
+    }
+
     /// Sets the JSON data; anything but an object is wrapped as `{"value": v}`.
     pub fn data(mut self, v: Value) -> Self {
         self.data = match v {
@@ -149,6 +161,19 @@ impl Event {
             js(&self.prev_hash),
             js(&self.hash)
         )
+    }
+}
+
+fn redact_value(v: Value, r: &crate::redact::Redactor) -> Value {
+    match v {
+        Value::String(s) => Value::String(r.redact(&s)),
+        Value::Array(a) => Value::Array(a.into_iter().map(|x| redact_value(x, r)).collect()),
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, x)| (r.redact(&k), redact_value(x, r)))
+                .collect(),
+        ),
+        other => other,
     }
 }
 
@@ -269,6 +294,18 @@ mod tests {
         let s = now_rfc3339();
         assert!(s.ends_with('Z') && s.len() == 27, "{s}");
         assert!(parse_rfc3339(&s).is_some());
+    }
+
+    #[test]
+    fn redacted_masks_secrets_in_subject_outcome_and_nested_data() {
+        let r = crate::redact::Redactor::new();
+        r.add("hunter22");
+        let e = NewEvent::new("op", "login hunter22", "ok hunter22")
+            .data(json!({"a": ["x hunter22"], "hunter22": {"b": "hunter22"}}))
+            .redacted(&r);
+        let all = format!("{} {} {}", e.subject, e.outcome, canonical(&e.data));
+        assert!(!r.leaks(&all), "{all}");
+        assert_eq!(e.data["a"][0], "x ***");
     }
 
     #[test]
