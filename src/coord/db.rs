@@ -36,8 +36,27 @@ CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
 /// How long a writer waits for the database lock before the event goes to the spool.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Creates (if needed) the database at `path`, switches it to WAL and applies the schema.
+/// Creates (if needed) the database at `path`, switches it to WAL and applies the schema. Several
+/// provisioners may race here; switching the journal mode can fail with "locked" without waiting on
+/// the busy handler, so a locked attempt is retried until the busy timeout has passed.
 pub fn create(path: &Path) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + DEFAULT_BUSY_TIMEOUT;
+    loop {
+        match create_once(path) {
+            Err(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                ) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn create_once(path: &Path) -> rusqlite::Result<()> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(DEFAULT_BUSY_TIMEOUT)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
