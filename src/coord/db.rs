@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 
-use super::event::{Event, GENESIS};
+use super::event::{Event, Row, GENESIS};
 
 /// The schema, applied idempotently by provisioning.
 pub const SCHEMA: &str = "
@@ -146,14 +146,30 @@ fn row_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
     })
 }
 
-/// Events with `seq > after`, in order, at most `limit` of them.
-pub fn events_after(conn: &Connection, after: u64, limit: u64) -> rusqlite::Result<Vec<Event>> {
+fn row_raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    Ok(Row {
+        seq: r.get::<_, i64>(0)? as u64,
+        id: r.get(1)?,
+        ts: r.get(2)?,
+        host: r.get(3)?,
+        run_id: r.get(4)?,
+        kind: r.get(5)?,
+        subject: r.get(6)?,
+        outcome: r.get(7)?,
+        data: r.get(8)?,
+        prev_hash: r.get(9)?,
+        hash: r.get(10)?,
+    })
+}
+
+/// Rows (data as stored text) with `seq > after`, in order, at most `limit` of them.
+pub fn rows_after(conn: &Connection, after: u64, limit: u64) -> rusqlite::Result<Vec<Row>> {
     let mut st = conn.prepare_cached(&format!(
         "SELECT {COLS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"
     ))?;
     let rows = st.query_map(
         params![after as i64, limit.min(i64::MAX as u64) as i64],
-        row_event,
+        row_raw,
     )?;
     rows.collect()
 }

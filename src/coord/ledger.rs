@@ -239,12 +239,13 @@ pub fn export(paths: &CoordPaths, w: &mut dyn std::io::Write) -> Result<u64, Coo
     let mut after = 0;
     let mut n = 0;
     loop {
-        let evs = db::events_after(&conn, after, 10_000)
+        let evs = db::rows_after(&conn, after, 10_000)
             .map_err(|e| CoordError::sql("read events", &paths.ledger_db, e))?;
         let Some(l) = evs.last() else { break };
         after = l.seq;
         for ev in &evs {
-            writeln!(w, "{}", ev.to_line()).map_err(|e| CoordError::io("write", "stdout", e))?;
+            writeln!(w, "{}", ev.view().to_line())
+                .map_err(|e| CoordError::io("write", "stdout", e))?;
             n += 1;
         }
     }
