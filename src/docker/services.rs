@@ -177,18 +177,22 @@ impl StackSnapshot {
             .next()
             .unwrap_or_default()
             .to_string();
-        let desired = svc
-            .service_status
+        // Replicated: the spec is authoritative (the status lags right after a create and would
+        // read 0/0). Global: the status, never less than one node.
+        let replicas = spec
+            .mode
             .as_ref()
-            .and_then(|s| s.desired_tasks)
-            .or_else(|| {
-                spec.mode
-                    .as_ref()
-                    .and_then(|m| m.replicated.as_ref())
-                    .and_then(|r| r.replicas)
-                    .map(|r| r as u64)
-            })
-            .unwrap_or(0);
+            .and_then(|m| m.replicated.as_ref())
+            .and_then(|r| r.replicas);
+        let desired = match replicas {
+            Some(r) => r.max(0) as u64,
+            None => svc
+                .service_status
+                .as_ref()
+                .and_then(|s| s.desired_tasks)
+                .unwrap_or(0)
+                .max(1),
+        };
         let running_tasks: Vec<&Task> = self.current_running_tasks(svc).collect();
         let mut health: Option<bool> = None;
         for t in &running_tasks {
