@@ -53,6 +53,7 @@ fn exec_returns_the_right_output_while_the_container_is_replaced() {
         }
     }
     restarter.join().unwrap();
+    eprintln!("exec during replacement: {outputs} runs, {retried} needed more than one attempt");
     let hostname_after = t.sh("hostname");
     assert_ne!(
         hostname_before, hostname_after,
