@@ -1,10 +1,77 @@
-//! `cc-ci dashboard`: being built.
+//! `cc-ci dashboard --out DIR [--coord-dir DIR] [--results FILE]...`: reads the `run_end` events of the
+//! coord ledger mirror, loads each run's results.json and renders the static dashboard.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(Debug, clap::Args)]
-pub struct DashboardArgs {}
+use anyhow::Context;
 
-pub fn run(_a: DashboardArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`cc-ci dashboard` is not built yet")
+use crate::report::dashboard;
+
+#[derive(Debug, clap::Args)]
+pub struct DashboardArgs {
+    /// Directory to write the dashboard into (created if missing; its pages are overwritten).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The coord base whose ledger.jsonl lists the runs (default: CCCI_COORD_DIR, then
+    /// $XDG_CACHE_HOME/cc-ci/coord, then $HOME/.cache/cc-ci/coord).
+    #[arg(long, value_name = "DIR")]
+    pub coord_dir: Option<PathBuf>,
+    /// Also include these results.json files (repeatable); with them, a missing ledger is not an error.
+    #[arg(long = "results", value_name = "FILE")]
+    pub results: Vec<PathBuf>,
+}
+
+/// The coord base, resolved as DESIGN §3 says: explicit → CCCI_COORD_DIR → $XDG_CACHE_HOME/cc-ci/coord →
+/// $HOME/.cache/cc-ci/coord. (Private until `crate::coord::CoordPaths::resolve` lands; then use that.)
+fn coord_base(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    let non_empty = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if let Some(p) = explicit {
+        return Ok(p);
+    }
+    if let Some(p) = non_empty("CCCI_COORD_DIR") {
+        return Ok(p);
+    }
+    if let Some(p) = non_empty("XDG_CACHE_HOME") {
+        return Ok(p.join("cc-ci").join("coord"));
+    }
+    match non_empty("HOME") {
+        Some(h) => Ok(h.join(".cache").join("cc-ci").join("coord")),
+        None => anyhow::bail!(
+            "cannot find the coord directory: HOME is not set (hint: pass --coord-dir or set CCCI_COORD_DIR)"
+        ),
+    }
+}
+
+pub fn run(a: DashboardArgs) -> anyhow::Result<ExitCode> {
+    let base = coord_base(a.coord_dir)?;
+    let mirror = base.join("ledger.jsonl");
+    let mut loaded = if mirror.exists() || a.results.is_empty() {
+        match dashboard::from_ledger(&mirror) {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("cc-ci: error: {e}");
+                return Ok(crate::exit::code(crate::exit::USAGE));
+            }
+        }
+    } else {
+        dashboard::Loaded::default()
+    };
+    dashboard::from_files(&a.results, &mut loaded);
+    for p in &loaded.problems {
+        eprintln!("cc-ci dashboard: warning: {p}");
+    }
+    let rendered = dashboard::render(&loaded.runs, &a.out)
+        .with_context(|| format!("rendering the dashboard into {}", a.out.display()))?;
+    println!(
+        "dashboard: {} recipe(s), {} run(s) → {}",
+        rendered.recipes,
+        rendered.run_pages.len(),
+        rendered.index.display()
+    );
+    Ok(crate::exit::code(crate::exit::OK))
 }

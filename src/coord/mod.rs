@@ -2,3 +2,39 @@
 //! the spool, the grants and the grant key. Owns path resolution (one resolver for every consumer),
 //! provisioning, the hash-chained ledger and signed escape grants. It never deploys anything and never
 //! reads recipe files.
+//!
+//! Main types: [`CoordPaths`] (where), [`Ledger`] (append events), [`provision`], [`reconcile`],
+//! [`verify`], [`check_grant`]. See `docs/coord.md` for the formats.
+
+mod db;
+mod error;
+pub mod event;
+mod grant_check;
+pub mod grants;
+mod key;
+mod ledger;
+mod mirror;
+mod obligations;
+mod paths;
+mod provision;
+mod reconcile;
+mod spool;
+mod sys;
+mod verify;
+
+pub use error::CoordError;
+pub use event::{Event, NewEvent};
+pub use grant_check::{check_grant, GrantDecision, GrantQuery};
+pub use grants::{mint, revoke, Claims, GrantFile, MintRequest, Scope};
+pub use key::{inspect as inspect_key, KeyStatus};
+pub use ledger::{export, Appended, Ledger, LedgerOptions};
+pub use obligations::{obligations, record_obligation, Obligation, Standing};
+pub use paths::CoordPaths;
+pub use provision::{provision, ProvisionOptions, ProvisionReport};
+pub use reconcile::{reconcile, ReconcileReport};
+pub use verify::{verify, Divergence, VerifyReport};
+
+/// Everything a grant listing shows about one grant file.
+pub use grant_list::{list_grants, GrantRow};
+
+mod grant_list;

@@ -1,7 +1,18 @@
-//! Recipes as git repositories: sources (name, URL, path), private per-run checkouts, `head_ref`,
-//! the previous release, and the chaos version of a checkout. It never deploys and never reads test
-//! specs.
+//! Recipes as git repositories: sources (name, URL, path), private per-run checkouts made through a
+//! locked per-host cache, `head_ref`, release tags and the previous release, and the chaos version of a
+//! checkout. It never deploys, never reads test specs, and never shares a mutable tree between runs.
 
+mod cache;
 mod chaos;
+mod checkout;
+mod error;
+mod git;
+mod releases;
+mod source;
 
+pub use cache::{entry_path as cache_entry_path, lock_path as cache_lock_path, CacheLock};
 pub use chaos::{chaos_version, ChaosError};
+pub use checkout::{prepare_checkout, Checkout, CheckoutRequest, HeadRefSource, DEFAULT_BASE_URL};
+pub use error::RecipeError;
+pub use releases::{parse_tag, Release};
+pub use source::{validate_name, RecipeSource};

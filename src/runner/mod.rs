@@ -1,2 +1,29 @@
-//! The session: plan → deploy once → per tier: op once, then assertions as libtest-mimic trials →
-//! teardown always. It never parses YAML itself and never talks to bollard directly.
+//! The session: plan → deploy once → per tier: op once, then its assertions as libtest-mimic trials →
+//! teardown always → reports. It never parses YAML itself (that is `spec`), never finds files (that is
+//! `discover`) and never talks to bollard directly (that is `docker`).
+//!
+//! `RunConfig` is the resolved input (CLI + environment, read once in `cli::run`); `plan` turns it and
+//! the discovery into tiers of ops and trials; `session` executes them.
+
+mod check;
+mod config;
+mod context;
+mod finish;
+mod http;
+mod ledger;
+mod ops;
+mod plan;
+mod prepare;
+mod progress;
+mod pytest;
+mod pytest_junit;
+mod select;
+mod session;
+mod teardown;
+mod tiers;
+mod trials;
+
+pub use config::{parse_stages, DeployerKind, RunConfig, Selection};
+pub use plan::{OpPlan, Plan, PlannedTest, TestBody, TierPlan};
+pub use select::selects;
+pub use session::run;

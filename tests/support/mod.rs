@@ -2,5 +2,9 @@
 //! Not every test binary uses every helper.
 #![allow(dead_code)]
 
+pub mod abra;
 pub mod cli;
+pub mod coord;
 pub mod recipe_repo;
+pub mod report;
+pub mod run;

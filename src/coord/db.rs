@@ -1,0 +1,158 @@
+//! The SQLite side of the ledger: schema, connections and row access. WAL mode, a busy timeout, and
+//! triggers that refuse UPDATE and DELETE so the table is append-only for every ordinary client. It
+//! never decides what to record and never touches the mirror or the spool.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
+
+use super::event::{Event, GENESIS};
+
+/// The schema, applied idempotently by provisioning.
+pub const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS events (
+    seq       INTEGER PRIMARY KEY,
+    id        TEXT NOT NULL UNIQUE,
+    ts        TEXT NOT NULL,
+    host      TEXT NOT NULL,
+    run_id    TEXT,
+    kind      TEXT NOT NULL,
+    subject   TEXT NOT NULL,
+    outcome   TEXT NOT NULL,
+    data      TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_kind_subject ON events(kind, subject);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '1');
+CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
+    BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
+    BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+";
+
+/// How long a writer waits for the database lock before the event goes to the spool.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Creates (if needed) the database at `path`, switches it to WAL and applies the schema.
+pub fn create(path: &Path) -> rusqlite::Result<()> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(DEFAULT_BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} COMMIT;"))
+}
+
+/// Opens an existing database for writing. Never creates one: a missing ledger must not silently
+/// restart the chain.
+pub fn open_rw(path: &Path, busy: Duration) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(busy)?;
+    // WAL with synchronous=FULL: a commit is on disk when it returns.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(conn)
+}
+
+/// Opens an existing database for reading only.
+pub fn open_ro(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(DEFAULT_BUSY_TIMEOUT)?;
+    Ok(conn)
+}
+
+/// The seq and hash of the last event, or `(0, GENESIS)` for an empty ledger.
+pub fn last(tx: &Connection) -> rusqlite::Result<(u64, String)> {
+    let row = tx
+        .query_row(
+            "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?)),
+        )
+        .optional()?;
+    Ok(row.unwrap_or((0, GENESIS.to_string())))
+}
+
+/// Inserts a chained event.
+pub fn insert(tx: &Transaction<'_>, ev: &Event) -> rusqlite::Result<()> {
+    let mut st = tx.prepare_cached(
+        "INSERT INTO events(seq, id, ts, host, run_id, kind, subject, outcome, data, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?;
+    st.execute(params![
+        ev.seq as i64,
+        ev.id,
+        ev.ts,
+        ev.host,
+        ev.run_id,
+        ev.kind,
+        ev.subject,
+        ev.outcome,
+        super::event::canonical(&ev.data),
+        ev.prev_hash,
+        ev.hash
+    ])?;
+    Ok(())
+}
+
+/// Whether an event with this id is already committed.
+pub fn has_id(tx: &Connection, id: &str) -> rusqlite::Result<bool> {
+    let mut st = tx.prepare_cached("SELECT 1 FROM events WHERE id = ?1")?;
+    st.exists([id])
+}
+
+const COLS: &str = "seq, id, ts, host, run_id, kind, subject, outcome, data, prev_hash, hash";
+
+fn row_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
+    let data: String = r.get(8)?;
+    Ok(Event {
+        seq: r.get::<_, i64>(0)? as u64,
+        id: r.get(1)?,
+        ts: r.get(2)?,
+        host: r.get(3)?,
+        run_id: r.get(4)?,
+        kind: r.get(5)?,
+        subject: r.get(6)?,
+        outcome: r.get(7)?,
+        // A row whose data is not JSON keeps it as a string, so verification reports the mismatch.
+        data: serde_json::from_str(&data).unwrap_or(serde_json::Value::String(data)),
+        prev_hash: r.get(9)?,
+        hash: r.get(10)?,
+    })
+}
+
+/// Events with `seq > after`, in order, at most `limit` of them.
+pub fn events_after(conn: &Connection, after: u64, limit: u64) -> rusqlite::Result<Vec<Event>> {
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {COLS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+    ))?;
+    let rows = st.query_map(
+        params![after as i64, limit.min(i64::MAX as u64) as i64],
+        row_event,
+    )?;
+    rows.collect()
+}
+
+/// The last `n` events, oldest first.
+pub fn last_n(conn: &Connection, n: u64) -> rusqlite::Result<Vec<Event>> {
+    let mut st = conn.prepare(&format!(
+        "SELECT {COLS} FROM (SELECT * FROM events ORDER BY seq DESC LIMIT ?1) ORDER BY seq"
+    ))?;
+    let rows = st.query_map([n.min(i64::MAX as u64) as i64], row_event)?;
+    rows.collect()
+}
+
+/// Events of one kind, in order.
+pub fn events_of_kind(conn: &Connection, kind: &str) -> rusqlite::Result<Vec<Event>> {
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {COLS} FROM events WHERE kind = ?1 ORDER BY seq"
+    ))?;
+    let rows = st.query_map([kind], row_event)?;
+    rows.collect()
+}

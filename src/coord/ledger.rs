@@ -1,0 +1,234 @@
+//! The ledger handle: appends events to the SQLite chain (BEGIN IMMEDIATE, read the last hash, insert,
+//! commit), then brings the JSONL mirror up to date. When the database cannot take an event (locked
+//! past the busy timeout, read-only, missing) the event goes to the spool and the append still
+//! succeeds. A `Ledger` is `Send + Sync`; threads share one connection behind a mutex and processes
+//! serialise on SQLite's write lock. It never rewrites or deletes a committed event.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+use super::event::{Event, NewEvent, Stamped};
+use super::{db, mirror, spool, sys, CoordError, CoordPaths};
+
+/// Where an appended event went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Appended {
+    /// Committed to the database at this seq.
+    Committed { seq: u64 },
+    /// Written to the spool; the next reconcile commits it.
+    Spooled { path: PathBuf },
+}
+
+/// Tuning of a ledger handle.
+#[derive(Debug, Clone)]
+pub struct LedgerOptions {
+    /// How long to wait for the database write lock before spooling.
+    pub busy_timeout: Duration,
+}
+
+impl Default for LedgerOptions {
+    fn default() -> Self {
+        LedgerOptions {
+            busy_timeout: db::DEFAULT_BUSY_TIMEOUT,
+        }
+    }
+}
+
+/// An open ledger.
+pub struct Ledger {
+    paths: CoordPaths,
+    host: String,
+    opts: LedgerOptions,
+    conn: Mutex<Option<Connection>>,
+    mirror_error: Mutex<Option<CoordError>>,
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Ledger({})", self.paths.ledger_db.display())
+    }
+}
+
+impl Ledger {
+    /// Opens the ledger of a provisioned coord tree.
+    pub fn open(paths: &CoordPaths) -> Result<Ledger, CoordError> {
+        Self::open_with(paths, LedgerOptions::default())
+    }
+
+    /// Opens the ledger with explicit options. Fails only when the spool directory is missing (the
+    /// tree is not provisioned); an unavailable database is retried at each append.
+    pub fn open_with(paths: &CoordPaths, opts: LedgerOptions) -> Result<Ledger, CoordError> {
+        if !paths.spool.is_dir() {
+            return Err(CoordError::NotProvisioned {
+                path: paths.spool.clone(),
+            });
+        }
+        let conn = db::open_rw(&paths.ledger_db, opts.busy_timeout).ok();
+        Ok(Ledger {
+            paths: paths.clone(),
+            host: sys::hostname(),
+            opts,
+            conn: Mutex::new(conn),
+            mirror_error: Mutex::new(None),
+        })
+    }
+
+    /// The paths this ledger writes to.
+    pub fn paths(&self) -> &CoordPaths {
+        &self.paths
+    }
+
+    /// Appends one event.
+    pub fn append(&self, ev: NewEvent) -> Result<Appended, CoordError> {
+        self.append_decided(|_| Ok(((), vec![ev.clone()])))
+            .map(|(_, mut v)| v.remove(0))
+    }
+
+    /// Appends several events in one transaction (one fsync), in order.
+    pub fn append_batch(&self, evs: Vec<NewEvent>) -> Result<Vec<Appended>, CoordError> {
+        if evs.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.append_decided(|_| Ok(((), evs.clone())))
+            .map(|(_, v)| v)
+    }
+
+    /// The error of the last mirror append that failed after its event was committed, if any. The
+    /// event is safe in the database; `cc-ci coord reconcile` repairs the mirror.
+    pub fn take_mirror_error(&self) -> Option<CoordError> {
+        self.mirror_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+    }
+
+    /// Appends the events `decide` returns, deciding them inside the write transaction so reads made
+    /// there (e.g. counting a grant's uses) and the append are atomic. `decide` gets `Some(tx)` when
+    /// the database is available and `None` when the events will be spooled (it must then decide
+    /// without the database); it may be called twice if the database fails midway.
+    pub(crate) fn append_decided<T>(
+        &self,
+        mut decide: impl FnMut(Option<&Transaction<'_>>) -> Result<(T, Vec<NewEvent>), CoordError>,
+    ) -> Result<(T, Vec<Appended>), CoordError> {
+        let mut guard = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        if guard.is_none() {
+            *guard = db::open_rw(&self.paths.ledger_db, self.opts.busy_timeout).ok();
+        }
+        let db_error = match guard.as_mut() {
+            Some(conn) => match self.commit(conn, &mut decide) {
+                Ok(done) => return Ok(done),
+                Err(e) => e,
+            },
+            None => DbFailure {
+                busy: false,
+                why: "the database cannot be opened".to_string(),
+            },
+        };
+        if !db_error.busy {
+            // Reopen next time: the file may have been replaced, repaired or made writable.
+            *guard = None;
+        }
+        drop(guard);
+        let (t, evs) = decide(None)?;
+        let mut out = Vec::with_capacity(evs.len());
+        for ev in evs {
+            let stamped = Stamped::stamp(ev, &self.host);
+            let path =
+                spool::write(&self.paths.spool, &stamped).map_err(|e| CoordError::EventLost {
+                    db: db_error.why.clone(),
+                    spool: e.to_string(),
+                })?;
+            out.push(Appended::Spooled { path });
+        }
+        Ok((t, out))
+    }
+
+    fn commit<T>(
+        &self,
+        conn: &mut Connection,
+        decide: &mut impl FnMut(Option<&Transaction<'_>>) -> Result<(T, Vec<NewEvent>), CoordError>,
+    ) -> Result<(T, Vec<Appended>), DbFailure> {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(DbFailure::from)?;
+        let (t, evs) = decide(Some(&tx)).map_err(|e| DbFailure {
+            busy: false,
+            why: e.to_string(),
+        })?;
+        let (mut seq, mut prev) = db::last(&tx).map_err(DbFailure::from)?;
+        let mut chained: Vec<Event> = Vec::with_capacity(evs.len());
+        for ev in evs {
+            seq += 1;
+            let e = Stamped::stamp(ev, &self.host).chain(seq, &prev);
+            db::insert(&tx, &e).map_err(DbFailure::from)?;
+            prev = e.hash.clone();
+            chained.push(e);
+        }
+        tx.commit().map_err(DbFailure::from)?;
+        if !chained.is_empty() {
+            if let Err(e) = mirror::sync(
+                conn,
+                &self.paths.mirror,
+                &self.paths.ledger_db,
+                &chained,
+                false,
+            ) {
+                *self.mirror_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+            }
+        }
+        let out = chained
+            .iter()
+            .map(|e| Appended::Committed { seq: e.seq })
+            .collect();
+        Ok((t, out))
+    }
+
+    /// The last `n` committed events, oldest first.
+    pub fn tail(&self, n: u64) -> Result<Vec<Event>, CoordError> {
+        let conn = db::open_ro(&self.paths.ledger_db)
+            .map_err(|e| CoordError::sql("open", &self.paths.ledger_db, e))?;
+        db::last_n(&conn, n).map_err(|e| CoordError::sql("read events", &self.paths.ledger_db, e))
+    }
+}
+
+/// Why the database did not take an event.
+struct DbFailure {
+    /// Locked past the busy timeout (keep the connection) rather than broken (reopen it).
+    busy: bool,
+    why: String,
+}
+
+impl From<rusqlite::Error> for DbFailure {
+    fn from(e: rusqlite::Error) -> Self {
+        let busy = matches!(
+            e.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        );
+        DbFailure {
+            busy,
+            why: e.to_string(),
+        }
+    }
+}
+
+/// Writes every committed event as JSONL (the mirror format) to `w`, in seq order. Returns how many.
+pub fn export(paths: &CoordPaths, w: &mut dyn std::io::Write) -> Result<u64, CoordError> {
+    let conn =
+        db::open_ro(&paths.ledger_db).map_err(|e| CoordError::sql("open", &paths.ledger_db, e))?;
+    let mut after = 0;
+    let mut n = 0;
+    loop {
+        let evs = db::events_after(&conn, after, 10_000)
+            .map_err(|e| CoordError::sql("read events", &paths.ledger_db, e))?;
+        let Some(l) = evs.last() else { break };
+        after = l.seq;
+        for ev in &evs {
+            writeln!(w, "{}", ev.to_line()).map_err(|e| CoordError::io("write", "stdout", e))?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}

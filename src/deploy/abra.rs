@@ -1,1 +1,0 @@
-//! abra deployer part: being built.

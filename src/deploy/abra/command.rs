@@ -1,0 +1,187 @@
+//! Running one `abra` command: null stdin, captured stdout/stderr, a wall-clock timeout that kills the
+//! whole process group, and redaction of everything that comes back. It never prints anything itself.
+
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use wait_timeout::ChildExt;
+
+use crate::deploy::DeployError;
+use crate::redact::Redactor;
+
+/// How many lines of output an error carries.
+pub const TAIL_LINES: usize = 30;
+
+/// One finished call (already redacted).
+#[derive(Debug, Clone)]
+pub struct AbraCall {
+    /// The command line as run, redacted.
+    pub command: String,
+    /// Exit code (`None` when killed by a signal).
+    pub code: Option<i32>,
+    pub duration: Duration,
+}
+
+/// Raw result of a call. `stdout` is NOT redacted: the caller must register secrets from it before
+/// anything else happens with it.
+pub(crate) struct Raw {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: Option<i32>,
+    pub duration: Duration,
+}
+
+/// Runs `abra args…` with `env` and waits at most `timeout`.
+pub(crate) fn run(
+    abra: &Path,
+    args: &[String],
+    env: &[(String, String)],
+    timeout: Duration,
+    redactor: &Redactor,
+) -> Result<Raw, DeployError> {
+    let display = display(abra, args);
+    let started = Instant::now();
+    let mut cmd = Command::new(abra);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().map_err(|e| DeployError::Command {
+        command: redactor.redact(&display),
+        code: None,
+        tail: format!("cannot start {}: {e} (hint: check --abra)", abra.display()),
+    })?;
+    let out = reader(child.stdout.take());
+    let err = reader(child.stderr.take());
+    let status = match child.wait_timeout(timeout) {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            kill_group(child.id());
+            let _ = child.kill();
+            let _ = child.wait();
+            let _ = out.join();
+            let _ = err.join();
+            return Err(DeployError::Timeout {
+                command: redactor.redact(&display),
+                timeout,
+            });
+        }
+        Err(e) => {
+            kill_group(child.id());
+            let _ = child.wait();
+            return Err(DeployError::Other(format!(
+                "waiting for `{}`: {e}",
+                redactor.redact(&display)
+            )));
+        }
+    };
+    Ok(Raw {
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+        code: status.code(),
+        duration: started.elapsed(),
+    })
+}
+
+fn reader<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut p) = pipe {
+            let _ = p.read_to_end(&mut buf);
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    })
+}
+
+/// Kills the process group led by `pid` (abra and everything it started, e.g. docker).
+fn kill_group(pid: u32) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pid}")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// The command line for messages: `abra app deploy x --no-input`.
+pub(crate) fn display(abra: &Path, args: &[String]) -> String {
+    let name = abra
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "abra".into());
+    let mut s = name;
+    for a in args {
+        s.push(' ');
+        if a.is_empty() || a.chars().any(|c| c.is_whitespace() || c == '\'') {
+            s.push_str(&format!("'{}'", a.replace('\'', "'\\''")));
+        } else {
+            s.push_str(a);
+        }
+    }
+    s
+}
+
+/// The last `n` lines of `text`.
+pub(crate) fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hung_command_is_killed_with_its_children_at_the_timeout() {
+        let d = tempfile::tempdir().unwrap();
+        let script = d.path().join("hang");
+        let pidfile = d.path().join("child.pid");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\nsleep 300 &\necho $! > {}\nwait\n",
+                pidfile.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let r = Redactor::new();
+        let started = Instant::now();
+        let e = run(&script, &["x".into()], &[], Duration::from_millis(500), &r)
+            .err()
+            .unwrap();
+        assert!(matches!(e, DeployError::Timeout { .. }), "{e}");
+        assert!(started.elapsed() < Duration::from_secs(60));
+        let pid = std::fs::read_to_string(&pidfile).unwrap();
+        // A killed process may linger as a zombie until it is reaped: look at its state.
+        let gone = || {
+            std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()))
+                .map(|s| s.split(") ").nth(1).is_some_and(|r| r.starts_with('Z')))
+                .unwrap_or(true)
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !gone() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(gone(), "the grandchild sleep must be killed too");
+    }
+
+    #[test]
+    fn display_quotes_arguments_with_spaces() {
+        let s = display(Path::new("/x/abra"), &["a b".into(), "c".into()]);
+        assert_eq!(s, "abra 'a b' c");
+    }
+
+    #[test]
+    fn tail_keeps_the_last_lines() {
+        assert_eq!(tail("1\n2\n3\n", 2), "2\n3");
+    }
+}

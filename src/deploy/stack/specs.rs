@@ -1,0 +1,419 @@
+//! Turning a typed compose service into the engine's `ServiceSpec`, the way `docker stack deploy`
+//! does: names scoped by the stack, the namespace label everywhere, the service name as a network
+//! alias, `command` as args and `entrypoint` as command. Pure conversion: no engine calls.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use bollard::models::*;
+use serde::de::DeserializeOwned;
+
+use crate::deploy::compose::{MountKind, ServiceDef, StackSpec, UpdateConfigDef};
+
+/// Ids of the secrets and configs the service may reference, by top-level key: (swarm name, id).
+#[derive(Debug, Default, Clone)]
+pub struct Refs {
+    pub secrets: BTreeMap<String, (String, String)>,
+    pub configs: BTreeMap<String, (String, String)>,
+}
+
+fn ns(d: Duration) -> i64 {
+    d.as_nanos() as i64
+}
+
+/// Parses an engine enum from its wire name (`rollback`, `stop-first`, `on-failure`, …).
+fn wire<T: DeserializeOwned>(what: &str, s: &str) -> Result<T, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_string()))
+        .map_err(|_| format!("unsupported {what} {s:?}"))
+}
+
+/// The swarm name of a network a service attaches to.
+pub fn network_name(spec: &StackSpec, key: &str) -> String {
+    match spec.networks.get(key) {
+        Some(n) if n.external => n.name.clone().unwrap_or_else(|| key.to_string()),
+        Some(n) => spec.scoped(key, &n.name),
+        None => format!("{}_{key}", spec.stack),
+    }
+}
+
+/// The swarm name of a named volume.
+pub fn volume_name(spec: &StackSpec, key: &str) -> String {
+    match spec.volumes.get(key) {
+        Some(v) if v.external => v.name.clone().unwrap_or_else(|| key.to_string()),
+        Some(v) => spec.scoped(key, &v.name),
+        None => format!("{}_{key}", spec.stack),
+    }
+}
+
+/// The networks a service joins (compose's implicit `default` when it names none).
+pub fn service_networks(svc: &ServiceDef) -> Vec<(String, Vec<String>)> {
+    if svc.networks.is_empty() {
+        return vec![("default".to_string(), vec![])];
+    }
+    svc.networks
+        .iter()
+        .map(|n| (n.name.clone(), n.aliases.clone()))
+        .collect()
+}
+
+/// Builds the engine spec of service `key`. `service_labels` are the final deploy labels (version,
+/// chaos, run labels); `base` are the run labels every object carries.
+pub fn service_spec(
+    spec: &StackSpec,
+    key: &str,
+    svc: &ServiceDef,
+    service_labels: &BTreeMap<String, String>,
+    base: &HashMap<String, String>,
+    refs: &Refs,
+) -> Result<ServiceSpec, String> {
+    let at = |m: String| format!("service {key}: {m}");
+    let mut container_labels: HashMap<String, String> = svc.labels.clone().into_iter().collect();
+    container_labels.extend(base.clone());
+    let mut mounts = Vec::new();
+    for m in &svc.mounts {
+        let (typ, source, volume_options) = match m.kind {
+            MountKind::Volume => {
+                let source = m.source.as_ref().map(|s| volume_name(spec, s));
+                let def = m
+                    .source
+                    .as_ref()
+                    .and_then(|s| spec.volumes.get(s))
+                    .cloned()
+                    .unwrap_or_default();
+                let mut labels: HashMap<String, String> = def.labels.clone().into_iter().collect();
+                labels.extend(base.clone());
+                let driver_config = def.driver.clone().map(|d| MountVolumeOptionsDriverConfig {
+                    name: Some(d),
+                    options: Some(def.driver_opts.clone().into_iter().collect()),
+                });
+                let opts = MountVolumeOptions {
+                    labels: Some(labels),
+                    driver_config,
+                    ..Default::default()
+                };
+                (MountTypeEnum::VOLUME, source, Some(opts))
+            }
+            MountKind::Bind => (MountTypeEnum::BIND, m.source.clone(), None),
+            MountKind::Tmpfs => (MountTypeEnum::TMPFS, None, None),
+        };
+        mounts.push(Mount {
+            target: Some(m.target.clone()),
+            source,
+            typ: Some(typ),
+            read_only: Some(m.read_only),
+            volume_options,
+            ..Default::default()
+        });
+    }
+    let mut secrets = Vec::new();
+    for r in &svc.secrets {
+        let (name, id) = refs.secrets.get(&r.source).cloned().ok_or_else(|| {
+            at(format!(
+                "secret {:?} is not declared at the top level",
+                r.source
+            ))
+        })?;
+        secrets.push(TaskSpecContainerSpecSecrets {
+            file: Some(TaskSpecContainerSpecFile {
+                name: Some(r.target.clone().unwrap_or_else(|| r.source.clone())),
+                uid: Some(r.uid.clone().unwrap_or_else(|| "0".into())),
+                gid: Some(r.gid.clone().unwrap_or_else(|| "0".into())),
+                mode: Some(r.mode.unwrap_or(0o444)),
+            }),
+            secret_id: Some(id),
+            secret_name: Some(name),
+        });
+    }
+    let mut configs = Vec::new();
+    for r in &svc.configs {
+        let (name, id) = refs.configs.get(&r.source).cloned().ok_or_else(|| {
+            at(format!(
+                "config {:?} is not declared at the top level",
+                r.source
+            ))
+        })?;
+        configs.push(TaskSpecContainerSpecConfigs {
+            file: Some(TaskSpecContainerSpecFile1 {
+                name: Some(r.target.clone().unwrap_or_else(|| format!("/{}", r.source))),
+                uid: Some(r.uid.clone().unwrap_or_else(|| "0".into())),
+                gid: Some(r.gid.clone().unwrap_or_else(|| "0".into())),
+                mode: Some(r.mode.unwrap_or(0o444)),
+            }),
+            config_id: Some(id),
+            config_name: Some(name),
+            ..Default::default()
+        });
+    }
+    let health_check = svc.healthcheck.as_ref().map(|h| HealthConfig {
+        test: Some(h.test.clone()),
+        interval: h.interval.map(ns),
+        timeout: h.timeout.map(ns),
+        retries: h.retries,
+        start_period: h.start_period.map(ns),
+        ..Default::default()
+    });
+    let container_spec = TaskSpecContainerSpec {
+        image: Some(svc.image.clone()),
+        labels: Some(container_labels),
+        command: svc.entrypoint.clone(),
+        args: svc.command.clone(),
+        hostname: svc.hostname.clone(),
+        env: Some(
+            svc.environment
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect(),
+        ),
+        dir: svc.working_dir.clone(),
+        user: svc.user.clone(),
+        tty: Some(svc.tty),
+        open_stdin: Some(svc.stdin_open),
+        read_only: Some(svc.read_only),
+        mounts: Some(mounts),
+        stop_signal: svc.stop_signal.clone(),
+        stop_grace_period: svc.stop_grace_period.map(ns),
+        health_check,
+        hosts: (!svc.extra_hosts.is_empty())
+            .then(|| svc.extra_hosts.iter().map(|h| extra_host(h)).collect()),
+        secrets: Some(secrets),
+        configs: Some(configs),
+        init: svc.init,
+        sysctls: (!svc.sysctls.is_empty()).then(|| svc.sysctls.clone().into_iter().collect()),
+        capability_add: (!svc.cap_add.is_empty()).then(|| svc.cap_add.clone()),
+        capability_drop: (!svc.cap_drop.is_empty()).then(|| svc.cap_drop.clone()),
+        ..Default::default()
+    };
+    let d = &svc.deploy;
+    let restart_policy = match &d.restart_policy {
+        Some(r) => Some(TaskSpecRestartPolicy {
+            condition: r
+                .condition
+                .as_deref()
+                .map(|c| wire("restart condition", c))
+                .transpose()
+                .map_err(at)?,
+            delay: r.delay.map(ns),
+            max_attempts: r.max_attempts,
+            window: r.window.map(ns),
+        }),
+        None => None,
+    };
+    let resources = TaskSpecResources {
+        limits: Some(Limit {
+            nano_cpus: d.limits.nano_cpus,
+            memory_bytes: d.limits.memory,
+            pids: None,
+        }),
+        reservations: Some(ResourceObject {
+            nano_cpus: d.reservations.nano_cpus,
+            memory_bytes: d.reservations.memory,
+            generic_resources: None,
+        }),
+    };
+    let networks = service_networks(svc)
+        .into_iter()
+        .map(|(n, mut aliases)| {
+            aliases.insert(0, key.to_string());
+            NetworkAttachmentConfig {
+                target: Some(network_name(spec, &n)),
+                aliases: Some(aliases),
+                driver_opts: None,
+            }
+        })
+        .collect();
+    let task_template = TaskSpec {
+        container_spec: Some(container_spec),
+        resources: Some(resources),
+        restart_policy,
+        placement: (!d.constraints.is_empty()).then(|| TaskSpecPlacement {
+            constraints: Some(d.constraints.clone()),
+            ..Default::default()
+        }),
+        networks: Some(networks),
+        log_driver: svc.logging.as_ref().map(|l| TaskSpecLogDriver {
+            name: l.driver.clone(),
+            options: Some(l.options.clone().into_iter().collect()),
+        }),
+        ..Default::default()
+    };
+    let mode = if d.global {
+        ServiceSpecMode {
+            global: Some(HashMap::new()),
+            ..Default::default()
+        }
+    } else {
+        ServiceSpecMode {
+            replicated: Some(ServiceSpecModeReplicated {
+                replicas: Some(d.replicas.unwrap_or(1) as i64),
+            }),
+            ..Default::default()
+        }
+    };
+    let update_config = d
+        .update_config
+        .as_ref()
+        .map(|u| update(u))
+        .transpose()
+        .map_err(at)?;
+    let rollback_config = d
+        .rollback_config
+        .as_ref()
+        .map(|u| rollback(u))
+        .transpose()
+        .map_err(at)?;
+    let ports = svc
+        .ports
+        .iter()
+        .map(|p| -> Result<EndpointPortConfig, String> {
+            Ok(EndpointPortConfig {
+                protocol: Some(wire("port protocol", &p.protocol)?),
+                target_port: Some(p.target as i64),
+                published_port: p.published.map(|x| x as i64),
+                publish_mode: Some(wire("port mode", &p.mode)?),
+                ..Default::default()
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(at)?;
+    let endpoint_spec = EndpointSpec {
+        mode: d
+            .endpoint_mode
+            .as_deref()
+            .map(|m| wire("endpoint mode", m))
+            .transpose()
+            .map_err(at)?,
+        ports: Some(ports),
+    };
+    Ok(ServiceSpec {
+        name: Some(format!("{}_{key}", spec.stack)),
+        labels: Some(service_labels.clone().into_iter().collect()),
+        task_template: Some(task_template),
+        mode: Some(mode),
+        update_config,
+        rollback_config,
+        endpoint_spec: Some(endpoint_spec),
+        ..Default::default()
+    })
+}
+
+/// compose `host:ip` (or `host=ip`) → the engine's `ip host`.
+fn extra_host(h: &str) -> String {
+    match h.split_once([':', '=']) {
+        Some((host, ip)) => format!("{ip} {host}"),
+        None => h.to_string(),
+    }
+}
+
+fn update(u: &UpdateConfigDef) -> Result<ServiceSpecUpdateConfig, String> {
+    Ok(ServiceSpecUpdateConfig {
+        parallelism: Some(u.parallelism.unwrap_or(1)),
+        delay: u.delay.map(ns),
+        failure_action: u
+            .failure_action
+            .as_deref()
+            .map(|f| wire("failure_action", f))
+            .transpose()?,
+        monitor: u.monitor.map(ns),
+        max_failure_ratio: u.max_failure_ratio,
+        order: u
+            .order
+            .as_deref()
+            .map(|o| wire("update order", o))
+            .transpose()?,
+    })
+}
+
+fn rollback(u: &UpdateConfigDef) -> Result<ServiceSpecRollbackConfig, String> {
+    Ok(ServiceSpecRollbackConfig {
+        parallelism: Some(u.parallelism.unwrap_or(1)),
+        delay: u.delay.map(ns),
+        failure_action: u
+            .failure_action
+            .as_deref()
+            .map(|f| wire("rollback failure_action", f))
+            .transpose()?,
+        monitor: u.monitor.map(ns),
+        max_failure_ratio: u.max_failure_ratio,
+        order: u
+            .order
+            .as_deref()
+            .map(|o| wire("rollback order", o))
+            .transpose()?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example() -> StackSpec {
+        let d = tempfile::tempdir().unwrap();
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/recipes/hello");
+        for f in ["compose.yml", ".env.sample", "abra.sh", "app.conf.tmpl"] {
+            std::fs::copy(src.join(f), d.path().join(f)).unwrap();
+        }
+        crate::deploy::compose::load(d.path(), "h_x", "h.x", &BTreeMap::new()).unwrap()
+    }
+
+    #[test]
+    fn example_service_becomes_an_engine_spec_like_stack_deploy_makes() {
+        let spec = example();
+        let svc = &spec.services["app"];
+        let mut refs = Refs::default();
+        refs.secrets
+            .insert("api_key".into(), ("h_x_api_key_v1".into(), "sid".into()));
+        refs.configs
+            .insert("app_conf".into(), ("h_x_app_conf_v1".into(), "cid".into()));
+        let base: HashMap<String, String> =
+            [("com.docker.stack.namespace".to_string(), "h_x".to_string())].into();
+        let s = service_spec(&spec, "app", svc, &svc.deploy.labels, &base, &refs).unwrap();
+        assert_eq!(s.name.as_deref(), Some("h_x_app"));
+        let t = s.task_template.unwrap();
+        let c = t.container_spec.unwrap();
+        assert_eq!(c.args.as_ref().unwrap()[0], "sh");
+        assert_eq!(
+            c.secrets.unwrap()[0].file.as_ref().unwrap().name.as_deref(),
+            Some("api_key")
+        );
+        assert_eq!(
+            c.configs.unwrap()[0].file.as_ref().unwrap().name.as_deref(),
+            Some("/etc/app.conf")
+        );
+        let m = &c.mounts.unwrap()[0];
+        assert_eq!(m.source.as_deref(), Some("h_x_content"));
+        assert_eq!(
+            m.volume_options.as_ref().unwrap().labels.as_ref().unwrap()
+                ["com.docker.stack.namespace"],
+            "h_x"
+        );
+        let nets: Vec<String> = t
+            .networks
+            .unwrap()
+            .into_iter()
+            .filter_map(|n| n.target)
+            .collect();
+        assert_eq!(nets, ["proxy", "h_x_internal"]);
+        let u = s.update_config.unwrap();
+        assert_eq!(
+            u.failure_action,
+            Some(ServiceSpecUpdateConfigFailureActionEnum::ROLLBACK)
+        );
+        assert_eq!(u.order, Some(ServiceSpecUpdateConfigOrderEnum::STOP_FIRST));
+        assert_eq!(c.health_check.unwrap().interval, Some(2_000_000_000));
+    }
+
+    #[test]
+    fn an_undeclared_secret_is_named_in_the_error() {
+        let spec = example();
+        let e = service_spec(
+            &spec,
+            "app",
+            &spec.services["app"],
+            &BTreeMap::new(),
+            &HashMap::new(),
+            &Refs::default(),
+        )
+        .unwrap_err();
+        assert!(e.contains("api_key"), "{e}");
+    }
+}

@@ -1,0 +1,255 @@
+//! Reading a stack's state: its services, their tasks and their containers, folded into
+//! [`ServiceState`]. Read-only: nothing here changes the engine.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bollard::container::ListContainersOptions;
+use bollard::models::{ContainerSummary, Service, Task};
+use bollard::service::ListServicesOptions;
+
+use super::raw::filters_query;
+use super::{short_name, DockerError, Engine, ServiceState, LABEL_NAMESPACE, LABEL_SERVICE_NAME};
+
+/// A snapshot of a stack: its services with their tasks.
+#[derive(Debug, Default)]
+pub(crate) struct StackSnapshot {
+    pub services: Vec<Service>,
+    pub tasks: Vec<Task>,
+    /// Container id → the engine's status text (`Up 3 seconds (healthy)`).
+    pub container_status: HashMap<String, String>,
+}
+
+impl Engine {
+    /// The services of `stack` (found by the stack namespace label), sorted by name.
+    pub fn services(&self, stack: &str) -> Result<Vec<ServiceState>, DockerError> {
+        let snap = self.block(self.snapshot(stack))?;
+        Ok(snap.states(stack))
+    }
+
+    pub(crate) async fn list_stack_services(
+        &self,
+        stack: &str,
+    ) -> Result<Vec<Service>, DockerError> {
+        let mut filters: HashMap<String, Vec<String>> = HashMap::new();
+        filters.insert("label".into(), vec![format!("{LABEL_NAMESPACE}={stack}")]);
+        let mut v = self
+            .docker
+            .list_services(Some(ListServicesOptions {
+                filters,
+                status: true,
+            }))
+            .await
+            .map_err(|e| DockerError::api("list services", e))?;
+        v.sort_by(|a, b| spec_name(a).cmp(&spec_name(b)));
+        Ok(v)
+    }
+
+    pub(crate) async fn list_tasks(
+        &self,
+        service_ids: &[String],
+    ) -> Result<Vec<Task>, DockerError> {
+        if service_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let q = filters_query(&serde_json::json!({ "service": service_ids }));
+        self.raw
+            .get_json(&format!("/tasks?{q}"))
+            .await
+            .map_err(|e| DockerError::api("list tasks", e))
+    }
+
+    /// Containers of one service (by swarm's service-name label); `all` includes stopped ones.
+    pub(crate) async fn service_containers(
+        &self,
+        full_name: &str,
+        all: bool,
+    ) -> Result<Vec<ContainerSummary>, DockerError> {
+        let mut filters: HashMap<String, Vec<String>> = HashMap::new();
+        filters.insert(
+            "label".into(),
+            vec![format!("{LABEL_SERVICE_NAME}={full_name}")],
+        );
+        if !all {
+            filters.insert("status".into(), vec!["running".to_string()]);
+        }
+        let mut v = self
+            .docker
+            .list_containers(Some(ListContainersOptions {
+                all,
+                filters,
+                ..Default::default()
+            }))
+            .await
+            .map_err(|e| DockerError::api("list containers", e))?;
+        v.sort_by_key(|c| std::cmp::Reverse(c.created.unwrap_or(0)));
+        Ok(v)
+    }
+
+    pub(crate) async fn snapshot(&self, stack: &str) -> Result<StackSnapshot, DockerError> {
+        let services = self.list_stack_services(stack).await?;
+        let ids: Vec<String> = services.iter().filter_map(|s| s.id.clone()).collect();
+        let tasks = self.list_tasks(&ids).await?;
+        let mut filters: HashMap<String, Vec<String>> = HashMap::new();
+        filters.insert("label".into(), vec![format!("{LABEL_NAMESPACE}={stack}")]);
+        filters.insert("status".into(), vec!["running".to_string()]);
+        let containers = self
+            .docker
+            .list_containers(Some(ListContainersOptions {
+                all: false,
+                filters,
+                ..Default::default()
+            }))
+            .await
+            .map_err(|e| DockerError::api("list containers", e))?;
+        let container_status = containers
+            .into_iter()
+            .filter_map(|c| Some((c.id?, c.status.unwrap_or_default())))
+            .collect();
+        Ok(StackSnapshot {
+            services,
+            tasks,
+            container_status,
+        })
+    }
+}
+
+pub(crate) fn spec_name(s: &Service) -> String {
+    s.spec
+        .as_ref()
+        .and_then(|sp| sp.name.clone())
+        .unwrap_or_default()
+}
+
+impl StackSnapshot {
+    /// Tasks of one service that run its current spec and want to keep running.
+    pub fn current_running_tasks<'a>(&'a self, svc: &'a Service) -> impl Iterator<Item = &'a Task> {
+        let id = svc.id.clone();
+        let tmpl = svc.spec.as_ref().and_then(|s| s.task_template.as_ref());
+        let want_cs = tmpl.map(|t| serde_json::to_value(&t.container_spec).unwrap_or_default());
+        let want_force = tmpl.and_then(|t| t.force_update);
+        self.tasks.iter().filter(move |t| {
+            let state = t
+                .status
+                .as_ref()
+                .and_then(|s| s.state)
+                .map(|s| s.to_string());
+            let desired = t.desired_state.map(|s| s.to_string());
+            let same_spec = t.spec.as_ref().is_some_and(|sp| {
+                Some(serde_json::to_value(&sp.container_spec).unwrap_or_default()) == want_cs
+                    && sp.force_update == want_force
+            });
+            t.service_id == id
+                && state.as_deref() == Some("running")
+                && desired.as_deref() == Some("running")
+                && same_spec
+        })
+    }
+
+    pub fn states(&self, stack: &str) -> Vec<ServiceState> {
+        self.services
+            .iter()
+            .map(|s| self.state_of(stack, s))
+            .collect()
+    }
+
+    fn state_of(&self, stack: &str, svc: &Service) -> ServiceState {
+        let spec = svc.spec.clone().unwrap_or_default();
+        let full_name = spec.name.clone().unwrap_or_default();
+        let labels: BTreeMap<String, String> = spec
+            .labels
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        let tmpl = spec.task_template.clone().unwrap_or_default();
+        let cs = tmpl.container_spec.clone().unwrap_or_default();
+        let image = cs.image.clone().unwrap_or_default();
+        let image = image
+            .split("@sha256:")
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let desired = svc
+            .service_status
+            .as_ref()
+            .and_then(|s| s.desired_tasks)
+            .or_else(|| {
+                spec.mode
+                    .as_ref()
+                    .and_then(|m| m.replicated.as_ref())
+                    .and_then(|r| r.replicas)
+                    .map(|r| r as u64)
+            })
+            .unwrap_or(0);
+        let running_tasks: Vec<&Task> = self.current_running_tasks(svc).collect();
+        let mut health: Option<bool> = None;
+        for t in &running_tasks {
+            let cid = t
+                .status
+                .as_ref()
+                .and_then(|s| s.container_status.as_ref())
+                .and_then(|c| c.container_id.clone())
+                .unwrap_or_default();
+            let status = self
+                .container_status
+                .get(&cid)
+                .map(String::as_str)
+                .unwrap_or("");
+            match health_of(status) {
+                Some(h) => health = Some(health.unwrap_or(true) && h),
+                None if has_healthcheck(&cs) => health = Some(false),
+                None => {}
+            }
+        }
+        if running_tasks.is_empty() && has_healthcheck(&cs) {
+            health = Some(false);
+        }
+        let update_state = svc
+            .update_status
+            .as_ref()
+            .and_then(|u| u.state)
+            .map(|s| s.to_string())
+            .filter(|s| !s.is_empty());
+        ServiceState {
+            name: short_name(stack, &full_name),
+            full_name,
+            labels,
+            image,
+            desired,
+            running: running_tasks.len() as u64,
+            healthy: health,
+            update_state,
+        }
+    }
+}
+
+fn has_healthcheck(cs: &bollard::models::TaskSpecContainerSpec) -> bool {
+    cs.health_check
+        .as_ref()
+        .and_then(|h| h.test.as_ref())
+        .is_some_and(|t| !t.is_empty() && t[0] != "NONE")
+}
+
+/// Health from the engine's container status text; `None` when the container has no healthcheck.
+pub(crate) fn health_of(status: &str) -> Option<bool> {
+    if status.contains("(healthy)") {
+        Some(true)
+    } else if status.contains("(unhealthy)") || status.contains("(health: starting)") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_is_read_from_the_status_text() {
+        assert_eq!(health_of("Up 3 seconds (healthy)"), Some(true));
+        assert_eq!(health_of("Up 3 seconds (health: starting)"), Some(false));
+        assert_eq!(health_of("Up 3 seconds (unhealthy)"), Some(false));
+        assert_eq!(health_of("Up 3 seconds"), None);
+    }
+}

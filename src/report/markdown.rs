@@ -1,0 +1,275 @@
+//! The Markdown PR comment (Gitea/GitHub flavoured): leads with the level and the rung table, then the
+//! upgrade proof, one table per tier (passing tiers folded), failures with their messages, teardown and
+//! deploy-count. Every value from the run is escaped for tables and code spans; nothing here decides a
+//! verdict.
+
+use std::fmt::Write as _;
+
+use super::level::{self, RungStatus};
+use super::model::{human_ms, short_ref, Outcome, RunResult, TierStatus};
+
+/// Escapes text for a table cell (pipes, newlines) and inline Markdown/HTML.
+fn cell(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '\n' => out.push_str("<br>"),
+            '\r' => {}
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '*' | '_' | '`' | '[' | ']' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An inline code span that survives backticks in its content.
+fn code(s: &str) -> String {
+    let s = s.replace('\n', " ");
+    if s.contains('`') {
+        format!("`` {s} ``")
+    } else {
+        format!("`{s}`")
+    }
+}
+
+/// A fenced block whose fence is longer than any backtick run inside.
+fn fenced(s: &str) -> String {
+    let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    format!("{fence}text\n{}\n{fence}\n", s.trim_end())
+}
+
+fn rung_icon(s: &RungStatus) -> &'static str {
+    match s {
+        RungStatus::Pass => "✅",
+        RungStatus::Fail { .. } => "❌",
+        RungStatus::Skip { .. } => "⏭️",
+        RungStatus::Unverified { .. } => "❔",
+    }
+}
+
+/// The PR comment for `r`.
+pub fn render(r: &RunResult) -> String {
+    let ladder = level::compute(r);
+    let mut md = String::new();
+    let verdict = if r.passed() {
+        "✅ passed"
+    } else {
+        "❌ failed"
+    };
+    let pr = r.pr.map(|p| format!(" · PR #{p}")).unwrap_or_default();
+    let _ = writeln!(
+        md,
+        "### cc-ci · {}{pr} · **{}** · {verdict}\n",
+        code(&r.recipe),
+        ladder.title()
+    );
+    if let Some(c) = &ladder.cap_reason {
+        let _ = writeln!(md, "> Capped: {}\n", cell(c));
+    }
+    md.push_str("| rung | | result |\n|---|:-:|---|\n");
+    for g in &ladder.rungs {
+        let detail = match g.status.reason() {
+            Some(why) => format!("{}: {}", g.status.word(), cell(why)),
+            None => g.status.word().to_string(),
+        };
+        let _ = writeln!(
+            md,
+            "| L{} {} | {} | {detail} |",
+            g.level,
+            g.name,
+            rung_icon(&g.status)
+        );
+    }
+    for f in &ladder.flags {
+        let _ = writeln!(md, "\n⚠️ {}", cell(f));
+    }
+    md.push('\n');
+
+    match &r.upgrade_proof {
+        Some(p) => {
+            let _ =
+                writeln!(
+                md,
+                "**Upgrade proof:** head_ref {} ({}) · chaos-version {} · version {} → {} · {}\n",
+                code(&p.head_ref.as_deref().map(short_ref).unwrap_or_else(|| "unknown".into())),
+                cell(&r.head_ref_source),
+                code(p.chaos_version.as_deref().unwrap_or("—")),
+                code(p.version_before.as_deref().unwrap_or("—")),
+                code(p.version_after.as_deref().unwrap_or("—")),
+                cell(&p.verdict)
+            );
+        }
+        None => md.push_str("**Upgrade proof:** upgrade did not run\n\n"),
+    }
+    let dc = if r.deploy_count == 1 { "✅" } else { "❌" };
+    let _ = writeln!(
+        md,
+        "**deploy-count** = {} (expect 1) {dc}\n",
+        r.deploy_count
+    );
+
+    for t in &r.tiers {
+        let c = t.counts();
+        let failed = matches!(t.status, TierStatus::Failed) || c.failed > 0;
+        let status = match &t.status {
+            TierStatus::NotApplicable { reason, declared } => {
+                let how = if *declared { "declared n/a" } else { "n/a" };
+                format!("{how}: {}", cell(reason))
+            }
+            TierStatus::NotRun { reason } => format!("not run: {}", cell(reason)),
+            _ => format!(
+                "{} · {} passed, {} failed",
+                t.status_word(),
+                c.passed,
+                c.failed
+            ),
+        };
+        let open = if failed { " open" } else { "" };
+        let _ = writeln!(
+            md,
+            "<details{open}><summary><b>{}</b> — {status} (generic={}, overlay={} files)</summary>\n",
+            t.tier,
+            cell(&t.generic),
+            t.overlay_files
+        );
+        if let Some(op) = &t.op {
+            let state = if op.ok { "ok" } else { "**failed**" };
+            let _ = writeln!(
+                md,
+                "op {} {state} in {}\n",
+                code(&op.name),
+                human_ms(op.duration_ms)
+            );
+            if let Some(e) = op.error.as_deref().filter(|_| !op.ok) {
+                md.push_str(&fenced(e));
+                md.push('\n');
+            }
+        }
+        if !t.tests.is_empty() {
+            md.push_str("| test | source | result | time |\n|---|---|---|--:|\n");
+            for x in &t.tests {
+                let icon = match x.outcome {
+                    Outcome::Passed => "✅",
+                    Outcome::Failed { .. } => "❌",
+                    Outcome::Ignored { .. } => "⏭️",
+                    Outcome::NotRun { .. } => "❔",
+                };
+                let result = match &x.outcome {
+                    Outcome::Failed { message } => {
+                        format!(
+                            "{icon} failed: {}",
+                            cell(message.lines().next().unwrap_or(""))
+                        )
+                    }
+                    o => match o.detail() {
+                        Some(d) => format!("{icon} {}: {}", o.label(), cell(d)),
+                        None => format!("{icon} {}", o.label()),
+                    },
+                };
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {result} | {} |",
+                    code(&format!("{}::{}", x.file, x.name)),
+                    x.source.as_str(),
+                    human_ms(x.duration_ms)
+                );
+            }
+            md.push('\n');
+        }
+        for x in &t.tests {
+            if let Outcome::Failed { message } = &x.outcome {
+                let _ = writeln!(md, "**{}**", cell(&x.id));
+                md.push_str(&fenced(message));
+                md.push('\n');
+            }
+        }
+        md.push_str("</details>\n\n");
+    }
+
+    if r.teardown.clean {
+        let _ = writeln!(
+            md,
+            "**Teardown:** clean in {} ✅\n",
+            human_ms(r.teardown.duration_ms)
+        );
+    } else {
+        let _ = writeln!(
+            md,
+            "**Teardown:** ❌ {} resource(s) left over",
+            r.teardown.leftovers.len()
+        );
+        for l in &r.teardown.leftovers {
+            let _ = writeln!(md, "- {}", code(l));
+        }
+        md.push('\n');
+    }
+    if let Some(e) = &r.teardown.error {
+        md.push_str(&fenced(e));
+        md.push('\n');
+    }
+    if let Some(l) = &r.lint {
+        let word = if l.passed { "passed ✅" } else { "failed ❌" };
+        let _ = writeln!(md, "**Lint** ({}): {word}\n", cell(&l.tool));
+        if !l.messages.is_empty() && !l.passed {
+            md.push_str(&fenced(&l.messages.join("\n")));
+            md.push('\n');
+        }
+    }
+    if !r.gate.is_empty() {
+        md.push_str("<details><summary>Trust gate</summary>\n\n");
+        for g in &r.gate {
+            let w = if g.allowed { "allow" } else { "deny" };
+            let _ = writeln!(md, "- {w}: {} — {}", cell(&g.subject), cell(&g.reason));
+        }
+        md.push_str("\n</details>\n\n");
+    }
+    if !r.customization.is_empty() {
+        md.push_str("<details><summary>Customization manifest</summary>\n\n");
+        md.push_str(&fenced(&r.customization.join("\n")));
+        md.push_str("\n</details>\n\n");
+    }
+    let _ = writeln!(
+        md,
+        "<sub>run {} · {} · {} · deployer {} · exit {}</sub>",
+        code(&r.run_id),
+        cell(&r.started_at),
+        human_ms(r.duration_ms),
+        cell(&r.deployer),
+        r.exit_code
+    );
+    md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sample;
+
+    #[test]
+    fn comment_leads_with_the_level_and_escapes_table_cells() {
+        let mut r = sample::run();
+        r.tiers[1].tests[0].outcome = Outcome::Failed {
+            message: "a | b\nsecond line ```x```".into(),
+        };
+        r.tiers[1].status = TierStatus::Failed;
+        r.exit_code = 1;
+        let md = render(&r);
+        assert!(
+            md.starts_with("### cc-ci · `hello` · PR #42 · **L1 install** · ❌ failed"),
+            "{md}"
+        );
+        assert!(md.contains("failed: a \\| b |"), "{md}");
+        assert!(
+            md.contains("````text\na | b\nsecond line ```x```\n````"),
+            "{md}"
+        );
+        assert!(md.contains("<details open><summary><b>upgrade</b>"), "{md}");
+    }
+}

@@ -1,0 +1,112 @@
+//! The resolved configuration of one run: everything the command line and the environment said,
+//! decided once. Nothing below reads the environment again.
+
+use std::path::PathBuf;
+
+use crate::spec::Tier;
+
+/// Which deployer performs the ops.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeployerKind {
+    /// The built-in stack deployer (through the engine API).
+    Stack,
+    /// The `abra` CLI.
+    Abra {
+        abra: Option<PathBuf>,
+        server: String,
+    },
+}
+
+impl DeployerKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            DeployerKind::Stack => "stack",
+            DeployerKind::Abra { .. } => "abra",
+        }
+    }
+}
+
+/// Which assertions run: libtest's filter/skip/exact/ignored, pytest's `-k`, and `-x`.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    pub keyword: Option<crate::discover::Keyword>,
+    pub exitfirst: bool,
+    pub collect_only: bool,
+    pub verbose: bool,
+    pub libtest: libtest_mimic::Arguments,
+}
+
+/// Everything a run needs to know, resolved from the command line and environment.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub recipe: String,
+    pub git_ref: Option<String>,
+    pub pr: Option<u64>,
+    pub stages: Vec<Tier>,
+    pub deployer: DeployerKind,
+    pub domain: Option<String>,
+    pub skip_generic: bool,
+    pub coord_dir: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+    pub allowlist: Option<PathBuf>,
+    pub recipe_base_url: String,
+    pub junitxml: Option<PathBuf>,
+    pub summary_md: Option<PathBuf>,
+    pub artifacts: Option<PathBuf>,
+    pub pause_after: Option<Tier>,
+    pub create_proxy_network: bool,
+    /// The `CI` variable is set: skipping generic tests needs a grant; pausing is refused.
+    pub ci: bool,
+    /// The deprecated emergency off-switch `CCCI_TRUST_GATE_OFF=1` was used.
+    pub trust_gate_off: bool,
+    pub selection: Selection,
+}
+
+/// Parses `STAGES` (comma-separated tier names). Empty or absent means every tier, in order.
+pub fn parse_stages(s: Option<&str>) -> Result<Vec<Tier>, String> {
+    let s = s.map(str::trim).unwrap_or("");
+    if s.is_empty() {
+        return Ok(Tier::ALL.to_vec());
+    }
+    let mut out = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let t: Tier = part.parse().map_err(|_| {
+            format!(
+                "unknown stage `{part}` in STAGES={s:?} (expected a comma-separated subset of install,upgrade,backup,restore,custom)"
+            )
+        })?;
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_stages_mean_every_tier_in_order() {
+        assert_eq!(parse_stages(None).unwrap(), Tier::ALL.to_vec());
+        assert_eq!(parse_stages(Some(" ")).unwrap(), Tier::ALL.to_vec());
+    }
+
+    #[test]
+    fn stages_are_put_in_tier_order_whatever_order_they_are_given_in() {
+        assert_eq!(
+            parse_stages(Some("restore, install,backup")).unwrap(),
+            vec![Tier::Install, Tier::Backup, Tier::Restore]
+        );
+    }
+
+    #[test]
+    fn unknown_stage_names_the_stage_and_the_accepted_ones() {
+        let e = parse_stages(Some("install,upgrad")).unwrap_err();
+        assert!(
+            e.contains("`upgrad`") && e.contains("install,upgrade,backup,restore"),
+            "{e}"
+        );
+    }
+}

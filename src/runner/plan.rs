@@ -1,0 +1,358 @@
+//! The plan: which tiers run, each with its op (once) and its assertions, in the order
+//! install → upgrade → backup → restore → custom. Built from the configuration and the discovery,
+//! before anything is deployed. Filters select assertions; they never remove an op.
+
+use std::path::PathBuf;
+
+use crate::spec::{Check, OpOverride, RecipeMeta, SpecFile, Step, Tier};
+
+use super::config::Selection;
+use super::select;
+
+/// How the recipe's own install script is shown in ids and reports.
+pub const INSTALL_STEPS: &str = "repo-local/install_steps.sh";
+
+/// Where a test came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Generic,
+    Overlay,
+    RepoLocal,
+    Pytest,
+}
+
+/// What a test does.
+#[derive(Debug, Clone)]
+pub enum TestBody {
+    /// A spec check evaluated against the live app.
+    Check(Check),
+    /// A pytest node, run by pytest after the tier's op.
+    Pytest {
+        file: PathBuf,
+        node: String,
+        /// Set when the node cannot run (pytest missing, collection failed): the trial fails with it.
+        error: Option<String>,
+    },
+}
+
+/// One assertion of the plan, become a trial.
+#[derive(Debug, Clone)]
+pub struct PlannedTest {
+    /// `<tier>::<file>::<name>`, like a pytest node id.
+    pub id: String,
+    pub tier: Tier,
+    pub name: String,
+    pub file: String,
+    pub source: Source,
+    pub body: TestBody,
+    /// Marked ignored in its spec (runs with `--ignored` / `--include-ignored`).
+    pub ignored: Option<String>,
+    /// Index into the tier's seeds whose failure fails this test (overlay tests only).
+    pub seed: Option<usize>,
+}
+
+/// The op a tier owns. It runs exactly once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpPlan {
+    /// Fresh deploy. `release` is the previous release's tag when the upgrade tier will run.
+    Install {
+        release: Option<String>,
+    },
+    /// Re-check-out at head_ref and redeploy in place with chaos.
+    Upgrade,
+    Backup,
+    Restore,
+    /// The custom tier has no op.
+    None,
+    /// An overlay replaced the op with nothing, saying why.
+    Skipped {
+        reason: String,
+    },
+}
+
+impl OpPlan {
+    pub fn name(&self) -> &'static str {
+        match self {
+            OpPlan::Install { .. } => "deploy",
+            OpPlan::Upgrade => "upgrade",
+            OpPlan::Backup => "backup",
+            OpPlan::Restore => "restore",
+            OpPlan::None => "none",
+            OpPlan::Skipped { .. } => "skipped",
+        }
+    }
+}
+
+/// Seeding steps of one overlay file, run before its tier's op.
+#[derive(Debug, Clone)]
+pub struct SeedPlan {
+    pub file: String,
+    pub steps: Vec<Step>,
+    /// A repo-local `install_steps.sh` (trust-gated) run on the host instead of steps.
+    pub script: Option<PathBuf>,
+}
+
+/// One tier of the plan.
+#[derive(Debug, Clone)]
+pub struct TierPlan {
+    pub tier: Tier,
+    /// The tier is in STAGES (its assertions run). Install's op runs even when it is not.
+    pub selected: bool,
+    /// Not applicable: (reason, declared in recipe.yaml).
+    pub not_applicable: Option<(String, bool)>,
+    pub op: OpPlan,
+    pub seeds: Vec<SeedPlan>,
+    pub tests: Vec<PlannedTest>,
+    /// `run` or `skipped: <why>`.
+    pub generic: String,
+    pub overlay_files: usize,
+    /// Assertions the filters deselected.
+    pub deselected: usize,
+}
+
+impl TierPlan {
+    /// True when this tier's op is performed.
+    pub fn op_runs(&self) -> bool {
+        self.not_applicable.is_none() && !matches!(self.op, OpPlan::None)
+    }
+}
+
+/// The whole plan.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub tiers: Vec<TierPlan>,
+}
+
+impl Plan {
+    pub fn tier(&self, t: Tier) -> Option<&TierPlan> {
+        self.tiers.iter().find(|p| p.tier == t)
+    }
+
+    /// Every selected test, in tier order.
+    pub fn tests(&self) -> impl Iterator<Item = &PlannedTest> {
+        self.tiers.iter().flat_map(|t| t.tests.iter())
+    }
+}
+
+/// A pytest node collected for a tier.
+#[derive(Debug, Clone)]
+pub struct PytestNode {
+    pub tier: Tier,
+    pub file: PathBuf,
+    pub display_file: String,
+    pub node: String,
+    pub repo_local: bool,
+    pub error: Option<String>,
+}
+
+/// What the plan is built from.
+pub struct PlanInput<'a> {
+    pub stages: &'a [Tier],
+    pub meta: &'a RecipeMeta,
+    pub generic: &'a [SpecFile],
+    pub overlays: &'a [(SpecFile, bool)],
+    pub pytest: &'a [PytestNode],
+    /// `Some(why)` when every generic test is skipped (flag, env or grant-backed).
+    pub skip_generic: Option<String>,
+    /// The previous release's tag, if any.
+    pub previous_release: Option<String>,
+    pub selection: &'a Selection,
+    /// The recipe's `install_steps.sh`, only when the trust gate allowed repo-local files.
+    pub install_steps: Option<PathBuf>,
+}
+
+/// Builds the plan. Errors are plan conflicts a person must fix (e.g. two overlays replacing one op).
+pub fn build(input: &PlanInput) -> Result<Plan, String> {
+    let upgrade_selected = input.stages.contains(&Tier::Upgrade);
+    let restore_selected = input.stages.contains(&Tier::Restore);
+    let mut tiers = Vec::new();
+    for &tier in Tier::ALL.iter() {
+        let selected = input.stages.contains(&tier);
+        let needed = match tier {
+            Tier::Install => true,
+            Tier::Backup => selected || restore_selected,
+            _ => selected,
+        };
+        if !needed {
+            continue;
+        }
+        let not_applicable = not_applicable(tier, input);
+        let mut op = match tier {
+            Tier::Install => OpPlan::Install {
+                release: if upgrade_selected {
+                    input.previous_release.clone()
+                } else {
+                    None
+                },
+            },
+            Tier::Upgrade => OpPlan::Upgrade,
+            Tier::Backup => OpPlan::Backup,
+            Tier::Restore => OpPlan::Restore,
+            Tier::Custom => OpPlan::None,
+        };
+        let overlays: Vec<&(SpecFile, bool)> = input
+            .overlays
+            .iter()
+            .filter(|(s, _)| s.tier == tier)
+            .collect();
+        let mut replaced_by: Option<&str> = None;
+        for (spec, _) in &overlays {
+            if let Some(o) = &spec.op {
+                if let Some(first) = replaced_by {
+                    return Err(format!(
+                        "two overlays replace the {tier} op: {first} and {} (hint: keep one op override per tier)",
+                        spec.path.display()
+                    ));
+                }
+                replaced_by = Some(spec.path.to_str().unwrap_or("?"));
+                if let OpOverride::Skip { reason } = o {
+                    if tier == Tier::Install {
+                        return Err(format!(
+                            "{}: the install op cannot be skipped: every run deploys exactly once",
+                            spec.path.display()
+                        ));
+                    }
+                    op = OpPlan::Skipped {
+                        reason: reason.clone(),
+                    };
+                }
+            }
+        }
+        let generic_skip = if let Some(why) = &input.skip_generic {
+            Some(why.clone())
+        } else if input.meta.skip_generic.contains(&tier) {
+            Some("recipe.yaml opts this tier out of the generic tests".to_string())
+        } else {
+            None
+        };
+        let mut tp = TierPlan {
+            tier,
+            selected,
+            not_applicable,
+            op,
+            seeds: Vec::new(),
+            tests: Vec::new(),
+            generic: match &generic_skip {
+                Some(why) => format!("skipped: {why}"),
+                None => "run".to_string(),
+            },
+            overlay_files: overlays.len(),
+            deselected: 0,
+        };
+        if tp.not_applicable.is_none() {
+            if let (Tier::Install, Some(script)) = (tier, &input.install_steps) {
+                tp.seeds.push(SeedPlan {
+                    file: INSTALL_STEPS.to_string(),
+                    steps: Vec::new(),
+                    script: Some(script.clone()),
+                });
+            }
+            for (spec, _) in &overlays {
+                if !spec.before_op.is_empty() {
+                    tp.seeds.push(SeedPlan {
+                        file: spec.path.display().to_string(),
+                        steps: spec.before_op.clone(),
+                        script: None,
+                    });
+                }
+            }
+        }
+        if selected && tp.not_applicable.is_none() {
+            if generic_skip.is_none() {
+                for spec in input.generic.iter().filter(|s| s.tier == tier) {
+                    add_spec_tests(&mut tp, spec, Source::Generic, None, input.selection);
+                }
+            }
+            for (spec, repo_local) in &overlays {
+                let own = spec.path.display().to_string();
+                let seed = tp.seeds.iter().position(|s| s.file == own).or_else(|| {
+                    // Repo-local tests depend on the recipe's own install steps.
+                    (*repo_local)
+                        .then(|| tp.seeds.iter().position(|s| s.file == INSTALL_STEPS))
+                        .flatten()
+                });
+                let source = if *repo_local {
+                    Source::RepoLocal
+                } else {
+                    Source::Overlay
+                };
+                add_spec_tests(&mut tp, spec, source, seed, input.selection);
+            }
+            for node in input.pytest.iter().filter(|n| n.tier == tier) {
+                let id = format!("{tier}::{}::{}", node.display_file, node.node);
+                if !select::selects(input.selection, &id, false) {
+                    tp.deselected += 1;
+                    continue;
+                }
+                tp.tests.push(PlannedTest {
+                    id,
+                    tier,
+                    name: node.node.clone(),
+                    file: node.display_file.clone(),
+                    source: if node.repo_local {
+                        Source::RepoLocal
+                    } else {
+                        Source::Pytest
+                    },
+                    body: TestBody::Pytest {
+                        file: node.file.clone(),
+                        node: node.node.clone(),
+                        error: node.error.clone(),
+                    },
+                    ignored: None,
+                    seed: None,
+                });
+            }
+        }
+        tiers.push(tp);
+    }
+    Ok(Plan { tiers })
+}
+
+fn add_spec_tests(
+    tp: &mut TierPlan,
+    spec: &SpecFile,
+    source: Source,
+    seed: Option<usize>,
+    sel: &Selection,
+) {
+    let file = spec.path.display().to_string();
+    for t in &spec.tests {
+        let id = format!("{}::{file}::{}", tp.tier, t.name);
+        if !select::selects(sel, &id, t.ignore.is_some()) {
+            tp.deselected += 1;
+            continue;
+        }
+        tp.tests.push(PlannedTest {
+            id,
+            tier: tp.tier,
+            name: t.name.clone(),
+            file: file.clone(),
+            source,
+            body: TestBody::Check(t.check.clone()),
+            ignored: t.ignore.clone(),
+            seed,
+        });
+    }
+}
+
+fn not_applicable(tier: Tier, input: &PlanInput) -> Option<(String, bool)> {
+    if let Some(reason) = input.meta.not_applicable.get(&tier) {
+        return Some((reason.clone(), true));
+    }
+    if let Some(supported) = &input.meta.tiers {
+        if tier != Tier::Install && !supported.contains(&tier) {
+            return Some((
+                "recipe.yaml does not list this tier as supported".into(),
+                true,
+            ));
+        }
+    }
+    if tier == Tier::Upgrade && input.previous_release.is_none() {
+        return Some((
+            "no previous release: no release tag is an ancestor of head_ref".into(),
+            false,
+        ));
+    }
+    None
+}

@@ -1,0 +1,377 @@
+//! Everything before the first deploy: the run's identity and private directory, the recipe checkout,
+//! head_ref and the previous release, discovery with the trust gate, the generic-skip rule, and the
+//! plan. Bad input fails here, before anything is deployed.
+
+use std::path::{Path, PathBuf};
+
+use crate::coord::{check_grant, record_obligation, CoordPaths, GrantQuery};
+use crate::deploy::stack_name;
+use crate::discover::{self, DiscoverRequest, Discovery};
+use crate::docker::RunLock;
+use crate::recipe::{prepare_checkout, Checkout, CheckoutRequest, RecipeSource, Release};
+use crate::report::GateRecord;
+
+use super::config::RunConfig;
+use super::ledger::Recorder;
+use super::plan::{self, Plan, PlanInput};
+
+/// A failure before deploying, with the exit code it maps to.
+#[derive(Debug)]
+pub struct Refusal {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Refusal {
+    fn usage(m: impl Into<String>) -> Self {
+        Self {
+            code: crate::exit::USAGE,
+            message: m.into(),
+        }
+    }
+    fn internal(m: impl Into<String>) -> Self {
+        Self {
+            code: crate::exit::INTERNAL,
+            message: m.into(),
+        }
+    }
+}
+
+/// The run, ready to deploy.
+pub struct Prepared {
+    pub recipe: String,
+    pub run_dir: PathBuf,
+    pub lock: RunLock,
+    pub checkout: Checkout,
+    pub head_ref_source: String,
+    pub previous_release: Option<Release>,
+    pub discovery: Discovery,
+    pub plan: Plan,
+    pub domain: String,
+    pub stack: String,
+    pub customization: Vec<String>,
+    pub gate: Vec<GateRecord>,
+}
+
+/// A new run id: UTC time plus 6 random hex characters, sortable and unique.
+pub fn new_run_id() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let fmt = time::macros::format_description!("[year][month][day]t[hour][minute][second]");
+    let stamp = now.format(&fmt).unwrap_or_default();
+    let rand = uuid::Uuid::new_v4().simple().to_string();
+    format!("{stamp}-{}", &rand[..6])
+}
+
+/// Where generic-tests/ and overlays/ are: --data-dir / CCCI_DATA_DIR, else the working directory,
+/// else next to the binary (`../share/cc-ci`), else this source tree.
+pub fn data_dir(explicit: Option<&Path>) -> PathBuf {
+    if let Some(p) = explicit {
+        return p.to_path_buf();
+    }
+    let has = |p: &Path| p.join("generic-tests").is_dir();
+    if let Ok(cwd) = std::env::current_dir() {
+        if has(&cwd) {
+            return cwd;
+        }
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(share) = exe
+            .parent()
+            .and_then(|b| b.parent())
+            .map(|p| p.join("share/cc-ci"))
+        {
+            if has(&share) {
+                return share;
+            }
+        }
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Prepares the run. `run_id` is already recorded as the run's identity.
+pub fn prepare(
+    cfg: &RunConfig,
+    paths: &CoordPaths,
+    run_id: &str,
+    rec: &Recorder,
+) -> Result<Prepared, Refusal> {
+    let source = RecipeSource::parse(&cfg.recipe).map_err(|e| Refusal::usage(e.to_string()))?;
+    let recipe = source.name();
+    let run_dir = paths.runs.join(run_id);
+    std::fs::create_dir_all(&run_dir)
+        .map_err(|e| Refusal::internal(format!("cannot create {}: {e}", run_dir.display())))?;
+    let short = run_id.rsplit('-').next().unwrap_or(run_id).to_string();
+    let data = data_dir(cfg.data_dir.as_deref());
+    let domain = cfg
+        .domain
+        .clone()
+        .unwrap_or_else(|| format!("{recipe}-{short}.ci.local"));
+    let stack = stack_name(&domain);
+    let lock =
+        RunLock::acquire(&run_dir, run_id, &stack).map_err(|e| Refusal::internal(e.to_string()))?;
+    let cache = paths.base.join("cache");
+    std::fs::create_dir_all(&cache)
+        .map_err(|e| Refusal::internal(format!("cannot create {}: {e}", cache.display())))?;
+    let checkout = prepare_checkout(&CheckoutRequest {
+        source: &source,
+        base_url: &cfg.recipe_base_url,
+        cache_dir: &cache,
+        dest: &run_dir.join("checkout"),
+        pr: cfg.pr,
+        git_ref: cfg.git_ref.as_deref(),
+    })
+    .map_err(|e| Refusal::usage(e.to_string()))?;
+    let head_ref_source = match (&cfg.git_ref, &checkout.head_ref) {
+        (Some(_), _) => "REF",
+        (None, Some(_)) => "checkout HEAD",
+        (None, None) => "unknown",
+    }
+    .to_string();
+    let previous_release = checkout
+        .previous_release()
+        .map_err(|e| Refusal::usage(e.to_string()))?;
+
+    let allowlist = cfg
+        .allowlist
+        .clone()
+        .unwrap_or_else(|| data.join("overlays/repo-local-approved.txt"));
+    let mut gate = Vec::new();
+    let discovery = {
+        let mut grant = || -> Result<(bool, String, Option<String>), String> {
+            if cfg.trust_gate_off {
+                record_obligation(
+                    rec.ledger(),
+                    "repo-local",
+                    &recipe,
+                    cfg.pr,
+                    Some(run_id),
+                    "CCCI_TRUST_GATE_OFF=1 used instead of a grant",
+                )
+                .map_err(|e| e.to_string())?;
+                return Ok((
+                    true,
+                    "emergency off-switch CCCI_TRUST_GATE_OFF=1 (obligation recorded: mint a repo-local grant)".into(),
+                    None,
+                ));
+            }
+            let d = check_grant(
+                paths,
+                rec.ledger(),
+                &GrantQuery {
+                    gate: "repo-local".into(),
+                    recipe: recipe.clone(),
+                    pr: cfg.pr,
+                    run_id: Some(run_id.to_string()),
+                },
+            )
+            .map_err(|e| e.to_string())?;
+            Ok((d.allowed, d.reason, d.grant_id))
+        };
+        discover::discover(
+            &DiscoverRequest {
+                project_root: &data,
+                recipe: &recipe,
+                checkout: Some(&checkout.path),
+                allowlist: &allowlist,
+                pr: cfg.pr,
+            },
+            &mut grant,
+        )
+    };
+    let d = &discovery.gate;
+    rec.event(
+        "gate_decision",
+        &format!("repo-local:{recipe}"),
+        if d.allowed { "allow" } else { "deny" },
+        serde_json::json!({ "reason": d.reason, "files": d.files, "pr": cfg.pr }),
+    );
+    gate.push(GateRecord {
+        subject: "repo-local".into(),
+        allowed: d.allowed,
+        reason: d.reason.clone(),
+    });
+    if !discovery.errors.is_empty() {
+        let list: Vec<String> = discovery.errors.iter().map(|e| e.to_string()).collect();
+        return Err(Refusal::usage(format!(
+            "{} invalid spec file(s); nothing was deployed:\n{}",
+            list.len(),
+            list.join("\n")
+        )));
+    }
+
+    let skip_generic = generic_skip(cfg, paths, &recipe, run_id, rec, &mut gate)?;
+    let mut overlays: Vec<(crate::spec::SpecFile, bool)> = discovery
+        .overlays
+        .iter()
+        .map(|s| (s.clone(), false))
+        .collect();
+    if d.allowed {
+        overlays.extend(discovery.repo_local.specs.iter().map(|s| (s.clone(), true)));
+    }
+    let pytest =
+        super::pytest::collect(&discovery, &data, &checkout.path).map_err(Refusal::internal)?;
+    let plan = plan::build(&PlanInput {
+        stages: &cfg.stages,
+        meta: &discovery.meta,
+        generic: &discovery.generic,
+        overlays: &overlays,
+        pytest: &pytest,
+        skip_generic,
+        previous_release: previous_release.as_ref().map(|r| r.tag.clone()),
+        selection: &cfg.selection,
+        install_steps: discovery
+            .repo_local
+            .install_steps
+            .clone()
+            .filter(|_| d.allowed),
+    })
+    .map_err(Refusal::usage)?;
+    let customization = manifest(&discovery, &data, &overlays, cfg);
+    Ok(Prepared {
+        recipe,
+        run_dir,
+        lock,
+        checkout,
+        head_ref_source,
+        previous_release,
+        discovery,
+        plan,
+        domain,
+        stack,
+        customization,
+        gate,
+    })
+}
+
+/// Decides whether generic tests are skipped. In CI a skip needs a `skip-generic` grant.
+fn generic_skip(
+    cfg: &RunConfig,
+    paths: &CoordPaths,
+    recipe: &str,
+    run_id: &str,
+    rec: &Recorder,
+    gate: &mut Vec<GateRecord>,
+) -> Result<Option<String>, Refusal> {
+    if !cfg.skip_generic {
+        return Ok(None);
+    }
+    if !cfg.ci {
+        let why = "--skip-generic / CCCI_SKIP_GENERIC=1 (local development)".to_string();
+        rec.event(
+            "gate_decision",
+            &format!("skip-generic:{recipe}"),
+            "allow",
+            serde_json::json!({ "reason": why }),
+        );
+        gate.push(GateRecord {
+            subject: "skip-generic".into(),
+            allowed: true,
+            reason: why.clone(),
+        });
+        return Ok(Some(why));
+    }
+    let d = check_grant(
+        paths,
+        rec.ledger(),
+        &GrantQuery {
+            gate: "skip-generic".into(),
+            recipe: recipe.to_string(),
+            pr: cfg.pr,
+            run_id: Some(run_id.to_string()),
+        },
+    )
+    .map_err(|e| Refusal::internal(e.to_string()))?;
+    rec.event(
+        "gate_decision",
+        &format!("skip-generic:{recipe}"),
+        if d.allowed { "allow" } else { "deny" },
+        serde_json::json!({ "reason": d.reason, "grant": d.grant_id }),
+    );
+    gate.push(GateRecord {
+        subject: "skip-generic".into(),
+        allowed: d.allowed,
+        reason: d.reason.clone(),
+    });
+    if d.allowed {
+        Ok(Some(format!(
+            "skip-generic grant {}",
+            d.grant_id.unwrap_or_default()
+        )))
+    } else {
+        Err(Refusal::usage(format!(
+            "skipping the generic tests in CI needs a skip-generic grant for {recipe}: {} \
+             (hint: cc-ci grant mint --gate skip-generic --recipe {recipe}{} --ttl 2h --reason \"...\")",
+            d.reason,
+            cfg.pr.map(|p| format!(" --pr {p}")).unwrap_or_default()
+        )))
+    }
+}
+
+fn manifest(
+    d: &Discovery,
+    data: &Path,
+    overlays: &[(crate::spec::SpecFile, bool)],
+    cfg: &RunConfig,
+) -> Vec<String> {
+    let mut m = Vec::new();
+    m.push(format!("data dir: {}", data.display()));
+    match &d.meta_path {
+        Some(p) => m.push(format!("recipe.yaml: {}", p.display())),
+        None => m.push("recipe.yaml: none (defaults)".into()),
+    }
+    let meta = &d.meta;
+    if let Some(t) = meta.deploy_timeout {
+        m.push(format!("deploy timeout: {}", humantime::format_duration(t)));
+    }
+    if let Some(t) = meta.http_timeout {
+        m.push(format!("http timeout: {}", humantime::format_duration(t)));
+    }
+    if let Some(p) = &meta.health_path {
+        m.push(format!("health path: {p}"));
+    }
+    if let Some(s) = &meta.accepted_statuses {
+        m.push(format!("accepted statuses: {s:?}"));
+    }
+    if let Some(b) = &meta.upgrade_base {
+        m.push(format!("upgrade base override: {b}"));
+    }
+    if !meta.env_install.is_empty() {
+        m.push(format!("extra env at install: {}", keys(&meta.env_install)));
+    }
+    if !meta.env_upgrade.is_empty() {
+        m.push(format!("extra env at upgrade: {}", keys(&meta.env_upgrade)));
+    }
+    for (t, why) in &meta.not_applicable {
+        m.push(format!("not applicable: {t} ({why})"));
+    }
+    for (s, repo_local) in overlays {
+        let seeds = if s.before_op.is_empty() {
+            String::new()
+        } else {
+            format!(", {} seed step(s)", s.before_op.len())
+        };
+        let op = if s.op.is_some() {
+            ", replaces the op"
+        } else {
+            ""
+        };
+        let kind = if *repo_local { "repo-local" } else { "overlay" };
+        m.push(format!(
+            "{kind}: {} ({} tier, {} test(s){seeds}{op})",
+            s.path.display(),
+            s.tier,
+            s.tests.len()
+        ));
+    }
+    for p in &d.pytest {
+        m.push(format!("pytest overlay: {}", p.path.display()));
+    }
+    if cfg.skip_generic {
+        m.push("generic tests: skip requested".into());
+    }
+    m
+}
+
+fn keys(map: &std::collections::BTreeMap<String, String>) -> String {
+    map.keys().cloned().collect::<Vec<_>>().join(", ")
+}

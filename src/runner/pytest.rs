@@ -1,0 +1,256 @@
+//! Legacy pytest overlays: `test_*.py` files are collected with pytest (`--collect-only -q`), every
+//! node becomes a trial in its tier (from the file name `test_<tier>*.py` or a `tier` marker), and
+//! after the tier's op pytest runs them once; each trial reports its node's result, read from pytest's
+//! JUnit XML. Without pytest those trials fail with how to install it — they are never dropped.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::discover::Discovery;
+use crate::spec::Tier;
+
+use super::config::RunConfig;
+use super::context::Live;
+use super::plan::{PytestNode, TestBody, TierPlan};
+use super::trials::PytestOutcomes;
+
+const PLUGIN: &str = include_str!("pytest_support/ccci_plugin.py");
+const NO_PYTEST: &str =
+    "pytest is not installed: these legacy overlay tests cannot run (hint: python3 -m pip install pytest)";
+
+/// True when `python3 -m pytest` works.
+pub fn available() -> bool {
+    Command::new("python3")
+        .args(["-m", "pytest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Writes the plugin module into `dir` and returns the directory to put on PYTHONPATH.
+fn plugin_dir(dir: &Path) -> Result<PathBuf, String> {
+    let d = dir.join("pytest-support");
+    std::fs::create_dir_all(&d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
+    std::fs::write(d.join("ccci_plugin.py"), PLUGIN)
+        .map_err(|e| format!("cannot write the pytest plugin in {}: {e}", d.display()))?;
+    Ok(d)
+}
+
+/// Collects the nodes of every pytest file the discovery found (repo-local ones only when allowed).
+pub fn collect(d: &Discovery, data: &Path, run_dir: &Path) -> Result<Vec<PytestNode>, String> {
+    let files: Vec<(PathBuf, String, Tier, bool)> = d
+        .pytest
+        .iter()
+        .map(|f| {
+            (
+                absolute(data, &f.path),
+                f.path.display().to_string(),
+                f.tier,
+                false,
+            )
+        })
+        .chain(
+            d.repo_local
+                .pytest
+                .iter()
+                .filter(|_| d.gate.allowed)
+                .map(|f| {
+                    (
+                        f.path.clone(),
+                        format!("repo-local/{}", file_name(&f.path)),
+                        f.tier,
+                        true,
+                    )
+                }),
+        )
+        .collect();
+    if files.is_empty() {
+        return Ok(Vec::new());
+    }
+    let have_pytest = available();
+    let support = plugin_dir(run_dir)?;
+    let mut nodes = Vec::new();
+    for (path, display, tier, repo_local) in files {
+        if !have_pytest {
+            nodes.push(PytestNode {
+                tier,
+                file: path,
+                display_file: display,
+                node: "(collect)".into(),
+                repo_local,
+                error: Some(NO_PYTEST.into()),
+            });
+            continue;
+        }
+        match collect_file(&path, &support) {
+            Ok(found) => nodes.extend(found.into_iter().map(|(node, marker)| PytestNode {
+                tier: marker.unwrap_or(tier),
+                file: path.clone(),
+                display_file: display.clone(),
+                node,
+                repo_local,
+                error: None,
+            })),
+            Err(e) => nodes.push(PytestNode {
+                tier,
+                file: path.clone(),
+                display_file: display.clone(),
+                node: "(collect)".into(),
+                repo_local,
+                error: Some(e),
+            }),
+        }
+    }
+    Ok(nodes)
+}
+
+fn absolute(data: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        data.join(p)
+    }
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default()
+}
+
+fn pytest_cmd(file: &Path, support: &Path) -> Command {
+    let dir = file.parent().unwrap_or(Path::new("."));
+    let mut cmd = Command::new("python3");
+    let pythonpath = match std::env::var_os("PYTHONPATH") {
+        Some(p) if !p.is_empty() => format!("{}:{}", support.display(), p.to_string_lossy()),
+        _ => support.display().to_string(),
+    };
+    cmd.current_dir(dir)
+        .env("PYTHONPATH", pythonpath)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .args([
+            "-m",
+            "pytest",
+            "-p",
+            "ccci_plugin",
+            "-p",
+            "no:cacheprovider",
+        ])
+        .arg(format!("--rootdir={}", dir.display()))
+        .stdin(std::process::Stdio::null());
+    cmd
+}
+
+/// Node names (after `file::`) with their `tier` marker, if any.
+fn collect_file(file: &Path, support: &Path) -> Result<Vec<(String, Option<Tier>)>, String> {
+    let out_file = support.join(format!("collect-{}.tsv", file_name(file)));
+    let out = pytest_cmd(file, support)
+        .env("CCCI_PYTEST_COLLECT_OUT", &out_file)
+        .args(["--collect-only", "-q"])
+        .arg(file_name(file))
+        .output()
+        .map_err(|e| format!("cannot run pytest: {e}"))?;
+    let listing = std::fs::read_to_string(&out_file).unwrap_or_default();
+    if !out.status.success() && listing.is_empty() {
+        return Err(format!(
+            "pytest could not collect {}: {}",
+            file.display(),
+            tail(&String::from_utf8_lossy(&out.stdout), 15)
+        ));
+    }
+    let mut nodes = Vec::new();
+    for line in listing.lines() {
+        let (nodeid, marker) = line.split_once('\t').unwrap_or((line, ""));
+        let node = nodeid.split_once("::").map(|(_, n)| n).unwrap_or(nodeid);
+        let tier = if marker.is_empty() {
+            None
+        } else {
+            Some(marker.parse().map_err(|_| {
+                format!(
+                    "{}: unknown tier marker `{marker}` on {node}",
+                    file.display()
+                )
+            })?)
+        };
+        nodes.push((node.to_string(), tier));
+    }
+    Ok(nodes)
+}
+
+fn tail(s: &str, n: usize) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// Runs the tier's pytest nodes (one pytest per file) and returns each trial id's outcome.
+pub fn run_tier(tp: &TierPlan, live: &Live, cfg: &RunConfig) -> PytestOutcomes {
+    let mut by_file: BTreeMap<PathBuf, Vec<(&str, &str)>> = BTreeMap::new();
+    let mut outcomes = PytestOutcomes::new();
+    for t in &tp.tests {
+        if let TestBody::Pytest { file, node, error } = &t.body {
+            match error {
+                Some(e) => {
+                    outcomes.insert(t.id.clone(), Err(e.clone()));
+                }
+                None => by_file.entry(file.clone()).or_default().push((&t.id, node)),
+            }
+        }
+    }
+    if by_file.is_empty() || !tp.selected {
+        return outcomes;
+    }
+    let support = match plugin_dir(&live.app.run_dir) {
+        Ok(s) => s,
+        Err(e) => {
+            for ids in by_file.values() {
+                for (id, _) in ids {
+                    outcomes.insert(id.to_string(), Err(e.clone()));
+                }
+            }
+            return outcomes;
+        }
+    };
+    for (i, (file, ids)) in by_file.iter().enumerate() {
+        let xml = support.join(format!("junit-{}-{i}.xml", tp.tier));
+        let _ = std::fs::remove_file(&xml);
+        let mut cmd = pytest_cmd(file, &support);
+        context_env(&mut cmd, live, cfg, tp.tier);
+        cmd.arg(format!("--junitxml={}", xml.display()))
+            .args(["-q", "-o", "junit_family=xunit1"]);
+        for (_, node) in ids {
+            cmd.arg(format!("{}::{node}", file_name(file)));
+        }
+        let run = cmd.output();
+        let parsed = std::fs::read_to_string(&xml)
+            .map_err(|e| format!("pytest wrote no JUnit XML ({e})"))
+            .and_then(|x| super::pytest_junit::parse(&x, &file_name(file)));
+        for (id, node) in ids {
+            let r = match (&run, &parsed) {
+                (Err(e), _) => Err(format!("cannot run pytest: {e}")),
+                (_, Err(e)) => Err(e.clone()),
+                (_, Ok(map)) => map
+                    .get(*node)
+                    .cloned()
+                    .unwrap_or_else(|| Err(format!("pytest reported nothing for {node}"))),
+            };
+            outcomes.insert(id.to_string(), r.map_err(|m| live.app.redactor.redact(&m)));
+        }
+    }
+    outcomes
+}
+
+fn context_env(cmd: &mut Command, live: &Live, cfg: &RunConfig, tier: Tier) {
+    let bin = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("cc-ci"));
+    cmd.env("CCCI_BIN", bin)
+        .env("CCCI_RECIPE", &live.app.recipe)
+        .env("CCCI_APP_DOMAIN", &live.app.domain)
+        .env("CCCI_DOMAIN", &live.app.domain)
+        .env("CCCI_STACK", &live.app.stack)
+        .env("CCCI_TIER", tier.to_string())
+        .env("CCCI_HEAD_REF", live.head_ref.clone().unwrap_or_default())
+        .env("CCCI_RUN_ID", &live.app.run_id)
+        .env("CCCI_RUN_DIR", &live.app.run_dir);
+    if let Some(c) = &cfg.coord_dir {
+        cmd.env("CCCI_COORD_DIR", c);
+    }
+}

@@ -1,0 +1,177 @@
+//! Runs `cc-ci run` end to end against a real git recipe on the real engine, in a private coord tree
+//! and data dir, and checks through the docker CLI (not through cc-ci) that nothing was left behind.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use super::recipe_repo::{self, RecipeRepo};
+
+/// One isolated run environment.
+pub struct RunFixture {
+    pub dir: tempfile::TempDir,
+    pub repo: RecipeRepo,
+    pub data: PathBuf,
+    pub coord: PathBuf,
+    pub artifacts: PathBuf,
+    pub domain: String,
+}
+
+impl RunFixture {
+    /// The example recipe `hello` as a git repo, a data dir with the project's generic tests and an
+    /// empty overlays dir, a private coord tree, and a unique domain.
+    pub fn new(tag: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = recipe_repo::build("hello", &dir.path().join("hello"));
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(data.join("overlays")).unwrap();
+        copy_dir(
+            &recipe_repo::project_root().join("generic-tests"),
+            &data.join("generic-tests"),
+        );
+        let rand = uuid::Uuid::new_v4().simple().to_string();
+        let domain = format!("hello-{tag}-{}.ci.local", &rand[..6]);
+        Self {
+            coord: dir.path().join("coord"),
+            artifacts: dir.path().join("artifacts"),
+            data,
+            repo,
+            domain,
+            dir,
+        }
+    }
+
+    pub fn stack(&self) -> String {
+        cc_ci::deploy::stack_name(&self.domain)
+    }
+
+    /// Adds an overlay file for the recipe.
+    pub fn overlay(&self, name: &str, yaml: &str) -> PathBuf {
+        let d = self.data.join("overlays/hello");
+        std::fs::create_dir_all(&d).unwrap();
+        let p = d.join(name);
+        std::fs::write(&p, yaml).unwrap();
+        p
+    }
+
+    /// The `cc-ci run` command with this fixture's coord, data, artifacts and domain.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = super::cli::cc_ci(self.dir.path());
+        cmd.arg("run")
+            .arg("--recipe")
+            .arg(&self.repo.path)
+            .arg("--coord-dir")
+            .arg(&self.coord)
+            .arg("--data-dir")
+            .arg(&self.data)
+            .arg("--artifacts")
+            .arg(&self.artifacts)
+            .arg("--domain")
+            .arg(&self.domain)
+            .args(args);
+        for k in ["RECIPE", "REF", "PR", "STAGES"] {
+            cmd.env_remove(k);
+        }
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run cc-ci")
+    }
+
+    /// results.json of the run.
+    pub fn results(&self) -> serde_json::Value {
+        let p = self.artifacts.join("results.json");
+        let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// Outcome kind of a test in results.json (`Passed`, `Failed`, `NotRun`, `Ignored`), by id suffix.
+    pub fn outcome(&self, id_suffix: &str) -> String {
+        let r = self.results();
+        for t in r["tiers"].as_array().unwrap() {
+            for test in t["tests"].as_array().unwrap() {
+                if test["id"].as_str().unwrap().ends_with(id_suffix) {
+                    return outcome_kind(&test["outcome"]);
+                }
+            }
+        }
+        panic!("no test ending with {id_suffix} in results.json: {r:#}");
+    }
+
+    /// Asserts that no service, container, volume, secret, config or network of the stack remains.
+    pub fn assert_nothing_left(&self) {
+        let left = leftovers(&self.stack());
+        assert!(left.is_empty(), "leftovers of {}: {left:?}", self.stack());
+    }
+}
+
+/// `"Passed"`, `"Failed"`, ... from a serialized outcome (a string or a one-key object).
+pub fn outcome_kind(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Object(m) => m
+            .get("status")
+            .or_else(|| m.get("kind"))
+            .and_then(|s| s.as_str())
+            .map(str::to_string)
+            .or_else(|| m.keys().next().cloned())
+            .unwrap_or_default(),
+        other => other.to_string(),
+    }
+}
+
+/// Everything of `stack` the engine still has, listed with the docker CLI.
+pub fn leftovers(stack: &str) -> Vec<String> {
+    let label = format!("label=com.docker.stack.namespace={stack}");
+    let mut out = Vec::new();
+    for (kind, args) in [
+        ("service", vec!["service", "ls", "-q", "--filter", &label]),
+        ("container", vec!["ps", "-aq", "--filter", &label]),
+        ("volume", vec!["volume", "ls", "-q", "--filter", &label]),
+        ("secret", vec!["secret", "ls", "-q", "--filter", &label]),
+        ("config", vec!["config", "ls", "-q", "--filter", &label]),
+        ("network", vec!["network", "ls", "-q", "--filter", &label]),
+    ] {
+        let o = Command::new("docker")
+            .args(&args)
+            .output()
+            .expect("docker CLI");
+        assert!(
+            o.status.success(),
+            "docker {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        for id in String::from_utf8_lossy(&o.stdout).split_whitespace() {
+            out.push(format!("{kind} {id}"));
+        }
+    }
+    // Volumes and secrets named after the stack even without labels.
+    for (kind, args) in [
+        ("volume", vec!["volume", "ls", "-q"]),
+        ("secret", vec!["secret", "ls", "--format", "{{.Name}}"]),
+    ] {
+        let o = Command::new("docker")
+            .args(&args)
+            .output()
+            .expect("docker CLI");
+        for name in String::from_utf8_lossy(&o.stdout).split_whitespace() {
+            if name.starts_with(&format!("{stack}_")) && !out.iter().any(|l| l.ends_with(name)) {
+                out.push(format!("{kind} {name}"));
+            }
+        }
+    }
+    out
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
