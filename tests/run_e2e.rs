@@ -35,9 +35,9 @@ fn full_four_tier_run_passes_with_deploy_count_one() {
         "tiers in order: {shown}"
     );
     for t in r["tiers"].as_array().unwrap() {
-        assert_eq!(support::run::outcome_kind(&t["status"]), "Passed", "{t:#}");
+        assert_eq!(support::run::outcome_kind(&t["status"]), "passed", "{t:#}");
     }
-    assert_eq!(f.outcome("upgrade.yaml::deployed_head"), "Passed");
+    assert_eq!(f.outcome("upgrade.yaml::deployed_head"), "passed");
     let proof = &r["upgrade_proof"];
     let head = &f.repo.head;
     assert_eq!(
@@ -88,8 +88,8 @@ fn failing_overlay_assertion_fails_only_its_trial() {
     );
     let out = f.run(&["--stages", "install"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert_eq!(f.outcome("wrong.yaml::greeting_is_wrong"), "Failed");
-    assert_eq!(f.outcome("install.yaml::converged"), "Passed");
+    assert_eq!(f.outcome("wrong.yaml::greeting_is_wrong"), "failed");
+    assert_eq!(f.outcome("install.yaml::converged"), "passed");
     assert_eq!(f.results()["deploy_count"], 1);
     f.assert_nothing_left();
 }
@@ -125,19 +125,19 @@ fn failing_op_reports_its_tier_and_still_tears_down() {
     let tiers = r["tiers"].as_array().unwrap();
     assert_eq!(
         support::run::outcome_kind(&tiers[0]["status"]),
-        "Passed",
+        "passed",
         "{shown}"
     );
     assert_eq!(
         support::run::outcome_kind(&tiers[1]["status"]),
-        "Failed",
+        "failed",
         "{shown}"
     );
     assert_eq!(tiers[1]["op"]["ok"], false);
-    assert_eq!(f.outcome("upgrade.yaml::deployed_head"), "Failed");
+    assert_eq!(f.outcome("upgrade.yaml::deployed_head"), "failed");
     assert_eq!(
         support::run::outcome_kind(&tiers[2]["status"]),
-        "NotRun",
+        "not_run",
         "later tiers not run: {shown}"
     );
     assert!(r["teardown"]["clean"].as_bool().unwrap(), "{shown}");
@@ -167,8 +167,8 @@ fn keyword_selects_assertions_and_exitfirst_stops_after_the_first_failure() {
     // -x: the first failure stops the rest, which are reported as not run.
     let out = f.run(&["--stages", "install", "-x", "-k", "two"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert_eq!(f.outcome("two.yaml::a_fails"), "Failed");
-    assert_eq!(f.outcome("two.yaml::b_would_pass"), "NotRun");
+    assert_eq!(f.outcome("two.yaml::a_fails"), "failed");
+    assert_eq!(f.outcome("two.yaml::b_would_pass"), "not_run");
     f.assert_nothing_left();
 }
 

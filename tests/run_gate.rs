@@ -99,7 +99,7 @@ fn repo_local_files_run_for_an_allowlisted_recipe() {
         canary.exists(),
         "the allowlisted recipe's install_steps.sh did not run"
     );
-    assert_eq!(f.outcome("repo_local_check"), "Passed");
+    assert_eq!(f.outcome("repo_local_check"), "passed");
     f.assert_nothing_left();
 }
 

@@ -30,7 +30,7 @@ fn wait_for_service(stack: &str, deadline: Duration) {
 
 fn interrupt_during_convergence(signal: &str, tag: &str) {
     let f = RunFixture::new(tag);
-    let mut child = f
+    let child = f
         .command(&["--stages", "install"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -74,7 +74,7 @@ fn panic_inside_a_check_fails_its_trial_and_the_run_tears_down() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert_eq!(f.outcome("install.yaml::converged"), "Failed");
+    assert_eq!(f.outcome("install.yaml::converged"), "failed");
     assert!(text(&out).contains("check panicked"), "{}", text(&out));
     assert!(f.results()["teardown"]["clean"].as_bool().unwrap());
     f.assert_nothing_left();

@@ -255,11 +255,7 @@ impl RunResult {
 
 fn redact_value(v: &mut serde_json::Value, redactor: &Redactor) {
     match v {
-        serde_json::Value::String(s) => {
-            if redactor.leaks(s) {
-                *s = redactor.redact(s);
-            }
-        }
+        serde_json::Value::String(s) if redactor.leaks(s) => *s = redactor.redact(s),
         serde_json::Value::Array(items) => items.iter_mut().for_each(|i| redact_value(i, redactor)),
         serde_json::Value::Object(map) => map.values_mut().for_each(|i| redact_value(i, redactor)),
         _ => {}

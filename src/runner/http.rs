@@ -14,8 +14,10 @@ use super::context::Live;
 pub fn probe_command(port: u16, path: &str, timeout: Duration) -> Vec<String> {
     let secs = timeout.as_secs().clamp(1, 60);
     let url = format!("http://127.0.0.1:{port}{path}");
+    // busybox wget's own -T crashes in some static builds: bound it with `timeout` instead.
     let script = format!(
-        "if command -v wget >/dev/null 2>&1; then wget -S -q -T {secs} -O - '{url}'; \
+        "t=''; command -v timeout >/dev/null 2>&1 && t='timeout {secs}'; \
+         if command -v wget >/dev/null 2>&1; then $t wget -S -q -O - '{url}'; \
          else curl -s -i -m {secs} '{url}' | sed -n '1p' >&2; curl -s -m {secs} '{url}'; fi"
     );
     vec!["sh".into(), "-c".into(), script]

@@ -13,6 +13,8 @@ mod http;
 mod ledger;
 mod ops;
 mod plan;
+#[cfg(test)]
+mod plan_tests;
 mod prepare;
 mod progress;
 mod pytest;

@@ -18,6 +18,8 @@ pub const DEFAULT_DEPLOY_TIMEOUT: Duration = Duration::from_secs(300);
 /// What an op needs beyond the live app.
 pub struct OpEnv<'a> {
     pub checkout: &'a Checkout,
+    /// An overlay's extra env for this op, over recipe.yaml's.
+    pub op_env: &'a BTreeMap<String, String>,
     pub env_install: &'a BTreeMap<String, String>,
     pub env_upgrade: &'a BTreeMap<String, String>,
     pub deploy_timeout: Option<Duration>,
@@ -37,7 +39,7 @@ pub fn perform(
             if let Some(tag) = release {
                 env.checkout.checkout_at(tag).map_err(|e| e.to_string())?;
             }
-            let req = request(env, release.is_none(), env.env_install.clone());
+            let req = request(env, release.is_none(), merged(env.env_install, env.op_env));
             deployer.install(&req).map_err(|e| redact(e.to_string()))?;
             wait(live, env)?;
             let snap = live.snapshot()?;
@@ -47,7 +49,7 @@ pub fn perform(
         OpPlan::Upgrade => {
             let head = live.head_ref.clone().unwrap_or_else(|| "HEAD".to_string());
             env.checkout.checkout_at(&head).map_err(|e| e.to_string())?;
-            let req = request(env, true, env.env_upgrade.clone());
+            let req = request(env, true, merged(env.env_upgrade, env.op_env));
             deployer.upgrade(&req).map_err(|e| redact(e.to_string()))?;
             wait(live, env)?;
             let snap = live.snapshot()?;
@@ -95,8 +97,18 @@ pub fn perform(
                 .map_err(|e| redact(e.to_string()))?;
             wait(live, env)
         }
+        OpPlan::Script { steps } => seed(live, steps),
         OpPlan::None | OpPlan::Skipped { .. } => Ok(()),
     }
+}
+
+fn merged(
+    base: &BTreeMap<String, String>,
+    over: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let mut m = base.clone();
+    m.extend(over.iter().map(|(k, v)| (k.clone(), v.clone())));
+    m
 }
 
 fn request(env: &OpEnv, chaos: bool, vars: BTreeMap<String, String>) -> DeployRequest {

@@ -2,6 +2,7 @@
 //! install → upgrade → backup → restore → custom. Built from the configuration and the discovery,
 //! before anything is deployed. Filters select assertions; they never remove an op.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::spec::{Check, OpOverride, RecipeMeta, SpecFile, Step, Tier};
@@ -52,7 +53,7 @@ pub struct PlannedTest {
 }
 
 /// The op a tier owns. It runs exactly once.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum OpPlan {
     /// Fresh deploy. `release` is the previous release's tag when the upgrade tier will run.
     Install {
@@ -68,6 +69,10 @@ pub enum OpPlan {
     Skipped {
         reason: String,
     },
+    /// An overlay replaced the backup or restore op with exec steps in the app's containers.
+    Script {
+        steps: Vec<Step>,
+    },
 }
 
 impl OpPlan {
@@ -79,6 +84,7 @@ impl OpPlan {
             OpPlan::Restore => "restore",
             OpPlan::None => "none",
             OpPlan::Skipped { .. } => "skipped",
+            OpPlan::Script { .. } => "script",
         }
     }
 }
@@ -101,6 +107,8 @@ pub struct TierPlan {
     /// Not applicable: (reason, declared in recipe.yaml).
     pub not_applicable: Option<(String, bool)>,
     pub op: OpPlan,
+    /// Extra app env for this tier's deploy (an overlay's `op: {env: …}`), over recipe.yaml's.
+    pub op_env: BTreeMap<String, String>,
     pub seeds: Vec<SeedPlan>,
     pub tests: Vec<PlannedTest>,
     /// `run` or `skipped: <why>`.
@@ -196,6 +204,7 @@ pub fn build(input: &PlanInput) -> Result<Plan, String> {
             .filter(|(s, _)| s.tier == tier)
             .collect();
         let mut replaced_by: Option<&str> = None;
+        let mut op_env = BTreeMap::new();
         for (spec, _) in &overlays {
             if let Some(o) = &spec.op {
                 if let Some(first) = replaced_by {
@@ -205,16 +214,34 @@ pub fn build(input: &PlanInput) -> Result<Plan, String> {
                     ));
                 }
                 replaced_by = Some(spec.path.to_str().unwrap_or("?"));
-                if let OpOverride::Skip { reason } = o {
-                    if tier == Tier::Install {
+                let file = spec.path.display();
+                match o {
+                    OpOverride::Skip { .. } | OpOverride::Script { .. }
+                        if tier == Tier::Install =>
+                    {
                         return Err(format!(
-                            "{}: the install op cannot be skipped: every run deploys exactly once",
-                            spec.path.display()
+                            "{file}: the install op cannot be replaced: every run deploys exactly once"
                         ));
                     }
-                    op = OpPlan::Skipped {
-                        reason: reason.clone(),
-                    };
+                    OpOverride::Skip { reason } => {
+                        op = OpPlan::Skipped {
+                            reason: reason.clone(),
+                        }
+                    }
+                    OpOverride::Script { steps } => {
+                        op = OpPlan::Script {
+                            steps: steps.clone(),
+                        }
+                    }
+                    OpOverride::Env { env } if matches!(tier, Tier::Install | Tier::Upgrade) => {
+                        op_env = env.clone();
+                    }
+                    OpOverride::Env { .. } => {
+                        return Err(format!(
+                            "{file}: `op: {{env: …}}` applies to the install and upgrade deploys only; \
+                             the {tier} op takes no environment (hint: use `op: {{script: …}}` for a custom {tier})"
+                        ));
+                    }
                 }
             }
         }
@@ -230,6 +257,7 @@ pub fn build(input: &PlanInput) -> Result<Plan, String> {
             selected,
             not_applicable,
             op,
+            op_env,
             seeds: Vec::new(),
             tests: Vec::new(),
             generic: match &generic_skip {
@@ -303,6 +331,14 @@ pub fn build(input: &PlanInput) -> Result<Plan, String> {
                     seed: None,
                 });
             }
+        }
+        // The custom tier shows only when it has something to say.
+        if tier == Tier::Custom
+            && tp.tests.is_empty()
+            && tp.deselected == 0
+            && tp.not_applicable.is_none()
+        {
+            continue;
         }
         tiers.push(tp);
     }

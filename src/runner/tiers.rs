@@ -194,6 +194,7 @@ fn perform_op(
         let mut deployer = shared.deployer.lock().unwrap_or_else(|e| e.into_inner());
         let mut env = OpEnv {
             checkout,
+            op_env: &tp.op_env,
             env_install: &meta.env_install,
             env_upgrade: &meta.env_upgrade,
             deploy_timeout: meta.deploy_timeout,
