@@ -79,7 +79,9 @@ fn abra_run_passes_all_tiers_through_the_double_with_one_fresh_deploy() {
         !abra_dir.contains(".abra"),
         "never the user's ~/.abra: {abra_dir}"
     );
-    assert!(calls.iter().all(|c| c.env.get("ABRA_DIR") == Some(&abra_dir)));
+    assert!(calls
+        .iter()
+        .all(|c| c.env.get("ABRA_DIR") == Some(&abra_dir)));
 }
 
 #[test]
@@ -89,7 +91,15 @@ fn abra_run_with_a_stale_redeploy_fails_the_upgrade_check() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = f.run(&args);
     let shown = text(&out);
-    assert_ne!(out.status.code(), Some(0), "a stale upgrade must fail: {shown}");
-    assert_eq!(f.outcome("upgrade.yaml::deployed_head"), "Failed", "{shown}");
+    assert_ne!(
+        out.status.code(),
+        Some(0),
+        "a stale upgrade must fail: {shown}"
+    );
+    assert_eq!(
+        f.outcome("upgrade.yaml::deployed_head"),
+        "failed",
+        "{shown}"
+    );
     f.assert_nothing_left();
 }
