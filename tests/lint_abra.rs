@@ -1,0 +1,145 @@
+//! `abra recipe lint` through its command-line double (tests/support/abra-lint-double): the argv
+//! contract (null stdin, the run's ABRA_DIR), a pass, a failing rule, a non-zero exit, and the ways
+//! it can fail to run at all (missing binary, timeout, no table), which are `not_run`, never a verdict.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use cc_ci::lint::{abra_lint, abra_lint_args, ABRA_TOOL};
+use support::recipe_repo::project_root;
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+fn double() -> PathBuf {
+    project_root().join("tests/support/abra-lint-double")
+}
+
+/// An ABRA_DIR whose `recipes/hello` is a copy of the example recipe, with `compose.yml` passed
+/// through `edit`.
+fn abra_dir(edit: impl Fn(String) -> String) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    let recipe = d.path().join("recipes/hello");
+    std::fs::create_dir_all(&recipe).unwrap();
+    let src = project_root().join("examples/recipes/hello");
+    for e in std::fs::read_dir(&src).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), recipe.join(e.file_name())).unwrap();
+    }
+    let compose = recipe.join("compose.yml");
+    let text = std::fs::read_to_string(&compose).unwrap();
+    std::fs::write(&compose, edit(text)).unwrap();
+    d
+}
+
+/// The JSON lines the double logged.
+fn calls(abra_dir: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(abra_dir.join("abra-lint-double.log"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// A wrapper script that runs the double with `env` set (the test process's env stays untouched).
+fn wrapper(dir: &Path, env: &str) -> PathBuf {
+    let p = dir.join("abra");
+    std::fs::write(
+        &p,
+        format!("#!/bin/sh\n{env} exec '{}' \"$@\"\n", double().display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+#[test]
+fn example_recipe_passes_and_abra_gets_the_documented_argv() {
+    let d = abra_dir(|t| t);
+    let r = abra_lint(&double(), d.path(), "hello", TIMEOUT);
+    assert_eq!(r.tool, ABRA_TOOL);
+    assert!(r.passed, "{r:?}");
+    assert_eq!(r.not_run, None);
+    assert!(r.messages.is_empty(), "{:#?}", r.messages);
+    let calls = calls(d.path());
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    let argv: Vec<String> = serde_json::from_value(calls[0]["argv"].clone()).unwrap();
+    assert_eq!(argv, abra_lint_args("hello"));
+    assert_eq!(
+        argv,
+        ["recipe", "lint", "hello", "--chaos", "--offline", "--no-input"]
+    );
+    assert_eq!(calls[0]["abra_dir"], d.path().to_str().unwrap());
+    assert_eq!(calls[0]["stdin_is_null"], true, "stdin must be null");
+}
+
+#[test]
+fn unsatisfied_error_rule_fails_and_a_warning_does_not() {
+    let d = abra_dir(|t| t.replace("  app:\n", "  web:\n"));
+    let r = abra_lint(&double(), d.path(), "hello", TIMEOUT);
+    assert!(!r.passed, "{r:?}");
+    assert_eq!(r.not_run, None);
+    assert_eq!(
+        r.messages,
+        ["error: R009 one service named 'app': not satisfied (hint: name a service 'app')"]
+    );
+
+    let d = abra_dir(|t| t.replace("version: \"3.8\"", "version: \"3.7\""));
+    let r = abra_lint(&double(), d.path(), "hello", TIMEOUT);
+    assert!(r.passed, "{r:?}");
+    assert_eq!(r.messages.len(), 1);
+    assert!(r.messages[0].starts_with("warning: R001"), "{:?}", r.messages);
+}
+
+#[test]
+fn non_zero_exit_fails_with_abras_output() {
+    let d = abra_dir(|t| t);
+    let r = abra_lint(&double(), d.path(), "missing", TIMEOUT);
+    assert!(!r.passed);
+    assert_eq!(r.not_run, None, "abra ran and refused: a failure, not a missing lint");
+    let m = r.messages.last().unwrap();
+    assert!(m.contains("exited with code 1") && m.contains("missing recipe does not exist"), "{m}");
+}
+
+#[test]
+fn missing_abra_could_not_run() {
+    let d = abra_dir(|t| t);
+    let r = abra_lint(&d.path().join("no-such-abra"), d.path(), "hello", TIMEOUT);
+    assert!(!r.passed);
+    let why = r.not_run.as_deref().unwrap();
+    assert!(why.starts_with("cannot start ") && why.contains("(hint: "), "{why}");
+}
+
+#[test]
+fn abra_over_its_timeout_is_killed_and_could_not_run() {
+    let d = abra_dir(|t| t);
+    let abra = wrapper(d.path(), "ABRA_LINT_DOUBLE_SLEEP=120");
+    let r = abra_lint(&abra, d.path(), "hello", Duration::from_millis(1500));
+    assert!(!r.passed);
+    assert!(
+        r.not_run.as_deref().unwrap().contains("did not finish within 1s 500ms"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn output_without_a_rule_table_could_not_run() {
+    let d = abra_dir(|t| t);
+    let abra = wrapper(d.path(), "ABRA_LINT_DOUBLE_SILENT=1");
+    let r = abra_lint(&abra, d.path(), "hello", TIMEOUT);
+    assert!(!r.passed);
+    assert!(
+        r.not_run.as_deref().unwrap().contains("printed no rule table"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn option_like_recipe_names_are_refused_before_abra_runs() {
+    let d = abra_dir(|t| t);
+    let r = abra_lint(&double(), d.path(), "--help", TIMEOUT);
+    assert!(r.not_run.is_some(), "{r:?}");
+    assert!(calls(d.path()).is_empty());
+}
