@@ -69,7 +69,14 @@ fn example_recipe_passes_and_abra_gets_the_documented_argv() {
     assert_eq!(argv, abra_lint_args("hello"));
     assert_eq!(
         argv,
-        ["recipe", "lint", "hello", "--chaos", "--offline", "--no-input"]
+        [
+            "recipe",
+            "lint",
+            "hello",
+            "--chaos",
+            "--offline",
+            "--no-input"
+        ]
     );
     assert_eq!(calls[0]["abra_dir"], d.path().to_str().unwrap());
     assert_eq!(calls[0]["stdin_is_null"], true, "stdin must be null");
@@ -90,7 +97,11 @@ fn unsatisfied_error_rule_fails_and_a_warning_does_not() {
     let r = abra_lint(&double(), d.path(), "hello", TIMEOUT);
     assert!(r.passed, "{r:?}");
     assert_eq!(r.messages.len(), 1);
-    assert!(r.messages[0].starts_with("warning: R001"), "{:?}", r.messages);
+    assert!(
+        r.messages[0].starts_with("warning: R001"),
+        "{:?}",
+        r.messages
+    );
 }
 
 #[test]
@@ -98,9 +109,15 @@ fn non_zero_exit_fails_with_abras_output() {
     let d = abra_dir(|t| t);
     let r = abra_lint(&double(), d.path(), "missing", TIMEOUT);
     assert!(!r.passed);
-    assert_eq!(r.not_run, None, "abra ran and refused: a failure, not a missing lint");
+    assert_eq!(
+        r.not_run, None,
+        "abra ran and refused: a failure, not a missing lint"
+    );
     let m = r.messages.last().unwrap();
-    assert!(m.contains("exited with code 1") && m.contains("missing recipe does not exist"), "{m}");
+    assert!(
+        m.contains("exited with code 1") && m.contains("missing recipe does not exist"),
+        "{m}"
+    );
 }
 
 #[test]
@@ -109,7 +126,10 @@ fn missing_abra_could_not_run() {
     let r = abra_lint(&d.path().join("no-such-abra"), d.path(), "hello", TIMEOUT);
     assert!(!r.passed);
     let why = r.not_run.as_deref().unwrap();
-    assert!(why.starts_with("cannot start ") && why.contains("(hint: "), "{why}");
+    assert!(
+        why.starts_with("cannot start ") && why.contains("(hint: "),
+        "{why}"
+    );
 }
 
 #[test]
@@ -119,7 +139,10 @@ fn abra_over_its_timeout_is_killed_and_could_not_run() {
     let r = abra_lint(&abra, d.path(), "hello", Duration::from_millis(1500));
     assert!(!r.passed);
     assert!(
-        r.not_run.as_deref().unwrap().contains("did not finish within 1s 500ms"),
+        r.not_run
+            .as_deref()
+            .unwrap()
+            .contains("did not finish within 1s 500ms"),
         "{r:?}"
     );
 }
@@ -131,7 +154,10 @@ fn output_without_a_rule_table_could_not_run() {
     let r = abra_lint(&abra, d.path(), "hello", TIMEOUT);
     assert!(!r.passed);
     assert!(
-        r.not_run.as_deref().unwrap().contains("printed no rule table"),
+        r.not_run
+            .as_deref()
+            .unwrap()
+            .contains("printed no rule table"),
         "{r:?}"
     );
 }

@@ -45,7 +45,11 @@ fn only_message(dir: &Path, file: &str) -> String {
 
 #[test]
 fn example_recipe_passes_without_messages() {
-    let r = lint_recipe(&project_root().join("examples/recipes/hello"), STACK, DOMAIN);
+    let r = lint_recipe(
+        &project_root().join("examples/recipes/hello"),
+        STACK,
+        DOMAIN,
+    );
     assert_eq!(r.tool, BUILTIN_TOOL);
     assert!(r.passed, "{:#?}", r.messages);
     assert!(r.messages.is_empty());
@@ -59,9 +63,9 @@ fn compose_that_does_not_load_fails_naming_the_file() {
     let r = lint_recipe(d.path(), STACK, DOMAIN);
     assert!(!r.passed);
     assert!(
-        r.messages
-            .iter()
-            .any(|m| m.contains("compose.yml") && m.contains("invalid YAML") && m.contains("(hint:")),
+        r.messages.iter().any(|m| m.contains("compose.yml")
+            && m.contains("invalid YAML")
+            && m.contains("(hint:")),
         "{:#?}",
         r.messages
     );
@@ -82,7 +86,10 @@ fn missing_version_label_fires() {
 
 #[test]
 fn version_label_that_is_not_a_recipe_version_fires() {
-    for (bad, says) in [("1.0", "is not a recipe version"), ("1.0.0", "has no +<upstream> part")] {
+    for (bad, says) in [
+        ("1.0", "is not a recipe version"),
+        ("1.0.0", "has no +<upstream> part"),
+    ] {
         let d = hello();
         edit(
             d.path(),
@@ -151,7 +158,9 @@ fn env_sample_without_type_or_domain_fires() {
     std::fs::remove_file(d.path().join(".env.sample")).unwrap();
     let r = lint_recipe(d.path(), STACK, DOMAIN);
     assert!(
-        r.messages.iter().any(|m| m.starts_with(".env.sample: missing")),
+        r.messages
+            .iter()
+            .any(|m| m.starts_with(".env.sample: missing")),
         "{:#?}",
         r.messages
     );
@@ -160,7 +169,12 @@ fn env_sample_without_type_or_domain_fires() {
 #[test]
 fn web_app_on_proxy_without_traefik_labels_fires() {
     let d = hello();
-    edit(d.path(), "compose.yml", "        - \"traefik.enable=true\"\n", "");
+    edit(
+        d.path(),
+        "compose.yml",
+        "        - \"traefik.enable=true\"\n",
+        "",
+    );
     edit(
         d.path(),
         "compose.yml",
@@ -169,7 +183,9 @@ fn web_app_on_proxy_without_traefik_labels_fires() {
     );
     let m = only_message(d.path(), "compose.yml");
     assert!(
-        m.contains("joins the proxy network") && m.contains("traefik.enable=true") && m.contains(".rule="),
+        m.contains("joins the proxy network")
+            && m.contains("traefik.enable=true")
+            && m.contains(".rule="),
         "{m}"
     );
 }
@@ -192,7 +208,10 @@ fn main_service_not_named_app_fires() {
     let d = hello();
     edit(d.path(), "compose.yml", "  app:\n", "  web:\n");
     let m = only_message(d.path(), "compose.yml");
-    assert!(m.contains("no service is named `app` (services: web)"), "{m}");
+    assert!(
+        m.contains("no service is named `app` (services: web)"),
+        "{m}"
+    );
 }
 
 #[test]
@@ -200,5 +219,8 @@ fn missing_checkout_could_not_run() {
     let d = tempfile::tempdir().unwrap();
     let r = lint_recipe(&d.path().join("nope"), STACK, DOMAIN);
     assert!(!r.passed);
-    assert!(r.not_run.as_deref().unwrap().contains("not a directory"), "{r:?}");
+    assert!(
+        r.not_run.as_deref().unwrap().contains("not a directory"),
+        "{r:?}"
+    );
 }

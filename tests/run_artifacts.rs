@@ -132,12 +132,19 @@ fn results_junit_markdown_and_ledger_agree_on_every_verdict() {
     let ladder = level::compute(&r);
     assert_eq!(doc["ladder"]["level"], ladder.level, "{:#}", doc["ladder"]);
     assert_eq!(doc["ladder"], serde_json::to_value(&ladder).unwrap());
-    assert_eq!(ladder.level, 1, "the failing upgrade assertion caps the run at L1: {ladder:?}");
+    assert_eq!(
+        ladder.level, 1,
+        "the failing upgrade assertion caps the run at L1: {ladder:?}"
+    );
     let tests: BTreeMap<String, &'static str> = r
         .tests()
         .map(|t| (t.id.clone(), word(&t.outcome)))
         .collect();
-    assert_eq!(tests.len(), r.tests().count(), "duplicate ids in results.json");
+    assert_eq!(
+        tests.len(),
+        r.tests().count(),
+        "duplicate ids in results.json"
+    );
     assert!(tests.len() >= 4, "too few tests to compare: {tests:?}");
     assert_eq!(
         tests.get("upgrade::overlays/hello/mixed.yaml::wrong_greeting"),
@@ -199,5 +206,8 @@ fn results_junit_markdown_and_ledger_agree_on_every_verdict() {
         .keys()
         .filter(|s| !tests.contains_key(*s) && !s.ends_with("::tier"))
         .collect();
-    assert!(extra.is_empty(), "verdicts without a test in results.json: {extra:?}");
+    assert!(
+        extra.is_empty(),
+        "verdicts without a test in results.json: {extra:?}"
+    );
 }

@@ -328,7 +328,10 @@ mod tests {
         assert_eq!(rows[0].satisfied, Some(true));
         assert!(!rows[1].fails(), "an unsatisfied warning does not fail");
         assert!(rows[2].fails());
-        assert!(rows[3].skipped && !rows[3].fails(), "a skipped rule does not fail");
+        assert!(
+            rows[3].skipped && !rows[3].fails(),
+            "a skipped rule does not fail"
+        );
         assert_eq!(
             rows[2].message().unwrap(),
             "error: R009 one service named 'app': not satisfied (hint: name a service 'app')"
@@ -354,12 +357,16 @@ mod tests {
 
     #[test]
     fn header_order_is_followed_and_unreadable_cells_never_pass() {
-        let text = "| satisfied | rule | ref |\n| maybe | odd rule | R100 |\n| no | other | R101 |\n";
+        let text =
+            "| satisfied | rule | ref |\n| maybe | odd rule | R100 |\n| no | other | R101 |\n";
         let rows = parse_table(text);
         assert_eq!(rows[0].satisfied, None);
         assert_eq!(rows[0].severity, "");
         assert!(rows[0].fails(), "an unreadable cell is not a pass");
-        assert!(rows[1].fails(), "no severity column: an unsatisfied rule fails");
+        assert!(
+            rows[1].fails(),
+            "no severity column: an unsatisfied rule fails"
+        );
         assert!(parse_table("no table here\n| a | b |\n").is_empty());
     }
 }

@@ -207,7 +207,8 @@ fn traefik(spec: &StackSpec, file: &str, out: &mut Vec<String>) {
         }
         let labels = || s.deploy.labels.iter().chain(s.labels.iter());
         let enabled = labels().any(|(k, v)| k == "traefik.enable" && v.trim() == "true");
-        let rule = labels().any(|(k, _)| k.starts_with("traefik.http.routers.") && k.ends_with(".rule"));
+        let rule =
+            labels().any(|(k, _)| k.starts_with("traefik.http.routers.") && k.ends_with(".rule"));
         let mut missing = Vec::new();
         if !enabled {
             missing.push("`traefik.enable=true`");
@@ -246,12 +247,7 @@ fn compose_files(spec: &StackSpec, checkout: &Path) -> String {
     let names: Vec<String> = spec
         .files
         .iter()
-        .map(|f| {
-            f.strip_prefix(checkout)
-                .unwrap_or(f)
-                .display()
-                .to_string()
-        })
+        .map(|f| f.strip_prefix(checkout).unwrap_or(f).display().to_string())
         .collect();
     if names.is_empty() {
         "compose.yml".into()

@@ -20,7 +20,10 @@ fn image_tags_ignore_registry_ports_and_accept_digests() {
 
 #[test]
 fn secret_version_variables_map_to_secret_keys() {
-    assert_eq!(secret_of_var("SECRET_DB_PASSWORD_VERSION"), Some("db_password".into()));
+    assert_eq!(
+        secret_of_var("SECRET_DB_PASSWORD_VERSION"),
+        Some("db_password".into())
+    );
     assert_eq!(secret_of_var("SECRET__VERSION"), None);
     assert_eq!(secret_of_var("APP_CONF_VERSION"), None);
 }

@@ -157,17 +157,28 @@ mod tests {
             assert!(svg.contains("cc-ci: L5 lint"), "{svg}");
         }
         // A lint that could not run is not a pass: the badge says L4.
-        r.lint = Some(crate::report::LintResult::could_not_run("abra recipe lint", "no abra"));
+        r.lint = Some(crate::report::LintResult::could_not_run(
+            "abra recipe lint",
+            "no abra",
+        ));
         write_badges(&r, &d.path().join("artifacts")).unwrap();
         let svg = std::fs::read_to_string(&paths[0]).unwrap();
         assert!(svg.contains("cc-ci: L4 functional"), "{svg}");
-        assert_eq!(std::fs::read_dir(d.path().join("artifacts")).unwrap().count(), 2);
+        assert_eq!(
+            std::fs::read_dir(d.path().join("artifacts"))
+                .unwrap()
+                .count(),
+            2
+        );
     }
 
     #[test]
     fn recipe_names_become_one_safe_file_name_component() {
         assert_eq!(file_safe("hello"), "hello");
-        assert_eq!(file_safe("https://git.example/coop-cloud/hello.git"), "hello");
+        assert_eq!(
+            file_safe("https://git.example/coop-cloud/hello.git"),
+            "hello"
+        );
         assert_eq!(file_safe("/tmp/x/my recipe/"), "my-recipe");
         assert_eq!(file_safe(".."), "recipe");
         assert_eq!(file_safe("a:b"), "a-b");

@@ -67,8 +67,9 @@ fn lint_that_could_not_run_is_unverified_not_failed() {
     assert_eq!(
         l.rungs[4].status,
         RungStatus::Unverified {
-            reason: "abra recipe lint could not run: cannot start /nope/abra: No such file or directory"
-                .into()
+            reason:
+                "abra recipe lint could not run: cannot start /nope/abra: No such file or directory"
+                    .into()
         }
     );
     // Even a result claiming `passed` is unverified when it says it did not run.
