@@ -41,9 +41,15 @@ pub fn lint_messages(checkout: &Path, stack: &str, domain: &str) -> Vec<String> 
     let spec = match compose::load(checkout, stack, domain, &overrides) {
         Ok(s) => s,
         Err(e) => {
-            out.push(format!(
-                "{e} (hint: the compose files must load the way `docker stack deploy` reads them; fix the file named above)"
-            ));
+            // The loader names files by absolute path; a person reads them relative to the recipe.
+            let root = format!("{}/", checkout.display());
+            let mut m = e.to_string().replace(&root, "");
+            if !m.contains("(hint: ") {
+                m.push_str(
+                    " (hint: the compose files must load the way `docker stack deploy` reads them; fix the file named first)",
+                );
+            }
+            out.push(m);
             return out;
         }
     };
