@@ -67,7 +67,12 @@ fn compose_that_does_not_load_fails_naming_the_file() {
     let m = only_message(d.path(), "compose.yml");
     assert!(m.contains("No such file"), "{m}");
     let d = hello();
-    edit(d.path(), "compose.yml", "image: ccci/busybox:1", "image: ${IMAGE?set IMAGE}");
+    edit(
+        d.path(),
+        "compose.yml",
+        "image: ccci/busybox:1",
+        "image: ${IMAGE?set IMAGE}",
+    );
     let m = only_message(d.path(), "compose.yml");
     assert!(m.contains("required variable IMAGE is missing"), "{m}");
 }

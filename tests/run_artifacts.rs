@@ -167,6 +167,15 @@ fn results_junit_markdown_and_ledger_agree_on_every_verdict() {
         .map(|(k, v)| (k.clone(), v.to_string()))
         .collect();
     assert_eq!(j, expected, "JUnit and results.json disagree");
+    assert!(
+        xml.contains(&format!(
+            "<property name=\"level\" value=\"{}\"/>",
+            ladder.title()
+        )),
+        "the JUnit level property is not {}",
+        ladder.title()
+    );
+    assert_eq!(i32::from(r.exit_code), out.status.code().unwrap());
 
     // Markdown: leads with the level, which is the ladder's.
     let summary = std::fs::read_to_string(&md).unwrap();
