@@ -1,6 +1,7 @@
 //! `abra recipe lint` through its command-line double (tests/support/abra-lint-double): the argv
-//! contract (null stdin, the run's ABRA_DIR), a pass, a failing rule, a non-zero exit, and the ways
-//! it can fail to run at all (missing binary, timeout, no table), which are `not_run`, never a verdict.
+//! contract (null stdin, the run's ABRA_DIR), a pass, a failing rule, a fatal error about the recipe,
+//! a non-zero exit beside a table, and the ways it can fail to run at all (missing binary, timeout,
+//! other fatal errors, no table), which are `not_run`, never a verdict.
 
 mod support;
 
@@ -105,19 +106,53 @@ fn unsatisfied_error_rule_fails_and_a_warning_does_not() {
 }
 
 #[test]
-fn non_zero_exit_fails_with_abras_output() {
+fn fatal_error_about_the_recipe_config_fails() {
+    let d = abra_dir(|t| t);
+    let abra = wrapper(
+        d.path(),
+        "ABRA_LINT_DOUBLE_FATA='unable to validate recipe: services.app.image must be a string'",
+    );
+    let r = abra_lint(&abra, d.path(), "hello", TIMEOUT);
+    assert!(!r.passed);
+    assert_eq!(r.not_run, None, "the recipe's config is broken: a failure");
+    let m = r.messages.last().unwrap();
+    assert!(
+        m.contains("exited with code 1") && m.contains("services.app.image must be a string"),
+        "{m}"
+    );
+}
+
+#[test]
+fn non_zero_exit_with_a_rule_table_fails() {
+    let d = abra_dir(|t| t);
+    let abra = wrapper(d.path(), "ABRA_LINT_DOUBLE_EXIT=3");
+    let r = abra_lint(&abra, d.path(), "hello", TIMEOUT);
+    assert!(!r.passed);
+    assert_eq!(r.not_run, None);
+    assert!(
+        r.messages.last().unwrap().contains("exited with code 3"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn other_fatal_errors_could_not_run() {
     let d = abra_dir(|t| t);
     let r = abra_lint(&double(), d.path(), "missing", TIMEOUT);
     assert!(!r.passed);
-    assert_eq!(
-        r.not_run, None,
-        "abra ran and refused: a failure, not a missing lint"
-    );
-    let m = r.messages.last().unwrap();
+    let why = r.not_run.as_deref().unwrap();
     assert!(
-        m.contains("exited with code 1") && m.contains("missing recipe does not exist"),
-        "{m}"
+        why.contains("could not lint (exit code 1)")
+            && why.contains("missing recipe does not exist"),
+        "{why}"
     );
+    let abra = wrapper(
+        d.path(),
+        "ABRA_LINT_DOUBLE_FATA='inappropriate ioctl for device'",
+    );
+    let r = abra_lint(&abra, d.path(), "hello", TIMEOUT);
+    let why = r.not_run.as_deref().unwrap();
+    assert!(why.contains("(hint: this abra wants a terminal"), "{why}");
 }
 
 #[test]

@@ -20,6 +20,10 @@ pub const ABRA_TOOL: &str = "abra recipe lint";
 /// How many lines of abra's output a failure message carries.
 const TAIL_LINES: usize = 20;
 
+/// abra's fatal error when the recipe's own compose config is invalid: a lint failure, not a lint
+/// that could not run.
+const CONTENT_FATAL: &str = "unable to validate recipe";
+
 /// The arguments cc-ci passes to abra: lint `recipe` as it is checked out (`--chaos`: no clean-tree
 /// check, no checkout of the latest release), without fetching (`--offline`) or prompting.
 pub fn abra_lint_args(recipe: &str) -> Vec<String> {
@@ -37,8 +41,10 @@ pub fn abra_lint_args(recipe: &str) -> Vec<String> {
 }
 
 /// Runs `abra recipe lint <recipe>` with `ABRA_DIR=abra_dir` (where `recipes/<recipe>` is the run's
-/// checkout) for at most `timeout`. Fails on a non-zero exit or an unsatisfied error-level rule;
-/// `not_run` when abra cannot be started, times out, dies from a signal or prints no rule table.
+/// checkout) for at most `timeout`. Fails on an unsatisfied error-level rule, on a non-zero exit that
+/// comes with a rule table, and on abra's `unable to validate recipe` fatal error. `not_run` when abra
+/// cannot be started, times out, dies from a signal, exits non-zero with any other fatal error (no
+/// terminal, tag fetch, missing recipe: nothing was linted), or prints no rule table.
 pub fn abra_lint(abra: &Path, abra_dir: &Path, recipe: &str, timeout: Duration) -> LintResult {
     if recipe.is_empty() || recipe.starts_with('-') || recipe.contains('/') {
         return LintResult::could_not_run(
@@ -94,10 +100,24 @@ pub fn abra_lint(abra: &Path, abra_dir: &Path, recipe: &str, timeout: Duration) 
     let rows = parse_table(&stdout);
     let mut messages: Vec<String> = rows.iter().filter_map(TableRow::message).collect();
     let failing = rows.iter().any(TableRow::fails);
+    let output = tail(&format!("{stdout}\n{stderr}"), TAIL_LINES);
     if code != 0 {
+        // abra exits non-zero only when it cannot lint (a FATA line); the rule verdicts live in the
+        // table. A FATA about the recipe's own config, or a table next to the exit, is the recipe's
+        // failure; any other FATA (no terminal, tag fetch, missing recipe) means nothing was linted.
+        if rows.is_empty() && !output.contains(CONTENT_FATAL) {
+            let hint = if output.to_lowercase().contains("inappropriate ioctl") {
+                " (hint: this abra wants a terminal even with --no-input; run it under a PTY)"
+            } else {
+                ""
+            };
+            return LintResult::could_not_run(
+                ABRA_TOOL,
+                format!("{ABRA_TOOL} {recipe} could not lint (exit code {code}){hint}:\n{output}"),
+            );
+        }
         messages.push(format!(
-            "{ABRA_TOOL} {recipe} exited with code {code}:\n{}",
-            tail(&format!("{stdout}\n{stderr}"), TAIL_LINES)
+            "{ABRA_TOOL} {recipe} exited with code {code}:\n{output}"
         ));
         return LintResult::ran(ABRA_TOOL, false, messages);
     }
@@ -105,8 +125,7 @@ pub fn abra_lint(abra: &Path, abra_dir: &Path, recipe: &str, timeout: Duration) 
         return LintResult::could_not_run(
             ABRA_TOOL,
             format!(
-                "{ABRA_TOOL} {recipe} printed no rule table, so nothing was verified:\n{}",
-                tail(&format!("{stdout}\n{stderr}"), TAIL_LINES)
+                "{ABRA_TOOL} {recipe} printed no rule table, so nothing was verified:\n{output}"
             ),
         );
     }
