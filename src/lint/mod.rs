@@ -8,13 +8,15 @@
 
 mod abra;
 mod rules;
+mod table;
 
 use std::path::Path;
 
 use crate::report::LintResult;
 
-pub use abra::{abra_lint, abra_lint_args, parse_table, TableRow, ABRA_TOOL};
+pub use abra::{abra_lint, abra_lint_args, ABRA_TOOL};
 pub use rules::lint_messages;
+pub use table::{parse_table, TableRow};
 
 /// The `tool` of the built-in lint.
 pub const BUILTIN_TOOL: &str = "cc-ci built-in lint";
