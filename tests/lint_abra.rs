@@ -5,7 +5,6 @@
 
 mod support;
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -44,16 +43,9 @@ fn calls(abra_dir: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// A wrapper script that runs the double with `env` set (the test process's env stays untouched).
-fn wrapper(dir: &Path, env: &str) -> PathBuf {
-    let p = dir.join("abra");
-    std::fs::write(
-        &p,
-        format!("#!/bin/sh\n{env} exec '{}' \"$@\"\n", double().display()),
-    )
-    .unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-    p
+/// Sets the double's knobs for calls with this ABRA_DIR (the test process's env stays untouched).
+fn knobs(abra_dir: &Path, lines: &str) {
+    std::fs::write(abra_dir.join("abra-lint-double.env"), lines).unwrap();
 }
 
 #[test]
@@ -108,11 +100,11 @@ fn unsatisfied_error_rule_fails_and_a_warning_does_not() {
 #[test]
 fn fatal_error_about_the_recipe_config_fails() {
     let d = abra_dir(|t| t);
-    let abra = wrapper(
+    knobs(
         d.path(),
-        "ABRA_LINT_DOUBLE_FATA='unable to validate recipe: services.app.image must be a string'",
+        "ABRA_LINT_DOUBLE_FATA=unable to validate recipe: services.app.image must be a string\n",
     );
-    let r = abra_lint(&abra, d.path(), "hello", TIMEOUT);
+    let r = abra_lint(&double(), d.path(), "hello", TIMEOUT);
     assert!(!r.passed);
     assert_eq!(r.not_run, None, "the recipe's config is broken: a failure");
     let m = r.messages.last().unwrap();
@@ -125,8 +117,8 @@ fn fatal_error_about_the_recipe_config_fails() {
 #[test]
 fn non_zero_exit_with_a_rule_table_fails() {
     let d = abra_dir(|t| t);
-    let abra = wrapper(d.path(), "ABRA_LINT_DOUBLE_EXIT=3");
-    let r = abra_lint(&abra, d.path(), "hello", TIMEOUT);
+    knobs(d.path(), "ABRA_LINT_DOUBLE_EXIT=3\n");
+    let r = abra_lint(&double(), d.path(), "hello", TIMEOUT);
     assert!(!r.passed);
     assert_eq!(r.not_run, None);
     assert!(
@@ -146,11 +138,11 @@ fn other_fatal_errors_could_not_run() {
             && why.contains("missing recipe does not exist"),
         "{why}"
     );
-    let abra = wrapper(
+    knobs(
         d.path(),
-        "ABRA_LINT_DOUBLE_FATA='inappropriate ioctl for device'",
+        "ABRA_LINT_DOUBLE_FATA=inappropriate ioctl for device\n",
     );
-    let r = abra_lint(&abra, d.path(), "hello", TIMEOUT);
+    let r = abra_lint(&double(), d.path(), "hello", TIMEOUT);
     let why = r.not_run.as_deref().unwrap();
     assert!(why.contains("(hint: this abra wants a terminal"), "{why}");
 }
@@ -170,8 +162,8 @@ fn missing_abra_could_not_run() {
 #[test]
 fn abra_over_its_timeout_is_killed_and_could_not_run() {
     let d = abra_dir(|t| t);
-    let abra = wrapper(d.path(), "ABRA_LINT_DOUBLE_SLEEP=120");
-    let r = abra_lint(&abra, d.path(), "hello", Duration::from_millis(1500));
+    knobs(d.path(), "ABRA_LINT_DOUBLE_SLEEP=120\n");
+    let r = abra_lint(&double(), d.path(), "hello", Duration::from_millis(1500));
     assert!(!r.passed);
     assert!(
         r.not_run
@@ -185,8 +177,8 @@ fn abra_over_its_timeout_is_killed_and_could_not_run() {
 #[test]
 fn output_without_a_rule_table_could_not_run() {
     let d = abra_dir(|t| t);
-    let abra = wrapper(d.path(), "ABRA_LINT_DOUBLE_SILENT=1");
-    let r = abra_lint(&abra, d.path(), "hello", TIMEOUT);
+    knobs(d.path(), "ABRA_LINT_DOUBLE_SILENT=1\n");
+    let r = abra_lint(&double(), d.path(), "hello", TIMEOUT);
     assert!(!r.passed);
     assert!(
         r.not_run

@@ -8,19 +8,23 @@
 
 mod abra;
 mod rules;
+mod table;
 
 use std::path::Path;
 
 use crate::report::LintResult;
 
-pub use abra::{abra_lint, abra_lint_args, parse_table, TableRow, ABRA_TOOL};
-pub use rules::lint_messages;
+pub use abra::{abra_lint, abra_lint_args, ABRA_TOOL};
+pub use rules::{lint_messages, Findings};
+pub use table::{parse_table, TableRow};
 
 /// The `tool` of the built-in lint.
 pub const BUILTIN_TOOL: &str = "cc-ci built-in lint";
 
 /// Runs the built-in checks on the recipe checked out at `checkout`, interpolated for the app
-/// `stack` at `domain`. Passes when no check has anything to say.
+/// `stack` at `domain`. Passes when no check has anything to say; fails on any message; `not_run`
+/// when the checkout is missing, or when cc-ci's compose loader cannot read the files and no other
+/// check found a problem (a limit of cc-ci is not the recipe's failure).
 pub fn lint_recipe(checkout: &Path, stack: &str, domain: &str) -> LintResult {
     if !checkout.is_dir() {
         return LintResult::could_not_run(
@@ -31,6 +35,14 @@ pub fn lint_recipe(checkout: &Path, stack: &str, domain: &str) -> LintResult {
             ),
         );
     }
-    let messages = lint_messages(checkout, stack, domain);
-    LintResult::ran(BUILTIN_TOOL, messages.is_empty(), messages)
+    let found = lint_messages(checkout, stack, domain);
+    match found.unchecked {
+        Some(why) if found.messages.is_empty() => LintResult::could_not_run(BUILTIN_TOOL, why),
+        Some(why) => {
+            let mut messages = found.messages;
+            messages.push(why);
+            LintResult::ran(BUILTIN_TOOL, false, messages)
+        }
+        None => LintResult::ran(BUILTIN_TOOL, found.messages.is_empty(), found.messages),
+    }
 }

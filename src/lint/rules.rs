@@ -12,8 +12,18 @@ use crate::deploy::compose::{self, EnvFile, ServiceDef, StackSpec};
 /// `name:` cannot pass for `${SECRET_<NAME>_VERSION}`.
 const VERSION_PROBE: &str = "ccci-lint-probe";
 
-/// Every problem the built-in checks find in the recipe at `checkout`, in a stable order.
-pub fn lint_messages(checkout: &Path, stack: &str, domain: &str) -> Vec<String> {
+/// What the built-in checks found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Findings {
+    /// Every problem found, in a stable order.
+    pub messages: Vec<String>,
+    /// Set when the compose files could not be checked for a reason that is cc-ci's, not the
+    /// recipe's (keys cc-ci's loader does not read).
+    pub unchecked: Option<String>,
+}
+
+/// Runs every built-in check on the recipe at `checkout`.
+pub fn lint_messages(checkout: &Path, stack: &str, domain: &str) -> Findings {
     let mut out = Vec::new();
     let sample = match std::fs::read_to_string(checkout.join(".env.sample")) {
         Ok(t) => Some(compose::parse_env(&t)),
@@ -40,6 +50,15 @@ pub fn lint_messages(checkout: &Path, stack: &str, domain: &str) -> Vec<String> 
         .collect();
     let spec = match compose::load(checkout, stack, domain, &overrides) {
         Ok(s) => s,
+        Err(compose::ComposeError::Unsupported { keys, .. }) => {
+            return Findings {
+                messages: out,
+                unchecked: Some(format!(
+                    "the compose files use keys cc-ci's compose loader does not read ({}), so the built-in lint could not check them (hint: use abra's lint for this recipe)",
+                    keys.join(", ")
+                )),
+            };
+        }
         Err(e) => {
             // The loader names files by absolute path; a person reads them relative to the recipe.
             let root = format!("{}/", checkout.display());
@@ -50,7 +69,10 @@ pub fn lint_messages(checkout: &Path, stack: &str, domain: &str) -> Vec<String> 
                 );
             }
             out.push(m);
-            return out;
+            return Findings {
+                messages: out,
+                unchecked: None,
+            };
         }
     };
     let file = compose_files(&spec, checkout);
@@ -59,7 +81,10 @@ pub fn lint_messages(checkout: &Path, stack: &str, domain: &str) -> Vec<String> 
     images(&spec, &file, &mut out);
     secrets(&spec, sample.as_ref(), stack, &file, &mut out);
     traefik(&spec, &file, &mut out);
-    out
+    Findings {
+        messages: out,
+        unchecked: None,
+    }
 }
 
 /// `.env.sample` names the recipe (TYPE, or the older RECIPE) and the app's DOMAIN.
