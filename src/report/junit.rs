@@ -184,6 +184,17 @@ fn run_suite(r: &RunResult, props: &[(&'static str, String)]) -> TestSuite {
     tc.set_time(Duration::from_millis(r.teardown.duration_ms));
     s.add_test_case(tc);
     match &r.lint {
+        Some(l) if l.not_run.is_some() => {
+            skipped += 1;
+            let mut st = TestCaseStatus::skipped();
+            st.set_message(format!(
+                "not run: {}",
+                l.not_run.as_deref().unwrap_or_default()
+            ));
+            let mut c = TestCase::new(format!("lint ({})", l.tool), st);
+            c.set_classname(classname.as_str());
+            s.add_test_case(c)
+        }
         Some(l) => s.add_test_case(case(
             &format!("lint ({})", l.tool),
             l.passed,

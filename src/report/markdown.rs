@@ -215,7 +215,11 @@ pub fn render(r: &RunResult) -> String {
         md.push('\n');
     }
     if let Some(l) = &r.lint {
-        let word = if l.passed { "passed ✅" } else { "failed ❌" };
+        let word = match (&l.not_run, l.passed) {
+            (Some(why), _) => format!("could not run ❔ — {}", cell(why)),
+            (None, true) => "passed ✅".to_string(),
+            (None, false) => "failed ❌".to_string(),
+        };
         let _ = writeln!(md, "**Lint** ({}): {word}\n", cell(&l.tool));
         if !l.messages.is_empty() && !l.passed {
             md.push_str(&fenced(&l.messages.join("\n")));

@@ -173,8 +173,13 @@ pub fn summary(r: &RunResult, w: &mut dyn Write) -> io::Result<()> {
         writeln!(w, "      teardown error: {}", indent(e))?;
     }
     if let Some(l) = &r.lint {
-        let word = if l.passed { "passed" } else { "FAILED" };
-        writeln!(w, "  lint              {word} ({})", l.tool)?;
+        match &l.not_run {
+            Some(why) => writeln!(w, "  lint              NOT RUN ({}): {why}", l.tool)?,
+            None => {
+                let word = if l.passed { "passed" } else { "FAILED" };
+                writeln!(w, "  lint              {word} ({})", l.tool)?
+            }
+        }
         for m in l.messages.iter().take(10) {
             writeln!(w, "      {m}")?;
         }

@@ -80,7 +80,6 @@ pub fn initial_result(cfg: &RunConfig, p: &Prepared, run_id: &str) -> RunResult 
         head_ref: p.checkout.head_ref.clone(),
         head_ref_source: p.head_ref_source.clone(),
         previous_release: p.previous_release.as_ref().map(|r| r.tag.clone()),
-        version_before: p.previous_release.as_ref().map(|r| r.tag.clone()),
         deployer: cfg.deployer.name().to_string(),
         domain: p.domain.clone(),
         stack: p.stack.clone(),
@@ -88,6 +87,7 @@ pub fn initial_result(cfg: &RunConfig, p: &Prepared, run_id: &str) -> RunResult 
         started_at: now,
         customization: p.customization.clone(),
         gate: p.gate.clone(),
+        lint: p.lint.clone(),
         ..empty_result()
     }
 }
@@ -203,6 +203,9 @@ pub fn complete(
     match report::results::write(r, &dir) {
         Ok(path) => r.artifacts.results = Some(path),
         Err(e) => eprintln!("cc-ci: cannot write results.json in {}: {e}", dir.display()),
+    }
+    if let Err(e) = report::badge::write_badges(r, &dir) {
+        eprintln!("cc-ci: cannot write the badges in {}: {e}", dir.display());
     }
     print!("{}", redactor.redact(&summary));
     rec.event(

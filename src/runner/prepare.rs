@@ -52,6 +52,8 @@ pub struct Prepared {
     pub stack: String,
     pub customization: Vec<String>,
     pub gate: Vec<GateRecord>,
+    /// The built-in recipe lint of head_ref (stack deployer; the abra deployer lints with abra later).
+    pub lint: Option<crate::report::LintResult>,
 }
 
 /// A new run id: UTC time plus 6 random hex characters, sortable and unique.
@@ -249,6 +251,13 @@ pub fn prepare(
     })
     .map_err(Refusal::usage)?;
     let customization = manifest(&discovery, &data, &overlays, cfg);
+    // The checkout is at head_ref now; the install op may move it to the previous release.
+    let lint = match (rec, &cfg.deployer) {
+        (Some(_), super::config::DeployerKind::Stack) => {
+            Some(crate::lint::lint_recipe(&checkout.path, &stack, &domain))
+        }
+        _ => None,
+    };
     Ok(Prepared {
         recipe,
         run_dir,
@@ -262,6 +271,7 @@ pub fn prepare(
         stack,
         customization,
         gate,
+        lint,
     })
 }
 

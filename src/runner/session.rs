@@ -126,6 +126,10 @@ pub fn run(cfg: RunConfig) -> u8 {
         abort: Default::default(),
     });
     let interrupted = supervise(&shared, &prepared, &live, &cfg, &rec);
+    if let DeployerKind::Abra { .. } = &cfg.deployer {
+        let lint = abra_lint(&cfg, &prepared, &live);
+        shared.result.lock().unwrap_or_else(|e| e.into_inner()).lint = Some(lint);
+    }
     // Teardown, whatever happened. On a signal the worker may still hold the deployer: then the engine
     // removes the stack on its own (it does so in every case, after the deployer's teardown).
     let td = {
@@ -285,6 +289,32 @@ fn make_deployer(
             ))
         }
     })
+}
+
+/// `abra recipe lint` on head_ref, in the run's own abra state.
+fn abra_lint(cfg: &RunConfig, p: &Prepared, live: &Live) -> crate::report::LintResult {
+    const TOOL: &str = "abra recipe lint";
+    let DeployerKind::Abra { abra: bin, .. } = &cfg.deployer else {
+        return crate::report::LintResult::could_not_run(TOOL, "not an abra run");
+    };
+    let bin = match abra::find_abra(bin.as_deref()) {
+        Ok(b) => b,
+        Err(e) => return crate::report::LintResult::could_not_run(TOOL, &e.to_string()),
+    };
+    if let Some(head) = &live.head_ref {
+        if let Err(e) = p.checkout.checkout_at(head) {
+            return crate::report::LintResult::could_not_run(
+                TOOL,
+                &format!("checkout of head_ref: {e}"),
+            );
+        }
+    }
+    crate::lint::abra_lint(
+        &bin,
+        &p.run_dir.join("abra"),
+        &p.recipe,
+        Duration::from_secs(120),
+    )
 }
 
 fn janitor(engine: &Engine, paths: &CoordPaths, rec: &Recorder) {

@@ -114,6 +114,16 @@ pub fn run_tiers(
         });
         if tp.tier == Tier::Install && op_failure.is_none() {
             no_backup = backup_capability(live);
+            // The version that was really deployed (the previous release, or the head).
+            let deployed = live
+                .install
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            let mut r = shared.result.lock().unwrap_or_else(|e| e.into_inner());
+            r.version_before = deployed.as_ref().and_then(|s| s.version.clone());
+            r.version_after = r.version_before.clone();
+            r.chaos_version = deployed.and_then(|s| s.chaos_version);
         }
         if tp.tier == Tier::Upgrade && op_failure.is_none() {
             record_upgrade_proof(shared, live);

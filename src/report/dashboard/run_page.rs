@@ -175,7 +175,11 @@ pub(crate) fn render(r: &RunResult, files: &RunFiles) -> String {
         b.push_str(&format!("<pre>{}</pre>\n", esc(e)));
     }
     if let Some(l) = &r.lint {
-        let w = if l.passed { "pass" } else { "fail" };
+        let w = match (&l.not_run, l.passed) {
+            (Some(_), _) => "unverified",
+            (None, true) => "pass",
+            (None, false) => "fail",
+        };
         b.push_str(&format!(
             "<h2>Lint</h2>\n<p><span class=\"{w}\">{w}</span> ({})</p>\n",
             esc(&l.tool)
