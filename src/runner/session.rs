@@ -299,13 +299,13 @@ fn abra_lint(cfg: &RunConfig, p: &Prepared, live: &Live) -> crate::report::LintR
     };
     let bin = match abra::find_abra(bin.as_deref()) {
         Ok(b) => b,
-        Err(e) => return crate::report::LintResult::could_not_run(TOOL, &e.to_string()),
+        Err(e) => return crate::report::LintResult::could_not_run(TOOL, e.to_string()),
     };
     if let Some(head) = &live.head_ref {
         if let Err(e) = p.checkout.checkout_at(head) {
             return crate::report::LintResult::could_not_run(
                 TOOL,
-                &format!("checkout of head_ref: {e}"),
+                format!("checkout of head_ref: {e}"),
             );
         }
     }
