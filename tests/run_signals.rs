@@ -79,3 +79,39 @@ fn panic_inside_a_check_fails_its_trial_and_the_run_tears_down() {
     assert!(f.results()["teardown"]["clean"].as_bool().unwrap());
     f.assert_nothing_left();
 }
+
+#[test]
+fn sigkilled_run_is_reaped_by_the_janitor_and_each_removal_is_recorded() {
+    let f = RunFixture::new("sigkill");
+    let mut child = f
+        .command(&["--stages", "install"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_service(&f.stack(), Duration::from_secs(120));
+    child.kill().unwrap(); // SIGKILL: no teardown can run
+    child.wait().unwrap();
+    assert!(
+        !support::run::leftovers(&f.stack()).is_empty(),
+        "SIGKILL left the app behind"
+    );
+    let out = support::cli::cc_ci(f.dir.path())
+        .args(["janitor", "--coord-dir"])
+        .arg(&f.coord)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    f.assert_nothing_left();
+    let export = support::cli::cc_ci(f.dir.path())
+        .args(["ledger", "export", "--coord-dir"])
+        .arg(&f.coord)
+        .output()
+        .unwrap();
+    let events = String::from_utf8_lossy(&export.stdout);
+    let reaped = events
+        .lines()
+        .filter(|l| l.contains("\"kind\":\"janitor\""))
+        .count();
+    assert!(reaped >= 1, "every removal is a ledger event: {events}");
+}

@@ -1,9 +1,11 @@
 //! `cc-ci janitor [--dry-run] [--coord-dir DIR] [--runs-dir DIR]`: reaps what dead runs left on the
-//! engine (see `crate::docker::Engine::janitor`) and prints one line per removal.
+//! engine (see `crate::docker::Engine::janitor`), prints one line per removal and records each removal
+//! in the ledger.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::coord::{CoordPaths, Ledger, NewEvent};
 use crate::docker::Engine;
 use crate::exit;
 
@@ -20,43 +22,43 @@ pub struct JanitorArgs {
     runs_dir: Option<PathBuf>,
 }
 
-/// The coord base, resolved in the documented order.
-fn coord_base(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
-    if let Some(p) = explicit {
-        return Ok(p);
-    }
-    let var = |k: &str| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    if let Some(p) = var("CCCI_COORD_DIR") {
-        return Ok(p);
-    }
-    if let Some(p) = var("XDG_CACHE_HOME") {
-        return Ok(p.join("cc-ci/coord"));
-    }
-    var("HOME")
-        .map(|h| h.join(".cache/cc-ci/coord"))
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "cannot find the coord dir (hint: pass --coord-dir or set CCCI_COORD_DIR)"
-            )
-        })
-}
-
 pub fn run(a: JanitorArgs) -> anyhow::Result<ExitCode> {
-    let runs_dir = match a.runs_dir {
-        Some(r) => r,
-        None => coord_base(a.coord_dir)?.join("runs"),
+    let paths = CoordPaths::resolve(a.coord_dir.as_deref())?;
+    let runs_dir = a.runs_dir.unwrap_or_else(|| paths.runs.clone());
+    // A removal is recorded: the ledger must be there (a dry run records nothing).
+    let ledger = if a.dry_run {
+        None
+    } else {
+        match Ledger::open(&paths) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                eprintln!("cc-ci janitor: {e} (hint: run `cc-ci coord provision` first)");
+                return Ok(exit::code(exit::INTERRUPTED));
+            }
+        }
     };
     let engine = Engine::connect()?;
     let verb = if a.dry_run { "would remove" } else { "removed" };
+    let mut unrecorded = 0;
     let report = engine.janitor(&runs_dir, a.dry_run, &mut |r| {
         println!(
             "{verb} {} {} (stack {}, {})",
             r.kind, r.name, r.stack, r.reason
         );
+        if let Some(l) = &ledger {
+            let mut ev = NewEvent::new("janitor", format!("{} {}", r.kind, r.name), "removed")
+                .data(serde_json::json!({ "stack": r.stack, "reason": r.reason }));
+            if let Some(id) = &r.run_id {
+                ev = ev.run(id);
+            }
+            if let Err(e) = l.append(ev) {
+                eprintln!(
+                    "cc-ci janitor: could not record the removal of {} {}: {e}",
+                    r.kind, r.name
+                );
+                unrecorded += 1;
+            }
+        }
     })?;
     for s in &report.skipped_live {
         println!("left alone: {s}");
@@ -70,7 +72,7 @@ pub fn run(a: JanitorArgs) -> anyhow::Result<ExitCode> {
         report.skipped_live.len(),
         report.errors.len()
     );
-    Ok(exit::code(if report.errors.is_empty() {
+    Ok(exit::code(if report.errors.is_empty() && unrecorded == 0 {
         exit::OK
     } else {
         exit::FAILED
