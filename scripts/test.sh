@@ -11,4 +11,5 @@ if ! python3 -m pytest --version >/dev/null 2>&1; then
   python3 -m pip install -q pytest >/dev/null 2>&1 \
     || { echo "test.sh: error: python3 -m pip install pytest failed" >&2; exit 1; }
 fi
-cargo test "$@"
+# --no-fail-fast: every test binary runs and reports, even after a failure.
+cargo test --no-fail-fast "$@"

@@ -62,6 +62,7 @@ fn abra_run_passes_all_tiers_through_the_double_with_one_fresh_deploy() {
             "app restore",
             "app undeploy",
             "app remove",
+            "recipe lint hello --chaos --offline --no-input",
         ],
         "{shown}"
     );
@@ -85,21 +86,47 @@ fn abra_run_passes_all_tiers_through_the_double_with_one_fresh_deploy() {
 }
 
 #[test]
-fn abra_run_with_a_stale_redeploy_fails_the_upgrade_check() {
-    let f = RunFixture::new("abrastale");
-    let (args, _log) = abra_args(&f, &[("ABRA_DOUBLE_IGNORE_CHAOS", "1")]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = f.run(&args);
-    let shown = text(&out);
-    assert_ne!(
-        out.status.code(),
-        Some(0),
-        "a stale upgrade must fail: {shown}"
+fn stale_upgrade_fails_chaos_check() {
+    let f = RunFixture::new("stale");
+    let log = f.dir.path().join("abra.log");
+    // The double ignores --chaos and redeploys the previous release: the PR head never runs.
+    let abra = wrapper(
+        &f.dir.path().join("bin"),
+        &log,
+        &[("ABRA_DOUBLE_IGNORE_CHAOS", "1")],
     );
+    let out = f.run(&[
+        "--deployer",
+        "abra",
+        "--abra",
+        abra.to_str().unwrap(),
+        "--stages",
+        "install,upgrade",
+    ]);
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{shown}");
     assert_eq!(
         f.outcome("upgrade.yaml::deployed_head"),
         "failed",
         "{shown}"
+    );
+    let r = f.results();
+    let msg = r["tiers"][1]["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"].as_str().unwrap().ends_with("deployed_head"))
+        .map(|t| {
+            t["outcome"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .unwrap();
+    assert!(msg.contains(&f.repo.head), "names head_ref: {msg}");
+    assert!(
+        msg.contains("version=1.1.0+1.36.1"),
+        "names the stale deployed version: {msg}"
     );
     f.assert_nothing_left();
 }

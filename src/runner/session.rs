@@ -126,10 +126,6 @@ pub fn run(cfg: RunConfig) -> u8 {
         abort: Default::default(),
     });
     let interrupted = supervise(&shared, &prepared, &live, &cfg, &rec);
-    if let DeployerKind::Abra { .. } = &cfg.deployer {
-        let lint = abra_lint(&cfg, &prepared, &live);
-        shared.result.lock().unwrap_or_else(|e| e.into_inner()).lint = Some(lint);
-    }
     // Teardown, whatever happened. On a signal the worker may still hold the deployer: then the engine
     // removes the stack on its own (it does so in every case, after the deployer's teardown).
     let td = {
@@ -147,6 +143,10 @@ pub fn run(cfg: RunConfig) -> u8 {
     );
     let mut result = take_result(&shared);
     result.teardown = td;
+    if let DeployerKind::Abra { .. } = &cfg.deployer {
+        // After the app is gone: the recipe lint needs only the run's abra state and checkout.
+        result.lint = Some(abra_lint(&cfg, &prepared, &live));
+    }
     result.interrupted = interrupted.is_some();
     result.duration_ms = started.elapsed().as_millis() as u64;
     finish::complete(&cfg, &prepared, &mut result, interrupted, &rec, &paths)
