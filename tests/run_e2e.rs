@@ -84,11 +84,24 @@ fn failing_overlay_assertion_fails_only_its_trial() {
     let f = RunFixture::new("ovfail");
     f.overlay(
         "wrong.yaml",
-        "tier: install\ntests:\n  - name: greeting_is_wrong\n    exec:\n      service: app\n      command: cat /var/www/index.html\n      stdout:\n        contains: this text is not there\n",
+        "tier: install\ntests:\n  - name: greeting_is_wrong\n    exec:\n      service: app\n      command: cat /var/www/index.html\n      stdout:\n        contains: this text is not there\n  - name: later\n    ignore: not ready yet\n    converged: {}\n",
     );
     let out = f.run(&["--stages", "install"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert_eq!(f.outcome("wrong.yaml::greeting_is_wrong"), "failed");
+    assert_eq!(f.outcome("wrong.yaml::later"), "ignored");
+    let export = support::cli::cc_ci(f.dir.path())
+        .args(["ledger", "export", "--coord-dir"])
+        .arg(&f.coord)
+        .output()
+        .unwrap();
+    let events = String::from_utf8_lossy(&export.stdout);
+    assert!(
+        events
+            .lines()
+            .any(|l| l.contains("wrong.yaml::later") && l.contains("\"outcome\":\"ignored\"")),
+        "an ignored test is still a verdict in the ledger: {events}"
+    );
     assert_eq!(f.outcome("install.yaml::converged"), "passed");
     assert_eq!(f.results()["deploy_count"], 1);
     f.assert_nothing_left();

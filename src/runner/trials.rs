@@ -71,15 +71,23 @@ pub fn run_tier(
     tier.tests
         .iter()
         .map(|t| {
-            map.remove(&t.id).unwrap_or_else(|| TestResult {
-                id: t.id.clone(),
-                name: t.name.clone(),
-                file: t.file.clone(),
-                source: source_of(t.source),
-                outcome: Outcome::Ignored {
-                    reason: t.ignored.clone().unwrap_or_else(|| "ignored".to_string()),
-                },
-                duration_ms: 0,
+            map.remove(&t.id).unwrap_or_else(|| {
+                // Not run by libtest: marked ignored and not asked for with --ignored. Still a verdict.
+                let reason = t.ignored.clone().unwrap_or_else(|| "ignored".to_string());
+                recorder.event(
+                    "verdict",
+                    &t.id,
+                    "ignored",
+                    serde_json::json!({ "tier": t.tier.to_string(), "duration_ms": 0, "message": reason }),
+                );
+                TestResult {
+                    id: t.id.clone(),
+                    name: t.name.clone(),
+                    file: t.file.clone(),
+                    source: source_of(t.source),
+                    outcome: Outcome::Ignored { reason },
+                    duration_ms: 0,
+                }
             })
         })
         .collect()
