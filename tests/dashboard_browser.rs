@@ -6,49 +6,12 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use cc_ci::report::{junit, markdown, results, RunResult};
 use sha2::{Digest, Sha256};
+use support::browser::browse;
 use support::cli::{cc_ci, text};
 use support::report::{passing, stale_upgrade};
-
-fn chromium() -> PathBuf {
-    for c in ["chromium", "chromium-browser"] {
-        if let Ok(out) = Command::new("which").arg(c).output() {
-            if out.status.success() {
-                return PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-            }
-        }
-    }
-    panic!("chromium is not installed: the dashboard cannot be checked as a person sees it (hint: run scripts/setup-chromium.sh)");
-}
-
-fn browse(profile: &Path, url: &str, extra: &[&str]) -> String {
-    let out = Command::new(chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--hide-scrollbars",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(extra)
-        .arg(url)
-        .output()
-        .expect("running chromium");
-    assert!(
-        out.status.success(),
-        "chromium failed on {url}:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn artifacts_dir() -> PathBuf {
     let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts/dashboard");

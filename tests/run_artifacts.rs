@@ -219,4 +219,47 @@ fn results_junit_markdown_and_ledger_agree_on_every_verdict() {
         extra.is_empty(),
         "verdicts without a test in results.json: {extra:?}"
     );
+
+    // Badges next to results.json, carrying the level.
+    for name in ["badge.svg", "badge-hello.svg"] {
+        let svg = std::fs::read_to_string(f.artifacts.join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(
+            svg.starts_with("<svg") && svg.contains(&format!("L{}", ladder.level)),
+            "{name}: {svg}"
+        );
+    }
+    // The JUnit XML of a real run validates against the schema CI dashboards use.
+    let xsd = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/junit.xsd");
+    let lint = std::process::Command::new("xmllint")
+        .args(["--noout", "--schema"])
+        .arg(&xsd)
+        .arg(&junit)
+        .output()
+        .expect("xmllint (scripts/setup-chromium.sh installs libxml2-utils)");
+    assert!(
+        lint.status.success(),
+        "{}",
+        String::from_utf8_lossy(&lint.stderr)
+    );
+    // The dashboard, rendered from this real ledger, shows the recipe and the run as a person sees it.
+    let site = f.dir.path().join("site");
+    let dash = support::cli::cc_ci(f.dir.path())
+        .args(["dashboard", "--coord-dir"])
+        .arg(&f.coord)
+        .arg("--out")
+        .arg(&site)
+        .output()
+        .unwrap();
+    assert_eq!(dash.status.code(), Some(0), "{}", text(&dash));
+    let dom = support::browser::browse(
+        &f.dir.path().join("chromium-profile"),
+        &format!("file://{}", site.join("index.html").display()),
+        &["--dump-dom"],
+    );
+    assert!(dom.contains("hello"), "the recipe row is missing: {dom}");
+    assert!(
+        dom.contains(&format!("L{}", ladder.level)),
+        "the level is missing: {dom}"
+    );
 }

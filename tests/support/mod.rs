@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod abra;
+pub mod browser;
 pub mod cli;
 pub mod coord;
 pub mod engine;
