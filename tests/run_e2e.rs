@@ -215,3 +215,17 @@ fn bad_spec_fails_before_anything_is_deployed() {
     assert!(shown.contains("nothing was deployed"), "{shown}");
     f.assert_nothing_left();
 }
+
+#[test]
+fn pause_after_is_refused_in_ci_before_anything_is_deployed() {
+    let f = RunFixture::new("pause");
+    let out = f
+        .command(&["--pause-after", "install"])
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{shown}");
+    assert!(shown.contains("refused when CI is set"), "{shown}");
+    f.assert_nothing_left();
+}
