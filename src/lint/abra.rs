@@ -3,13 +3,8 @@
 //! rule table (read by `table.rs`). It never decides more than abra said: output it cannot read is
 //! never a pass.
 
-use std::io::Read;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
-
-use wait_timeout::ChildExt;
 
 use crate::report::LintResult;
 
@@ -53,49 +48,38 @@ pub fn abra_lint(abra: &Path, abra_dir: &Path, recipe: &str, timeout: Duration) 
             format!("`{recipe}` is not a recipe name abra can lint (hint: pass the catalogue name, e.g. `hello`)"),
         );
     }
-    let mut cmd = Command::new(abra);
-    cmd.args(abra_lint_args(recipe))
-        .env("ABRA_DIR", abra_dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => {
-            return LintResult::could_not_run(
-                ABRA_TOOL,
-                format!(
-                    "cannot start {}: {e} (hint: install abra or point --abra at it)",
-                    abra.display()
-                ),
-            )
-        }
-    };
-    let out = reader(child.stdout.take());
-    let err = reader(child.stderr.take());
-    let status = match child.wait_timeout(timeout) {
-        Ok(Some(s)) => s,
-        Ok(None) | Err(_) => {
-            kill_group(child.id());
-            let _ = child.kill();
-            let _ = child.wait();
-            let _ = (out.join(), err.join());
+    // The same bounded runner the abra deployer uses: null stdin, captured output, a timeout that
+    // kills abra's whole process group.
+    let env = [("ABRA_DIR".to_string(), abra_dir.display().to_string())];
+    let raw = match crate::deploy::abra::run_bounded(
+        abra,
+        &abra_lint_args(recipe),
+        &env,
+        timeout,
+        &crate::redact::Redactor::new(),
+    ) {
+        Ok(r) => r,
+        Err(crate::deploy::DeployError::Timeout { .. }) => {
             return LintResult::could_not_run(
                 ABRA_TOOL,
                 format!(
                     "{ABRA_TOOL} {recipe} did not finish within {} and was killed",
                     humantime::format_duration(timeout)
                 ),
-            );
+            )
         }
+        // Not started at all: the runner's message names the binary and the OS error.
+        Err(crate::deploy::DeployError::Command {
+            code: None, tail, ..
+        }) => return LintResult::could_not_run(ABRA_TOOL, tail),
+        Err(e) => return LintResult::could_not_run(ABRA_TOOL, e.to_string()),
     };
-    let stdout = strip_ansi(&out.join().unwrap_or_default());
-    let stderr = strip_ansi(&err.join().unwrap_or_default());
-    let Some(code) = status.code() else {
+    let stdout = strip_ansi(&raw.stdout);
+    let stderr = strip_ansi(&raw.stderr);
+    let Some(code) = raw.code else {
         return LintResult::could_not_run(
             ABRA_TOOL,
-            format!("{ABRA_TOOL} {recipe} was killed by a signal ({status})"),
+            format!("{ABRA_TOOL} {recipe} was killed by a signal"),
         );
     };
     let rows = parse_table(&stdout);
@@ -157,24 +141,4 @@ pub(crate) fn strip_ansi(s: &str) -> String {
 fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.trim().lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
-}
-
-fn reader<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(mut p) = pipe {
-            let _ = p.read_to_end(&mut buf);
-        }
-        String::from_utf8_lossy(&buf).into_owned()
-    })
-}
-
-/// Kills the process group led by `pid` (abra and anything it started).
-fn kill_group(pid: u32) {
-    let _ = Command::new("kill")
-        .args(["-KILL", "--", &format!("-{pid}")])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
 }

@@ -11,6 +11,7 @@ mod secrets;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub(crate) use command::run as run_bounded;
 pub use command::AbraCall;
 pub use secrets::generated_values;
 
