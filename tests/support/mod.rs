@@ -8,3 +8,4 @@ pub mod coord;
 pub mod recipe_repo;
 pub mod report;
 pub mod run;
+pub mod shipped;
