@@ -63,7 +63,11 @@ fn pytest_results_map_to_trials_passed_failed_errored_and_tier_marker() {
     let errored = id("install", INSTALL_FILE, "test_errors_in_its_fixture");
     let failing = id("install", INSTALL_FILE, "test_fails_with_a_message");
     let passing = id("install", INSTALL_FILE, "test_index_page_greets_the_domain");
-    let marked = id("upgrade", MISC_FILE, "test_page_still_served_after_the_upgrade");
+    let marked = id(
+        "upgrade",
+        MISC_FILE,
+        "test_page_still_served_after_the_upgrade",
+    );
     assert_eq!(
         summary,
         [
