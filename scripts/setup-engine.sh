@@ -2,7 +2,8 @@
 # Sets up what cc-ci's tests and the example run need on this machine, and does nothing already done:
 #   1. a Docker engine (Debian's docker.io) answering on the socket, started here when none runs;
 #   2. a single-node swarm (--advertise-addr 127.0.0.1);
-#   3. the local test images (FROM scratch + Debian's static busybox), since no registry is reachable.
+#   3. the local test images (FROM scratch + Debian's static busybox), since no registry is reachable;
+#   4. the external overlay network `proxy` that web recipes join (traefik's), never removed.
 # Idempotent. Exits non-zero with a message naming what failed.
 set -euo pipefail
 
@@ -71,4 +72,10 @@ DOCKERFILE
   rm -rf "$ctx"
 }
 for tag in ccci/busybox:1 ccci/busybox:2 ccci/busybox:latest; do build_image "$tag"; done
+# 4. The proxy network (a concurrent creator may win the race: that is fine).
+if ! docker network inspect proxy >/dev/null 2>&1; then
+  log "creating the overlay network proxy"
+  docker network create -d overlay --attachable proxy >/dev/null 2>&1 \
+    || docker network inspect proxy >/dev/null 2>&1 || die "docker network create proxy failed"
+fi
 log "ready"

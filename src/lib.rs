@@ -10,6 +10,7 @@ pub mod deploy;
 pub mod discover;
 pub mod docker;
 pub mod exit;
+pub mod lint;
 pub mod recipe;
 pub mod redact;
 pub mod report;

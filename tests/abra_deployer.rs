@@ -293,3 +293,45 @@ fn find_abra_refuses_a_missing_binary_with_a_hint() {
     let found = find_abra(Some(&support::abra::double())).unwrap();
     assert!(found.is_absolute());
 }
+
+#[test]
+fn a_chaos_install_deploys_the_checked_out_commit_even_if_abra_moves_the_recipe() {
+    use std::os::unix::fs::PermissionsExt;
+    let r = run();
+    let (domain, stack) = (r.app.domain.clone(), r.app.stack.clone());
+    let _guard = StackGuard(stack.clone());
+    let head = r.checkout.head_ref.clone().unwrap();
+    // An abra that, like a real one preparing an app, moves the recipe checkout to another commit.
+    let bin = r.run_dir.parent().unwrap().join("moving-abra");
+    std::fs::write(
+        &bin,
+        format!(
+            "#!/bin/sh\nif [ \"$1 $2\" = \"app new\" ]; then git -C \"$ABRA_DIR/recipes/hello\" \\\n  checkout -q 1.0.0+1.36.1 || exit 9; fi\nexec python3 {} \"$@\"\n",
+            support::abra::double().display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut opts = AbraOptions::new(bin);
+    opts.timeout = Duration::from_secs(300);
+    let mut d = AbraDeployer::new(opts, r.app.clone(), r.checkout.path.clone())
+        .with_env("ABRA_DOUBLE_LOG", r.log.display().to_string());
+    d.install(&request(&r.checkout.path, true)).unwrap();
+    let app_service = format!("{stack}_app");
+    assert_eq!(
+        service_label(&app_service, &format!("coop-cloud.{stack}.chaos-version")),
+        head[..8]
+    );
+    assert_eq!(r.checkout.current_commit().unwrap(), head);
+    d.teardown().unwrap();
+    assert_eq!(leftovers(&stack), Vec::<String>::new());
+    let lines: Vec<String> = read_log(&r.log).iter().map(|c| c.line()).collect();
+    assert_eq!(
+        lines[..3],
+        [
+            format!("abra app new hello --chaos --server default --domain {domain} --no-input"),
+            format!("abra app secret generate {domain} --all --no-input"),
+            format!("abra app deploy {domain} --chaos --no-input"),
+        ]
+    );
+}

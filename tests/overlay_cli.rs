@@ -331,3 +331,47 @@ fn doc_prints_the_reference_that_docs_holds() {
     let stored = std::fs::read_to_string(root.join("docs/spec-reference.md")).unwrap();
     assert_eq!(stored, printed, "docs/spec-reference.md is stale: regenerate it with `cc-ci overlay doc > docs/spec-reference.md`");
 }
+
+#[test]
+fn a_test_that_is_not_a_mapping_says_what_it_found() {
+    let out = check_fails("tier: install\ntests:\n  - converged\n");
+    assert!(
+        out.contains(
+            "overlays/app/t.yaml:3:5: test must be a mapping, found the string \"converged\""
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn unreadable_or_oversized_files_are_errors_not_crashes() {
+    let d = project(&[("overlays/app/big.yaml", &"#".repeat(2 << 20))]);
+    std::fs::write(d.path().join("overlays/app/bin.yaml"), [0xff, 0xfe, 0x00]).unwrap();
+    let out = check(d.path(), &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.contains("overlays/app/big.yaml: is larger than 1048576 bytes; a spec file is small (hint: split it)"), "{s}");
+    assert!(s.contains("overlays/app/bin.yaml: cannot read: "), "{s}");
+}
+
+#[test]
+fn alias_bombs_are_refused() {
+    let mut t = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 0..8 {
+        let p = if i == 0 {
+            "a".to_string()
+        } else {
+            format!("l{}", i - 1)
+        };
+        t.push_str(&format!(
+            "l{i}: &l{i} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+        ));
+    }
+    let out = check_fails(&t);
+    assert!(
+        out.contains(
+            "yaml syntax error: aliases expand to more than 10000 nodes; refusing the file"
+        ),
+        "{out}"
+    );
+}

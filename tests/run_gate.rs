@@ -110,6 +110,12 @@ fn repo_local_files_run_under_a_valid_grant_and_the_grant_check_is_recorded() {
     with_repo_local(&f, &canary);
     let allow = f.dir.path().join("empty-allow.txt");
     std::fs::write(&allow, "").unwrap();
+    let prov = support::cli::cc_ci(f.dir.path())
+        .args(["coord", "provision", "--coord-dir"])
+        .arg(&f.coord)
+        .output()
+        .unwrap();
+    assert_eq!(prov.status.code(), Some(0), "{}", text(&prov));
     let mint = support::cli::cc_ci(f.dir.path())
         .args([
             "grant",

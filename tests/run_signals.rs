@@ -30,7 +30,7 @@ fn wait_for_service(stack: &str, deadline: Duration) {
 
 fn interrupt_during_convergence(signal: &str, tag: &str) {
     let f = RunFixture::new(tag);
-    let mut child = f
+    let child = f
         .command(&["--stages", "install"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

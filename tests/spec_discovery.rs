@@ -16,11 +16,7 @@ fn root() -> &'static Path {
 fn ids(specs: &[&cc_ci::spec::SpecFile]) -> Vec<String> {
     specs
         .iter()
-        .flat_map(|s| {
-            s.tests
-                .iter()
-                .map(move |t| format!("{}::{}::{}", s.tier, s.path.display(), t.name))
-        })
+        .flat_map(|s| s.tests.iter().map(move |t| s.trial_id(t)))
         .collect()
 }
 

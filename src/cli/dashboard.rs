@@ -24,32 +24,10 @@ pub struct DashboardArgs {
 
 /// The coord base, resolved as DESIGN §3 says: explicit → CCCI_COORD_DIR → $XDG_CACHE_HOME/cc-ci/coord →
 /// $HOME/.cache/cc-ci/coord. (Private until `crate::coord::CoordPaths::resolve` lands; then use that.)
-fn coord_base(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
-    let non_empty = |k: &str| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    if let Some(p) = explicit {
-        return Ok(p);
-    }
-    if let Some(p) = non_empty("CCCI_COORD_DIR") {
-        return Ok(p);
-    }
-    if let Some(p) = non_empty("XDG_CACHE_HOME") {
-        return Ok(p.join("cc-ci").join("coord"));
-    }
-    match non_empty("HOME") {
-        Some(h) => Ok(h.join(".cache").join("cc-ci").join("coord")),
-        None => anyhow::bail!(
-            "cannot find the coord directory: HOME is not set (hint: pass --coord-dir or set CCCI_COORD_DIR)"
-        ),
-    }
-}
-
 pub fn run(a: DashboardArgs) -> anyhow::Result<ExitCode> {
-    let base = coord_base(a.coord_dir)?;
-    let mirror = base.join("ledger.jsonl");
+    // The one shared resolver, as every consumer of the coord tree uses.
+    let paths = crate::coord::CoordPaths::resolve(a.coord_dir.as_deref())?;
+    let mirror = paths.mirror;
     let mut loaded = if mirror.exists() || a.results.is_empty() {
         match dashboard::from_ledger(&mirror) {
             Ok(l) => l,

@@ -6,10 +6,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::discover::{check_set, is_yaml, parse_allowlist, validate_recipe_name};
+use crate::discover::{check_set, is_yaml, parse_allowlist, validate_recipe_name, MAX_SPEC_BYTES};
 use crate::exit;
 use crate::spec::{
-    lint_set, parse_meta_all, parse_spec_all, reference, RecipeMeta, SpecError, SpecFile,
+    lint_set, parse_meta_all, parse_spec_all, reference, RecipeMeta, SpecError, SpecErrorKind,
+    SpecFile,
 };
 
 #[derive(Debug, clap::Subcommand)]
@@ -149,6 +150,26 @@ fn is_meta(p: &Path) -> bool {
         .is_some_and(|n| n == "recipe.yaml" || n == "recipe.yml")
 }
 
+/// Reads a file to check, as a positioned error when it is too large or not UTF-8 text.
+fn read(p: &Path) -> Result<String, SpecError> {
+    let io = |message: String| SpecError {
+        file: p.to_path_buf(),
+        line: 0,
+        column: 0,
+        key: None,
+        kind: Box::new(SpecErrorKind::Io { message }),
+    };
+    let len = std::fs::metadata(p)
+        .map_err(|e| io(format!("cannot read: {e}")))?
+        .len();
+    if len > MAX_SPEC_BYTES {
+        return Err(io(format!(
+            "is larger than {MAX_SPEC_BYTES} bytes; a spec file is small (hint: split it)"
+        )));
+    }
+    std::fs::read_to_string(p).map_err(|e| io(format!("cannot read: {e}")))
+}
+
 fn check(paths: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
     let paths = if paths.is_empty() {
         let d: Vec<PathBuf> = ["overlays", "generic-tests"]
@@ -177,8 +198,13 @@ fn check(paths: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
     // Specs grouped by folder, each folder linted against its own recipe.yaml.
     let mut groups: Vec<(PathBuf, Vec<SpecFile>)> = Vec::new();
     for f in files.iter().filter(|f| !is_meta(f)) {
-        let text =
-            std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
+        let text = match read(f) {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
         let parent = f.parent().unwrap_or(Path::new("")).to_path_buf();
         match parse_spec_all(f, &text) {
             Ok(s) => match groups.iter_mut().find(|(d, _)| *d == parent) {
@@ -197,8 +223,13 @@ fn check(paths: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
         }
     }
     for m in &meta_files {
-        let text =
-            std::fs::read_to_string(m).with_context(|| format!("cannot read {}", m.display()))?;
+        let text = match read(m) {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
         match parse_meta_all(m, &text) {
             Ok(meta) => metas.push((m.parent().unwrap_or(Path::new("")).to_path_buf(), meta)),
             Err(es) if files.contains(m) => errors.extend(es),
@@ -206,8 +237,13 @@ fn check(paths: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
         }
     }
     for a in &allowlists {
-        let text =
-            std::fs::read_to_string(a).with_context(|| format!("cannot read {}", a.display()))?;
+        let text = match read(a) {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
         errors.extend(parse_allowlist(a, &text).1);
     }
     let mut warnings = Vec::new();

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 
-use super::event::{Event, GENESIS};
+use super::event::{Event, Row, GENESIS};
 
 /// The schema, applied idempotently by provisioning.
 pub const SCHEMA: &str = "
@@ -36,8 +36,27 @@ CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
 /// How long a writer waits for the database lock before the event goes to the spool.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Creates (if needed) the database at `path`, switches it to WAL and applies the schema.
+/// Creates (if needed) the database at `path`, switches it to WAL and applies the schema. Several
+/// provisioners may race here; switching the journal mode can fail with "locked" without waiting on
+/// the busy handler, so a locked attempt is retried until the busy timeout has passed.
 pub fn create(path: &Path) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + DEFAULT_BUSY_TIMEOUT;
+    loop {
+        match create_once(path) {
+            Err(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                ) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn create_once(path: &Path) -> rusqlite::Result<()> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(DEFAULT_BUSY_TIMEOUT)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -127,14 +146,30 @@ fn row_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
     })
 }
 
-/// Events with `seq > after`, in order, at most `limit` of them.
-pub fn events_after(conn: &Connection, after: u64, limit: u64) -> rusqlite::Result<Vec<Event>> {
+fn row_raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    Ok(Row {
+        seq: r.get::<_, i64>(0)? as u64,
+        id: r.get(1)?,
+        ts: r.get(2)?,
+        host: r.get(3)?,
+        run_id: r.get(4)?,
+        kind: r.get(5)?,
+        subject: r.get(6)?,
+        outcome: r.get(7)?,
+        data: r.get(8)?,
+        prev_hash: r.get(9)?,
+        hash: r.get(10)?,
+    })
+}
+
+/// Rows (data as stored text) with `seq > after`, in order, at most `limit` of them.
+pub fn rows_after(conn: &Connection, after: u64, limit: u64) -> rusqlite::Result<Vec<Row>> {
     let mut st = conn.prepare_cached(&format!(
         "SELECT {COLS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"
     ))?;
     let rows = st.query_map(
         params![after as i64, limit.min(i64::MAX as u64) as i64],
-        row_event,
+        row_raw,
     )?;
     rows.collect()
 }

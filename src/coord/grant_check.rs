@@ -151,7 +151,7 @@ pub(crate) fn revoked_in_db(conn: &Connection, id: &str) -> rusqlite::Result<boo
 fn decide(
     paths: &CoordPaths,
     key: &[u8; key::KEY_LEN],
-    files: &[(std::path::PathBuf, Result<GrantFile, String>)],
+    files: &[grants::LoadedGrant],
     q: &GrantQuery,
     now: time::OffsetDateTime,
     conn: Option<&Connection>,

@@ -159,10 +159,11 @@ pub fn mint(paths: &CoordPaths, ledger: &Ledger, req: &MintRequest) -> Result<Cl
     Ok(claims)
 }
 
+/// A grant file's path and its parse result (the parse error as text).
+pub type LoadedGrant = (PathBuf, Result<GrantFile, String>);
+
 /// Every grant file in the grants directory, with its parse result.
-pub fn load_all(
-    paths: &CoordPaths,
-) -> Result<Vec<(PathBuf, Result<GrantFile, String>)>, CoordError> {
+pub fn load_all(paths: &CoordPaths) -> Result<Vec<LoadedGrant>, CoordError> {
     let rd = match std::fs::read_dir(&paths.grants) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

@@ -42,7 +42,8 @@ pub struct Ledger {
     paths: CoordPaths,
     host: String,
     opts: LedgerOptions,
-    conn: Mutex<Option<Connection>>,
+    /// The open connection and the (device, inode) of the file it opened.
+    conn: Mutex<Option<(Connection, (u64, u64))>>,
     mirror_error: Mutex<Option<CoordError>>,
 }
 
@@ -66,7 +67,7 @@ impl Ledger {
                 path: paths.spool.clone(),
             });
         }
-        let conn = db::open_rw(&paths.ledger_db, opts.busy_timeout).ok();
+        let conn = connect(paths, &opts);
         Ok(Ledger {
             paths: paths.clone(),
             host: sys::hostname(),
@@ -114,11 +115,17 @@ impl Ledger {
         mut decide: impl FnMut(Option<&Transaction<'_>>) -> Result<(T, Vec<NewEvent>), CoordError>,
     ) -> Result<(T, Vec<Appended>), CoordError> {
         let mut guard = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        // A database moved away or replaced under an open connection must not swallow events.
+        if let Some((_, id)) = guard.as_ref() {
+            if file_id(&self.paths.ledger_db) != Some(*id) {
+                *guard = None;
+            }
+        }
         if guard.is_none() {
-            *guard = db::open_rw(&self.paths.ledger_db, self.opts.busy_timeout).ok();
+            *guard = connect(&self.paths, &self.opts);
         }
         let db_error = match guard.as_mut() {
-            Some(conn) => match self.commit(conn, &mut decide) {
+            Some((conn, _)) => match self.commit(conn, &mut decide) {
                 Ok(done) => return Ok(done),
                 Err(e) => e,
             },
@@ -214,6 +221,17 @@ impl From<rusqlite::Error> for DbFailure {
     }
 }
 
+fn file_id(p: &std::path::Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()))
+}
+
+fn connect(paths: &CoordPaths, opts: &LedgerOptions) -> Option<(Connection, (u64, u64))> {
+    let id = file_id(&paths.ledger_db)?;
+    let conn = db::open_rw(&paths.ledger_db, opts.busy_timeout).ok()?;
+    Some((conn, id))
+}
+
 /// Writes every committed event as JSONL (the mirror format) to `w`, in seq order. Returns how many.
 pub fn export(paths: &CoordPaths, w: &mut dyn std::io::Write) -> Result<u64, CoordError> {
     let conn =
@@ -221,14 +239,106 @@ pub fn export(paths: &CoordPaths, w: &mut dyn std::io::Write) -> Result<u64, Coo
     let mut after = 0;
     let mut n = 0;
     loop {
-        let evs = db::events_after(&conn, after, 10_000)
+        let evs = db::rows_after(&conn, after, 10_000)
             .map_err(|e| CoordError::sql("read events", &paths.ledger_db, e))?;
         let Some(l) = evs.last() else { break };
         after = l.seq;
         for ev in &evs {
-            writeln!(w, "{}", ev.to_line()).map_err(|e| CoordError::io("write", "stdout", e))?;
+            writeln!(w, "{}", ev.view().to_line())
+                .map_err(|e| CoordError::io("write", "stdout", e))?;
             n += 1;
         }
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::coord::{provision, reconcile, verify, ProvisionOptions};
+    use std::sync::Arc;
+
+    fn tree() -> (tempfile::TempDir, CoordPaths) {
+        let d = tempfile::tempdir().unwrap();
+        let p = CoordPaths::resolve_with(Some(&d.path().join("c")), &|_| None).unwrap();
+        provision(&p, &ProvisionOptions::default()).unwrap();
+        (d, p)
+    }
+
+    #[test]
+    fn ledger_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Ledger>();
+    }
+
+    #[test]
+    fn threads_appending_at_once_keep_one_chain() {
+        let (_d, p) = tree();
+        let ledger = Arc::new(Ledger::open(&p).unwrap());
+        let handles: Vec<_> = (0..4)
+            .map(|t| {
+                let l = Arc::clone(&ledger);
+                std::thread::spawn(move || {
+                    for i in 0..50 {
+                        let a = l
+                            .append(NewEvent::new("op", format!("t{t}-{i}"), "ok"))
+                            .unwrap();
+                        assert!(matches!(a, Appended::Committed { .. }));
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        let v = verify(&p).unwrap();
+        assert!(v.intact, "{v}");
+        assert_eq!(v.db_events, 201);
+        assert_eq!(v.mirror_events, 201);
+    }
+
+    #[test]
+    fn a_missing_database_spools_and_reconcile_commits_after_reprovisioning() {
+        let (_d, p) = tree();
+        let ledger = Ledger::open(&p).unwrap();
+        std::fs::rename(&p.ledger_db, p.base.join("moved.db")).unwrap();
+        let a = ledger
+            .append(NewEvent::new("verdict", "x", "pass"))
+            .unwrap();
+        let Appended::Spooled { path } = a else {
+            panic!("expected a spooled event, got {a:?}")
+        };
+        assert!(path.starts_with(&p.spool));
+        std::fs::rename(p.base.join("moved.db"), &p.ledger_db).unwrap();
+        let r = reconcile(&p).unwrap();
+        assert_eq!(r.ingested, 1);
+        assert!(matches!(
+            ledger.append(NewEvent::new("op", "y", "ok")).unwrap(),
+            Appended::Committed { seq: 3 }
+        ));
+        assert!(verify(&p).unwrap().intact);
+    }
+
+    #[test]
+    fn a_batch_commits_in_order() {
+        let (_d, p) = tree();
+        let ledger = Ledger::open(&p).unwrap();
+        let evs = (0..10)
+            .map(|i| NewEvent::new("op", format!("b{i}"), "ok"))
+            .collect();
+        let out = ledger.append_batch(evs).unwrap();
+        assert_eq!(out.first(), Some(&Appended::Committed { seq: 2 }));
+        assert_eq!(out.last(), Some(&Appended::Committed { seq: 11 }));
+        let tail = ledger.tail(2).unwrap();
+        assert_eq!(tail[1].subject, "b9");
+        assert!(verify(&p).unwrap().intact);
+    }
+
+    #[test]
+    fn an_unprovisioned_tree_is_refused_with_a_hint() {
+        let d = tempfile::tempdir().unwrap();
+        let p = CoordPaths::resolve_with(Some(d.path()), &|_| None).unwrap();
+        let e = Ledger::open(&p).unwrap_err().to_string();
+        assert!(e.contains("coord provision"), "{e}");
+    }
 }

@@ -60,12 +60,12 @@ pub fn sync(
         _ => {
             let mut after = last;
             loop {
-                let evs = db::events_after(conn, after, 5000)
+                let evs = db::rows_after(conn, after, 5000)
                     .map_err(|e| CoordError::sql("read events for the mirror", db_path, e))?;
                 let Some(l) = evs.last() else { break };
                 after = l.seq;
                 for ev in &evs {
-                    buf.push_str(&ev.to_line());
+                    buf.push_str(&ev.view().to_line());
                     buf.push('\n');
                     report.appended += 1;
                 }

@@ -3,7 +3,8 @@
 //! run concurrently with appends and with itself: a file another reconciler already committed is
 //! recognised by its id and only removed. It never rewrites a committed event.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use rusqlite::TransactionBehavior;
 
@@ -25,6 +26,8 @@ pub struct ReconcileReport {
     pub mirror_repaired: u64,
     /// Bytes of a torn mirror line that were cut.
     pub mirror_cut_bytes: u64,
+    /// Temporary spool files left by writers killed mid-write (never acknowledged), removed.
+    pub stale_tmp_removed: u64,
 }
 
 impl std::fmt::Display for ReconcileReport {
@@ -96,8 +99,34 @@ pub fn reconcile(paths: &CoordPaths) -> Result<ReconcileReport, CoordError> {
         }
         sys::sync_dir(&paths.spool)?;
     }
+    report.stale_tmp_removed = remove_stale_tmp(&paths.spool)?;
     let m = mirror::sync(&conn, &paths.mirror, &paths.ledger_db, &[], true)?;
     report.mirror_repaired = m.appended;
     report.mirror_cut_bytes = m.cut_bytes;
     Ok(report)
+}
+
+/// A temporary spool file older than this belongs to a writer that died before its rename.
+const STALE_TMP: Duration = Duration::from_secs(600);
+
+/// Removes temporary spool files of dead writers. Their events were never acknowledged.
+fn remove_stale_tmp(spool: &Path) -> Result<u64, CoordError> {
+    let rd = std::fs::read_dir(spool).map_err(|e| CoordError::io("list the spool", spool, e))?;
+    let mut n = 0;
+    for ent in rd.flatten() {
+        let name = ent.file_name();
+        if !name.to_string_lossy().starts_with(".tmp-") {
+            continue;
+        }
+        let old = ent
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_TMP);
+        if old && std::fs::remove_file(ent.path()).is_ok() {
+            n += 1;
+        }
+    }
+    Ok(n)
 }

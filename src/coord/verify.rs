@@ -1,9 +1,10 @@
 //! Verification: recomputes the SHA-256 chain over the database and over the mirror, and compares the
 //! two line by line. Reports the first divergence (where, seq, expected, found). The mirror is read
 //! before the database, so events committed meanwhile show as a lagging mirror, never as tampering.
-//! It only reads.
+//! A mirror line must be byte-identical to the database row's rendering; only a differing line is
+//! parsed, to say how it differs. It only reads.
 
-use super::event::{Event, GENESIS};
+use super::event::{Event, Row, GENESIS};
 use super::{db, spool, CoordError, CoordPaths};
 
 /// The first place where the ledger is not what its chain says.
@@ -73,114 +74,200 @@ pub fn verify(paths: &CoordPaths) -> Result<VerifyReport, CoordError> {
             path: paths.ledger_db.clone(),
         });
     }
+    // Only complete lines count; a torn last line is a crash remnant that reconcile cuts.
+    let complete = match mirror_text.rfind('\n') {
+        Some(i) => &mirror_text[..i],
+        None => "",
+    };
+    let mut mirror = if complete.is_empty() {
+        None
+    } else {
+        Some(complete.split('\n'))
+    };
     let conn =
         db::open_ro(&paths.ledger_db).map_err(|e| CoordError::sql("open", &paths.ledger_db, e))?;
-    let mut rows = Vec::new();
-    let mut after = 0;
-    loop {
-        let chunk = db::events_after(&conn, after, 50_000)
-            .map_err(|e| CoordError::sql("read events", &paths.ledger_db, e))?;
-        let Some(l) = chunk.last() else { break };
-        after = l.seq;
-        rows.extend(chunk);
-    }
     let mut report = VerifyReport {
-        db_events: rows.len() as u64,
         spooled: spool::list(&paths.spool)
             .map(|v| v.len() as u64)
             .unwrap_or(0),
         ..Default::default()
     };
-    report.first_divergence = check_chain(&rows, "db");
-
-    if report.first_divergence.is_none() {
-        // Only complete lines count; a torn last line is a crash remnant that reconcile cuts.
-        let complete = match mirror_text.rfind('\n') {
-            Some(i) => &mirror_text[..=i],
-            None => "",
-        };
-        let mut mirror = Vec::new();
-        for (i, line) in complete.lines().enumerate() {
-            match serde_json::from_str::<Event>(line) {
-                Ok(ev) => mirror.push(ev),
-                Err(e) => {
-                    report.first_divergence = Some(Divergence {
-                        source: "mirror",
-                        seq: i as u64 + 1,
-                        expected: "an event line".into(),
-                        found: format!("line {}: {e}", i + 1),
-                        what: "unreadable line".into(),
-                    });
-                    break;
-                }
+    let mut prev = GENESIS.to_string();
+    let mut mirror_div: Option<Divergence> = None;
+    let mut after = 0;
+    'rows: loop {
+        let rows = db::rows_after(&conn, after, 20_000)
+            .map_err(|e| CoordError::sql("read events", &paths.ledger_db, e))?;
+        let Some(l) = rows.last() else { break };
+        after = l.seq;
+        for row in &rows {
+            report.db_events += 1;
+            if let Some(d) = check_row(row, report.db_events, &prev) {
+                report.first_divergence = Some(d);
+                break 'rows;
+            }
+            prev = row.hash.clone();
+            let Some(line) = mirror.as_mut().and_then(|m| m.next()) else {
+                mirror = None;
+                continue;
+            };
+            report.mirror_events += 1;
+            if mirror_div.is_none() && line != row.view().to_line() {
+                mirror_div = Some(describe_mirror(line, row));
             }
         }
-        report.mirror_events = mirror.len() as u64;
-        if report.first_divergence.is_none() {
-            report.first_divergence =
-                check_chain(&mirror, "mirror").or_else(|| compare(&rows, &mirror));
-        }
-        report.mirror_lag = (rows.len() as u64).saturating_sub(mirror.len() as u64);
     }
+    if report.first_divergence.is_none() {
+        report.first_divergence = mirror_div;
+    }
+    if report.first_divergence.is_none() {
+        if let Some(extra) = mirror.as_mut().and_then(|m| m.next()) {
+            report.mirror_events += 1;
+            report.first_divergence = Some(Divergence {
+                source: "mirror",
+                seq: report.db_events + 1,
+                expected: "no such event (the database ends before it)".into(),
+                found: serde_json::from_str::<Event>(extra)
+                    .map(|e| e.hash)
+                    .unwrap_or_else(|_| extra.chars().take(80).collect()),
+                what: "mirror has events the database lacks".into(),
+            });
+        }
+    }
+    report.mirror_lag = report.db_events.saturating_sub(report.mirror_events);
     report.intact = report.first_divergence.is_none();
     Ok(report)
 }
 
-fn check_chain(evs: &[Event], source: &'static str) -> Option<Divergence> {
-    let mut prev = GENESIS.to_string();
-    for (i, ev) in evs.iter().enumerate() {
-        let seq = i as u64 + 1;
-        let div = |what: &str, expected: String, found: String| Divergence {
-            source,
-            seq,
-            expected,
-            found,
-            what: what.into(),
-        };
-        if ev.seq != seq {
-            return Some(div("seq out of order", seq.to_string(), ev.seq.to_string()));
-        }
-        if ev.prev_hash != prev {
-            return Some(div(
-                "prev_hash breaks the chain",
-                prev,
-                ev.prev_hash.clone(),
-            ));
-        }
-        let h = ev.compute_hash();
-        if ev.hash != h {
-            return Some(div(
-                "hash does not match the event's content",
-                h,
-                ev.hash.clone(),
-            ));
-        }
-        prev = h;
+/// Checks one database row against its position and the previous hash.
+fn check_row(row: &Row, seq: u64, prev: &str) -> Option<Divergence> {
+    let div = |what: &str, expected: String, found: String| Divergence {
+        source: "db",
+        seq,
+        expected,
+        found,
+        what: what.into(),
+    };
+    if row.seq != seq {
+        return Some(div(
+            "seq out of order",
+            seq.to_string(),
+            row.seq.to_string(),
+        ));
+    }
+    if row.prev_hash != prev {
+        return Some(div(
+            "prev_hash breaks the chain",
+            prev.to_string(),
+            row.prev_hash.clone(),
+        ));
+    }
+    let h = row.view().compute_hash();
+    if row.hash != h {
+        return Some(div(
+            "hash does not match the event's content",
+            h,
+            row.hash.clone(),
+        ));
     }
     None
 }
 
-fn compare(db: &[Event], mirror: &[Event]) -> Option<Divergence> {
-    for (d, m) in db.iter().zip(mirror) {
-        if d != m {
-            return Some(Divergence {
-                source: "mirror",
-                seq: d.seq,
-                expected: d.hash.clone(),
-                found: m.hash.clone(),
-                what: "mirror line differs from the database".into(),
-            });
+/// Explains how a mirror line differs from the verified database row of the same position.
+fn describe_mirror(line: &str, row: &Row) -> Divergence {
+    let mut d = Divergence {
+        source: "mirror",
+        seq: row.seq,
+        expected: row.hash.clone(),
+        found: String::new(),
+        what: "mirror line differs from the database".into(),
+    };
+    match serde_json::from_str::<Event>(line) {
+        Err(e) => {
+            d.what = "unreadable mirror line".into();
+            d.found = e.to_string();
+        }
+        Ok(ev) if ev.seq != row.seq => {
+            d.what = "mirror seq out of order".into();
+            d.expected = row.seq.to_string();
+            d.found = ev.seq.to_string();
+        }
+        Ok(ev) => {
+            let h = ev.compute_hash();
+            if h != ev.hash {
+                d.what = "mirror line's hash does not match its content".into();
+                d.expected = h;
+            }
+            d.found = ev.hash;
         }
     }
-    if mirror.len() > db.len() {
-        let m = &mirror[db.len()];
-        return Some(Divergence {
-            source: "mirror",
-            seq: m.seq,
-            expected: "no such event (the database ends before it)".into(),
-            found: m.hash.clone(),
-            what: "mirror has events the database lacks".into(),
-        });
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::coord::{provision, Ledger, NewEvent, ProvisionOptions};
+
+    fn tree(n: usize) -> (tempfile::TempDir, CoordPaths) {
+        let d = tempfile::tempdir().unwrap();
+        let p = CoordPaths::resolve_with(Some(&d.path().join("c")), &|_| None).unwrap();
+        provision(&p, &ProvisionOptions::default()).unwrap();
+        let l = Ledger::open(&p).unwrap();
+        for i in 0..n {
+            l.append(NewEvent::new("op", format!("e{i}"), "ok"))
+                .unwrap();
+        }
+        (d, p)
     }
-    None
+
+    fn sql(p: &CoordPaths, s: &str) {
+        rusqlite::Connection::open(&p.ledger_db)
+            .unwrap()
+            .execute_batch(s)
+            .unwrap();
+    }
+
+    #[test]
+    fn a_deleted_row_breaks_the_database_chain() {
+        let (_d, p) = tree(5);
+        sql(
+            &p,
+            "DROP TRIGGER events_no_delete; DELETE FROM events WHERE seq = 3;",
+        );
+        let d = verify(&p).unwrap().first_divergence.unwrap();
+        assert_eq!((d.source, d.seq), ("db", 3));
+        assert_eq!(d.what, "seq out of order");
+    }
+
+    #[test]
+    fn rewritten_data_is_a_hash_mismatch() {
+        let (_d, p) = tree(5);
+        sql(
+            &p,
+            r#"DROP TRIGGER events_no_update; UPDATE events SET data = '{"x":1}' WHERE seq = 4;"#,
+        );
+        let r = verify(&p).unwrap();
+        assert!(!r.intact);
+        let d = r.first_divergence.unwrap();
+        assert_eq!((d.source, d.seq), ("db", 4));
+        assert!(d.what.contains("hash does not match"), "{d:?}");
+    }
+
+    #[test]
+    fn a_mirror_line_the_database_lacks_is_divergence_and_a_short_mirror_is_lag() {
+        let (_d, p) = tree(3);
+        let text = std::fs::read_to_string(&p.mirror).unwrap();
+        let last = text.lines().last().unwrap().to_string();
+        std::fs::write(&p.mirror, format!("{text}{last}\n")).unwrap();
+        let d = verify(&p).unwrap().first_divergence.unwrap();
+        assert_eq!((d.source, d.seq), ("mirror", 5));
+        assert!(d.what.contains("lacks"), "{d:?}");
+
+        let short: Vec<&str> = text.lines().take(2).collect();
+        std::fs::write(&p.mirror, short.join("\n") + "\n").unwrap();
+        let r = verify(&p).unwrap();
+        assert!(r.intact, "{r}");
+        assert_eq!(r.mirror_lag, 2);
+    }
 }

@@ -9,6 +9,7 @@ mod interp;
 mod merge;
 mod model;
 mod parse;
+mod service;
 mod values;
 
 use std::collections::BTreeMap;

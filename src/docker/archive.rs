@@ -40,6 +40,9 @@ pub struct BackupManifest {
     pub entries: Vec<ManifestEntry>,
 }
 
+/// One backed-up path with the tar the engine gave for it.
+pub(crate) type Member = (ManifestEntry, Vec<u8>);
+
 pub(crate) fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
@@ -132,9 +135,7 @@ pub(crate) fn write_artifact(
 }
 
 /// Reads an artifact back, verifying the archive's and every member's checksum against the manifest.
-pub(crate) fn read_artifact(
-    archive: &Path,
-) -> Result<(BackupManifest, Vec<(ManifestEntry, Vec<u8>)>), String> {
+pub(crate) fn read_artifact(archive: &Path) -> Result<(BackupManifest, Vec<Member>), String> {
     let mpath = manifest_path(archive);
     let mtext = std::fs::read_to_string(&mpath).map_err(|e| format!("{}: {e}", mpath.display()))?;
     let manifest: BackupManifest = serde_json::from_str(&mtext)

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use bollard::container::{DownloadFromContainerOptions, UploadToContainerOptions};
 use bollard::models::MountPointTypeEnum;
-use bollard::service::UpdateServiceOptions;
 use futures_util::StreamExt;
 
 use super::archive::{check_tar, read_artifact, write_artifact, ManifestEntry};
@@ -297,30 +296,46 @@ impl Engine {
         Ok(())
     }
 
-    /// Restarts every task of a service by bumping its force-update counter.
+    /// Restarts every task of `service` (short name) by bumping its force-update counter, as
+    /// `docker service update --force` does. Returns once swarm accepted the update.
+    pub fn restart_service(&self, stack: &str, service: &str) -> Result<(), DockerError> {
+        self.block(self.force_update(&format!("{stack}_{service}")))
+    }
+
+    /// Restarts every task of a service by bumping its force-update counter. Done on the raw JSON so
+    /// that no field of the spec is lost on the way (bollard's model drops `Healthcheck`).
     pub(crate) async fn force_update(&self, full_name: &str) -> Result<(), DockerError> {
-        let svc = self
-            .docker
-            .inspect_service(full_name, None)
+        let api = |e: String| DockerError::api(format!("force update {full_name}"), e);
+        let svc: serde_json::Value = self
+            .raw
+            .get_json(&format!("/services/{full_name}"))
             .await
-            .map_err(|e| DockerError::api(format!("inspect service {full_name}"), e))?;
-        let version = svc.version.and_then(|v| v.index).unwrap_or(0);
-        let mut spec = svc.spec.unwrap_or_default();
-        let mut tmpl = spec.task_template.unwrap_or_default();
-        tmpl.force_update = Some(tmpl.force_update.unwrap_or(0) + 1);
-        spec.task_template = Some(tmpl);
-        self.docker
-            .update_service(
-                full_name,
-                spec,
-                UpdateServiceOptions {
-                    version,
-                    ..Default::default()
-                },
-                None,
+            .map_err(api)?;
+        let version = svc
+            .pointer("/Version/Index")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0);
+        let id = svc
+            .get("ID")
+            .and_then(|v| v.as_str())
+            .unwrap_or(full_name)
+            .to_string();
+        let mut spec = svc.get("Spec").cloned().unwrap_or_default();
+        let tmpl = &mut spec["TaskTemplate"];
+        let n = tmpl
+            .get("ForceUpdate")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0);
+        tmpl["ForceUpdate"] = serde_json::json!(n + 1);
+        let resp = self
+            .raw
+            .request(
+                "POST",
+                &format!("/services/{id}/update?version={version}"),
+                Some(&spec),
             )
             .await
-            .map_err(|e| DockerError::api(format!("force update {full_name}"), e))?;
-        Ok(())
+            .map_err(api)?;
+        resp.ok().map_err(api)
     }
 }

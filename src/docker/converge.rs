@@ -49,18 +49,30 @@ impl Engine {
     ) -> Result<ConvergeReport, DockerError> {
         let start = Instant::now();
         let deadline = start + timeout;
+        // Two streams, filtered by the engine: the stack's containers (by label) and services (service
+        // events carry no labels, so they are matched by name below). Other stacks' chatter never
+        // reaches us.
         let mut events = match poll_interval {
             None => {
-                let mut filters = HashMap::new();
-                filters.insert(
+                let stream = |filters: HashMap<String, Vec<String>>| {
+                    self.docker.events(Some(EventsOptions::<String> {
+                        since: None,
+                        until: None,
+                        filters,
+                    }))
+                };
+                let containers = stream(HashMap::from([
+                    ("type".to_string(), vec!["container".to_string()]),
+                    (
+                        "label".to_string(),
+                        vec![format!("{LABEL_NAMESPACE}={stack}")],
+                    ),
+                ]));
+                let services = stream(HashMap::from([(
                     "type".to_string(),
-                    vec!["container".into(), "service".into()],
-                );
-                Some(self.docker.events(Some(EventsOptions::<String> {
-                    since: None,
-                    until: None,
-                    filters,
-                })))
+                    vec!["service".to_string()],
+                )]));
+                Some(futures_util::stream::select(containers, services))
             }
             Some(_) => None,
         };

@@ -55,13 +55,26 @@ impl Engine {
         dry_run: bool,
         on_remove: &mut dyn FnMut(&Removal),
     ) -> Result<JanitorReport, DockerError> {
-        self.block(self.janitor_async(runs_dir, dry_run, on_remove))
+        self.block(self.janitor_async(runs_dir, dry_run, &|_| true, on_remove))
+    }
+
+    /// [`Engine::janitor`] limited to the stacks `only` accepts (tests on a shared engine use it to
+    /// stay within their own stacks).
+    pub fn janitor_filtered(
+        &self,
+        runs_dir: &Path,
+        dry_run: bool,
+        only: &dyn Fn(&str) -> bool,
+        on_remove: &mut dyn FnMut(&Removal),
+    ) -> Result<JanitorReport, DockerError> {
+        self.block(self.janitor_async(runs_dir, dry_run, only, on_remove))
     }
 
     async fn janitor_async(
         &self,
         runs_dir: &Path,
         dry_run: bool,
+        only: &dyn Fn(&str) -> bool,
         on_remove: &mut dyn FnMut(&Removal),
     ) -> Result<JanitorReport, DockerError> {
         let mut report = JanitorReport {
@@ -97,6 +110,8 @@ impl Engine {
             });
             t.run_dir = Some(dir);
         }
+        targets.retain(|stack, _| only(stack));
+        orphans.retain(|_| only(""));
         for (stack, t) in targets {
             let all = self.find(&stack, None, &KINDS).await?;
             if let Some(live) = all.iter().find_map(|r| {

@@ -44,7 +44,19 @@ impl RunLock {
             .truncate(false)
             .open(&path)
             .map_err(|e| DockerError::io(&path, e))?;
-        match file.try_lock() {
+        // A janitor probing `is_alive` holds a shared lock for an instant: retry briefly before
+        // concluding that another run holds it.
+        let mut tries = 0;
+        let locked = loop {
+            match file.try_lock() {
+                Err(TryLockError::WouldBlock) if tries < 10 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => break other,
+            }
+        };
+        match locked {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
                 let holder = Self::read_info(&path)

@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, HashMap};
 
 use bollard::container::ListContainersOptions;
 use bollard::models::{ContainerSummary, Service, Task};
-use bollard::service::ListServicesOptions;
 
 use super::raw::filters_query;
 use super::{short_name, DockerError, Engine, ServiceState, LABEL_NAMESPACE, LABEL_SERVICE_NAME};
@@ -26,21 +25,31 @@ impl Engine {
         Ok(snap.states(stack))
     }
 
+    /// The stack's services, read raw: the engine spells the healthcheck key `Healthcheck`, which
+    /// bollard's model (expecting `HealthCheck`) drops, so it is copied across here.
     pub(crate) async fn list_stack_services(
         &self,
         stack: &str,
     ) -> Result<Vec<Service>, DockerError> {
-        let mut filters: HashMap<String, Vec<String>> = HashMap::new();
-        filters.insert("label".into(), vec![format!("{LABEL_NAMESPACE}={stack}")]);
-        let mut v = self
-            .docker
-            .list_services(Some(ListServicesOptions {
-                filters,
-                status: true,
-            }))
+        let q =
+            filters_query(&serde_json::json!({ "label": [format!("{LABEL_NAMESPACE}={stack}")] }));
+        let raw: Vec<serde_json::Value> = self
+            .raw
+            .get_json(&format!("/services?status=true&{q}"))
             .await
             .map_err(|e| DockerError::api("list services", e))?;
-        v.sort_by(|a, b| spec_name(a).cmp(&spec_name(b)));
+        let mut v = Vec::with_capacity(raw.len());
+        for mut item in raw {
+            if let Some(cs) = item.pointer_mut("/Spec/TaskTemplate/ContainerSpec") {
+                if let Some(h) = cs.get("Healthcheck").cloned() {
+                    cs["HealthCheck"] = h;
+                }
+            }
+            let svc: Service =
+                serde_json::from_value(item).map_err(|e| DockerError::api("list services", e))?;
+            v.push(svc);
+        }
+        v.sort_by_key(spec_name);
         Ok(v)
     }
 
@@ -125,7 +134,7 @@ impl StackSnapshot {
     pub fn current_running_tasks<'a>(&'a self, svc: &'a Service) -> impl Iterator<Item = &'a Task> {
         let id = svc.id.clone();
         let tmpl = svc.spec.as_ref().and_then(|s| s.task_template.as_ref());
-        let want_cs = tmpl.map(|t| serde_json::to_value(&t.container_spec).unwrap_or_default());
+        let want_cs = tmpl.map(|t| comparable(&t.container_spec));
         let want_force = tmpl.and_then(|t| t.force_update);
         self.tasks.iter().filter(move |t| {
             let state = t
@@ -135,8 +144,7 @@ impl StackSnapshot {
                 .map(|s| s.to_string());
             let desired = t.desired_state.map(|s| s.to_string());
             let same_spec = t.spec.as_ref().is_some_and(|sp| {
-                Some(serde_json::to_value(&sp.container_spec).unwrap_or_default()) == want_cs
-                    && sp.force_update == want_force
+                Some(comparable(&sp.container_spec)) == want_cs && sp.force_update == want_force
             });
             t.service_id == id
                 && state.as_deref() == Some("running")
@@ -169,18 +177,22 @@ impl StackSnapshot {
             .next()
             .unwrap_or_default()
             .to_string();
-        let desired = svc
-            .service_status
+        // Replicated: the spec is authoritative (the status lags right after a create and would
+        // read 0/0). Global: the status, never less than one node.
+        let replicas = spec
+            .mode
             .as_ref()
-            .and_then(|s| s.desired_tasks)
-            .or_else(|| {
-                spec.mode
-                    .as_ref()
-                    .and_then(|m| m.replicated.as_ref())
-                    .and_then(|r| r.replicas)
-                    .map(|r| r as u64)
-            })
-            .unwrap_or(0);
+            .and_then(|m| m.replicated.as_ref())
+            .and_then(|r| r.replicas);
+        let desired = match replicas {
+            Some(r) => r.max(0) as u64,
+            None => svc
+                .service_status
+                .as_ref()
+                .and_then(|s| s.desired_tasks)
+                .unwrap_or(0)
+                .max(1),
+        };
         let running_tasks: Vec<&Task> = self.current_running_tasks(svc).collect();
         let mut health: Option<bool> = None;
         for t in &running_tasks {
@@ -221,6 +233,16 @@ impl StackSnapshot {
             update_state,
         }
     }
+}
+
+/// A container spec as JSON without the healthcheck (which only the service listing carries, see
+/// `list_stack_services`), for comparing a task's spec with its service's.
+fn comparable(cs: &Option<bollard::models::TaskSpecContainerSpec>) -> serde_json::Value {
+    let mut cs = cs.clone();
+    if let Some(c) = cs.as_mut() {
+        c.health_check = None;
+    }
+    serde_json::to_value(&cs).unwrap_or_default()
 }
 
 fn has_healthcheck(cs: &bollard::models::TaskSpecContainerSpec) -> bool {

@@ -2,8 +2,11 @@
 //! fonts or images fetched), so they work from a file:// dashboard or a README. The colour follows the
 //! level; a badge never says more than the ladder computed.
 
+use std::path::{Path, PathBuf};
+
 use super::level;
 use super::model::RunResult;
+use super::ReportError;
 
 /// Colours by level, L0..=L5 (red → bright green).
 pub const LEVEL_COLORS: [&str; 6] = [
@@ -68,6 +71,52 @@ pub fn for_recipe(recipe: &str, runs: &[RunResult]) -> String {
     }
 }
 
+/// Writes the badges of a finished run into `dir` (created if missing): `badge.svg` (this run) and
+/// `badge-<recipe>.svg` (the recipe's latest run, which is this one). Returns the paths written.
+/// Each file is written to a temporary name and renamed, so a reader never sees half a badge.
+pub fn write_badges(r: &RunResult, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    std::fs::create_dir_all(dir).map_err(|e| ReportError::io("create", dir, e))?;
+    let run = dir.join("badge.svg");
+    let recipe = dir.join(format!("badge-{}.svg", file_safe(&r.recipe)));
+    write_atomic(&run, &for_run(r))?;
+    write_atomic(&recipe, &for_recipe(&r.recipe, std::slice::from_ref(r)))?;
+    Ok(vec![run, recipe])
+}
+
+/// A recipe name (or URL, or path) as one file-name component: `[A-Za-z0-9._-]`, others become `-`.
+pub fn file_safe(recipe: &str) -> String {
+    let s: String = recipe
+        .trim_end_matches('/')
+        .trim_end_matches(".git")
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let s = s.trim_start_matches('.').to_string();
+    if s.is_empty() {
+        "recipe".to_string()
+    } else {
+        s
+    }
+}
+
+fn write_atomic(path: &Path, text: &str) -> Result<(), ReportError> {
+    let tmp = path.with_extension(format!("svg.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, text).map_err(|e| ReportError::io("write", &tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        ReportError::io("write", path, e)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,5 +140,47 @@ mod tests {
         assert!(b.contains("cc-ci: L5 lint"), "{b}");
         assert!(b.contains(LEVEL_COLORS[5]));
         assert!(for_recipe("other", &[new]).contains("no runs"));
+    }
+
+    #[test]
+    fn write_badges_writes_the_run_and_recipe_badges() {
+        let d = tempfile::tempdir().unwrap();
+        let mut r = sample::run();
+        let paths = write_badges(&r, &d.path().join("artifacts")).unwrap();
+        let names: Vec<String> = paths
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["badge.svg", "badge-hello.svg"]);
+        for p in &paths {
+            let svg = std::fs::read_to_string(p).unwrap();
+            assert!(svg.contains("cc-ci: L5 lint"), "{svg}");
+        }
+        // A lint that could not run is not a pass: the badge says L4.
+        r.lint = Some(crate::report::LintResult::could_not_run(
+            "abra recipe lint",
+            "no abra",
+        ));
+        write_badges(&r, &d.path().join("artifacts")).unwrap();
+        let svg = std::fs::read_to_string(&paths[0]).unwrap();
+        assert!(svg.contains("cc-ci: L4 functional"), "{svg}");
+        assert_eq!(
+            std::fs::read_dir(d.path().join("artifacts"))
+                .unwrap()
+                .count(),
+            2
+        );
+    }
+
+    #[test]
+    fn recipe_names_become_one_safe_file_name_component() {
+        assert_eq!(file_safe("hello"), "hello");
+        assert_eq!(
+            file_safe("https://git.example/coop-cloud/hello.git"),
+            "hello"
+        );
+        assert_eq!(file_safe("/tmp/x/my recipe/"), "my-recipe");
+        assert_eq!(file_safe(".."), "recipe");
+        assert_eq!(file_safe("a:b"), "a-b");
     }
 }

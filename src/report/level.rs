@@ -98,6 +98,13 @@ pub fn compute(r: &RunResult) -> Ladder {
         None => RungStatus::Unverified {
             reason: "lint did not run".to_string(),
         },
+        Some(l) if l.not_run.is_some() => RungStatus::Unverified {
+            reason: format!(
+                "{} could not run: {}",
+                l.tool,
+                first_line(l.not_run.as_deref().unwrap_or(""))
+            ),
+        },
         Some(l) if l.passed => RungStatus::Pass,
         Some(l) => RungStatus::Fail {
             reason: match l.messages.first() {

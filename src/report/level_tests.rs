@@ -56,6 +56,44 @@ fn lint_missing_stops_at_l4_as_unverified() {
 }
 
 #[test]
+fn lint_that_could_not_run_is_unverified_not_failed() {
+    let mut r = sample::run();
+    r.lint = Some(LintResult::could_not_run(
+        "abra recipe lint",
+        "cannot start /nope/abra: No such file or directory",
+    ));
+    let l = compute(&r);
+    assert_eq!(l.level, 4);
+    assert_eq!(
+        l.rungs[4].status,
+        RungStatus::Unverified {
+            reason:
+                "abra recipe lint could not run: cannot start /nope/abra: No such file or directory"
+                    .into()
+        }
+    );
+    // Even a result claiming `passed` is unverified when it says it did not run.
+    r.lint.as_mut().unwrap().passed = true;
+    assert_eq!(compute(&r).rungs[4].status.word(), "unverified");
+}
+
+#[test]
+fn lint_that_ran_and_failed_is_a_fail_with_its_first_message() {
+    let mut r = sample::run();
+    r.lint = Some(LintResult::ran(
+        "cc-ci built-in lint",
+        false,
+        vec!["compose.yml: image of service app has no tag".into()],
+    ));
+    let l = compute(&r);
+    assert_eq!(l.level, 4);
+    assert_eq!(
+        l.cap_reason.as_deref(),
+        Some("L5 lint fail: cc-ci built-in lint failed: compose.yml: image of service app has no tag")
+    );
+}
+
+#[test]
 fn failed_upgrade_caps_at_l1_even_when_everything_above_passed() {
     let mut r = sample::run();
     set_tier(
@@ -376,11 +414,7 @@ fn level_never_exceeds_what_the_verdicts_support() {
                                     r.tiers.last_mut().unwrap().tests[0].source =
                                         TestSource::Pytest;
                                 }
-                                r.lint = lint.map(|passed| LintResult {
-                                    passed,
-                                    tool: "lint".into(),
-                                    messages: vec![],
-                                });
+                                r.lint = lint.map(|passed| LintResult::ran("lint", passed, vec![]));
                                 r.deploy_count = deploy_count;
                                 let l = compute(&r);
                                 if let Err(e) = supported(&r, l.level) {

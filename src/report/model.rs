@@ -209,6 +209,33 @@ pub struct LintResult {
     pub passed: bool,
     pub tool: String,
     pub messages: Vec<String>,
+    /// Set when the lint could not run at all (tool missing, timed out, crashed): the rung is then
+    /// unverified, never failed or passed. `passed` is false whenever this is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_run: Option<String>,
+}
+
+impl LintResult {
+    /// A lint that ran: it passed when `messages` holds no failure the caller counted.
+    pub fn ran(tool: &str, passed: bool, messages: Vec<String>) -> LintResult {
+        LintResult {
+            passed,
+            tool: tool.to_string(),
+            messages,
+            not_run: None,
+        }
+    }
+
+    /// A lint that could not run, and why.
+    pub fn could_not_run(tool: &str, reason: impl Into<String>) -> LintResult {
+        let reason = reason.into();
+        LintResult {
+            passed: false,
+            tool: tool.to_string(),
+            messages: vec![reason.clone()],
+            not_run: Some(reason),
+        }
+    }
 }
 
 /// Where the run's files were written.

@@ -128,6 +128,7 @@ pub fn run() -> RunResult {
             passed: true,
             tool: "abra recipe lint".to_string(),
             messages: vec![],
+            not_run: None,
         }),
         secrets_printed: false,
         interrupted: false,

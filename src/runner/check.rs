@@ -184,7 +184,13 @@ pub fn deployed_head(live: &Live) -> Result<(), String> {
     let Some(head) = live.head_ref.as_deref() else {
         return version_moved(live).map_err(|e| format!("head_ref unknown, fallback: {e}"));
     };
-    verify_chaos_version(head, now.chaos_version.as_deref(), &live.app.stack)
+    verify_chaos_version(head, now.chaos_version.as_deref(), &live.app.stack).map_err(|e| {
+        format!(
+            "{e}; deployed: version={}, image={}",
+            now.version.as_deref().unwrap_or("(no version label)"),
+            now.image
+        )
+    })
 }
 
 /// Compares a deployed chaos-version with head_ref. Pure, so every rule has a unit test.

@@ -41,7 +41,8 @@ impl Refusal {
 pub struct Prepared {
     pub recipe: String,
     pub run_dir: PathBuf,
-    pub lock: RunLock,
+    /// Held for the whole run; `None` when only listing.
+    pub lock: Option<RunLock>,
     pub checkout: Checkout,
     pub head_ref_source: String,
     pub previous_release: Option<Release>,
@@ -89,15 +90,20 @@ pub fn data_dir(explicit: Option<&Path>) -> PathBuf {
 }
 
 /// Prepares the run. `run_id` is already recorded as the run's identity.
+///
+/// With `rec: None` it only prepares a listing (`--list`, `--collect-only`): it writes nothing to the
+/// coord tree, records nothing, consumes no grant use (a grant is only peeked at), keeps its files
+/// under `runs_root` (a temporary directory), and reads a local path source in place, read-only.
 pub fn prepare(
     cfg: &RunConfig,
     paths: &CoordPaths,
+    runs_root: &Path,
     run_id: &str,
-    rec: &Recorder,
+    rec: Option<&Recorder>,
 ) -> Result<Prepared, Refusal> {
     let source = RecipeSource::parse(&cfg.recipe).map_err(|e| Refusal::usage(e.to_string()))?;
     let recipe = source.name();
-    let run_dir = paths.runs.join(run_id);
+    let run_dir = runs_root.join(run_id);
     std::fs::create_dir_all(&run_dir)
         .map_err(|e| Refusal::internal(format!("cannot create {}: {e}", run_dir.display())))?;
     let short = run_id.rsplit('-').next().unwrap_or(run_id).to_string();
@@ -107,20 +113,31 @@ pub fn prepare(
         .clone()
         .unwrap_or_else(|| format!("{recipe}-{short}.ci.local"));
     let stack = stack_name(&domain);
-    let lock =
-        RunLock::acquire(&run_dir, run_id, &stack).map_err(|e| Refusal::internal(e.to_string()))?;
-    let cache = paths.base.join("cache");
-    std::fs::create_dir_all(&cache)
-        .map_err(|e| Refusal::internal(format!("cannot create {}: {e}", cache.display())))?;
-    let checkout = prepare_checkout(&CheckoutRequest {
-        source: &source,
-        base_url: &cfg.recipe_base_url,
-        cache_dir: &cache,
-        dest: &run_dir.join("checkout"),
-        pr: cfg.pr,
-        git_ref: cfg.git_ref.as_deref(),
-    })
-    .map_err(|e| Refusal::usage(e.to_string()))?;
+    let lock = match rec {
+        Some(_) => Some(
+            RunLock::acquire(&run_dir, run_id, &stack)
+                .map_err(|e| Refusal::internal(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let checkout = match (rec, source.path(), cfg.pr, &cfg.git_ref) {
+        (None, Some(path), None, None) => read_in_place(path, &recipe)?,
+        _ => {
+            let cache = paths.base.join("cache");
+            std::fs::create_dir_all(&cache).map_err(|e| {
+                Refusal::internal(format!("cannot create {}: {e}", cache.display()))
+            })?;
+            prepare_checkout(&CheckoutRequest {
+                source: &source,
+                base_url: &cfg.recipe_base_url,
+                cache_dir: &cache,
+                dest: &run_dir.join("checkout"),
+                pr: cfg.pr,
+                git_ref: cfg.git_ref.as_deref(),
+            })
+            .map_err(|e| Refusal::usage(e.to_string()))?
+        }
+    };
     let head_ref_source = match (&cfg.git_ref, &checkout.head_ref) {
         (Some(_), _) => "REF",
         (None, Some(_)) => "checkout HEAD",
@@ -138,6 +155,9 @@ pub fn prepare(
     let mut gate = Vec::new();
     let discovery = {
         let mut grant = || -> Result<(bool, String, Option<String>), String> {
+            let Some(rec) = rec else {
+                return Ok(peek_grant(paths, &recipe, cfg.pr));
+            };
             if cfg.trust_gate_off {
                 record_obligation(
                     rec.ledger(),
@@ -179,12 +199,14 @@ pub fn prepare(
         )
     };
     let d = &discovery.gate;
-    rec.event(
-        "gate_decision",
-        &format!("repo-local:{recipe}"),
-        if d.allowed { "allow" } else { "deny" },
-        serde_json::json!({ "reason": d.reason, "files": d.files, "pr": cfg.pr }),
-    );
+    if let Some(rec) = rec {
+        rec.event(
+            "gate_decision",
+            &format!("repo-local:{recipe}"),
+            if d.allowed { "allow" } else { "deny" },
+            serde_json::json!({ "reason": d.reason, "files": d.files, "pr": cfg.pr }),
+        );
+    }
     gate.push(GateRecord {
         subject: "repo-local".into(),
         allowed: d.allowed,
@@ -249,12 +271,16 @@ fn generic_skip(
     paths: &CoordPaths,
     recipe: &str,
     run_id: &str,
-    rec: &Recorder,
+    rec: Option<&Recorder>,
     gate: &mut Vec<GateRecord>,
 ) -> Result<Option<String>, Refusal> {
     if !cfg.skip_generic {
         return Ok(None);
     }
+    let Some(rec) = rec else {
+        // A listing shows what a run would skip, without checking (or consuming) a grant.
+        return Ok(Some("--skip-generic / CCCI_SKIP_GENERIC=1".to_string()));
+    };
     if !cfg.ci {
         let why = "--skip-generic / CCCI_SKIP_GENERIC=1 (local development)".to_string();
         rec.event(
@@ -304,6 +330,55 @@ fn generic_skip(
             d.reason,
             cfg.pr.map(|p| format!(" --pr {p}")).unwrap_or_default()
         )))
+    }
+}
+
+/// A local path source read where it is, for a listing only: nothing is cloned or written.
+fn read_in_place(path: &Path, recipe: &str) -> Result<Checkout, Refusal> {
+    let mut c = Checkout {
+        path: path.to_path_buf(),
+        name: recipe.to_string(),
+        head_ref: None,
+        head_ref_source: crate::recipe::HeadRefSource::Head,
+    };
+    c.head_ref = Some(
+        c.current_commit()
+            .map_err(|e| Refusal::usage(e.to_string()))?,
+    );
+    Ok(c)
+}
+
+/// Whether a valid `repo-local` grant covers the recipe, without consuming a use or recording a check.
+fn peek_grant(paths: &CoordPaths, recipe: &str, pr: Option<u64>) -> (bool, String, Option<String>) {
+    let rows = match crate::coord::list_grants(paths) {
+        Ok(r) => r,
+        Err(e) => {
+            return (
+                false,
+                format!("no grant could be read for a listing: {e}"),
+                None,
+            )
+        }
+    };
+    match rows.iter().find(|g| {
+        g.state == "valid"
+            && g.gate == "repo-local"
+            && g.recipe == recipe
+            && (g.pr.is_none() || g.pr == pr)
+    }) {
+        Some(g) => (
+            true,
+            format!(
+                "listing: grant {} would allow (not consumed by a listing)",
+                g.id
+            ),
+            Some(g.id.clone()),
+        ),
+        None => (
+            false,
+            "listing: no valid repo-local grant covers this recipe".into(),
+            None,
+        ),
     }
 }
 

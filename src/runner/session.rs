@@ -28,6 +28,9 @@ pub fn run(cfg: RunConfig) -> u8 {
         Ok(p) => p,
         Err(e) => return fail(exit::INTERRUPTED, &format!("coord: {e}")),
     };
+    if cfg.selection.libtest.list || cfg.selection.collect_only {
+        return list_only(&cfg, &paths);
+    }
     if let Err(e) = provision(
         &paths,
         &ProvisionOptions {
@@ -53,7 +56,7 @@ pub fn run(cfg: RunConfig) -> u8 {
         serde_json::json!({ "ref": cfg.git_ref, "pr": cfg.pr, "stages": cfg.stages.iter().map(|t| t.to_string()).collect::<Vec<_>>(), "deployer": cfg.deployer.name() }),
     );
     let started = Instant::now();
-    let prepared = match prepare::prepare(&cfg, &paths, &run_id, &rec) {
+    let prepared = match prepare::prepare(&cfg, &paths, &paths.runs, &run_id, Some(&rec)) {
         Ok(p) => p,
         Err(r) => {
             rec.event(
@@ -66,17 +69,6 @@ pub fn run(cfg: RunConfig) -> u8 {
         }
     };
     let mut result = finish::initial_result(&cfg, &prepared, &run_id);
-    if cfg.selection.libtest.list || cfg.selection.collect_only {
-        let code = finish::list(&prepared.plan, cfg.selection.collect_only);
-        rec.event(
-            "run_end",
-            &prepared.recipe,
-            "listed",
-            serde_json::json!({ "exit_code": code }),
-        );
-        let _ = std::fs::remove_dir_all(&prepared.run_dir);
-        return code;
-    }
     if prepared.plan.tests().next().is_none() {
         println!("no tests collected (after filters): nothing to verify, nothing deployed");
         rec.event(
@@ -107,7 +99,11 @@ pub fn run(cfg: RunConfig) -> u8 {
         domain: prepared.domain.clone(),
         stack: prepared.stack.clone(),
         run_dir: prepared.run_dir.clone(),
-        lock_path: prepared.lock.path().to_path_buf(),
+        lock_path: prepared
+            .lock
+            .as_ref()
+            .map(|l| l.path().to_path_buf())
+            .unwrap_or_default(),
         redactor: redactor.clone(),
     };
     let deployer: Box<dyn Deployer> = match make_deployer(&cfg, &engine, &app, &prepared) {
@@ -302,6 +298,24 @@ fn janitor(engine: &Engine, paths: &CoordPaths, rec: &Recorder) {
     });
     if let Err(e) = r {
         eprintln!("cc-ci: janitor: {e} (continuing; leftovers of dead runs may remain)");
+    }
+}
+
+/// `--list` / `--collect-only`: read-only. Nothing is deployed, provisioned, recorded or consumed.
+fn list_only(cfg: &RunConfig, paths: &CoordPaths) -> u8 {
+    let tmp = match tempfile::tempdir() {
+        Ok(t) => t,
+        Err(e) => {
+            return fail(
+                exit::INTERNAL,
+                &format!("cannot create a temporary directory: {e}"),
+            )
+        }
+    };
+    let run_id = prepare::new_run_id();
+    match prepare::prepare(cfg, paths, tmp.path(), &run_id, None) {
+        Ok(p) => finish::list(&p.plan, cfg.selection.collect_only),
+        Err(r) => fail(r.code, &r.message),
     }
 }
 

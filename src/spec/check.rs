@@ -60,6 +60,18 @@ pub enum Compare {
     Differs,
 }
 
+impl Compare {
+    /// Whether the value now relates to the recorded one as asked. Trailing newlines are ignored
+    /// on both sides (command output usually ends with one).
+    pub fn holds(self, recorded: &str, now: &str) -> bool {
+        let same = recorded.trim_end_matches(['\n', '\r']) == now.trim_end_matches(['\n', '\r']);
+        match self {
+            Compare::Equals => same,
+            Compare::Differs => !same,
+        }
+    }
+}
+
 impl Check {
     /// The YAML key of this check kind.
     pub fn kind(&self) -> &'static str {
@@ -381,6 +393,14 @@ mod tests {
         assert!(!http_status_accepted(&[], Some(&[200, 404]), 404));
         assert!(http_status_accepted(&[404], Some(&[200]), 404));
         assert!(!http_status_accepted(&[200], None, 301));
+    }
+
+    #[test]
+    fn compare_ignores_trailing_newlines_only() {
+        assert!(Compare::Equals.holds("abc\n", "abc"));
+        assert!(!Compare::Equals.holds("abc", "abc "));
+        assert!(Compare::Differs.holds("abc", "abd\n"));
+        assert!(!Compare::Differs.holds("x\r\n", "x"));
     }
 
     #[test]

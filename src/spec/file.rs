@@ -20,6 +20,15 @@ pub struct SpecFile {
     pub tests: Vec<TestCase>,
 }
 
+impl SpecFile {
+    /// The trial id of one of this file's tests: `<tier>::<path>::<name>`, e.g.
+    /// `upgrade::generic-tests/upgrade.yaml::deployed_head`.
+    pub fn trial_id(&self, test: &TestCase) -> String {
+        let path = self.path.to_string_lossy().replace('\\', "/");
+        format!("{}::{}::{}", self.tier, path, test.name)
+    }
+}
+
 /// One named test: a single check, optionally ignored with a reason (libtest `--ignored` semantics).
 #[derive(Debug, Clone)]
 pub struct TestCase {

@@ -5,6 +5,7 @@
 pub mod abra;
 pub mod cli;
 pub mod coord;
+pub mod engine;
 pub mod recipe_repo;
 pub mod report;
 pub mod run;

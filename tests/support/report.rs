@@ -136,6 +136,7 @@ pub fn passing(recipe: &str, run_id: &str, started_at: &str) -> RunResult {
             passed: true,
             tool: "abra recipe lint".into(),
             messages: vec![],
+            not_run: None,
         }),
         secrets_printed: false,
         interrupted: false,

@@ -88,6 +88,12 @@ impl RunFixture {
         git(&["rev-parse", "HEAD"])
     }
 
+    /// Uses `coord` as the coord tree (several fixtures can share one, as runs on one host do).
+    pub fn with_coord(mut self, coord: PathBuf) -> Self {
+        self.coord = coord;
+        self
+    }
+
     pub fn stack(&self) -> String {
         cc_ci::deploy::stack_name(&self.domain)
     }
@@ -103,10 +109,15 @@ impl RunFixture {
 
     /// The `cc-ci run` command with this fixture's coord, data, artifacts and domain.
     pub fn command(&self, args: &[&str]) -> Command {
+        self.command_for(self.repo.path.as_os_str(), args)
+    }
+
+    /// Like [`RunFixture::command`] with another `--recipe` (a name, URL or path).
+    pub fn command_for(&self, recipe: &std::ffi::OsStr, args: &[&str]) -> Command {
         let mut cmd = super::cli::cc_ci(self.dir.path());
         cmd.arg("run")
             .arg("--recipe")
-            .arg(&self.repo.path)
+            .arg(recipe)
             .arg("--coord-dir")
             .arg(&self.coord)
             .arg("--data-dir")

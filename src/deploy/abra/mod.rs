@@ -229,16 +229,34 @@ impl AbraDeployer {
     }
 }
 
-/// The newest release tag at HEAD of `checkout`.
-fn release_at_head(checkout: &Path) -> Result<String, DeployError> {
+fn git_in(checkout: &Path, args: &[&str]) -> Result<String, DeployError> {
     let out = std::process::Command::new("git")
         .arg("-C")
         .arg(checkout)
-        .args(["tag", "--points-at", "HEAD"])
+        .args(args)
         .stdin(std::process::Stdio::null())
         .output()
         .map_err(|e| DeployError::Other(format!("running git: {e}")))?;
-    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(DeployError::Recipe {
+            path: checkout.to_path_buf(),
+            message: format!(
+                "git {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        });
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn head_of(checkout: &Path) -> Result<String, DeployError> {
+    git_in(checkout, &["rev-parse", "--verify", "HEAD^{commit}"])
+}
+
+/// The newest release tag at HEAD of `checkout`.
+fn release_at_head(checkout: &Path) -> Result<String, DeployError> {
+    let text = git_in(checkout, &["tag", "--points-at", "HEAD"])?;
     text.lines()
         .filter_map(|t| crate::recipe::parse_tag(t).map(|v| (v, t.to_string())))
         .max_by(|a, b| a.0.cmp_precedence(&b.0).then_with(|| a.0.cmp(&b.0)))
@@ -270,15 +288,22 @@ impl Deployer for AbraDeployer {
             self.app.domain.clone(),
             self.opts.server.clone(),
         );
+        // abra may move the recipe checkout while it prepares an app (e.g. to the latest release);
+        // a chaos install must deploy exactly the commit the runner checked out.
+        let pinned = head_of(&req.checkout)?;
         let mut new = vec!["app", "new", recipe.as_str()];
-        if let Some(v) = &version {
-            new.push(v);
+        match &version {
+            Some(v) => new.push(v),
+            None => new.push("--chaos"),
         }
         new.extend(["--server", &server, "--domain", &domain, "--no-input"]);
         self.abra(&new)?;
         self.created = true;
         self.apply_env(req)?;
         self.abra(&["app", "secret", "generate", &domain, "--all", "--no-input"])?;
+        if version.is_none() && head_of(&req.checkout)? != pinned {
+            git_in(&req.checkout, &["checkout", "--quiet", "--detach", &pinned])?;
+        }
         let mut deploy = vec!["app", "deploy", domain.as_str()];
         match &version {
             Some(v) => deploy.push(v),

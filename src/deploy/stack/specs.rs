@@ -252,13 +252,13 @@ pub fn service_spec(
     let update_config = d
         .update_config
         .as_ref()
-        .map(|u| update(u))
+        .map(update)
         .transpose()
         .map_err(at)?;
     let rollback_config = d
         .rollback_config
         .as_ref()
-        .map(|u| rollback(u))
+        .map(rollback)
         .transpose()
         .map_err(at)?;
     let ports = svc
