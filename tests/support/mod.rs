@@ -10,3 +10,4 @@ pub mod engine;
 pub mod recipe_repo;
 pub mod report;
 pub mod run;
+pub mod shipped;

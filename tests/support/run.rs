@@ -14,14 +14,22 @@ pub struct RunFixture {
     pub coord: PathBuf,
     pub artifacts: PathBuf,
     pub domain: String,
+    /// The recipe's name: its folder under `examples/recipes/` and under the data dir's `overlays/`.
+    pub recipe: String,
 }
 
 impl RunFixture {
     /// The example recipe `hello` as a git repo, a data dir with the project's generic tests and an
     /// empty overlays dir, a private coord tree, and a unique domain.
     pub fn new(tag: &str) -> Self {
+        Self::for_recipe("hello", tag)
+    }
+
+    /// Like [`RunFixture::new`] for any recipe folder of `examples/recipes/` (`name`), with an empty
+    /// overlays dir.
+    pub fn for_recipe(name: &str, tag: &str) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let repo = recipe_repo::build("hello", &dir.path().join("hello"));
+        let repo = recipe_repo::build(name, &dir.path().join(name));
         let data = dir.path().join("data");
         std::fs::create_dir_all(data.join("overlays")).unwrap();
         copy_dir(
@@ -29,15 +37,55 @@ impl RunFixture {
             &data.join("generic-tests"),
         );
         let rand = uuid::Uuid::new_v4().simple().to_string();
-        let domain = format!("hello-{tag}-{}.ci.local", &rand[..6]);
+        let domain = format!("{name}-{tag}-{}.ci.local", &rand[..6]);
         Self {
             coord: dir.path().join("coord"),
             artifacts: dir.path().join("artifacts"),
             data,
             repo,
             domain,
+            recipe: name.to_string(),
             dir,
         }
+    }
+
+    /// The fixture recipe `name` (`examples/recipes/<name>`) with this project's shipped overlay
+    /// `overlays/<name>/` copied into the data dir, as a CI run would see it.
+    pub fn shipped(name: &str, tag: &str) -> Self {
+        let f = Self::for_recipe(name, tag);
+        copy_dir(
+            &recipe_repo::project_root().join("overlays").join(name),
+            &f.data.join("overlays").join(name),
+        );
+        f
+    }
+
+    /// Commits a change to the recipe's head (a pull request that breaks something): replaces `from`
+    /// by `to` in `file` of the checkout, panicking when `from` is not there.
+    pub fn commit_head_change(&self, file: &str, from: &str, to: &str) -> String {
+        let path = self.repo.path.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains(from),
+            "{}: {from:?} not found, the fixture changed",
+            path.display()
+        );
+        std::fs::write(&path, text.replace(from, to)).unwrap();
+        let git = |args: &[&str]| {
+            let o = Command::new("git")
+                .args(args)
+                .current_dir(&self.repo.path)
+                .env("GIT_AUTHOR_NAME", "t")
+                .env("GIT_AUTHOR_EMAIL", "t@t")
+                .env("GIT_COMMITTER_NAME", "t")
+                .env("GIT_COMMITTER_EMAIL", "t@t")
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "git {args:?}: {}", super::cli::text(&o));
+            String::from_utf8_lossy(&o.stdout).trim().to_string()
+        };
+        git(&["commit", "-qam", "a change that breaks the recipe"]);
+        git(&["rev-parse", "HEAD"])
     }
 
     /// Uses `coord` as the coord tree (several fixtures can share one, as runs on one host do).
@@ -52,7 +100,7 @@ impl RunFixture {
 
     /// Adds an overlay file for the recipe.
     pub fn overlay(&self, name: &str, yaml: &str) -> PathBuf {
-        let d = self.data.join("overlays/hello");
+        let d = self.data.join("overlays").join(&self.recipe);
         std::fs::create_dir_all(&d).unwrap();
         let p = d.join(name);
         std::fs::write(&p, yaml).unwrap();
@@ -107,6 +155,21 @@ impl RunFixture {
             }
         }
         panic!("no test ending with {id_suffix} in results.json: {r:#}");
+    }
+
+    /// Ids of the tests of results.json whose outcome is `kind` (`passed`, `failed`, ...), sorted.
+    pub fn ids_with_outcome(&self, kind: &str) -> Vec<String> {
+        let r = self.results();
+        let mut ids: Vec<String> = r["tiers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|t| t["tests"].as_array().unwrap().iter())
+            .filter(|t| outcome_kind(&t["outcome"]) == kind)
+            .map(|t| t["id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
     }
 
     /// Asserts that no service, container, volume, secret, config or network of the stack remains.
