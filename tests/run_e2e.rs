@@ -162,7 +162,7 @@ fn keyword_selects_assertions_and_exitfirst_stops_after_the_first_failure() {
     let f = RunFixture::new("kx");
     f.overlay(
         "two.yaml",
-        "tier: install\ntests:\n  - name: a_fails\n    exec:\n      service: app\n      command: \"false\"\n  - name: b_would_pass\n    exec:\n      service: app\n      command: \"true\"\n",
+        "tier: install\ntests:\n  - name: a_fails\n    exec:\n      service: app\n      command: echo no\n      stdout: {equals: \"yes\"}\n  - name: b_would_pass\n    exec:\n      service: app\n      command: \"true\"\n",
     );
     // -k: only the overlay tests are selected; the install op still runs (one deploy).
     let out = f.run(&["--stages", "install", "-k", "two and not a_fails"]);
