@@ -9,8 +9,10 @@ mod check;
 mod config;
 mod context;
 mod finish;
+mod grants;
 mod http;
 mod ledger;
+mod manifest;
 mod ops;
 mod plan;
 #[cfg(test)]

@@ -23,13 +23,13 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    fn usage(m: impl Into<String>) -> Self {
+    pub(super) fn usage(m: impl Into<String>) -> Self {
         Self {
             code: crate::exit::USAGE,
             message: m.into(),
         }
     }
-    fn internal(m: impl Into<String>) -> Self {
+    pub(super) fn internal(m: impl Into<String>) -> Self {
         Self {
             code: crate::exit::INTERNAL,
             message: m.into(),
@@ -158,7 +158,7 @@ pub fn prepare(
     let discovery = {
         let mut grant = || -> Result<(bool, String, Option<String>), String> {
             let Some(rec) = rec else {
-                return Ok(peek_grant(paths, &recipe, cfg.pr));
+                return Ok(super::grants::peek_grant(paths, &recipe, cfg.pr));
             };
             if cfg.trust_gate_off {
                 record_obligation(
@@ -223,7 +223,7 @@ pub fn prepare(
         )));
     }
 
-    let skip_generic = generic_skip(cfg, paths, &recipe, run_id, rec, &mut gate)?;
+    let skip_generic = super::grants::generic_skip(cfg, paths, &recipe, run_id, rec, &mut gate)?;
     let mut overlays: Vec<(crate::spec::SpecFile, bool)> = discovery
         .overlays
         .iter()
@@ -250,7 +250,7 @@ pub fn prepare(
             .filter(|_| d.allowed),
     })
     .map_err(Refusal::usage)?;
-    let customization = manifest(&discovery, &data, &overlays, cfg);
+    let customization = super::manifest::manifest(&discovery, &data, &overlays, cfg);
     // The checkout is at head_ref now; the install op may move it to the previous release.
     let lint = match (rec, &cfg.deployer) {
         (Some(_), super::config::DeployerKind::Stack) => {
@@ -275,74 +275,6 @@ pub fn prepare(
     })
 }
 
-/// Decides whether generic tests are skipped. In CI a skip needs a `skip-generic` grant.
-fn generic_skip(
-    cfg: &RunConfig,
-    paths: &CoordPaths,
-    recipe: &str,
-    run_id: &str,
-    rec: Option<&Recorder>,
-    gate: &mut Vec<GateRecord>,
-) -> Result<Option<String>, Refusal> {
-    if !cfg.skip_generic {
-        return Ok(None);
-    }
-    let Some(rec) = rec else {
-        // A listing shows what a run would skip, without checking (or consuming) a grant.
-        return Ok(Some("--skip-generic / CCCI_SKIP_GENERIC=1".to_string()));
-    };
-    if !cfg.ci {
-        let why = "--skip-generic / CCCI_SKIP_GENERIC=1 (local development)".to_string();
-        rec.event(
-            "gate_decision",
-            &format!("skip-generic:{recipe}"),
-            "allow",
-            serde_json::json!({ "reason": why }),
-        );
-        gate.push(GateRecord {
-            subject: "skip-generic".into(),
-            allowed: true,
-            reason: why.clone(),
-        });
-        return Ok(Some(why));
-    }
-    let d = check_grant(
-        paths,
-        rec.ledger(),
-        &GrantQuery {
-            gate: "skip-generic".into(),
-            recipe: recipe.to_string(),
-            pr: cfg.pr,
-            run_id: Some(run_id.to_string()),
-        },
-    )
-    .map_err(|e| Refusal::internal(e.to_string()))?;
-    rec.event(
-        "gate_decision",
-        &format!("skip-generic:{recipe}"),
-        if d.allowed { "allow" } else { "deny" },
-        serde_json::json!({ "reason": d.reason, "grant": d.grant_id }),
-    );
-    gate.push(GateRecord {
-        subject: "skip-generic".into(),
-        allowed: d.allowed,
-        reason: d.reason.clone(),
-    });
-    if d.allowed {
-        Ok(Some(format!(
-            "skip-generic grant {}",
-            d.grant_id.unwrap_or_default()
-        )))
-    } else {
-        Err(Refusal::usage(format!(
-            "skipping the generic tests in CI needs a skip-generic grant for {recipe}: {} \
-             (hint: cc-ci grant mint --gate skip-generic --recipe {recipe}{} --ttl 2h --reason \"...\")",
-            d.reason,
-            cfg.pr.map(|p| format!(" --pr {p}")).unwrap_or_default()
-        )))
-    }
-}
-
 /// A local path source read where it is, for a listing only: nothing is cloned or written.
 fn read_in_place(path: &Path, recipe: &str) -> Result<Checkout, Refusal> {
     let mut c = Checkout {
@@ -356,107 +288,4 @@ fn read_in_place(path: &Path, recipe: &str) -> Result<Checkout, Refusal> {
             .map_err(|e| Refusal::usage(e.to_string()))?,
     );
     Ok(c)
-}
-
-/// Whether a valid `repo-local` grant covers the recipe, without consuming a use or recording a check.
-fn peek_grant(paths: &CoordPaths, recipe: &str, pr: Option<u64>) -> (bool, String, Option<String>) {
-    let rows = match crate::coord::list_grants(paths) {
-        Ok(r) => r,
-        Err(e) => {
-            return (
-                false,
-                format!("no grant could be read for a listing: {e}"),
-                None,
-            )
-        }
-    };
-    match rows.iter().find(|g| {
-        g.state == "valid"
-            && g.gate == "repo-local"
-            && g.recipe == recipe
-            && (g.pr.is_none() || g.pr == pr)
-    }) {
-        Some(g) => (
-            true,
-            format!(
-                "listing: grant {} would allow (not consumed by a listing)",
-                g.id
-            ),
-            Some(g.id.clone()),
-        ),
-        None => (
-            false,
-            "listing: no valid repo-local grant covers this recipe".into(),
-            None,
-        ),
-    }
-}
-
-fn manifest(
-    d: &Discovery,
-    data: &Path,
-    overlays: &[(crate::spec::SpecFile, bool)],
-    cfg: &RunConfig,
-) -> Vec<String> {
-    let mut m = Vec::new();
-    m.push(format!("data dir: {}", data.display()));
-    match &d.meta_path {
-        Some(p) => m.push(format!("recipe.yaml: {}", p.display())),
-        None => m.push("recipe.yaml: none (defaults)".into()),
-    }
-    let meta = &d.meta;
-    if let Some(t) = meta.deploy_timeout {
-        m.push(format!("deploy timeout: {}", humantime::format_duration(t)));
-    }
-    if let Some(t) = meta.http_timeout {
-        m.push(format!("http timeout: {}", humantime::format_duration(t)));
-    }
-    if let Some(p) = &meta.health_path {
-        m.push(format!("health path: {p}"));
-    }
-    if let Some(s) = &meta.accepted_statuses {
-        m.push(format!("accepted statuses: {s:?}"));
-    }
-    if let Some(b) = &meta.upgrade_base {
-        m.push(format!("upgrade base override: {b}"));
-    }
-    if !meta.env_install.is_empty() {
-        m.push(format!("extra env at install: {}", keys(&meta.env_install)));
-    }
-    if !meta.env_upgrade.is_empty() {
-        m.push(format!("extra env at upgrade: {}", keys(&meta.env_upgrade)));
-    }
-    for (t, why) in &meta.not_applicable {
-        m.push(format!("not applicable: {t} ({why})"));
-    }
-    for (s, repo_local) in overlays {
-        let seeds = if s.before_op.is_empty() {
-            String::new()
-        } else {
-            format!(", {} seed step(s)", s.before_op.len())
-        };
-        let op = if s.op.is_some() {
-            ", replaces the op"
-        } else {
-            ""
-        };
-        let kind = if *repo_local { "repo-local" } else { "overlay" };
-        m.push(format!(
-            "{kind}: {} ({} tier, {} test(s){seeds}{op})",
-            s.path.display(),
-            s.tier,
-            s.tests.len()
-        ));
-    }
-    for p in &d.pytest {
-        m.push(format!("pytest overlay: {}", p.path.display()));
-    }
-    if cfg.skip_generic {
-        m.push("generic tests: skip requested".into());
-    }
-    m
-}
-
-fn keys(map: &std::collections::BTreeMap<String, String>) -> String {
-    map.keys().cloned().collect::<Vec<_>>().join(", ")
 }
