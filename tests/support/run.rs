@@ -173,9 +173,22 @@ impl RunFixture {
     }
 
     /// Asserts that no service, container, volume, secret, config or network of the stack remains.
+    /// Swarm forgets a removed overlay network on the node a moment after the manager does, so a
+    /// leftover must still be there after a few seconds to count.
     pub fn assert_nothing_left(&self) {
-        let left = leftovers(&self.stack());
-        assert!(left.is_empty(), "leftovers of {}: {left:?}", self.stack());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let left = leftovers(&self.stack());
+            if left.is_empty() {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "leftovers of {}: {left:?}",
+                self.stack()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
     }
 }
 
