@@ -47,12 +47,33 @@ impl Engine {
         self.block(self.remove_stack_async(stack, &mut |_| {}))
     }
 
+    /// Removes the stack, then checks again: a task that was starting when its service was removed
+    /// can still create its container (and re-create a volume) a moment later, so passes repeat until
+    /// nothing of the stack is left or the settle deadline passes.
     pub(crate) async fn remove_stack_async(
         &self,
         stack: &str,
         on_remove: &mut dyn FnMut(&Res),
     ) -> Result<(), DockerError> {
         let deadline = Instant::now() + SETTLE;
+        loop {
+            self.remove_pass(stack, deadline, on_remove).await?;
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            if self.leftovers_async(None, stack).await?.is_empty() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(self.teardown_error(stack).await);
+            }
+        }
+    }
+
+    async fn remove_pass(
+        &self,
+        stack: &str,
+        deadline: Instant,
+        on_remove: &mut dyn FnMut(&Res),
+    ) -> Result<(), DockerError> {
         for r in self.find(stack, None, &["service"]).await? {
             match self.docker.delete_service(&r.id).await {
                 Ok(()) => on_remove(&r),
