@@ -85,7 +85,7 @@ fn a_failed_upgrade_that_swarm_rolls_back_is_reported_as_rolled_back() {
     let text = std::fs::read_to_string(&compose).unwrap();
     std::fs::write(
         &compose,
-        text.replace("exec httpd -f -p 8080 -h /var/www", "exit 3"),
+        text.replace("httpd -f -p 8080 -h /var/www & wait", "exit 3"),
     )
     .unwrap();
     let req = t.request(true);
@@ -129,7 +129,7 @@ fn a_crash_looping_service_fails_fast_with_its_error_and_log_tail() {
     std::fs::write(
         &compose,
         text.replace(
-            "exec httpd -f -p 8080 -h /var/www",
+            "httpd -f -p 8080 -h /var/www & wait",
             "echo dying-loudly; exit 7",
         ),
     )
