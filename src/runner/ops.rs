@@ -178,6 +178,13 @@ pub fn install_steps(
     checkout: &std::path::Path,
 ) -> Result<(), String> {
     use wait_timeout::ChildExt;
+    // Output goes to a file, not a pipe: a chatty script can never block on a full pipe.
+    let log_path = live.app.run_dir.join("install_steps.log");
+    let log = std::fs::File::create(&log_path)
+        .map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
+    let log_err = log
+        .try_clone()
+        .map_err(|e| format!("cannot open {} twice: {e}", log_path.display()))?;
     let mut child = std::process::Command::new("bash")
         .arg(script)
         .current_dir(checkout)
@@ -188,8 +195,8 @@ pub fn install_steps(
         .env("CCCI_RECIPE", &live.app.recipe)
         .env("CCCI_RUN_DIR", &live.app.run_dir)
         .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+        .stdout(log)
+        .stderr(log_err)
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", script.display()))?;
     let status = match child
@@ -207,12 +214,9 @@ pub fn install_steps(
             ));
         }
     };
-    let out = child.wait_with_output().map_err(|e| e.to_string())?;
-    let text = live.app.redactor.redact(&format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    ));
+    let raw = std::fs::read(&log_path).unwrap_or_default();
+    let _ = std::fs::remove_file(&log_path);
+    let text = live.app.redactor.redact(&String::from_utf8_lossy(&raw));
     if !text.trim().is_empty() {
         println!("install_steps.sh:\n{}", text.trim_end());
     }
