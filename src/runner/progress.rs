@@ -13,9 +13,13 @@ pub struct Reporter {
     what: String,
     start: Instant,
     last_line: Option<Instant>,
+    last_update: Option<Instant>,
     tty: bool,
     drew: bool,
 }
+
+/// A pause longer than this between updates starts a new wait (elapsed time counts from it).
+const NEW_WAIT_AFTER: Duration = Duration::from_secs(5);
 
 impl Reporter {
     pub fn new(what: &str) -> Self {
@@ -23,6 +27,7 @@ impl Reporter {
             what: what.to_string(),
             start: Instant::now(),
             last_line: None,
+            last_update: None,
             tty: std::io::stderr().is_terminal(),
             drew: false,
         }
@@ -30,6 +35,14 @@ impl Reporter {
 
     /// Shows the latest state.
     pub fn update(&mut self, state: &str) {
+        if self
+            .last_update
+            .is_some_and(|t| t.elapsed() > NEW_WAIT_AFTER)
+        {
+            self.start = Instant::now();
+            self.last_line = None;
+        }
+        self.last_update = Some(Instant::now());
         let elapsed = self.start.elapsed().as_secs();
         let mut err = std::io::stderr();
         if self.tty {

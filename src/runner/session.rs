@@ -265,13 +265,19 @@ fn make_deployer(
     prepared: &Prepared,
 ) -> Result<Box<dyn Deployer>, String> {
     Ok(match &cfg.deployer {
-        DeployerKind::Stack => Box::new(stack::StackDeployer::new(
-            Arc::clone(engine),
-            app.clone(),
-            stack::StackOptions {
-                create_proxy_network: cfg.create_proxy_network,
-            },
-        )),
+        DeployerKind::Stack => {
+            let mut d = stack::StackDeployer::new(
+                Arc::clone(engine),
+                app.clone(),
+                stack::StackOptions {
+                    create_proxy_network: cfg.create_proxy_network,
+                },
+            );
+            // Progress while the deployer waits: a live line on a terminal, a line every 10 s in CI.
+            let mut reporter = super::progress::Reporter::new("converging");
+            d.set_progress(Box::new(move |line: &str| reporter.update(line)));
+            Box::new(d)
+        }
         DeployerKind::Abra { abra: bin, server } => {
             let bin = abra::find_abra(bin.as_deref()).map_err(|e| e.to_string())?;
             Box::new(abra::AbraDeployer::new(
