@@ -73,7 +73,10 @@ impl Engine {
                 }
                 Attempt::Engine(e) => last_error = e,
             }
-            if Instant::now() + backoff >= deadline {
+            // Keep trying until the deadline has really passed: the last sleep is cut to the deadline
+            // and one more attempt is made there.
+            let now = Instant::now();
+            if now >= deadline {
                 return Err(DockerError::Exec {
                     service: full,
                     command: cmd.join(" "),
@@ -83,7 +86,7 @@ impl Engine {
                     stderr: last_stderr,
                 });
             }
-            tokio::time::sleep(backoff).await;
+            tokio::time::sleep(backoff.min(deadline - now)).await;
             backoff = (backoff * 2).min(Duration::from_secs(2));
         }
     }
