@@ -188,9 +188,10 @@ pub fn complete(
     }
     r.artifacts.ledger = Some(paths.ledger_db.clone());
     r.artifacts.results = Some(dir.join("results.json"));
-    let md = render_markdown(cfg, r);
     r.artifacts.junit = cfg.junitxml.clone();
-    r.artifacts.markdown = md.clone();
+    r.artifacts.markdown = cfg.summary_md.clone();
+    // The comment names every artifact, so it is rendered once they are all known.
+    r.artifacts.markdown = render_markdown(cfg, r);
     if let Some(path) = &cfg.junitxml {
         if let Err(e) = report::junit::write(r, path) {
             eprintln!("cc-ci: cannot write JUnit XML {}: {e}", path.display());
