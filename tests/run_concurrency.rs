@@ -1,6 +1,7 @@
 //! Concurrent runs are safe: four runs of the same recipe, from the same recipe name (one shared
-//! per-host cache) into one coord tree, at the same time, all pass with distinct checkouts, stacks and
-//! run directories, and leave nothing behind. The ledger they share still verifies.
+//! per-host cache) into one coord tree, at the same time — two with the built-in stack deployer, two
+//! through abra (the recording double) — all pass with distinct checkouts, stacks, run directories and
+//! abra state, and leave nothing behind. The ledger they share still verifies.
 
 mod support;
 
@@ -20,10 +21,27 @@ fn four_runs_of_the_same_recipe_at_once_all_pass_and_leave_nothing() {
     let fixtures: Vec<RunFixture> = (0..4)
         .map(|i| RunFixture::new(&format!("c{i}")).with_coord(coord.clone()))
         .collect();
+    let logs: Vec<std::path::PathBuf> = fixtures
+        .iter()
+        .map(|f| f.dir.path().join("abra.log"))
+        .collect();
     let children: Vec<_> = fixtures
         .iter()
-        .map(|f| {
-            let mut cmd = f.command_for("hello".as_ref(), &["--stages", "install,upgrade"]);
+        .zip(&logs)
+        .enumerate()
+        .map(|(i, (f, log))| {
+            let mut args = vec!["--stages".to_string(), "install,upgrade".to_string()];
+            if i % 2 == 1 {
+                let abra = support::abra::wrapper(&f.dir.path().join("bin"), log, &[]);
+                args.extend([
+                    "--deployer".to_string(),
+                    "abra".to_string(),
+                    "--abra".to_string(),
+                ]);
+                args.push(abra.display().to_string());
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let mut cmd = f.command_for("hello".as_ref(), &args);
             cmd.env("CCCI_RECIPE_BASE_URL", &base_url)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped());
@@ -48,6 +66,23 @@ fn four_runs_of_the_same_recipe_at_once_all_pass_and_leave_nothing() {
     assert_eq!(run_ids.len(), 4, "distinct runs");
     let stacks: std::collections::BTreeSet<String> = fixtures.iter().map(|f| f.stack()).collect();
     assert_eq!(stacks.len(), 4, "distinct stacks");
+    // Each abra run had its own abra state directory, inside its own run directory.
+    let abra_dirs: std::collections::BTreeSet<String> = logs
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .map(|log| {
+            let calls = support::abra::read_log(log);
+            assert!(!calls.is_empty(), "the abra run called abra");
+            let dirs: std::collections::BTreeSet<String> = calls
+                .iter()
+                .filter_map(|c| c.env.get("ABRA_DIR").cloned())
+                .collect();
+            assert_eq!(dirs.len(), 1, "one abra state per run: {dirs:?}");
+            dirs.into_iter().next().unwrap()
+        })
+        .collect();
+    assert_eq!(abra_dirs.len(), 2, "distinct abra state: {abra_dirs:?}");
     let verify = support::cli::cc_ci(shared.path())
         .args(["ledger", "verify", "--coord-dir"])
         .arg(&coord)
