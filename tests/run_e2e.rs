@@ -3,8 +3,6 @@
 
 mod support;
 
-use std::process::Command;
-
 use support::cli::text;
 use support::run::RunFixture;
 
@@ -57,12 +55,7 @@ fn full_four_tier_run_passes_with_deploy_count_one() {
         .output()
         .unwrap();
     assert_eq!(verify.status.code(), Some(0), "{}", text(&verify));
-    let export = support::cli::cc_ci(f.dir.path())
-        .args(["ledger", "export", "--coord-dir"])
-        .arg(&f.coord)
-        .output()
-        .unwrap();
-    let events = String::from_utf8_lossy(&export.stdout);
+    let events = f.ledger_export();
     assert!(
         events.contains("upgrade::generic-tests/upgrade.yaml::deployed_head"),
         "{events}"
@@ -90,12 +83,7 @@ fn failing_overlay_assertion_fails_only_its_trial() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert_eq!(f.outcome("wrong.yaml::greeting_is_wrong"), "failed");
     assert_eq!(f.outcome("wrong.yaml::later"), "ignored");
-    let export = support::cli::cc_ci(f.dir.path())
-        .args(["ledger", "export", "--coord-dir"])
-        .arg(&f.coord)
-        .output()
-        .unwrap();
-    let events = String::from_utf8_lossy(&export.stdout);
+    let events = f.ledger_export();
     assert!(
         events
             .lines()
@@ -118,19 +106,7 @@ fn failing_op_reports_its_tier_and_still_tears_down() {
         text_c.replace("ccci/busybox:2", "ccci/busybox:does-not-exist"),
     )
     .unwrap();
-    let git = |args: &[&str]| {
-        let s = Command::new("git")
-            .args(args)
-            .current_dir(&f.repo.path)
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@t")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@t")
-            .status()
-            .unwrap();
-        assert!(s.success());
-    };
-    git(&["commit", "-qam", "broken image"]);
+    support::recipe_repo::commit_all(&f.repo.path, "broken image");
     let out = f.run(&["--stages", "install,upgrade,backup"]);
     let shown = text(&out);
     assert_eq!(out.status.code(), Some(1), "{shown}");

@@ -3,8 +3,6 @@
 
 mod support;
 
-use std::process::Command;
-
 use support::cli::text;
 use support::run::RunFixture;
 
@@ -22,18 +20,7 @@ fn with_repo_local(f: &RunFixture, canary: &std::path::Path) {
         "tier: install\ntests:\n  - name: repo_local_check\n    exec:\n      service: app\n      command: \"true\"\n",
     )
     .unwrap();
-    for args in [vec!["add", "-A"], vec!["commit", "-qm", "repo-local tests"]] {
-        let s = Command::new("git")
-            .args(&args)
-            .current_dir(repo)
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@t")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@t")
-            .status()
-            .unwrap();
-        assert!(s.success());
-    }
+    support::recipe_repo::commit_all(repo, "repo-local tests");
 }
 
 fn ids(f: &RunFixture) -> Vec<String> {
@@ -145,12 +132,7 @@ fn repo_local_files_run_under_a_valid_grant_and_the_grant_check_is_recorded() {
         canary.exists(),
         "a granted recipe's install_steps.sh did not run"
     );
-    let export = support::cli::cc_ci(f.dir.path())
-        .args(["ledger", "export", "--coord-dir"])
-        .arg(&f.coord)
-        .output()
-        .unwrap();
-    let events = String::from_utf8_lossy(&export.stdout);
+    let events = f.ledger_export();
     assert!(events.contains("grant_check"), "{events}");
     f.assert_nothing_left();
 }

@@ -103,12 +103,7 @@ fn sigkilled_run_is_reaped_by_the_janitor_and_each_removal_is_recorded() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     f.assert_nothing_left();
-    let export = support::cli::cc_ci(f.dir.path())
-        .args(["ledger", "export", "--coord-dir"])
-        .arg(&f.coord)
-        .output()
-        .unwrap();
-    let events = String::from_utf8_lossy(&export.stdout);
+    let events = f.ledger_export();
     let reaped = events
         .lines()
         .filter(|l| l.contains("\"kind\":\"janitor\""))

@@ -71,21 +71,18 @@ impl RunFixture {
             path.display()
         );
         std::fs::write(&path, text.replace(from, to)).unwrap();
-        let git = |args: &[&str]| {
-            let o = Command::new("git")
-                .args(args)
-                .current_dir(&self.repo.path)
-                .env("GIT_AUTHOR_NAME", "t")
-                .env("GIT_AUTHOR_EMAIL", "t@t")
-                .env("GIT_COMMITTER_NAME", "t")
-                .env("GIT_COMMITTER_EMAIL", "t@t")
-                .output()
-                .unwrap();
-            assert!(o.status.success(), "git {args:?}: {}", super::cli::text(&o));
-            String::from_utf8_lossy(&o.stdout).trim().to_string()
-        };
-        git(&["commit", "-qam", "a change that breaks the recipe"]);
-        git(&["rev-parse", "HEAD"])
+        super::recipe_repo::commit_all(&self.repo.path, "a change that breaks the recipe")
+    }
+
+    /// Every committed ledger event of this fixture's coord tree, as JSONL (`cc-ci ledger export`).
+    pub fn ledger_export(&self) -> String {
+        let out = super::cli::cc_ci(self.dir.path())
+            .args(["ledger", "export", "--coord-dir"])
+            .arg(&self.coord)
+            .output()
+            .expect("run cc-ci ledger export");
+        assert_eq!(out.status.code(), Some(0), "{}", super::cli::text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// Uses `coord` as the coord tree (several fixtures can share one, as runs on one host do).
