@@ -11,5 +11,15 @@ if ! python3 -m pytest --version >/dev/null 2>&1; then
   python3 -m pip install -q pytest >/dev/null 2>&1 \
     || { echo "test.sh: error: python3 -m pip install pytest failed" >&2; exit 1; }
 fi
-# --no-fail-fast: every test binary runs and reports, even after a failure.
-cargo test --no-fail-fast "$@"
+# --no-fail-fast: every test binary runs and reports, even after a failure. The last line sums every
+# `test result:` line (unit, integration and the runner's own trials) as one plain closing line.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+cargo test --no-fail-fast "$@" 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+{ grep -E '^test result:' "$log" || true; } | awk '
+  { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed;/) p += $(i-1); if ($(i) ~ /^failed;/) f += $(i-1) } }
+  END { printf "tests: %d passed, %d failed\n", p, f }'
+exit "$rc"
