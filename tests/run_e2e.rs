@@ -77,18 +77,36 @@ fn failing_overlay_assertion_fails_only_its_trial() {
     let f = RunFixture::new("ovfail");
     f.overlay(
         "wrong.yaml",
-        "tier: install\ntests:\n  - name: greeting_is_wrong\n    exec:\n      service: app\n      command: cat /var/www/index.html\n      stdout:\n        contains: this text is not there\n  - name: later\n    ignore: not ready yet\n    converged: {}\n",
+        "tier: install\ntests:\n  - name: greeting_is_wrong\n    exec:\n      service: app\n      command: cat /var/www/index.html\n      stdout:\n        contains: this text is not there\n  - name: later\n    ignore: not ready yet\n    converged: {}\n  - name: secret_is_masked\n    exec:\n      service: app\n      command: cat /run/secrets/api_key\n      stdout: {equals: not-the-secret}\n",
     );
     let out = f.run(&["--stages", "install"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert_eq!(f.outcome("wrong.yaml::greeting_is_wrong"), "failed");
     assert_eq!(f.outcome("wrong.yaml::later"), "ignored");
+    // Nothing secret is printed: the generated secret read back in the app is masked in the failure
+    // message, in results.json and in the ledger (a broken redactor would show its 32 characters).
+    let masked = "stdout was \"***\", expected it to equal \"not-the-secret\"";
+    assert_eq!(f.outcome("wrong.yaml::secret_is_masked"), "failed");
+    assert!(text(&out).contains(masked), "{}", text(&out));
+    assert!(
+        f.results()
+            .to_string()
+            .contains(&masked.replace('"', "\\\"")),
+        "{}",
+        f.results()
+    );
     let events = f.ledger_export();
     assert!(
         events
             .lines()
             .any(|l| l.contains("wrong.yaml::later") && l.contains("\"outcome\":\"ignored\"")),
         "an ignored test is still a verdict in the ledger: {events}"
+    );
+    assert!(
+        events
+            .lines()
+            .any(|l| l.contains("secret_is_masked") && l.contains("stdout was \\\"***\\\"")),
+        "the secret is masked in the ledger too: {events}"
     );
     assert_eq!(f.outcome("install.yaml::converged"), "passed");
     assert_eq!(f.results()["deploy_count"], 1);
