@@ -129,20 +129,20 @@ pub fn has_id(tx: &Connection, id: &str) -> rusqlite::Result<bool> {
 const COLS: &str = "seq, id, ts, host, run_id, kind, subject, outcome, data, prev_hash, hash";
 
 fn row_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
-    let data: String = r.get(8)?;
+    let row = row_raw(r)?;
     Ok(Event {
-        seq: r.get::<_, i64>(0)? as u64,
-        id: r.get(1)?,
-        ts: r.get(2)?,
-        host: r.get(3)?,
-        run_id: r.get(4)?,
-        kind: r.get(5)?,
-        subject: r.get(6)?,
-        outcome: r.get(7)?,
+        seq: row.seq,
+        id: row.id,
+        ts: row.ts,
+        host: row.host,
+        run_id: row.run_id,
+        kind: row.kind,
+        subject: row.subject,
+        outcome: row.outcome,
         // A row whose data is not JSON keeps it as a string, so verification reports the mismatch.
-        data: serde_json::from_str(&data).unwrap_or(serde_json::Value::String(data)),
-        prev_hash: r.get(9)?,
-        hash: r.get(10)?,
+        data: serde_json::from_str(&row.data).unwrap_or(serde_json::Value::String(row.data)),
+        prev_hash: row.prev_hash,
+        hash: row.hash,
     })
 }
 
