@@ -2,7 +2,7 @@
 //! networks, and the engine is asked whether anything of the run is left. A leftover is a failure,
 //! reported by name.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::deploy::{AppRef, Deployer};
 use crate::docker::Engine;
@@ -26,25 +26,15 @@ pub fn teardown(
             ));
         }
     }
-    let mut leftovers = Vec::new();
-    for attempt in 0..4 {
-        if let Err(e) = engine.remove_stack(&app.stack) {
-            if attempt == 3 {
-                errors.push(format!("removing stack {}: {e}", app.stack));
-            }
-        }
-        match engine.leftovers(Some(&app.run_id), &app.stack) {
-            Ok(l) if l.is_empty() => {
-                leftovers.clear();
-                break;
-            }
-            Ok(l) => leftovers = l,
-            Err(e) => {
-                leftovers = vec![format!("(could not list resources: {e})")];
-            }
-        }
-        std::thread::sleep(Duration::from_secs(2));
+    // `remove_stack` repeats its passes until nothing of the stack is left (or its settle deadline);
+    // the check after it is the independent verdict, listing any leftover by name.
+    if let Err(e) = engine.remove_stack(&app.stack) {
+        errors.push(format!("removing stack {}: {e}", app.stack));
     }
+    let leftovers = match engine.leftovers(Some(&app.run_id), &app.stack) {
+        Ok(l) => l,
+        Err(e) => vec![format!("(could not list resources: {e})")],
+    };
     TeardownResult {
         clean: leftovers.is_empty(),
         leftovers,
