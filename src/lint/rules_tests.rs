@@ -1,5 +1,5 @@
 //! Unit tests of the small readers behind the checks; the checks themselves are tested on real recipe
-//! folders in `tests/lint_builtin.rs`.
+//! folders in `tests/cli/lint_builtin.rs`.
 
 use super::*;
 

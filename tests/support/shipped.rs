@@ -1,5 +1,5 @@
 //! Running a shipped overlay (`overlays/<recipe>/`) against its fixture recipe
-//! (`examples/recipes/<recipe>/`) and reading what happened, for `tests/overlays_shipped.rs`.
+//! (`examples/recipes/<recipe>/`) and reading what happened, for `tests/e2e/overlays_shipped.rs`.
 
 use super::cli::text;
 use super::run::RunFixture;

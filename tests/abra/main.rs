@@ -1,0 +1,8 @@
+//! Integration tests: abra. One binary, one module per capability.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod abra_deployer;
+mod abra_run;
+mod lint_abra;

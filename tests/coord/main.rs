@@ -1,0 +1,8 @@
+//! Integration tests: coord. One binary, one module per capability.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod coord_provision;
+mod grant_escape;
+mod ledger_chain;

@@ -1,0 +1,34 @@
+//! The bundled example recipe builds into a git repository with the release history tests rely on.
+
+use std::process::Command;
+
+#[test]
+fn example_recipe_repo_has_two_release_tags_and_a_moved_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = crate::support::recipe_repo::build("hello", &dir.path().join("hello"));
+    let tags = Command::new("git")
+        .args(["tag", "--list"])
+        .current_dir(&repo.path)
+        .output()
+        .unwrap();
+    let tags = String::from_utf8_lossy(&tags.stdout);
+    assert_eq!(
+        tags.lines().collect::<Vec<_>>(),
+        ["1.0.0+1.36.1", "1.1.0+1.36.1"]
+    );
+    assert_eq!(
+        repo.head.len(),
+        40,
+        "head is a full commit id: {}",
+        repo.head
+    );
+    let compose = std::fs::read_to_string(repo.path.join("compose.yml")).unwrap();
+    assert!(
+        compose.contains("version=1.2.0+1.36.1"),
+        "head moves the version"
+    );
+    assert!(
+        compose.contains("image: ccci/busybox:2"),
+        "head moves the image"
+    );
+}

@@ -1,0 +1,263 @@
+//! A real run's artifacts agree with each other and with the ledger: results.json (valid against the
+//! published schema, its level the ladder of its own verdicts), the JUnit XML (same tests, same
+//! outcomes), the Markdown summary (leads with the level) and the ledger's verdict events (exactly one
+//! per test, same outcome). The real runner on the real engine, with the example recipe.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::support::cli::text;
+use crate::support::run::RunFixture;
+use cc_ci::report::{level, results, Outcome, RunResult};
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::Reader;
+
+/// The outcome words shared by results.json (`kind`), the ledger (`outcome`) and this file's JUnit
+/// reading.
+fn word(o: &Outcome) -> &'static str {
+    match o {
+        Outcome::Passed => "passed",
+        Outcome::Failed { .. } => "failed",
+        Outcome::Ignored { .. } => "ignored",
+        Outcome::NotRun { .. } => "not_run",
+    }
+}
+
+fn attr(e: &BytesStart, name: &str) -> String {
+    e.attributes()
+        .flatten()
+        .find(|a| a.key.as_ref() == name.as_bytes())
+        .and_then(|a| a.unescape_value().ok().map(|v| v.to_string()))
+        .unwrap_or_default()
+}
+
+/// JUnit test cases of the tier suites as `<tier>::<testcase name>` → outcome word (`op::…` cases and
+/// the run suite are left out: they are not assertions). Panics on a duplicate case.
+fn junit_outcomes(xml: &str, recipe: &str) -> BTreeMap<String, String> {
+    let mut reader = Reader::from_str(xml);
+    let mut out = BTreeMap::new();
+    let mut tier: Option<String> = None;
+    let mut case: Option<String> = None;
+    let mut seen_suites = 0;
+    loop {
+        match reader.read_event().expect("the JUnit XML parses") {
+            Event::Eof => break,
+            Event::Start(e) | Event::Empty(e) if e.name().as_ref() == b"testsuite" => {
+                seen_suites += 1;
+                let name = attr(&e, "name");
+                let t = name
+                    .strip_prefix(&format!("{recipe}::"))
+                    .unwrap_or_else(|| panic!("suite {name} is not named {recipe}::<tier>"));
+                tier = (t != "run").then(|| t.to_string());
+            }
+            Event::Start(e) | Event::Empty(e) if e.name().as_ref() == b"testcase" => {
+                let name = attr(&e, "name");
+                case = match &tier {
+                    Some(t) if !name.starts_with("op::") => {
+                        let id = format!("{t}::{name}");
+                        let old = out.insert(id.clone(), "passed".to_string());
+                        assert!(old.is_none(), "{id} twice in the JUnit XML");
+                        Some(id)
+                    }
+                    _ => None,
+                };
+            }
+            Event::Start(e) | Event::Empty(e) => {
+                let Some(id) = &case else { continue };
+                let w = match e.name().as_ref() {
+                    b"failure" | b"error" => "failed".to_string(),
+                    b"skipped" => {
+                        let m = attr(&e, "message");
+                        if m.starts_with("ignored") {
+                            "ignored".to_string()
+                        } else if m.starts_with("not run") {
+                            "not_run".to_string()
+                        } else {
+                            format!("skipped ({m})")
+                        }
+                    }
+                    _ => continue,
+                };
+                out.insert(id.clone(), w);
+            }
+            Event::End(e) if e.name().as_ref() == b"testcase" => case = None,
+            _ => {}
+        }
+    }
+    assert!(seen_suites > 0, "no testsuite in the JUnit XML:\n{xml}");
+    out
+}
+
+fn schema_errors(doc: &serde_json::Value) -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/results.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let v = jsonschema::validator_for(&schema).expect("the published schema compiles");
+    v.iter_errors(doc)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect()
+}
+
+#[test]
+fn results_junit_markdown_and_ledger_agree_on_every_verdict() {
+    let f = RunFixture::new("artifacts");
+    // One passing and one failing recipe-specific assertion after the upgrade, beside the generic ones.
+    f.overlay(
+        "mixed.yaml",
+        "tier: upgrade\ntests:\n  - name: serves_index\n    exec:\n      service: app\n      command: cat /var/www/index.html\n      stdout:\n        contains: hello\n  - name: wrong_greeting\n    exec:\n      service: app\n      command: cat /var/www/index.html\n      stdout:\n        contains: this text is not there\n",
+    );
+    let junit = f.dir.path().join("junit.xml");
+    let md = f.dir.path().join("summary.md");
+    let out = f.run(&[
+        "--stages",
+        "install,upgrade",
+        "--junitxml",
+        junit.to_str().unwrap(),
+        "--summary-md",
+        md.to_str().unwrap(),
+    ]);
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(1), "one assertion fails: {shown}");
+    f.assert_nothing_left();
+
+    // results.json: valid against the schema, and its level is the ladder of its own verdicts.
+    let path = f.artifacts.join("results.json");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let errs = schema_errors(&doc);
+    assert!(errs.is_empty(), "results.json does not validate: {errs:#?}");
+    let r: RunResult = results::read(&path).unwrap();
+    let ladder = level::compute(&r);
+    assert_eq!(doc["ladder"]["level"], ladder.level, "{:#}", doc["ladder"]);
+    assert_eq!(doc["ladder"], serde_json::to_value(&ladder).unwrap());
+    assert_eq!(
+        ladder.level, 1,
+        "the failing upgrade assertion caps the run at L1: {ladder:?}"
+    );
+    let tests: BTreeMap<String, &'static str> = r
+        .tests()
+        .map(|t| (t.id.clone(), word(&t.outcome)))
+        .collect();
+    assert_eq!(
+        tests.len(),
+        r.tests().count(),
+        "duplicate ids in results.json"
+    );
+    assert!(tests.len() >= 4, "too few tests to compare: {tests:?}");
+    assert_eq!(
+        tests.get("upgrade::overlays/hello/mixed.yaml::wrong_greeting"),
+        Some(&"failed")
+    );
+    assert_eq!(
+        tests.get("upgrade::overlays/hello/mixed.yaml::serves_index"),
+        Some(&"passed")
+    );
+    assert_eq!(
+        tests.get("upgrade::generic-tests/upgrade.yaml::deployed_head"),
+        Some(&"passed")
+    );
+
+    // JUnit: exactly the same tests with the same outcomes.
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let j = junit_outcomes(&xml, &r.recipe);
+    let expected: BTreeMap<String, String> = tests
+        .iter()
+        .map(|(k, v)| (k.clone(), v.to_string()))
+        .collect();
+    assert_eq!(j, expected, "JUnit and results.json disagree");
+    assert!(
+        xml.contains(&format!(
+            "<property name=\"level\" value=\"{}\"/>",
+            ladder.title()
+        )),
+        "the JUnit level property is not {}",
+        ladder.title()
+    );
+    assert_eq!(i32::from(r.exit_code), out.status.code().unwrap());
+
+    // Markdown: leads with the level, which is the ladder's.
+    let summary = std::fs::read_to_string(&md).unwrap();
+    let first = summary.lines().next().unwrap_or("");
+    assert!(
+        first.starts_with("### cc-ci") && first.contains(&format!("**{}**", ladder.title())),
+        "the summary does not lead with the level {}: {first}",
+        ladder.title()
+    );
+    assert!(summary.contains("wrong\\_greeting"), "{summary}");
+
+    // Ledger: exactly one verdict per test of this run, with the same outcome.
+    let export = crate::support::cli::cc_ci(f.dir.path())
+        .args(["ledger", "export", "--coord-dir"])
+        .arg(&f.coord)
+        .output()
+        .unwrap();
+    assert_eq!(export.status.code(), Some(0), "{}", text(&export));
+    let mut verdicts: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for line in String::from_utf8_lossy(&export.stdout).lines() {
+        let ev: serde_json::Value = serde_json::from_str(line).unwrap();
+        if ev["kind"] == "verdict" && ev["run_id"] == r.run_id.as_str() {
+            verdicts
+                .entry(ev["subject"].as_str().unwrap().to_string())
+                .or_default()
+                .push(ev["outcome"].as_str().unwrap().to_string());
+        }
+    }
+    for (id, w) in &tests {
+        assert_eq!(
+            verdicts.get(id).map(Vec::as_slice),
+            Some(&[w.to_string()][..]),
+            "ledger verdicts of {id}"
+        );
+    }
+    let extra: Vec<&String> = verdicts
+        .keys()
+        .filter(|s| !tests.contains_key(*s) && !s.ends_with("::tier"))
+        .collect();
+    assert!(
+        extra.is_empty(),
+        "verdicts without a test in results.json: {extra:?}"
+    );
+
+    // Badges next to results.json, carrying the level.
+    for name in ["badge.svg", "badge-hello.svg"] {
+        let svg = std::fs::read_to_string(f.artifacts.join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(
+            svg.starts_with("<svg") && svg.contains(&format!("L{}", ladder.level)),
+            "{name}: {svg}"
+        );
+    }
+    // The JUnit XML of a real run validates against the schema CI dashboards use.
+    let xsd = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/junit.xsd");
+    let lint = std::process::Command::new("xmllint")
+        .args(["--noout", "--schema"])
+        .arg(&xsd)
+        .arg(&junit)
+        .output()
+        .expect("xmllint (scripts/setup-chromium.sh installs libxml2-utils)");
+    assert!(
+        lint.status.success(),
+        "{}",
+        String::from_utf8_lossy(&lint.stderr)
+    );
+    // The dashboard, rendered from this real ledger, shows the recipe and the run as a person sees it.
+    let site = f.dir.path().join("site");
+    let dash = crate::support::cli::cc_ci(f.dir.path())
+        .args(["dashboard", "--coord-dir"])
+        .arg(&f.coord)
+        .arg("--out")
+        .arg(&site)
+        .output()
+        .unwrap();
+    assert_eq!(dash.status.code(), Some(0), "{}", text(&dash));
+    let dom = crate::support::browser::browse(
+        &f.dir.path().join("chromium-profile"),
+        &format!("file://{}", site.join("index.html").display()),
+        &["--dump-dom"],
+    );
+    assert!(dom.contains("hello"), "the recipe row is missing: {dom}");
+    assert!(
+        dom.contains(&format!("L{}", ladder.level)),
+        "the level is missing: {dom}"
+    );
+}

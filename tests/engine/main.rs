@@ -1,0 +1,10 @@
+//! Integration tests: engine. One binary, one module per capability.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod docker_backup;
+mod docker_connect;
+mod docker_exec;
+mod docker_janitor;
+mod stack_deploy;
