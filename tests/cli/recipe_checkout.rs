@@ -349,8 +349,15 @@ fn four_concurrent_checkouts_of_one_recipe_get_distinct_trees() {
 const CHILD: &str = "RECIPE_TEST_CHILD";
 
 fn child_cmd(test: &str) -> Command {
+    // Test names carry this module's path inside the binary (`recipe_checkout::NAME`).
+    let module = module_path!().split_once("::").map_or("", |(_, m)| m);
     let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", test, "--nocapture", "--test-threads=1"]);
+    cmd.args([
+        "--exact",
+        &format!("{module}::{test}"),
+        "--nocapture",
+        "--test-threads=1",
+    ]);
     cmd
 }
 
