@@ -1,9 +1,11 @@
 //! `cc-ci run`: what was typed and what the CI pipeline set in the environment (`RunArgs`), turned into
 //! a resolved [`RunConfig`](crate::runner::RunConfig). Nothing downstream reads the environment again.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::report::{console, ProgressLine, Subscriber, TerminalReporter};
 use crate::runner::{self, DeployerKind, RunConfig, Selection};
 
 /// Runs the tiers against a recipe. Accepts libtest's arguments and pytest's common ones.
@@ -83,7 +85,8 @@ pub struct RunArgs {
     pub libtest: libtest_mimic::Arguments,
 }
 
-/// Runs `cc-ci run`.
+/// Runs `cc-ci run`: a listing, or a run reported on the terminal (stdout, the progress line on
+/// stderr).
 pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
     let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "0" && v != "false");
     let trust_gate_off = std::env::var("CCCI_TRUST_GATE_OFF").is_ok_and(|v| v == "1");
@@ -94,7 +97,40 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
             return Ok(crate::exit::code(crate::exit::USAGE));
         }
     };
-    Ok(crate::exit::code(runner::run(config)))
+    if config.selection.libtest.list || config.selection.collect_only {
+        return Ok(list(&config));
+    }
+    let subscribers: Vec<Box<dyn Subscriber>> = vec![
+        Box::new(TerminalReporter::new(
+            Box::new(std::io::stdout()),
+            Box::new(std::io::stderr()),
+        )),
+        Box::new(ProgressLine::new(
+            Box::new(std::io::stderr()),
+            std::io::stderr().is_terminal(),
+        )),
+    ];
+    Ok(crate::exit::code(runner::run(config, subscribers)))
+}
+
+/// `--list` / `--collect-only`: exit 5 when nothing is collected.
+fn list(config: &RunConfig) -> ExitCode {
+    match runner::list(config) {
+        Ok(ids) => {
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let out = &mut std::io::stdout();
+            let _ = console::list(&ids, config.selection.collect_only, out);
+            crate::exit::code(if ids.is_empty() {
+                crate::exit::NO_TESTS
+            } else {
+                crate::exit::OK
+            })
+        }
+        Err(e) => {
+            eprintln!("cc-ci run: {e}");
+            crate::exit::code(e.class().code())
+        }
+    }
 }
 
 fn build_config(a: RunArgs, ci: bool, trust_gate_off: bool) -> Result<RunConfig, String> {
@@ -113,7 +149,7 @@ fn build_config(a: RunArgs, ci: bool, trust_gate_off: bool) -> Result<RunConfig,
             ))
         }
     };
-    let stages = runner::parse_stages(a.stages.as_deref())?;
+    let stages = runner::parse_stages(a.stages.as_deref()).map_err(|e| e.to_string())?;
     let pause_after = match a.pause_after {
         None => None,
         Some(_) if ci => {

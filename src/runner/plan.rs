@@ -98,21 +98,71 @@ pub struct SeedPlan {
     pub script: Option<PathBuf>,
 }
 
+/// A spec file from the recipe's overlay, or from the recipe repository itself (trust-gated).
+#[derive(Debug, Clone)]
+pub struct OverlaySpec {
+    pub spec: SpecFile,
+    /// From the recipe repository (`.cc-ci/*.yaml`), allowed by the trust gate.
+    pub repo_local: bool,
+}
+
+impl OverlaySpec {
+    /// A file of `overlays/<recipe>/`.
+    pub fn shipped(spec: SpecFile) -> Self {
+        Self {
+            spec,
+            repo_local: false,
+        }
+    }
+
+    /// A file of the recipe repository.
+    pub fn repo_local(spec: SpecFile) -> Self {
+        Self {
+            spec,
+            repo_local: true,
+        }
+    }
+}
+
+/// Why a tier does not apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotApplicable {
+    pub reason: String,
+    /// Said so in recipe.yaml (else structurally impossible, e.g. no previous release).
+    pub declared: bool,
+}
+
+/// Whether a tier's generic tests run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GenericTests {
+    Run,
+    /// Skipped on purpose (flag, environment, grant or recipe.yaml), with why.
+    Skipped(String),
+}
+
+impl std::fmt::Display for GenericTests {
+    /// `run` or `skipped: <why>`, as reports show it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GenericTests::Run => f.write_str("run"),
+            GenericTests::Skipped(why) => write!(f, "skipped: {why}"),
+        }
+    }
+}
+
 /// One tier of the plan.
 #[derive(Debug, Clone)]
 pub struct TierPlan {
     pub tier: Tier,
     /// The tier is in STAGES (its assertions run). Install's op runs even when it is not.
     pub selected: bool,
-    /// Not applicable: (reason, declared in recipe.yaml).
-    pub not_applicable: Option<(String, bool)>,
+    pub not_applicable: Option<NotApplicable>,
     pub op: OpPlan,
     /// Extra app env for this tier's deploy (an overlay's `op: {env: …}`), over recipe.yaml's.
     pub op_env: BTreeMap<String, String>,
     pub seeds: Vec<SeedPlan>,
     pub tests: Vec<PlannedTest>,
-    /// `run` or `skipped: <why>`.
-    pub generic: String,
+    pub generic: GenericTests,
     pub overlay_files: usize,
     /// Assertions the filters deselected.
     pub deselected: usize,
@@ -158,7 +208,7 @@ pub struct PlanInput<'a> {
     pub stages: &'a [Tier],
     pub meta: &'a RecipeMeta,
     pub generic: &'a [SpecFile],
-    pub overlays: &'a [(SpecFile, bool)],
+    pub overlays: &'a [OverlaySpec],
     pub pytest: &'a [PytestNode],
     /// `Some(why)` when every generic test is skipped (flag, env or grant-backed).
     pub skip_generic: Option<String>,
@@ -169,8 +219,23 @@ pub struct PlanInput<'a> {
     pub install_steps: Option<PathBuf>,
 }
 
+/// A plan conflict a person must fix before anything is deployed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error("two overlays replace the {tier} op: {first} and {second} (hint: keep one op override per tier)")]
+    TwoOverrides {
+        tier: Tier,
+        first: String,
+        second: String,
+    },
+    #[error("{file}: the install op cannot be replaced: every run deploys exactly once")]
+    InstallReplaced { file: String },
+    #[error("{file}: `op: {{env: …}}` applies to the install and upgrade deploys only; the {tier} op takes no environment (hint: use `op: {{script: …}}` for a custom {tier})")]
+    EnvOnOp { file: String, tier: Tier },
+}
+
 /// Builds the plan. Errors are plan conflicts a person must fix (e.g. two overlays replacing one op).
-pub fn build(input: &PlanInput) -> Result<Plan, String> {
+pub fn build(input: &PlanInput) -> Result<Plan, PlanError> {
     let upgrade_selected = input.stages.contains(&Tier::Upgrade);
     let restore_selected = input.stages.contains(&Tier::Restore);
     let mut tiers = Vec::new();
@@ -198,30 +263,29 @@ pub fn build(input: &PlanInput) -> Result<Plan, String> {
             Tier::Restore => OpPlan::Restore,
             Tier::Custom => OpPlan::None,
         };
-        let overlays: Vec<&(SpecFile, bool)> = input
+        let overlays: Vec<&OverlaySpec> = input
             .overlays
             .iter()
-            .filter(|(s, _)| s.tier == tier)
+            .filter(|o| o.spec.tier == tier)
             .collect();
         let mut replaced_by: Option<&str> = None;
         let mut op_env = BTreeMap::new();
-        for (spec, _) in &overlays {
+        for OverlaySpec { spec, .. } in overlays.iter().copied() {
             if let Some(o) = &spec.op {
                 if let Some(first) = replaced_by {
-                    return Err(format!(
-                        "two overlays replace the {tier} op: {first} and {} (hint: keep one op override per tier)",
-                        spec.path.display()
-                    ));
+                    return Err(PlanError::TwoOverrides {
+                        tier,
+                        first: first.to_string(),
+                        second: spec.path.display().to_string(),
+                    });
                 }
                 replaced_by = Some(spec.path.to_str().unwrap_or("?"));
-                let file = spec.path.display();
+                let file = spec.path.display().to_string();
                 match o {
                     OpOverride::Skip { .. } | OpOverride::Script { .. }
                         if tier == Tier::Install =>
                     {
-                        return Err(format!(
-                            "{file}: the install op cannot be replaced: every run deploys exactly once"
-                        ));
+                        return Err(PlanError::InstallReplaced { file });
                     }
                     OpOverride::Skip { reason } => {
                         op = OpPlan::Skipped {
@@ -236,12 +300,7 @@ pub fn build(input: &PlanInput) -> Result<Plan, String> {
                     OpOverride::Env { env } if matches!(tier, Tier::Install | Tier::Upgrade) => {
                         op_env = env.clone();
                     }
-                    OpOverride::Env { .. } => {
-                        return Err(format!(
-                            "{file}: `op: {{env: …}}` applies to the install and upgrade deploys only; \
-                             the {tier} op takes no environment (hint: use `op: {{script: …}}` for a custom {tier})"
-                        ));
-                    }
+                    OpOverride::Env { .. } => return Err(PlanError::EnvOnOp { file, tier }),
                 }
             }
         }
@@ -261,8 +320,8 @@ pub fn build(input: &PlanInput) -> Result<Plan, String> {
             seeds: Vec::new(),
             tests: Vec::new(),
             generic: match &generic_skip {
-                Some(why) => format!("skipped: {why}"),
-                None => "run".to_string(),
+                Some(why) => GenericTests::Skipped(why.clone()),
+                None => GenericTests::Run,
             },
             overlay_files: overlays.len(),
             deselected: 0,
@@ -275,7 +334,7 @@ pub fn build(input: &PlanInput) -> Result<Plan, String> {
                     script: Some(script.clone()),
                 });
             }
-            for (spec, _) in &overlays {
+            for OverlaySpec { spec, .. } in overlays.iter().copied() {
                 if !spec.before_op.is_empty() {
                     tp.seeds.push(SeedPlan {
                         file: spec.path.display().to_string(),
@@ -291,15 +350,15 @@ pub fn build(input: &PlanInput) -> Result<Plan, String> {
                     add_spec_tests(&mut tp, spec, Source::Generic, None, input.selection);
                 }
             }
-            for (spec, repo_local) in &overlays {
+            for &OverlaySpec { ref spec, repo_local } in overlays.iter().copied() {
                 let own = spec.path.display().to_string();
                 let seed = tp.seeds.iter().position(|s| s.file == own).or_else(|| {
                     // Repo-local tests depend on the recipe's own install steps.
-                    (*repo_local)
+                    repo_local
                         .then(|| tp.seeds.iter().position(|s| s.file == INSTALL_STEPS))
                         .flatten()
                 });
-                let source = if *repo_local {
+                let source = if repo_local {
                     Source::RepoLocal
                 } else {
                     Source::Overlay
@@ -372,23 +431,26 @@ fn add_spec_tests(
     }
 }
 
-fn not_applicable(tier: Tier, input: &PlanInput) -> Option<(String, bool)> {
+fn not_applicable(tier: Tier, input: &PlanInput) -> Option<NotApplicable> {
+    let na = |reason: &str, declared| {
+        Some(NotApplicable {
+            reason: reason.to_string(),
+            declared,
+        })
+    };
     if let Some(reason) = input.meta.not_applicable.get(&tier) {
-        return Some((reason.clone(), true));
+        return na(reason, true);
     }
     if let Some(supported) = &input.meta.tiers {
         if tier != Tier::Install && !supported.contains(&tier) {
-            return Some((
-                "recipe.yaml does not list this tier as supported".into(),
-                true,
-            ));
+            return na("recipe.yaml does not list this tier as supported", true);
         }
     }
     if tier == Tier::Upgrade && input.previous_release.is_none() {
-        return Some((
-            "no previous release: no release tag is an ancestor of head_ref".into(),
+        return na(
+            "no previous release: no release tag is an ancestor of head_ref",
             false,
-        ));
+        );
     }
     None
 }

@@ -1,6 +1,6 @@
 //! A tier's assertions as libtest-mimic trials. The op has already run; each trial evaluates its
-//! check against the post-op state, records its verdict (results and ledger), and, under `-x`, the
-//! first failure stops the rest (they are reported as not run, never as passed).
+//! check against the post-op state and emits its verdict, and, under `-x`, the first failure stops the
+//! rest (they are reported as not run, never as passed).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,48 +9,52 @@ use std::time::Instant;
 
 use libtest_mimic::{Completion, Failed, Trial};
 
-use crate::report::{Outcome, TestResult, TestSource};
+use crate::report::event::TrialFinish;
+use crate::report::{EventBus, EventKind, Outcome, TestResult, TestSource};
 
 use super::check;
 use super::config::Selection;
 use super::context::Live;
-use super::ledger::Recorder;
 use super::plan::{PlannedTest, Source, TestBody, TierPlan};
+use super::pytest::{NodeOutcome, PytestOutcomes};
 
-/// Why every trial of a tier fails without being evaluated (its op failed).
-pub type OpFailure = Option<String>;
+/// What a tier's trials start from.
+pub struct TierInputs<'a> {
+    /// Why every trial fails without being evaluated: the tier's op failed.
+    pub op_failure: Option<&'a str>,
+    /// Each seed's failure, by seed index.
+    pub seed_failures: &'a [Option<String>],
+    pub pytest: &'a PytestOutcomes,
+    /// Set by the first failure under `-x`.
+    pub stop: &'a Arc<AtomicBool>,
+}
 
-/// Outcome of a pytest node, computed once per tier before the trials run.
-pub type PytestOutcomes = BTreeMap<String, Result<(), String>>;
-
-/// Runs the tier's trials; returns their results in plan order.
-#[allow(clippy::too_many_arguments)]
+/// Runs the tier's trials, each emitting its verdict; returns whether any failed.
 pub fn run_tier(
     tier: &TierPlan,
     live: &Arc<Live>,
     sel: &Selection,
-    op_failure: OpFailure,
-    seed_failures: &[Option<String>],
-    pytest: &PytestOutcomes,
-    stop: &Arc<AtomicBool>,
-    recorder: &Arc<Recorder>,
-) -> Vec<TestResult> {
-    let results: Arc<Mutex<BTreeMap<String, TestResult>>> = Arc::default();
+    inputs: &TierInputs,
+    bus: &Arc<EventBus>,
+) -> bool {
+    let failed = Arc::new(AtomicBool::new(false));
+    let done: Arc<Mutex<BTreeMap<String, ()>>> = Arc::default();
     let mut trials = Vec::new();
     for t in &tier.tests {
-        let pre_failure = op_failure
-            .clone()
-            .or_else(|| t.seed.and_then(|i| seed_failures.get(i).cloned().flatten()));
-        let pytest_outcome = pytest.get(&t.id).cloned();
+        let pre_failure = inputs.op_failure.map(str::to_string).or_else(|| {
+            t.seed
+                .and_then(|i| inputs.seed_failures.get(i).cloned().flatten())
+        });
         let ctx = TrialCtx {
             test: t.clone(),
             live: Arc::clone(live),
             pre_failure,
-            pytest_outcome,
-            stop: Arc::clone(stop),
+            pytest_outcome: inputs.pytest.get(&t.id).cloned(),
+            stop: Arc::clone(inputs.stop),
             exitfirst: sel.exitfirst,
-            results: Arc::clone(&results),
-            recorder: Arc::clone(recorder),
+            failed: Arc::clone(&failed),
+            done: Arc::clone(&done),
+            bus: Arc::clone(bus),
         };
         trials.push(
             Trial::ignorable_test(t.id.clone(), move || ctx.run())
@@ -67,30 +71,28 @@ pub fn run_tier(
         args.test_threads = Some(1);
     }
     let _conclusion = libtest_mimic::run(&args, trials);
-    let mut map = results.lock().unwrap_or_else(|e| e.into_inner());
-    tier.tests
-        .iter()
-        .map(|t| {
-            map.remove(&t.id).unwrap_or_else(|| {
-                // Not run by libtest: marked ignored and not asked for with --ignored. Still a verdict.
-                let reason = t.ignored.clone().unwrap_or_else(|| "ignored".to_string());
-                recorder.event(
-                    "verdict",
-                    &t.id,
-                    "ignored",
-                    serde_json::json!({ "tier": t.tier.to_string(), "duration_ms": 0, "message": reason }),
-                );
-                TestResult {
-                    id: t.id.clone(),
-                    name: t.name.clone(),
-                    file: t.file.clone(),
-                    source: source_of(t.source),
-                    outcome: Outcome::Ignored { reason },
-                    duration_ms: 0,
-                }
-            })
-        })
-        .collect()
+    let done = done.lock().unwrap_or_else(|e| e.into_inner());
+    for t in tier.tests.iter().filter(|t| !done.contains_key(&t.id)) {
+        // Not run by libtest: marked ignored and not asked for with --ignored. Still a verdict.
+        let reason = t.ignored.clone().unwrap_or_else(|| "ignored".to_string());
+        bus.emit(EventKind::TrialFinished(TrialFinish {
+            tier: t.tier,
+            test: result_of(t, Outcome::Ignored { reason }, 0),
+        }));
+    }
+    failed.load(Ordering::SeqCst)
+}
+
+/// The result of planned test `t`.
+pub fn result_of(t: &PlannedTest, outcome: Outcome, duration_ms: u64) -> TestResult {
+    TestResult {
+        id: t.id.clone(),
+        name: t.name.clone(),
+        file: t.file.clone(),
+        source: source_of(t.source),
+        outcome,
+        duration_ms,
+    }
 }
 
 pub fn source_of(s: Source) -> TestSource {
@@ -106,11 +108,12 @@ struct TrialCtx {
     test: PlannedTest,
     live: Arc<Live>,
     pre_failure: Option<String>,
-    pytest_outcome: Option<Result<(), String>>,
+    pytest_outcome: Option<NodeOutcome>,
     stop: Arc<AtomicBool>,
     exitfirst: bool,
-    results: Arc<Mutex<BTreeMap<String, TestResult>>>,
-    recorder: Arc<Recorder>,
+    failed: Arc<AtomicBool>,
+    done: Arc<Mutex<BTreeMap<String, ()>>>,
+    bus: Arc<EventBus>,
 }
 
 impl TrialCtx {
@@ -126,8 +129,8 @@ impl TrialCtx {
             );
             return Ok(Completion::ignored_with(reason));
         }
-        let verdict = if let Some(f) = &self.pre_failure {
-            Err(f.clone())
+        let verdict: Result<(), check::Failure> = if let Some(f) = &self.pre_failure {
+            check::fail(f.clone())
         } else {
             match &self.test.body {
                 TestBody::Check(c) => {
@@ -139,12 +142,13 @@ impl TrialCtx {
                         debug_fault_injection(&id);
                         check::evaluate(&live, &c)
                     }))
-                    .unwrap_or_else(|p| Err(format!("check panicked: {}", panic_text(&p))))
+                    .unwrap_or_else(|p| check::fail(format!("check panicked: {}", panic_text(&p))))
                 }
-                TestBody::Pytest { .. } => self
-                    .pytest_outcome
-                    .clone()
-                    .unwrap_or_else(|| Err("pytest produced no result for this node".into())),
+                TestBody::Pytest { .. } => match &self.pytest_outcome {
+                    Some(NodeOutcome::Passed) => Ok(()),
+                    Some(NodeOutcome::Failed(m)) => check::fail(m.clone()),
+                    None => check::fail("pytest produced no result for this node"),
+                },
             }
         };
         let ms = start.elapsed().as_millis() as u64;
@@ -153,7 +157,7 @@ impl TrialCtx {
                 self.finish(Outcome::Passed, ms);
                 Ok(Completion::Completed)
             }
-            Err(msg) => {
+            Err(check::Failure(msg)) => {
                 let msg = self.live.app.redactor.redact(&msg);
                 if self.exitfirst {
                     self.stop.store(true, Ordering::SeqCst);
@@ -170,30 +174,17 @@ impl TrialCtx {
     }
 
     fn finish(&self, outcome: Outcome, ms: u64) {
-        let (word, message) = match &outcome {
-            Outcome::Passed => ("passed", None),
-            Outcome::Failed { message } => ("failed", Some(message.clone())),
-            Outcome::Ignored { reason } => ("ignored", Some(reason.clone())),
-            Outcome::NotRun { reason } => ("not_run", Some(reason.clone())),
-        };
-        self.recorder.event(
-            "verdict",
-            &self.test.id,
-            word,
-            serde_json::json!({ "tier": self.test.tier.to_string(), "duration_ms": ms, "message": message }),
-        );
-        let r = TestResult {
-            id: self.test.id.clone(),
-            name: self.test.name.clone(),
-            file: self.test.file.clone(),
-            source: source_of(self.test.source),
-            outcome,
-            duration_ms: ms,
-        };
-        self.results
+        if matches!(outcome, Outcome::Failed { .. }) {
+            self.failed.store(true, Ordering::SeqCst);
+        }
+        self.done
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(self.test.id.clone(), r);
+            .insert(self.test.id.clone(), ());
+        self.bus.emit(EventKind::TrialFinished(TrialFinish {
+            tier: self.test.tier,
+            test: result_of(&self.test, outcome, ms),
+        }));
     }
 }
 
