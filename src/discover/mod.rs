@@ -22,7 +22,8 @@ use crate::spec::{
 };
 
 pub use gate::{
-    decide, parse_allowlist, AllowEntry, GateDecision, GateVia, GrantAnswer, GrantLookupError, Granted,
+    decide, parse_allowlist, AllowEntry, GateDecision, GateVia, GrantAnswer, GrantLookupError,
+    Granted,
 };
 pub use keyword::{Keyword, KeywordError};
 pub use pytest::{tier_of as pytest_tier, PytestFile};
@@ -108,10 +109,7 @@ pub fn repo_local_files(checkout: &Path) -> Vec<PathBuf> {
 
 /// Finds and parses everything for `req.recipe`. `grant` is asked for the `repo-local` gate only
 /// when repo-local files exist and the allowlist does not allow them.
-pub fn discover(
-    req: &DiscoverRequest,
-    grant: &mut dyn FnMut() -> GrantAnswer,
-) -> Discovery {
+pub fn discover(req: &DiscoverRequest, grant: &mut dyn FnMut() -> GrantAnswer) -> Discovery {
     let mut errors = Vec::new();
     let mut d = Discovery {
         meta: RecipeMeta::default(),

@@ -74,13 +74,13 @@ impl ArtifactWriter {
             ));
         }
         if let Err(e) = badge::write_badges(&r, &dir) {
-            self.problem(format!(
-                "cannot write the badges in {}: {e}",
-                dir.display()
-            ));
+            self.problem(format!("cannot write the badges in {}: {e}", dir.display()));
         }
         if let Err(e) = self.write_events(&dir.join(EVENTS_FILE)) {
-            self.problem(format!("cannot write {EVENTS_FILE} in {}: {e}", dir.display()));
+            self.problem(format!(
+                "cannot write {EVENTS_FILE} in {}: {e}",
+                dir.display()
+            ));
         }
     }
 

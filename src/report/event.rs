@@ -190,9 +190,13 @@ pub struct Progress {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum OpOutcome {
     Ok,
-    Failed { error: String },
+    Failed {
+        error: String,
+    },
     /// An overlay replaced the op with nothing, saying why.
-    Skipped { reason: String },
+    Skipped {
+        reason: String,
+    },
 }
 
 /// A tier's op ended.

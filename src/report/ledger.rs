@@ -97,40 +97,43 @@ pub fn records_of(ev: &RunEvent, run: &Aggregator) -> Vec<NewEvent> {
             if s.error.is_none() { "ok" } else { "failed" },
         )
         .data(json!({ "error": s.error })),
-        EventKind::OpFinished(o) => match &o.outcome {
-            OpOutcome::Skipped { reason } => {
-                NewEvent::new("op", format!("{}::op", o.tier), "skipped")
-                    .data(json!({ "reason": reason }))
-            }
-            outcome => {
-                let error = match outcome {
-                    OpOutcome::Failed { error } => Some(error),
-                    _ => None,
-                };
-                NewEvent::new(
+        EventKind::OpFinished(o) => {
+            match &o.outcome {
+                OpOutcome::Skipped { reason } => {
+                    NewEvent::new("op", format!("{}::op", o.tier), "skipped")
+                        .data(json!({ "reason": reason }))
+                }
+                outcome => {
+                    let error = match outcome {
+                        OpOutcome::Failed { error } => Some(error),
+                        _ => None,
+                    };
+                    NewEvent::new(
                     "op",
                     format!("{}::{}", o.tier, o.op),
                     if error.is_none() { "ok" } else { "failed" },
                 )
                 .data(json!({ "duration_ms": o.duration_ms, "error": error, "deployer": o.deployer }))
+                }
             }
-        },
+        }
         EventKind::TrialFinished(t) => verdict(&t.test, t.tier),
         EventKind::TierSkipped(s) => {
             // A tier that does not apply is one verdict; a tier not run, one verdict per test.
             let news: Vec<NewEvent> = match &s.why {
-                SkipReason::NotApplicable { reason, declared } => vec![NewEvent::new(
-                    "verdict",
-                    format!("{}::tier", s.tier),
-                    "not_applicable",
-                )
-                .data(json!({ "reason": reason, "declared": declared }))],
+                SkipReason::NotApplicable { reason, declared } => {
+                    vec![
+                        NewEvent::new("verdict", format!("{}::tier", s.tier), "not_applicable")
+                            .data(json!({ "reason": reason, "declared": declared })),
+                    ]
+                }
                 SkipReason::NotRun { .. } => s.tests.iter().map(|t| verdict(t, s.tier)).collect(),
             };
             return news.into_iter().map(|n| n.run(&r.run_id)).collect();
         }
-        EventKind::Interrupted { signal } => NewEvent::new("run_end", &r.recipe, "interrupting")
-            .data(json!({ "signal": signal })),
+        EventKind::Interrupted { signal } => {
+            NewEvent::new("run_end", &r.recipe, "interrupting").data(json!({ "signal": signal }))
+        }
         EventKind::TeardownFinished(t) => {
             let mut data = json!({
                 "leftovers": t.result.leftovers, "error": t.result.error,

@@ -210,7 +210,8 @@ pub fn deployed_head(live: &Live) -> Result<(), Failure> {
         }
     }
     let Some(head) = live.head_ref.as_deref() else {
-        return version_moved(live).map_err(|e| Failure(format!("head_ref unknown, fallback: {e}")));
+        return version_moved(live)
+            .map_err(|e| Failure(format!("head_ref unknown, fallback: {e}")));
     };
     verify_chaos_version(head, now.chaos_version.as_deref(), &live.app.stack).map_err(|e| {
         Failure(format!(
@@ -222,7 +223,11 @@ pub fn deployed_head(live: &Live) -> Result<(), Failure> {
 }
 
 /// Compares a deployed chaos-version with head_ref. Pure, so every rule has a unit test.
-pub fn verify_chaos_version(head: &str, deployed: Option<&str>, stack: &str) -> Result<(), Failure> {
+pub fn verify_chaos_version(
+    head: &str,
+    deployed: Option<&str>,
+    stack: &str,
+) -> Result<(), Failure> {
     let Some(cv) = deployed else {
         return fail(format!(
             "no label coop-cloud.{stack}.chaos-version on the deployed service: the head was not chaos-deployed (head_ref={head})"
@@ -358,13 +363,17 @@ mod tests {
 
     #[test]
     fn stale_chaos_version_fails_naming_both_values() {
-        let e = verify_chaos_version(HEAD, Some("aaaaaaaa"), "s").unwrap_err().0;
+        let e = verify_chaos_version(HEAD, Some("aaaaaaaa"), "s")
+            .unwrap_err()
+            .0;
         assert!(e.contains("aaaaaaaa") && e.contains(HEAD), "{e}");
     }
 
     #[test]
     fn dirty_marker_fails_even_when_the_commit_matches() {
-        let e = verify_chaos_version(HEAD, Some("09bf4d54+U"), "s").unwrap_err().0;
+        let e = verify_chaos_version(HEAD, Some("09bf4d54+U"), "s")
+            .unwrap_err()
+            .0;
         assert!(e.contains("+U"), "{e}");
     }
 

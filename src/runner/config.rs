@@ -110,7 +110,9 @@ mod tests {
 
     #[test]
     fn unknown_stage_names_the_stage_and_the_accepted_ones() {
-        let e = parse_stages(Some("install,upgrad")).unwrap_err().to_string();
+        let e = parse_stages(Some("install,upgrad"))
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("`upgrad`") && e.contains("install,upgrade,backup,restore"),
             "{e}"

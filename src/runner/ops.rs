@@ -77,7 +77,8 @@ pub fn perform(
     live: &Live,
     env: &mut OpEnv,
 ) -> Result<(), OpError> {
-    let redact = |e: crate::deploy::DeployError| OpError::Deploy(live.app.redactor.redact(&e.to_string()));
+    let redact =
+        |e: crate::deploy::DeployError| OpError::Deploy(live.app.redactor.redact(&e.to_string()));
     match op {
         OpPlan::Install { release } => {
             if let Some(tag) = release {

@@ -350,7 +350,11 @@ pub fn build(input: &PlanInput) -> Result<Plan, PlanError> {
                     add_spec_tests(&mut tp, spec, Source::Generic, None, input.selection);
                 }
             }
-            for &OverlaySpec { ref spec, repo_local } in overlays.iter().copied() {
+            for &OverlaySpec {
+                ref spec,
+                repo_local,
+            } in overlays.iter().copied()
+            {
                 let own = spec.path.display().to_string();
                 let seed = tp.seeds.iter().position(|s| s.file == own).or_else(|| {
                     // Repo-local tests depend on the recipe's own install steps.

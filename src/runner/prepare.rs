@@ -134,9 +134,9 @@ pub fn prepare(
     let id = identity(cfg, runs_root, run_id)?;
     let data = data_dir(cfg.data_dir.as_deref());
     let lock = match purpose {
-        Purpose::Run { .. } => Some(
-            RunLock::acquire(&id.run_dir, run_id, &id.stack).map_err(RunError::RunLock)?,
-        ),
+        Purpose::Run { .. } => {
+            Some(RunLock::acquire(&id.run_dir, run_id, &id.stack).map_err(RunError::RunLock)?)
+        }
         Purpose::List => None,
     };
     let checkout = checkout(cfg, paths, &id, purpose)?;
@@ -215,7 +215,8 @@ fn checkout(
     id: &Identity,
     purpose: Purpose,
 ) -> Result<Checkout, RunError> {
-    if let (Purpose::List, Some(path), None, None) = (purpose, id.source.path(), cfg.pr, &cfg.git_ref)
+    if let (Purpose::List, Some(path), None, None) =
+        (purpose, id.source.path(), cfg.pr, &cfg.git_ref)
     {
         return read_in_place(path, &id.recipe);
     }

@@ -57,7 +57,8 @@ fn outcome(status: &TestCaseStatus) -> NodeOutcome {
 /// Parses the XML written for `file_name` (e.g. `test_upgrade.py`).
 pub fn parse(xml: &str, file_name: &str) -> Result<NodeOutcomes, PytestError> {
     let module = file_name.trim_end_matches(".py");
-    let report = Report::deserialize_from_str(xml).map_err(|e| PytestError::Junit(e.to_string()))?;
+    let report =
+        Report::deserialize_from_str(xml).map_err(|e| PytestError::Junit(e.to_string()))?;
     if report.test_suites.is_empty() {
         return Err(PytestError::NoSuite);
     }

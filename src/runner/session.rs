@@ -26,8 +26,8 @@ use super::config::{DeployerKind, RunConfig};
 use super::context::Live;
 use super::error::RunError;
 use super::prepare::{self, Prepared, Purpose};
-use super::tiers::{self, Shared};
 use super::teardown;
+use super::tiers::{self, Shared};
 
 /// Runs the whole session, reporting to `subscribers` (and the ledger, and the run's files), and
 /// returns the exit code.
@@ -165,11 +165,17 @@ fn go(sh: Arc<Shared>, failures: &LedgerFailures) -> RunEnd {
     }));
     if let (None, DeployerKind::Abra { .. }) = (signal, &sh.cfg.deployer) {
         // After the app is gone: the recipe lint needs only the run's abra state and checkout.
-        sh.bus
-            .emit(EventKind::Linted(abra_lint(&sh.cfg, &sh.prepared, &sh.live)));
+        sh.bus.emit(EventKind::Linted(abra_lint(
+            &sh.cfg,
+            &sh.prepared,
+            &sh.live,
+        )));
     }
     let r = sh.bus.result();
-    let failed = r.tiers.iter().any(|t| matches!(t.status, TierStatus::Failed))
+    let failed = r
+        .tiers
+        .iter()
+        .any(|t| matches!(t.status, TierStatus::Failed))
         || !r.teardown.clean
         || r.deploy_count != 1;
     let lost = failures.messages();
@@ -241,9 +247,8 @@ fn supervise(sh: &Arc<Shared>) -> Option<&'static str> {
     };
     let worker = Arc::clone(sh);
     std::thread::spawn(move || {
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            tiers::run_tiers(&worker)
-        }));
+        let r =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tiers::run_tiers(&worker)));
         if r.is_err() {
             worker.bus.emit(EventKind::SessionPanicked);
         }

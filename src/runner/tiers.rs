@@ -129,7 +129,11 @@ fn run_tier(sh: &Shared, tp: &TierPlan, stop: &Arc<AtomicBool>, carry: &mut Carr
         match tp.tier {
             Tier::Install => {
                 carry.no_backup = backup_capability(live);
-                let deployed = live.install.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                let deployed = live
+                    .install
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone();
                 sh.bus.emit(EventKind::InstallObserved {
                     version: deployed.as_ref().and_then(|s| s.version.clone()),
                     chaos_version: deployed.and_then(|s| s.chaos_version),
@@ -272,7 +276,11 @@ fn backup_capability(live: &Live) -> Option<String> {
 
 /// What the upgrade deployed, against head_ref. `None` when the app cannot be read.
 fn upgrade_proof(live: &Live) -> Option<UpgradeProof> {
-    let before = live.install.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let before = live
+        .install
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
     let now = live.snapshot().ok()?;
     let verdict = match &live.head_ref {
         Some(h) => {
