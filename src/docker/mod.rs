@@ -186,7 +186,9 @@ mod tests {
     #[test]
     fn the_engine_layer_imports_no_layer_above_it() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/docker");
-        let above = ["deploy", "runner", "report", "spec", "discover", "recipe", "cli", "lint"];
+        let above = [
+            "deploy", "runner", "report", "spec", "discover", "recipe", "cli", "lint",
+        ];
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
             let text = std::fs::read_to_string(&path).unwrap();
