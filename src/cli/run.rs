@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::report::{console, ProgressLine, Subscriber, TerminalReporter};
+use crate::report::{console, ProgressLine, Subscriber, TerminalReporter, TrialFormat, TrialStyle};
 use crate::runner::{self, DeployerKind, RunConfig, Selection};
 
 /// Runs the tiers against a recipe. Accepts libtest's arguments and pytest's common ones.
@@ -100,17 +100,50 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
     if config.selection.libtest.list || config.selection.collect_only {
         return Ok(list(&config));
     }
+    let logfile: Option<Box<dyn std::io::Write + Send>> = match &config.selection.libtest.logfile {
+        None => None,
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => Some(Box::new(f)),
+            Err(e) => {
+                eprintln!("cc-ci run: cannot create the --logfile {path}: {e}");
+                return Ok(crate::exit::code(crate::exit::USAGE));
+            }
+        },
+    };
+    let terminal = TerminalReporter::new(Box::new(std::io::stdout()), Box::new(std::io::stderr()))
+        .with_trials(trial_style(&config.selection.libtest), logfile);
     let subscribers: Vec<Box<dyn Subscriber>> = vec![
-        Box::new(TerminalReporter::new(
-            Box::new(std::io::stdout()),
-            Box::new(std::io::stderr()),
-        )),
+        Box::new(terminal),
         Box::new(ProgressLine::new(
             Box::new(std::io::stderr()),
             std::io::stderr().is_terminal(),
         )),
     ];
-    Ok(crate::exit::code(runner::run(config, subscribers)))
+    let outputs = runner::Outputs {
+        subscribers,
+        file_errors: Box::new(std::io::stderr()),
+    };
+    Ok(crate::exit::code(runner::run(config, outputs)))
+}
+
+/// libtest's `--format`, `-q` and `--color` (auto: colour on a terminal unless `NO_COLOR` is set).
+fn trial_style(a: &libtest_mimic::Arguments) -> TrialStyle {
+    use libtest_mimic::{ColorSetting, FormatSetting};
+    let format = match (a.quiet, a.format) {
+        (true, _) | (false, Some(FormatSetting::Terse)) => TrialFormat::Terse,
+        (false, Some(FormatSetting::Json)) => TrialFormat::Json,
+        (false, _) => TrialFormat::Pretty,
+    };
+    let color = match a.color {
+        Some(ColorSetting::Always) => true,
+        Some(ColorSetting::Never) => false,
+        _ => {
+            a.logfile.is_none()
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none()
+        }
+    };
+    TrialStyle { format, color }
 }
 
 /// `--list` / `--collect-only`: exit 5 when nothing is collected.

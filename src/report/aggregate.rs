@@ -210,6 +210,8 @@ impl Aggregator {
             | EventKind::OpStarted { .. }
             | EventKind::Progress(_)
             | EventKind::TrialsStarted(_)
+            | EventKind::TrialStarted { .. }
+            | EventKind::TrialsFinished(_)
             | EventKind::Paused { .. }
             | EventKind::Warning { .. } => {}
         }

@@ -10,28 +10,82 @@ use crate::exit::ExitClass;
 
 use super::aggregate::Aggregator;
 use super::event::{EventKind, OpOutcome, RunEvent, SkipReason, Subscriber};
+use super::libtest::{TrialBlock, TrialStyle};
 use super::terminal;
 
 /// Writes what a person reads while a run goes.
 pub struct TerminalReporter {
     out: Box<dyn Write + Send>,
     err: Box<dyn Write + Send>,
+    /// Where trial blocks go (`--logfile`), when not to `out`.
+    trials_out: Option<Box<dyn Write + Send>>,
+    style: TrialStyle,
     run: Aggregator,
     planned: bool,
+    /// Longest test id of the current tier.
+    width: usize,
+    block: Option<TrialBlock>,
 }
 
 impl TerminalReporter {
-    /// `out` gets the run's story (stdout), `err` its diagnostics (stderr).
+    /// `out` gets the run's story (stdout), `err` its diagnostics (stderr). Trials look like libtest's
+    /// pretty format without colour.
     pub fn new(out: Box<dyn Write + Send>, err: Box<dyn Write + Send>) -> Self {
         Self {
             out,
             err,
+            trials_out: None,
+            style: TrialStyle::default(),
             run: Aggregator::default(),
             planned: false,
+            width: 0,
+            block: None,
         }
     }
 
+    /// Trial blocks in `style`, written to `logfile` instead of `out` when given (libtest's
+    /// `--format`, `--color`, `-q`, `--logfile`).
+    pub fn with_trials(
+        mut self,
+        style: TrialStyle,
+        logfile: Option<Box<dyn Write + Send>>,
+    ) -> Self {
+        self.style = style;
+        self.trials_out = logfile;
+        self
+    }
+
+    /// The trial block's part of an event.
+    fn show_trials(&mut self, ev: &RunEvent) -> std::io::Result<()> {
+        let w: &mut dyn Write = match &mut self.trials_out {
+            Some(f) => f,
+            None => &mut self.out,
+        };
+        match (&ev.kind, &mut self.block) {
+            (EventKind::TrialsStarted(s), _) => {
+                self.block = Some(TrialBlock::start(self.style, s, self.width, w)?);
+            }
+            (EventKind::TrialStarted { id, .. }, Some(b)) => b.test_started(id, w)?,
+            (EventKind::TrialFinished(f), Some(b)) => b.test_finished(f, w)?,
+            (EventKind::TrialsFinished(f), Some(b)) => {
+                b.finish(f, w)?;
+                self.block = None;
+            }
+            _ => {}
+        }
+        w.flush()
+    }
+
     fn show(&mut self, ev: &RunEvent) -> std::io::Result<()> {
+        if let EventKind::TierStarted(t) = &ev.kind {
+            self.width = t
+                .tests
+                .iter()
+                .map(|id| id.chars().count())
+                .max()
+                .unwrap_or(0);
+        }
+        self.show_trials(ev)?;
         let out = &mut self.out;
         match &ev.kind {
             EventKind::Planned(_) => {

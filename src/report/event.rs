@@ -61,9 +61,13 @@ pub enum EventKind {
     UpgradeProved(UpgradeProof),
     /// The tier's trials are about to run.
     TrialsStarted(TrialsStart),
+    /// One assertion starts being evaluated.
+    TrialStarted { tier: Tier, id: String },
     /// One assertion's verdict.
     TrialFinished(TrialFinish),
     /// The tier's trials are done.
+    TrialsFinished(TrialsFinish),
+    /// The tier is done: failed when its op or one of its assertions failed.
     TierFinished { tier: Tier, failed: bool },
     /// A tier that will not run (an earlier op failed, `-x`) or does not apply, with its tests.
     TierSkipped(TierSkip),
@@ -216,6 +220,17 @@ pub struct OpFinish {
 pub struct TrialsStart {
     pub tier: Tier,
     pub count: usize,
+    /// How many run at once.
+    pub threads: usize,
+    /// Assertions of the tier the filters deselected.
+    pub filtered_out: usize,
+}
+
+/// A tier's trials are done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrialsFinish {
+    pub tier: Tier,
+    pub duration_ms: u64,
 }
 
 /// One assertion's verdict.

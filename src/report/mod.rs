@@ -15,6 +15,7 @@ pub mod event;
 pub mod junit;
 pub mod ledger;
 pub mod level;
+pub mod libtest;
 pub mod markdown;
 pub mod model;
 pub mod progress;
@@ -33,6 +34,7 @@ pub use console::TerminalReporter;
 pub use event::{EventKind, RunEvent, Subscriber};
 pub use ledger::{LedgerFailures, LedgerRecorder};
 pub use level::{Ladder, Rung, RungStatus};
+pub use libtest::{TrialFormat, TrialStyle};
 pub use model::*;
 pub use progress::ProgressLine;
 

@@ -31,4 +31,4 @@ pub use config::{parse_stages, DeployerKind, RunConfig, Selection, StageError};
 pub use error::RunError;
 pub use plan::{OpPlan, Plan, PlannedTest, TestBody, TierPlan};
 pub use select::selects;
-pub use session::{list, run};
+pub use session::{list, run, Outputs};

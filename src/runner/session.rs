@@ -29,14 +29,25 @@ use super::prepare::{self, Prepared, Purpose};
 use super::teardown;
 use super::tiers::{self, Shared};
 
-/// Runs the whole session, reporting to `subscribers` (and the ledger, and the run's files), and
-/// returns the exit code.
-pub fn run(cfg: RunConfig, subscribers: Vec<Box<dyn Subscriber>>) -> u8 {
+/// Where a run reports: its subscribers (the terminal, the progress line), and where a report file that
+/// cannot be written is said (the ledger and the run's files are added by the run itself).
+pub struct Outputs {
+    pub subscribers: Vec<Box<dyn Subscriber>>,
+    pub file_errors: Box<dyn std::io::Write + Send>,
+}
+
+/// Runs the whole session, reporting to `outputs` (and the ledger, and the run's files), and returns
+/// the exit code.
+pub fn run(cfg: RunConfig, outputs: Outputs) -> u8 {
+    let Outputs {
+        subscribers,
+        file_errors,
+    } = outputs;
     let bus = Arc::new(EventBus::new(Redactor::new()));
     for s in subscribers {
         bus.subscribe(s);
     }
-    let (end, run_dir) = match open(cfg, &bus) {
+    let (end, run_dir) = match open(cfg, &bus, file_errors) {
         Err(e) => (RunEnd::stopped(e.class(), Some(e.to_string())), None),
         Ok(Opened::NoTests { run_dir }) => {
             let _ = std::fs::remove_dir_all(&run_dir);
@@ -77,7 +88,11 @@ enum Opened {
 }
 
 /// Everything up to a session ready to deploy: coord, ledger, plan, engine, janitor, deployer.
-fn open(cfg: RunConfig, bus: &Arc<EventBus>) -> Result<Opened, RunError> {
+fn open(
+    cfg: RunConfig,
+    bus: &Arc<EventBus>,
+    file_errors: Box<dyn std::io::Write + Send>,
+) -> Result<Opened, RunError> {
     let paths = CoordPaths::resolve(cfg.coord_dir.as_deref()).map_err(RunError::CoordResolve)?;
     let opts = ProvisionOptions {
         repair_perms: false,
@@ -105,7 +120,7 @@ fn open(cfg: RunConfig, bus: &Arc<EventBus>) -> Result<Opened, RunError> {
     bus.subscribe_first(Box::new(ArtifactWriter::new(
         artifact_paths(&cfg, &prepared),
         bus.redactor().clone(),
-        Box::new(std::io::stderr()),
+        file_errors,
     )));
     bus.emit(EventKind::Planned(Box::new(header(&prepared))));
     if let Some(lint) = &prepared.lint {

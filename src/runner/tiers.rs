@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use crate::deploy::Deployer;
 use crate::report::event::{
-    OpFinish, OpOutcome, Progress, SeedFinish, SkipReason, TierSkip, TierStart, TrialsStart,
+    OpFinish, OpOutcome, Progress, SeedFinish, SkipReason, TierSkip, TierStart,
 };
 use crate::report::{EventBus, EventKind, Outcome, UpgradeProof};
 use crate::spec::Tier;
@@ -152,10 +152,6 @@ fn run_tier(sh: &Shared, tp: &TierPlan, stop: &Arc<AtomicBool>, carry: &mut Carr
         Some(_) => pytest::PytestOutcomes::new(),
     };
     let failed_trials = tp.selected && {
-        sh.bus.emit(EventKind::TrialsStarted(TrialsStart {
-            tier: tp.tier,
-            count: tp.tests.len(),
-        }));
         let inputs = TierInputs {
             op_failure: op_failure.as_deref(),
             seed_failures: &seed_failures,

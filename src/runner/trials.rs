@@ -1,18 +1,17 @@
-//! A tier's assertions as libtest-mimic trials. The op has already run; each trial evaluates its
-//! check against the post-op state and emits its verdict, and, under `-x`, the first failure stops the
-//! rest (they are reported as not run, never as passed).
+//! A tier's assertions as trials, run the way libtest runs tests: on `--test-threads` threads (one
+//! under `-x`), ignored ones only with `--ignored`/`--include-ignored`. The op has already run; each
+//! trial evaluates its check against the post-op state and emits its verdict (`TrialStarted`,
+//! `TrialFinished`); under `-x` the first failure stops the rest (reported as not run, never as
+//! passed). What a person sees of it is the terminal subscriber's business.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use libtest_mimic::{Completion, Failed, Trial};
-
-use crate::report::event::TrialFinish;
+use crate::report::event::{TrialFinish, TrialsFinish, TrialsStart};
 use crate::report::{EventBus, EventKind, Outcome, TestResult, TestSource};
 
-use super::check;
+use super::check::{self, Failure};
 use super::config::Selection;
 use super::context::Live;
 use super::plan::{PlannedTest, Source, TestBody, TierPlan};
@@ -29,6 +28,18 @@ pub struct TierInputs<'a> {
     pub stop: &'a Arc<AtomicBool>,
 }
 
+/// How many trials run at once: 1 under `-x`, else `--test-threads`, else the machine's parallelism.
+pub fn threads(sel: &Selection) -> usize {
+    if sel.exitfirst {
+        return 1;
+    }
+    sel.libtest
+        .test_threads
+        .or_else(|| std::thread::available_parallelism().ok().map(Into::into))
+        .unwrap_or(1)
+        .max(1)
+}
+
 /// Runs the tier's trials, each emitting its verdict; returns whether any failed.
 pub fn run_tier(
     tier: &TierPlan,
@@ -37,50 +48,100 @@ pub fn run_tier(
     inputs: &TierInputs,
     bus: &Arc<EventBus>,
 ) -> bool {
-    let failed = Arc::new(AtomicBool::new(false));
-    let done: Arc<Mutex<BTreeMap<String, ()>>> = Arc::default();
-    let mut trials = Vec::new();
-    for t in &tier.tests {
-        let pre_failure = inputs.op_failure.map(str::to_string).or_else(|| {
-            t.seed
-                .and_then(|i| inputs.seed_failures.get(i).cloned().flatten())
-        });
-        let ctx = TrialCtx {
-            test: t.clone(),
-            live: Arc::clone(live),
-            pre_failure,
-            pytest_outcome: inputs.pytest.get(&t.id).cloned(),
-            stop: Arc::clone(inputs.stop),
-            exitfirst: sel.exitfirst,
-            failed: Arc::clone(&failed),
-            done: Arc::clone(&done),
-            bus: Arc::clone(bus),
-        };
-        trials.push(
-            Trial::ignorable_test(t.id.clone(), move || ctx.run())
-                .with_ignored_flag(t.ignored.is_some()),
-        );
-    }
-    let mut args = sel.libtest.clone();
-    // Selection was applied by the plan; libtest must not filter again.
-    args.filter = None;
-    args.skip.clear();
-    args.exact = false;
-    args.list = false;
-    if sel.exitfirst {
-        args.test_threads = Some(1);
-    }
-    let _conclusion = libtest_mimic::run(&args, trials);
-    let done = done.lock().unwrap_or_else(|e| e.into_inner());
-    for t in tier.tests.iter().filter(|t| !done.contains_key(&t.id)) {
-        // Not run by libtest: marked ignored and not asked for with --ignored. Still a verdict.
-        let reason = t.ignored.clone().unwrap_or_else(|| "ignored".to_string());
-        bus.emit(EventKind::TrialFinished(TrialFinish {
-            tier: t.tier,
-            test: result_of(t, Outcome::Ignored { reason }, 0),
-        }));
-    }
+    let threads = threads(sel);
+    let start = Instant::now();
+    bus.emit(EventKind::TrialsStarted(TrialsStart {
+        tier: tier.tier,
+        count: tier.tests.len(),
+        threads,
+        filtered_out: tier.deselected,
+    }));
+    let failed = AtomicBool::new(false);
+    let queue = Mutex::new(tier.tests.iter());
+    let next = || queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+    let run_ignored = sel.libtest.ignored || sel.libtest.include_ignored;
+    std::thread::scope(|scope| {
+        for _ in 0..threads.min(tier.tests.len()) {
+            scope.spawn(|| {
+                while let Some(t) = next() {
+                    bus.emit(EventKind::TrialStarted {
+                        tier: t.tier,
+                        id: t.id.clone(),
+                    });
+                    let (outcome, ms) = match &t.ignored {
+                        Some(reason) if !run_ignored => (
+                            Outcome::Ignored {
+                                reason: reason.clone(),
+                            },
+                            0,
+                        ),
+                        _ => evaluate(t, live, sel.exitfirst, inputs),
+                    };
+                    if matches!(outcome, Outcome::Failed { .. }) {
+                        failed.store(true, Ordering::SeqCst);
+                    }
+                    bus.emit(EventKind::TrialFinished(TrialFinish {
+                        tier: t.tier,
+                        test: result_of(t, outcome, ms),
+                    }));
+                }
+            });
+        }
+    });
+    bus.emit(EventKind::TrialsFinished(TrialsFinish {
+        tier: tier.tier,
+        duration_ms: start.elapsed().as_millis() as u64,
+    }));
     failed.load(Ordering::SeqCst)
+}
+
+/// Evaluates one trial: its op's or seed's failure, its check, or its pytest node's outcome.
+fn evaluate(
+    t: &PlannedTest,
+    live: &Arc<Live>,
+    exitfirst: bool,
+    inputs: &TierInputs,
+) -> (Outcome, u64) {
+    let start = Instant::now();
+    if exitfirst && inputs.stop.load(Ordering::SeqCst) {
+        let reason = "not run: stopped after the first failure (-x)".to_string();
+        return (Outcome::NotRun { reason }, 0);
+    }
+    let pre_failure = inputs.op_failure.map(str::to_string).or_else(|| {
+        t.seed
+            .and_then(|i| inputs.seed_failures.get(i).cloned().flatten())
+    });
+    let verdict: Result<(), Failure> = if let Some(f) = pre_failure {
+        check::fail(f)
+    } else {
+        match &t.body {
+            TestBody::Check(c) => {
+                let id = t.id.clone();
+                // A panic inside a check is a failed trial, and the session goes on.
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    debug_fault_injection(&id);
+                    check::evaluate(live, c)
+                }))
+                .unwrap_or_else(|p| check::fail(format!("check panicked: {}", panic_text(&p))))
+            }
+            TestBody::Pytest { .. } => match inputs.pytest.get(&t.id) {
+                Some(NodeOutcome::Passed) => Ok(()),
+                Some(NodeOutcome::Failed(m)) => check::fail(m.clone()),
+                None => check::fail("pytest produced no result for this node"),
+            },
+        }
+    };
+    let ms = start.elapsed().as_millis() as u64;
+    match verdict {
+        Ok(()) => (Outcome::Passed, ms),
+        Err(Failure(msg)) => {
+            if exitfirst {
+                inputs.stop.store(true, Ordering::SeqCst);
+            }
+            let message = live.app.redactor.redact(&msg);
+            (Outcome::Failed { message }, ms)
+        }
+    }
 }
 
 /// The result of planned test `t`.
@@ -101,90 +162,6 @@ pub fn source_of(s: Source) -> TestSource {
         Source::Overlay => TestSource::Overlay,
         Source::RepoLocal => TestSource::RepoLocal,
         Source::Pytest => TestSource::Pytest,
-    }
-}
-
-struct TrialCtx {
-    test: PlannedTest,
-    live: Arc<Live>,
-    pre_failure: Option<String>,
-    pytest_outcome: Option<NodeOutcome>,
-    stop: Arc<AtomicBool>,
-    exitfirst: bool,
-    failed: Arc<AtomicBool>,
-    done: Arc<Mutex<BTreeMap<String, ()>>>,
-    bus: Arc<EventBus>,
-}
-
-impl TrialCtx {
-    fn run(self) -> Result<Completion, Failed> {
-        let start = Instant::now();
-        if self.exitfirst && self.stop.load(Ordering::SeqCst) {
-            let reason = "not run: stopped after the first failure (-x)".to_string();
-            self.finish(
-                Outcome::NotRun {
-                    reason: reason.clone(),
-                },
-                0,
-            );
-            return Ok(Completion::ignored_with(reason));
-        }
-        let verdict: Result<(), check::Failure> = if let Some(f) = &self.pre_failure {
-            check::fail(f.clone())
-        } else {
-            match &self.test.body {
-                TestBody::Check(c) => {
-                    let live = Arc::clone(&self.live);
-                    let c = c.clone();
-                    let id = self.test.id.clone();
-                    // A panic inside a check is a failed trial, and the session goes on.
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-                        debug_fault_injection(&id);
-                        check::evaluate(&live, &c)
-                    }))
-                    .unwrap_or_else(|p| check::fail(format!("check panicked: {}", panic_text(&p))))
-                }
-                TestBody::Pytest { .. } => match &self.pytest_outcome {
-                    Some(NodeOutcome::Passed) => Ok(()),
-                    Some(NodeOutcome::Failed(m)) => check::fail(m.clone()),
-                    None => check::fail("pytest produced no result for this node"),
-                },
-            }
-        };
-        let ms = start.elapsed().as_millis() as u64;
-        match verdict {
-            Ok(()) => {
-                self.finish(Outcome::Passed, ms);
-                Ok(Completion::Completed)
-            }
-            Err(check::Failure(msg)) => {
-                let msg = self.live.app.redactor.redact(&msg);
-                if self.exitfirst {
-                    self.stop.store(true, Ordering::SeqCst);
-                }
-                self.finish(
-                    Outcome::Failed {
-                        message: msg.clone(),
-                    },
-                    ms,
-                );
-                Err(Failed::from(msg))
-            }
-        }
-    }
-
-    fn finish(&self, outcome: Outcome, ms: u64) {
-        if matches!(outcome, Outcome::Failed { .. }) {
-            self.failed.store(true, Ordering::SeqCst);
-        }
-        self.done
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(self.test.id.clone(), ());
-        self.bus.emit(EventKind::TrialFinished(TrialFinish {
-            tier: self.test.tier,
-            test: result_of(&self.test, outcome, ms),
-        }));
     }
 }
 
