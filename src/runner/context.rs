@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::deploy::{AppRef, BackupArtifact};
-use crate::docker::{Engine, ExecOptions, ExecOutput, ServiceState};
+use crate::docker::{ExecOptions, ExecOutput, ServiceState};
+
+use super::engine::AppEngine;
 
 /// What the main service looked like at a point in time (for the upgrade proof and its fallback).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,7 +36,7 @@ pub enum LiveError {
 
 /// Shared state of a running session.
 pub struct Live {
-    pub engine: Arc<Engine>,
+    pub engine: Arc<dyn AppEngine>,
     pub app: AppRef,
     /// The service whose labels carry the version (abra's `app`).
     pub main_service: String,
@@ -57,10 +59,10 @@ pub struct Live {
 
 impl Live {
     /// The live context of a prepared run on `engine`.
-    pub fn new(engine: &Arc<Engine>, app: &AppRef, p: &super::prepare::Prepared) -> Live {
+    pub fn new(engine: Arc<dyn AppEngine>, app: &AppRef, p: &super::prepare::Prepared) -> Live {
         let meta = &p.discovery.meta;
         Live {
-            engine: Arc::clone(engine),
+            engine,
             app: app.clone(),
             main_service: meta
                 .main_service

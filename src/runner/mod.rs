@@ -10,6 +10,7 @@
 mod check;
 mod config;
 mod context;
+mod engine;
 mod error;
 mod grants;
 mod http;
@@ -23,11 +24,14 @@ mod pytest;
 mod pytest_junit;
 mod select;
 mod session;
+#[cfg(test)]
+mod session_tests;
 mod teardown;
 mod tiers;
 mod trials;
 
 pub use config::{parse_stages, DeployerKind, RunConfig, Selection, StageError};
+pub use engine::AppEngine;
 pub use error::RunError;
 pub use plan::{OpPlan, Plan, PlannedTest, TestBody, TierPlan};
 pub use select::selects;

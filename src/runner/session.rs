@@ -150,7 +150,7 @@ fn open(
         redactor: bus.redactor().clone(),
     };
     let deployer = make_deployer(&cfg, &engine, &app, &prepared, bus)?;
-    let live = Arc::new(Live::new(&engine, &app, &prepared));
+    let live = Arc::new(Live::new(engine.clone(), &app, &prepared));
     Ok(Opened::Ready {
         shared: Arc::new(Shared {
             cfg,
@@ -164,14 +164,20 @@ fn open(
     })
 }
 
-/// The tiers, teardown (always), the abra lint, and how the run ended.
+/// The tiers on their worker, then the end of the run.
 fn go(sh: Arc<Shared>, failures: &LedgerFailures) -> RunEnd {
     let signal = supervise(&sh);
+    conclude(&sh, signal, failures)
+}
+
+/// After the tiers (or at once on a signal): teardown, whatever happened; the abra lint; and how the
+/// run ended.
+pub(super) fn conclude(sh: &Shared, signal: Option<&str>, failures: &LedgerFailures) -> RunEnd {
     // Teardown, whatever happened. On a signal the worker may still hold the deployer: then the engine
     // removes the stack on its own (it does so in every case, after the deployer's teardown).
     let td = match sh.deployer.try_lock() {
-        Ok(mut d) => teardown::teardown(Some(d.as_mut()), &sh.live.engine, &sh.live.app),
-        Err(_) => teardown::teardown(None, &sh.live.engine, &sh.live.app),
+        Ok(mut d) => teardown::teardown(Some(d.as_mut()), sh.live.engine.as_ref(), &sh.live.app),
+        Err(_) => teardown::teardown(None, sh.live.engine.as_ref(), &sh.live.app),
     };
     sh.bus.emit(EventKind::TeardownFinished(TeardownFinish {
         stack: sh.live.app.stack.clone(),
