@@ -2,7 +2,7 @@
 //! example app that removes itself (stack and all) when dropped. Tests on this engine run beside other
 //! people's: every name carries a random id and nothing here touches resources it did not create.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -34,13 +34,13 @@ pub fn unique() -> String {
 
 /// One app of the example recipe, with its own run dir, lock and recipe repository.
 pub struct TestApp {
-    pub id: String,
     pub domain: String,
     pub stack: String,
     pub app: AppRef,
     pub repo: RecipeRepo,
     pub deployer: StackDeployer,
-    pub lock: Option<RunLock>,
+    /// Held while the app lives (the janitor leaves a locked run alone).
+    _lock: RunLock,
     pub dir: tempfile::TempDir,
 }
 
@@ -71,13 +71,12 @@ impl TestApp {
             },
         );
         TestApp {
-            id,
             domain,
             stack,
             app,
             repo,
             deployer,
-            lock: Some(lock),
+            _lock: lock,
             dir,
         }
     }
@@ -109,10 +108,6 @@ impl TestApp {
             .exec(&self.stack, "app", &cmd, &Default::default())
             .unwrap_or_else(|e| panic!("exec {script:?}: {e}"))
             .stdout
-    }
-
-    pub fn runs_dir(&self) -> PathBuf {
-        self.dir.path().join("runs")
     }
 }
 

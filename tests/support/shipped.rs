@@ -31,7 +31,7 @@ impl ShippedRun {
 
     /// The ids of this recipe's overlay tests (`<tier>::overlays/<recipe>/<file>::<name>`) that passed.
     pub fn overlay_passed(&self) -> Vec<String> {
-        let marker = format!("::overlays/{}/", self.fixture.recipe);
+        let marker = format!("::overlays/{}/", self.fixture.recipe());
         self.passed
             .iter()
             .filter(|id| id.contains(&marker))
