@@ -75,7 +75,10 @@ fn backup_without_a_backup_bot_is_unsupported_and_a_moved_checkout_is_put_back()
         reason.contains("backup-bot-two") && reason.contains("no backupbot discovered"),
         "{reason}"
     );
-    assert!(e.to_string().starts_with("backup is not supported here: "), "{e}");
+    assert!(
+        e.to_string().starts_with("backup is not supported here: "),
+        "{e}"
+    );
     assert_eq!(
         r.checkout.current_commit().unwrap(),
         head,
@@ -84,10 +87,7 @@ fn backup_without_a_backup_bot_is_unsupported_and_a_moved_checkout_is_put_back()
     let notes = d.take_notes();
     let moved = notes.iter().find(|n| n.kind == "abra_checkout").unwrap();
     assert_eq!(moved.data["pinned"], head.as_str());
-    assert_eq!(
-        moved.data["moved_to"],
-        prev.commit.as_str()
-    );
+    assert_eq!(moved.data["moved_to"], prev.commit.as_str());
     d.teardown().unwrap();
     assert_eq!(leftovers(&stack), Vec::<String>::new());
 }

@@ -135,9 +135,9 @@ fn lifecycle_runs_exact_abra_commands_in_order_with_a_private_abra_dir() {
     d.install(&request(&r.checkout.path, false)).unwrap();
     let notes = d.take_notes();
     assert!(
-        notes
-            .iter()
-            .any(|n| n.kind == "abra_server" && n.subject == "default" && n.outcome == "registered"),
+        notes.iter().any(|n| n.kind == "abra_server"
+            && n.subject == "default"
+            && n.outcome == "registered"),
         "the server registration is noted for the ledger: {notes:?}"
     );
     assert_eq!(
@@ -189,7 +189,11 @@ fn lifecycle_runs_exact_abra_commands_in_order_with_a_private_abra_dir() {
     );
     d.teardown().unwrap();
     assert_eq!(d.fresh_deploys(), 1);
-    assert_eq!(r.checkout.current_commit().unwrap(), head, "abra never moved the checkout for good");
+    assert_eq!(
+        r.checkout.current_commit().unwrap(),
+        head,
+        "abra never moved the checkout for good"
+    );
 
     let calls = read_log(&r.log);
     let lines: Vec<String> = calls.iter().map(|c| c.line()).collect();

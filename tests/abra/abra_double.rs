@@ -44,7 +44,10 @@ fn an_unknown_flag_is_refused_like_abra_does() {
     let d = abra_dir();
     let (code, _, err) = run(d.path(), &["app", "deploy", DOMAIN, "--bogus", "-n"]);
     assert_eq!(code, Some(1));
-    assert!(err.contains("FATA flag provided but not defined: --bogus"), "{err}");
+    assert!(
+        err.contains("FATA flag provided but not defined: --bogus"),
+        "{err}"
+    );
     let (code, _, err) = run(d.path(), &["server", "add", "--local", "--wat"]);
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("--wat"), "{err}");
@@ -66,8 +69,8 @@ fn app_new_on_an_unregistered_server_is_refused_until_server_add_local() {
     assert!(d.path().join("servers/default").is_dir());
     let (code, out, err) = app_new(d.path());
     assert_eq!(code, Some(0), "{out}{err}");
-    let env = std::fs::read_to_string(d.path().join(format!("servers/default/{DOMAIN}.env")))
-        .unwrap();
+    let env =
+        std::fs::read_to_string(d.path().join(format!("servers/default/{DOMAIN}.env"))).unwrap();
     assert!(env.contains(&format!("DOMAIN={DOMAIN}")), "{env}");
 
     // Only the local host: a named remote server needs SSH, which the double does not have.
@@ -105,7 +108,10 @@ fn lint_backup_and_restore_without_a_terminal_are_refused() {
     ] {
         let (code, _, err) = run(d.path(), &args);
         assert_eq!(code, Some(1), "{args:?}");
-        assert!(err.contains("FATA inappropriate ioctl for device"), "{args:?}: {err}");
+        assert!(
+            err.contains("FATA inappropriate ioctl for device"),
+            "{args:?}: {err}"
+        );
     }
     // On a terminal the same commands get past that check: lint lints, backup and restore go on to
     // look for the app (there is none here).
@@ -140,7 +146,14 @@ fn an_env_file_line_without_an_equals_sign_is_refused_with_its_line() {
     std::fs::write(&env, text).unwrap();
     let (code, _, err) = run(
         d.path(),
-        &["app", "deploy", DOMAIN, "--chaos", "--no-domain-checks", "-n"],
+        &[
+            "app",
+            "deploy",
+            DOMAIN,
+            "--chaos",
+            "--no-domain-checks",
+            "-n",
+        ],
     );
     assert_eq!(code, Some(1));
     assert!(

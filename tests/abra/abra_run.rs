@@ -134,7 +134,9 @@ fn abra_run_of_the_two_service_dbapp_passes_all_tiers_with_its_backup_hooks() {
         assert!(passed.contains(&id), "{id} did not pass:\n{shown}");
     }
     f.assert_nothing_left();
-    assert!(read_log(&log).iter().any(|c| c.argv[..2] == ["server", "add"]));
+    assert!(read_log(&log)
+        .iter()
+        .any(|c| c.argv[..2] == ["server", "add"]));
 }
 
 #[test]
