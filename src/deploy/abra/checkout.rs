@@ -68,10 +68,9 @@ impl Pin {
         if now == self.commit {
             return Ok(None);
         }
-        git_in(
-            checkout,
-            &["checkout", "--quiet", "--force", "--detach", &self.commit],
-        )?;
+        // No --force: local changes in the run's checkout are never thrown away; a checkout that
+        // cannot go back fails the call loudly instead.
+        git_in(checkout, &["checkout", "--quiet", "--detach", &self.commit])?;
         Ok(Some(now))
     }
 
