@@ -206,6 +206,7 @@ impl Aggregator {
             }
             EventKind::JanitorRemoved(_)
             | EventKind::SeedFinished(_)
+            | EventKind::DeployerNote(_)
             | EventKind::StepOutput { .. }
             | EventKind::OpStarted { .. }
             | EventKind::Progress(_)

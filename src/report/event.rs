@@ -16,7 +16,7 @@ use crate::spec::Tier;
 use super::model::{Artifacts, LintResult, Outcome, TeardownResult, TestResult, UpgradeProof};
 
 /// One event: when it happened and what.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunEvent {
     #[serde(with = "time::serde::rfc3339")]
     pub timestamp: OffsetDateTime,
@@ -27,7 +27,7 @@ pub struct RunEvent {
 }
 
 /// What happened. Variants are in the order a run emits them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
     /// The run has an identity and a ledger; nothing is prepared yet.
@@ -50,6 +50,9 @@ pub enum EventKind {
     OpStarted { tier: Tier, op: String },
     /// A wait inside an op, or inside the deployer, moved on (convergence state).
     Progress(Progress),
+    /// Something the deployer did on its own during an op (abra: registering the server, putting a
+    /// moved checkout back, creating the proxy network), for the ledger.
+    DeployerNote(DeployerNote),
     /// The tier's op ended (or an overlay skipped it).
     OpFinished(OpFinish),
     /// What install really deployed (the previous release, or the head).
@@ -187,6 +190,15 @@ pub struct Progress {
     pub label: String,
     /// The latest state, e.g. `app 1/1 healthy`.
     pub state: String,
+}
+
+/// A deployer's own action, recorded as the ledger event `kind`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeployerNote {
+    pub kind: String,
+    pub subject: String,
+    pub outcome: String,
+    pub data: serde_json::Value,
 }
 
 /// How an op ended.

@@ -91,6 +91,9 @@ pub fn records_of(ev: &RunEvent, run: &Aggregator) -> Vec<NewEvent> {
             NewEvent::new("janitor", format!("{} {}", j.kind, j.name), "removed")
                 .data(json!({ "stack": j.stack, "run_id": j.run_id, "reason": j.reason }))
         }
+        EventKind::DeployerNote(n) => {
+            NewEvent::new(&n.kind, &n.subject, &n.outcome).data(n.data.clone())
+        }
         EventKind::SeedFinished(s) => NewEvent::new(
             "op",
             format!("{}::seed::{}", s.tier, s.file),

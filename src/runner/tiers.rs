@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use crate::deploy::Deployer;
 use crate::report::event::{
-    OpFinish, OpOutcome, Progress, SeedFinish, SkipReason, TierSkip, TierStart,
+    DeployerNote, OpFinish, OpOutcome, Progress, SeedFinish, SkipReason, TierSkip, TierStart,
 };
 use crate::report::{EventBus, EventKind, Outcome, UpgradeProof};
 use crate::spec::Tier;
@@ -243,6 +243,15 @@ fn perform_op(sh: &Shared, tp: &TierPlan) -> Option<Result<(), OpError>> {
             ops::perform(&tp.op, deployer.as_mut(), &sh.live, &mut env)
         }))
         .unwrap_or(Err(OpError::Panicked));
+        // What the deployer did on its own (abra: server registration, a checkout put back).
+        for n in deployer.take_notes() {
+            sh.bus.emit(EventKind::DeployerNote(DeployerNote {
+                kind: n.kind.to_string(),
+                subject: n.subject,
+                outcome: n.outcome,
+                data: n.data,
+            }));
+        }
         // The count comes from the deployer itself, after every op, so a signal still reports it.
         (r, deployer.fresh_deploys())
     };

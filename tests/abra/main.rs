@@ -6,16 +6,22 @@
 mod abra;
 #[path = "../support/abra_app.rs"]
 mod abra_app;
+#[path = "../support/abra_log.rs"]
+mod abra_log;
 #[path = "../support/cli.rs"]
 mod cli;
+#[path = "../support/fixture.rs"]
+mod fixture;
 #[path = "../support/recipe_repo.rs"]
 mod recipe_repo;
 #[path = "../support/run.rs"]
 mod run;
 mod support {
-    pub(crate) use super::{abra, abra_app, cli, recipe_repo, run};
+    pub(crate) use super::{abra, abra_app, abra_log, cli, fixture, recipe_repo, run};
 }
 
+mod abra_contract;
 mod abra_deployer;
+mod abra_double;
 mod abra_run;
 mod lint_abra;

@@ -8,6 +8,8 @@ mod abra;
 mod browser;
 #[path = "../support/cli.rs"]
 mod cli;
+#[path = "../support/data_dir.rs"]
+mod data_dir;
 #[path = "../support/fixture.rs"]
 mod fixture;
 #[path = "../support/recipe_repo.rs"]

@@ -1,7 +1,5 @@
-//! Pointing cc-ci at the abra command-line double (`tests/support/abra-double`) and reading the
-//! double's call log.
+//! Pointing cc-ci at the abra command-line double (`tests/support/abra-double`).
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The double itself.
@@ -32,28 +30,6 @@ pub fn wrapper(dir: &Path, log: &Path, extra_env: &[(&str, &str)]) -> PathBuf {
     path
 }
 
-fn shell_quote(s: &str) -> String {
+pub fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
-}
-
-/// One recorded abra call.
-#[derive(Debug, Clone, serde::Deserialize)]
-pub struct Call {
-    pub argv: Vec<String>,
-    pub env: BTreeMap<String, String>,
-}
-
-impl Call {
-    /// `abra app deploy x --no-input` style text of the call.
-    pub fn line(&self) -> String {
-        format!("abra {}", self.argv.join(" "))
-    }
-}
-
-/// Every call recorded in `log`, in order (an absent log is no calls).
-pub fn read_log(log: &Path) -> Vec<Call> {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad log line {l}: {e}")))
-        .collect()
 }

@@ -1,23 +1,14 @@
-//! What end-to-end tests change on a run fixture: the project's shipped overlays, an overlay file of
-//! their own, a commit on the recipe's head (a pull request), a shared coord tree; and what they read
-//! back beyond results (the ledger export, ids by outcome).
+//! What run tests change on a run fixture — the project's shipped overlay in its data dir, a commit on
+//! the recipe's head (a pull request) — and what they read back beyond results.json: the ledger export,
+//! ids by outcome.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use super::recipe_repo;
 use super::run::RunFixture;
 
 impl RunFixture {
-    /// The recipe's name: its folder under `examples/recipes/` and under the data dir's `overlays/`.
-    pub fn recipe(&self) -> String {
-        self.repo
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    }
-
     /// The fixture recipe `name` (`examples/recipes/<name>`) with this project's shipped overlay
     /// `overlays/<name>/` copied into the data dir, as a CI run would see it.
     pub fn shipped(name: &str, tag: &str) -> Self {
@@ -54,21 +45,6 @@ impl RunFixture {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    /// Uses `coord` as the coord tree (several fixtures can share one, as runs on one host do).
-    pub fn with_coord(mut self, coord: PathBuf) -> Self {
-        self.coord = coord;
-        self
-    }
-
-    /// Adds an overlay file for the recipe.
-    pub fn overlay(&self, name: &str, yaml: &str) -> PathBuf {
-        let d = self.data.join("overlays").join(self.recipe());
-        std::fs::create_dir_all(&d).unwrap();
-        let p = d.join(name);
-        std::fs::write(&p, yaml).unwrap();
-        p
-    }
-
     /// Ids of the tests of results.json whose outcome is `kind` (`passed`, `failed`, ...), sorted.
     pub fn ids_with_outcome(&self, kind: &str) -> Vec<String> {
         let r = self.results();
@@ -83,6 +59,16 @@ impl RunFixture {
         ids.sort();
         ids
     }
+}
+
+/// `<tier>::overlays/<recipe>/<file>::<name>` for each `(tier, file, name)`, sorted.
+pub fn ids(recipe: &str, tests: &[(&str, &str, &str)]) -> Vec<String> {
+    let mut v: Vec<String> = tests
+        .iter()
+        .map(|(tier, file, name)| format!("{tier}::overlays/{recipe}/{file}::{name}"))
+        .collect();
+    v.sort();
+    v
 }
 
 /// Runs `git ARGS` in `repo` as a fixed test identity; panics with git's output on failure. Returns stdout.

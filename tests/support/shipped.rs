@@ -47,13 +47,3 @@ impl ShippedRun {
         self.fixture.assert_nothing_left();
     }
 }
-
-/// `<tier>::overlays/<recipe>/<file>::<name>` for each `(tier, file, name)`, sorted.
-pub fn ids(recipe: &str, tests: &[(&str, &str, &str)]) -> Vec<String> {
-    let mut v: Vec<String> = tests
-        .iter()
-        .map(|(tier, file, name)| format!("{tier}::overlays/{recipe}/{file}::{name}"))
-        .collect();
-    v.sort();
-    v
-}
