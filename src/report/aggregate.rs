@@ -2,7 +2,9 @@
 //! JUnit, Markdown, results.json, badges) renders from. It only records what the events say; it never
 //! decides a verdict the runner did not emit.
 
-use super::event::{EventKind, OpOutcome, RunEvent, SkipReason, Subscriber};
+use super::event::{
+    EventKind, OpFinish, OpOutcome, RunEvent, RunHeader, SkipReason, Subscriber, TierSkip,
+};
 use super::model::{
     Artifacts, OpResult, RunResult, TeardownResult, TierResult, TierStatus, SCHEMA_VERSION,
 };
@@ -95,16 +97,7 @@ impl Aggregator {
                 reason: g.reason.clone(),
             }),
             EventKind::Linted(l) => r.lint = Some(l.clone()),
-            EventKind::Planned(h) => {
-                r.recipe = h.recipe.clone();
-                r.host = h.host.clone();
-                r.head_ref = h.head_ref.clone();
-                r.head_ref_source = h.head_ref_source.clone();
-                r.previous_release = h.previous_release.clone();
-                r.domain = h.domain.clone();
-                r.stack = h.stack.clone();
-                r.customization = h.customization.clone();
-            }
+            EventKind::Planned(h) => planned(r, h),
             EventKind::TierStarted(t) => {
                 r.tiers.push(TierResult {
                     tier: t.tier.to_string(),
@@ -116,34 +109,7 @@ impl Aggregator {
                 });
                 self.order.push((t.tier.to_string(), t.tests.clone()));
             }
-            EventKind::OpFinished(o) => {
-                if let Some(n) = o.deploy_count {
-                    r.deploy_count = n;
-                }
-                let op = match &o.outcome {
-                    OpOutcome::Ok => OpResult {
-                        name: o.op.clone(),
-                        ok: true,
-                        duration_ms: o.duration_ms,
-                        error: None,
-                    },
-                    OpOutcome::Failed { error } => OpResult {
-                        name: o.op.clone(),
-                        ok: false,
-                        duration_ms: o.duration_ms,
-                        error: Some(error.clone()),
-                    },
-                    OpOutcome::Skipped { reason } => OpResult {
-                        name: format!("skipped ({reason})"),
-                        ok: true,
-                        duration_ms: 0,
-                        error: None,
-                    },
-                };
-                if let Some(t) = self.tier_mut(o.tier.as_str()) {
-                    t.op = Some(op);
-                }
-            }
+            EventKind::OpFinished(o) => self.op_finished(o),
             EventKind::InstallObserved {
                 version,
                 chaos_version,
@@ -162,40 +128,8 @@ impl Aggregator {
                     t.tests.push(f.test.clone());
                 }
             }
-            EventKind::TierFinished { tier, failed } => {
-                let order = self
-                    .order
-                    .iter()
-                    .rev()
-                    .find(|(t, _)| t == tier.as_str())
-                    .map(|(_, ids)| ids.clone())
-                    .unwrap_or_default();
-                if let Some(t) = self.tier_mut(tier.as_str()) {
-                    t.status = if *failed {
-                        TierStatus::Failed
-                    } else {
-                        TierStatus::Passed
-                    };
-                    let pos = |id: &str| order.iter().position(|o| o == id).unwrap_or(usize::MAX);
-                    t.tests.sort_by_key(|x| pos(&x.id));
-                }
-            }
-            EventKind::TierSkipped(s) => r.tiers.push(TierResult {
-                tier: s.tier.to_string(),
-                status: match &s.why {
-                    SkipReason::NotRun { reason } => TierStatus::NotRun {
-                        reason: reason.clone(),
-                    },
-                    SkipReason::NotApplicable { reason, declared } => TierStatus::NotApplicable {
-                        reason: reason.clone(),
-                        declared: *declared,
-                    },
-                },
-                op: None,
-                generic: s.generic.clone(),
-                overlay_files: s.overlay_files,
-                tests: s.tests.clone(),
-            }),
+            EventKind::TierFinished { tier, failed } => self.tier_finished(tier.as_str(), *failed),
+            EventKind::TierSkipped(s) => r.tiers.push(skipped(s)),
             EventKind::Interrupted { .. } | EventKind::SessionPanicked => r.interrupted = true,
             EventKind::TeardownFinished(t) => r.teardown = t.result.clone(),
             EventKind::RunFinished(end) => {
@@ -216,6 +150,77 @@ impl Aggregator {
             | EventKind::Paused { .. }
             | EventKind::Warning { .. } => {}
         }
+    }
+
+    fn op_finished(&mut self, o: &OpFinish) {
+        if let Some(n) = o.deploy_count {
+            self.r.deploy_count = n;
+        }
+        let (name, ok, duration_ms, error) = match &o.outcome {
+            OpOutcome::Ok => (o.op.clone(), true, o.duration_ms, None),
+            OpOutcome::Failed { error } => {
+                (o.op.clone(), false, o.duration_ms, Some(error.clone()))
+            }
+            OpOutcome::Skipped { reason } => (format!("skipped ({reason})"), true, 0, None),
+        };
+        if let Some(t) = self.tier_mut(o.tier.as_str()) {
+            t.op = Some(OpResult {
+                name,
+                ok,
+                duration_ms,
+                error,
+            });
+        }
+    }
+
+    /// The tier's status, and its tests in plan order whatever order the trials finished in.
+    fn tier_finished(&mut self, tier: &str, failed: bool) {
+        let order = self
+            .order
+            .iter()
+            .rev()
+            .find(|(t, _)| t == tier)
+            .map(|(_, ids)| ids.clone())
+            .unwrap_or_default();
+        if let Some(t) = self.tier_mut(tier) {
+            t.status = if failed {
+                TierStatus::Failed
+            } else {
+                TierStatus::Passed
+            };
+            let pos = |id: &str| order.iter().position(|o| o == id).unwrap_or(usize::MAX);
+            t.tests.sort_by_key(|x| pos(&x.id));
+        }
+    }
+}
+
+fn planned(r: &mut RunResult, h: &RunHeader) {
+    r.recipe = h.recipe.clone();
+    r.host = h.host.clone();
+    r.head_ref = h.head_ref.clone();
+    r.head_ref_source = h.head_ref_source.clone();
+    r.previous_release = h.previous_release.clone();
+    r.domain = h.domain.clone();
+    r.stack = h.stack.clone();
+    r.customization = h.customization.clone();
+}
+
+fn skipped(s: &TierSkip) -> TierResult {
+    TierResult {
+        tier: s.tier.to_string(),
+        status: match &s.why {
+            SkipReason::NotRun { reason } => TierStatus::NotRun {
+                reason: reason.clone(),
+            },
+            SkipReason::NotApplicable { reason, declared } => TierStatus::NotApplicable {
+                reason: reason.clone(),
+                declared: *declared,
+            },
+        },
+        op: None,
+        generic: s.generic.clone(),
+        overlay_files: s.overlay_files,
+        tests: s.tests.clone(),
     }
 }
 

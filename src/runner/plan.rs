@@ -236,176 +236,195 @@ pub enum PlanError {
 
 /// Builds the plan. Errors are plan conflicts a person must fix (e.g. two overlays replacing one op).
 pub fn build(input: &PlanInput) -> Result<Plan, PlanError> {
-    let upgrade_selected = input.stages.contains(&Tier::Upgrade);
-    let restore_selected = input.stages.contains(&Tier::Restore);
     let mut tiers = Vec::new();
     for &tier in Tier::ALL.iter() {
-        let selected = input.stages.contains(&tier);
-        let needed = match tier {
-            Tier::Install => true,
-            Tier::Backup => selected || restore_selected,
-            _ => selected,
-        };
-        if !needed {
+        if !needed(tier, input) {
             continue;
         }
-        let not_applicable = not_applicable(tier, input);
-        let mut op = match tier {
-            Tier::Install => OpPlan::Install {
-                release: if upgrade_selected {
-                    input.previous_release.clone()
-                } else {
-                    None
-                },
-            },
-            Tier::Upgrade => OpPlan::Upgrade,
-            Tier::Backup => OpPlan::Backup,
-            Tier::Restore => OpPlan::Restore,
-            Tier::Custom => OpPlan::None,
-        };
-        let overlays: Vec<&OverlaySpec> = input
-            .overlays
-            .iter()
-            .filter(|o| o.spec.tier == tier)
-            .collect();
-        let mut replaced_by: Option<&str> = None;
-        let mut op_env = BTreeMap::new();
-        for OverlaySpec { spec, .. } in overlays.iter().copied() {
-            if let Some(o) = &spec.op {
-                if let Some(first) = replaced_by {
-                    return Err(PlanError::TwoOverrides {
-                        tier,
-                        first: first.to_string(),
-                        second: spec.path.display().to_string(),
-                    });
-                }
-                replaced_by = Some(spec.path.to_str().unwrap_or("?"));
-                let file = spec.path.display().to_string();
-                match o {
-                    OpOverride::Skip { .. } | OpOverride::Script { .. }
-                        if tier == Tier::Install =>
-                    {
-                        return Err(PlanError::InstallReplaced { file });
-                    }
-                    OpOverride::Skip { reason } => {
-                        op = OpPlan::Skipped {
-                            reason: reason.clone(),
-                        }
-                    }
-                    OpOverride::Script { steps } => {
-                        op = OpPlan::Script {
-                            steps: steps.clone(),
-                        }
-                    }
-                    OpOverride::Env { env } if matches!(tier, Tier::Install | Tier::Upgrade) => {
-                        op_env = env.clone();
-                    }
-                    OpOverride::Env { .. } => return Err(PlanError::EnvOnOp { file, tier }),
-                }
-            }
-        }
-        let generic_skip = if let Some(why) = &input.skip_generic {
-            Some(why.clone())
-        } else if input.meta.skip_generic.contains(&tier) {
-            Some("recipe.yaml opts this tier out of the generic tests".to_string())
-        } else {
-            None
-        };
-        let mut tp = TierPlan {
-            tier,
-            selected,
-            not_applicable,
-            op,
-            op_env,
-            seeds: Vec::new(),
-            tests: Vec::new(),
-            generic: match &generic_skip {
-                Some(why) => GenericTests::Skipped(why.clone()),
-                None => GenericTests::Run,
-            },
-            overlay_files: overlays.len(),
-            deselected: 0,
-        };
-        if tp.not_applicable.is_none() {
-            if let (Tier::Install, Some(script)) = (tier, &input.install_steps) {
-                tp.seeds.push(SeedPlan {
-                    file: INSTALL_STEPS.to_string(),
-                    steps: Vec::new(),
-                    script: Some(script.clone()),
-                });
-            }
-            for OverlaySpec { spec, .. } in overlays.iter().copied() {
-                if !spec.before_op.is_empty() {
-                    tp.seeds.push(SeedPlan {
-                        file: spec.path.display().to_string(),
-                        steps: spec.before_op.clone(),
-                        script: None,
-                    });
-                }
-            }
-        }
-        if selected && tp.not_applicable.is_none() {
-            if generic_skip.is_none() {
-                for spec in input.generic.iter().filter(|s| s.tier == tier) {
-                    add_spec_tests(&mut tp, spec, Source::Generic, None, input.selection);
-                }
-            }
-            for &OverlaySpec {
-                ref spec,
-                repo_local,
-            } in overlays.iter().copied()
-            {
-                let own = spec.path.display().to_string();
-                let seed = tp.seeds.iter().position(|s| s.file == own).or_else(|| {
-                    // Repo-local tests depend on the recipe's own install steps.
-                    repo_local
-                        .then(|| tp.seeds.iter().position(|s| s.file == INSTALL_STEPS))
-                        .flatten()
-                });
-                let source = if repo_local {
-                    Source::RepoLocal
-                } else {
-                    Source::Overlay
-                };
-                add_spec_tests(&mut tp, spec, source, seed, input.selection);
-            }
-            for node in input.pytest.iter().filter(|n| n.tier == tier) {
-                let id = format!("{tier}::{}::{}", node.display_file, node.node);
-                if !select::selects(input.selection, &id, false) {
-                    tp.deselected += 1;
-                    continue;
-                }
-                tp.tests.push(PlannedTest {
-                    id,
-                    tier,
-                    name: node.node.clone(),
-                    file: node.display_file.clone(),
-                    source: if node.repo_local {
-                        Source::RepoLocal
-                    } else {
-                        Source::Pytest
-                    },
-                    body: TestBody::Pytest {
-                        file: node.file.clone(),
-                        node: node.node.clone(),
-                        error: node.error.clone(),
-                    },
-                    ignored: None,
-                    seed: None,
-                });
-            }
-        }
+        let tp = tier_plan(tier, input)?;
         // The custom tier shows only when it has something to say.
-        if tier == Tier::Custom
-            && tp.tests.is_empty()
-            && tp.deselected == 0
-            && tp.not_applicable.is_none()
-        {
+        let silent = tp.tests.is_empty() && tp.deselected == 0 && tp.not_applicable.is_none();
+        if tier == Tier::Custom && silent {
             continue;
         }
         tiers.push(tp);
     }
     Ok(Plan { tiers })
+}
+
+/// Whether `tier` is in the plan: install always (every run deploys once), backup when restore needs
+/// it, the others when selected.
+fn needed(tier: Tier, input: &PlanInput) -> bool {
+    let selected = input.stages.contains(&tier);
+    match tier {
+        Tier::Install => true,
+        Tier::Backup => selected || input.stages.contains(&Tier::Restore),
+        _ => selected,
+    }
+}
+
+fn tier_plan(tier: Tier, input: &PlanInput) -> Result<TierPlan, PlanError> {
+    let selected = input.stages.contains(&tier);
+    let overlays: Vec<&OverlaySpec> = input
+        .overlays
+        .iter()
+        .filter(|o| o.spec.tier == tier)
+        .collect();
+    let (op, op_env) = op_of(tier, input, &overlays)?;
+    let generic = if let Some(why) = &input.skip_generic {
+        GenericTests::Skipped(why.clone())
+    } else if input.meta.skip_generic.contains(&tier) {
+        GenericTests::Skipped("recipe.yaml opts this tier out of the generic tests".to_string())
+    } else {
+        GenericTests::Run
+    };
+    let mut tp = TierPlan {
+        tier,
+        selected,
+        not_applicable: not_applicable(tier, input),
+        op,
+        op_env,
+        seeds: Vec::new(),
+        tests: Vec::new(),
+        generic,
+        overlay_files: overlays.len(),
+        deselected: 0,
+    };
+    if tp.not_applicable.is_none() {
+        tp.seeds = seeds(tier, input, &overlays);
+        if selected {
+            add_tests(&mut tp, input, &overlays);
+        }
+    }
+    Ok(tp)
+}
+
+/// The tier's op: the harness's own, or an overlay's replacement (at most one per tier, never for
+/// install), with the extra env an overlay gives the install or upgrade deploy.
+fn op_of(
+    tier: Tier,
+    input: &PlanInput,
+    overlays: &[&OverlaySpec],
+) -> Result<(OpPlan, BTreeMap<String, String>), PlanError> {
+    let mut op = match tier {
+        Tier::Install => OpPlan::Install {
+            release: if input.stages.contains(&Tier::Upgrade) {
+                input.previous_release.clone()
+            } else {
+                None
+            },
+        },
+        Tier::Upgrade => OpPlan::Upgrade,
+        Tier::Backup => OpPlan::Backup,
+        Tier::Restore => OpPlan::Restore,
+        Tier::Custom => OpPlan::None,
+    };
+    let mut replaced_by: Option<String> = None;
+    let mut op_env = BTreeMap::new();
+    for spec in overlays.iter().map(|o| &o.spec) {
+        let Some(o) = &spec.op else { continue };
+        let file = spec.path.display().to_string();
+        if let Some(first) = replaced_by.replace(file.clone()) {
+            return Err(PlanError::TwoOverrides {
+                tier,
+                first,
+                second: file,
+            });
+        }
+        match o {
+            OpOverride::Skip { .. } | OpOverride::Script { .. } if tier == Tier::Install => {
+                return Err(PlanError::InstallReplaced { file });
+            }
+            OpOverride::Skip { reason } => {
+                op = OpPlan::Skipped {
+                    reason: reason.clone(),
+                }
+            }
+            OpOverride::Script { steps } => {
+                op = OpPlan::Script {
+                    steps: steps.clone(),
+                }
+            }
+            OpOverride::Env { env } if matches!(tier, Tier::Install | Tier::Upgrade) => {
+                op_env = env.clone();
+            }
+            OpOverride::Env { .. } => return Err(PlanError::EnvOnOp { file, tier }),
+        }
+    }
+    Ok((op, op_env))
+}
+
+/// Seeding before the op: the recipe's install_steps.sh (install, trust-gated), then each overlay's
+/// `before_op` steps.
+fn seeds(tier: Tier, input: &PlanInput, overlays: &[&OverlaySpec]) -> Vec<SeedPlan> {
+    let mut seeds = Vec::new();
+    if let (Tier::Install, Some(script)) = (tier, &input.install_steps) {
+        seeds.push(SeedPlan {
+            file: INSTALL_STEPS.to_string(),
+            steps: Vec::new(),
+            script: Some(script.clone()),
+        });
+    }
+    for spec in overlays.iter().map(|o| &o.spec) {
+        if !spec.before_op.is_empty() {
+            seeds.push(SeedPlan {
+                file: spec.path.display().to_string(),
+                steps: spec.before_op.clone(),
+                script: None,
+            });
+        }
+    }
+    seeds
+}
+
+/// The tier's assertions the selection keeps: generic (unless skipped), overlay and repo-local, pytest.
+fn add_tests(tp: &mut TierPlan, input: &PlanInput, overlays: &[&OverlaySpec]) {
+    let tier = tp.tier;
+    if tp.generic == GenericTests::Run {
+        for spec in input.generic.iter().filter(|s| s.tier == tier) {
+            add_spec_tests(tp, spec, Source::Generic, None, input.selection);
+        }
+    }
+    for o in overlays {
+        let own = o.spec.path.display().to_string();
+        let seed = tp.seeds.iter().position(|s| s.file == own).or_else(|| {
+            // Repo-local tests depend on the recipe's own install steps.
+            o.repo_local
+                .then(|| tp.seeds.iter().position(|s| s.file == INSTALL_STEPS))
+                .flatten()
+        });
+        let source = if o.repo_local {
+            Source::RepoLocal
+        } else {
+            Source::Overlay
+        };
+        add_spec_tests(tp, &o.spec, source, seed, input.selection);
+    }
+    for node in input.pytest.iter().filter(|n| n.tier == tier) {
+        let id = format!("{tier}::{}::{}", node.display_file, node.node);
+        if !select::selects(input.selection, &id, false) {
+            tp.deselected += 1;
+            continue;
+        }
+        tp.tests.push(PlannedTest {
+            id,
+            tier,
+            name: node.node.clone(),
+            file: node.display_file.clone(),
+            source: if node.repo_local {
+                Source::RepoLocal
+            } else {
+                Source::Pytest
+            },
+            body: TestBody::Pytest {
+                file: node.file.clone(),
+                node: node.node.clone(),
+                error: node.error.clone(),
+            },
+            ignored: None,
+            seed: None,
+        });
+    }
 }
 
 fn add_spec_tests(
