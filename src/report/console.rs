@@ -7,9 +7,10 @@
 use std::io::Write;
 
 use crate::exit::ExitClass;
+use crate::spec::Tier;
 
 use super::aggregate::Aggregator;
-use super::event::{EventKind, OpOutcome, RunEvent, SkipReason, Subscriber};
+use super::event::{EventKind, OpFinish, OpOutcome, RunEvent, SkipReason, Subscriber, TierStart};
 use super::libtest::{TrialBlock, TrialStyle};
 use super::terminal;
 
@@ -92,22 +93,7 @@ impl TerminalReporter {
                 self.planned = true;
                 terminal::header(self.run.result(), out)?;
             }
-            EventKind::TierStarted(t) => {
-                let deselected = if t.deselected > 0 {
-                    format!(", {} deselected", t.deselected)
-                } else {
-                    String::new()
-                };
-                writeln!(
-                    out,
-                    "\n── {} (op={}, generic={}, overlay={} file(s), {} test(s){deselected}) ──",
-                    t.tier,
-                    t.op,
-                    t.generic,
-                    t.overlay_files,
-                    t.tests.len()
-                )?;
-            }
+            EventKind::TierStarted(t) => tier_banner(t, out)?,
             EventKind::SeedFinished(s) => {
                 if let Some(e) = &s.error {
                     writeln!(
@@ -118,16 +104,7 @@ impl TerminalReporter {
                 }
             }
             EventKind::StepOutput { source, text } => writeln!(out, "{source}:\n{text}")?,
-            EventKind::OpFinished(o) => {
-                let secs = o.duration_ms as f64 / 1000.0;
-                match &o.outcome {
-                    OpOutcome::Ok => writeln!(out, "{} op ok in {secs:.1}s", o.op)?,
-                    OpOutcome::Failed { error } => {
-                        writeln!(out, "{} op FAILED in {secs:.1}s: {error}", o.op)?
-                    }
-                    OpOutcome::Skipped { .. } => {}
-                }
-            }
+            EventKind::OpFinished(o) => op_line(o, out)?,
             EventKind::TierSkipped(s) => match &s.why {
                 SkipReason::NotRun { reason } => {
                     writeln!(out, "\n── {} not run: {reason} ──", s.tier)?
@@ -136,17 +113,7 @@ impl TerminalReporter {
                     writeln!(out, "\n── {} not applicable: {reason} ──", s.tier)?
                 }
             },
-            EventKind::Paused { tier, waiting: true } => writeln!(
-                out,
-                "paused after {tier}: the app is live. Press Enter to continue (teardown follows as always)…"
-            )?,
-            EventKind::Paused {
-                tier,
-                waiting: false,
-            } => writeln!(
-                out,
-                "--pause-after {tier}: standard input is not a terminal; not pausing"
-            )?,
+            EventKind::Paused { tier, waiting } => pause_line(*tier, *waiting, out)?,
             EventKind::Interrupted { signal } => writeln!(
                 self.err,
                 "\ncc-ci: {signal} received: stopping the run and tearing down"
@@ -167,6 +134,49 @@ impl TerminalReporter {
             _ => {}
         }
         out.flush()
+    }
+}
+
+/// `── install (op=deploy, generic=run, overlay=0 file(s), 3 test(s)) ──`
+fn tier_banner(t: &TierStart, out: &mut dyn Write) -> std::io::Result<()> {
+    let deselected = if t.deselected > 0 {
+        format!(", {} deselected", t.deselected)
+    } else {
+        String::new()
+    };
+    writeln!(
+        out,
+        "\n── {} (op={}, generic={}, overlay={} file(s), {} test(s){deselected}) ──",
+        t.tier,
+        t.op,
+        t.generic,
+        t.overlay_files,
+        t.tests.len()
+    )
+}
+
+/// `deploy op ok in 9.6s` (an op an overlay skipped says nothing).
+fn op_line(o: &OpFinish, out: &mut dyn Write) -> std::io::Result<()> {
+    let secs = o.duration_ms as f64 / 1000.0;
+    match &o.outcome {
+        OpOutcome::Ok => writeln!(out, "{} op ok in {secs:.1}s", o.op),
+        OpOutcome::Failed { error } => writeln!(out, "{} op FAILED in {secs:.1}s: {error}", o.op),
+        OpOutcome::Skipped { .. } => Ok(()),
+    }
+}
+
+/// The `--pause-after` prompt, or why there is none.
+fn pause_line(tier: Tier, waiting: bool, out: &mut dyn Write) -> std::io::Result<()> {
+    if waiting {
+        writeln!(
+            out,
+            "paused after {tier}: the app is live. Press Enter to continue (teardown follows as always)…"
+        )
+    } else {
+        writeln!(
+            out,
+            "--pause-after {tier}: standard input is not a terminal; not pausing"
+        )
     }
 }
 
