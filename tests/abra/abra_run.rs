@@ -173,6 +173,42 @@ fn abra_run_of_dbapp_fails_its_restore_when_the_restore_hook_does_nothing() {
 }
 
 #[test]
+fn abra_run_on_a_server_without_a_backup_bot_says_backup_is_unsupported_and_never_passes() {
+    let f = RunFixture::new("nobot");
+    let (mut args, _) = abra_args(&f, &[("ABRA_DOUBLE_NO_BACKUPBOT", "1")]);
+    args.extend(["--stages".to_string(), "install,backup,restore".to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = f.run(&args);
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{shown}");
+    let r = f.results();
+    let tier = |name: &str| {
+        r["tiers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["tier"] == name)
+            .cloned()
+            .unwrap()
+    };
+    let backup = tier("backup");
+    assert_eq!(backup["status"]["kind"], "failed", "{shown}");
+    let error = backup["op"]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("backup is not supported here") && error.contains("backup-bot-two"),
+        "{error}\n{shown}"
+    );
+    assert_ne!(tier("restore")["status"]["kind"], "passed", "{shown}");
+    let level = r["ladder"]["level"].as_u64().unwrap();
+    assert!(
+        level < 3,
+        "the ladder stops below L3: {}\n{shown}",
+        r["ladder"]
+    );
+    f.assert_nothing_left();
+}
+
+#[test]
 fn stale_upgrade_fails_chaos_check() {
     let f = RunFixture::new("stale");
     let log = f.dir.path().join("abra.log");

@@ -2,31 +2,34 @@
 //! keeps abra from moving it. abra checks a recipe out at the version pinned in the app's env file
 //! (`TYPE=<recipe>:<version>`) for every later command that gets no version, `--chaos` or
 //! `--ignore-env-version`; the checkout is the run's own, so after every call it is put back on the
-//! commit it was on. It only ever runs `git` in the checkout, never elsewhere.
+//! commit it was on. It only ever runs `git` in the checkout (under a deadline), never elsewhere.
 
 use std::path::Path;
 
 use crate::deploy::DeployError;
 
+/// How long one local git command may take before its process group is killed.
+const GIT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Runs `git -C checkout args…` under [`GIT_DEADLINE`]; its trimmed stdout.
 pub(super) fn git_in(checkout: &Path, args: &[&str]) -> Result<String, DeployError> {
-    let out = std::process::Command::new("git")
-        .arg("-C")
-        .arg(checkout)
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| DeployError::Other(format!("running git: {e}")))?;
-    if !out.status.success() {
+    let mut argv = vec!["-C".to_string(), checkout.display().to_string()];
+    argv.extend(args.iter().map(|a| a.to_string()));
+    let raw = super::command::run(
+        Path::new("git"),
+        &argv,
+        &[],
+        GIT_DEADLINE,
+        &crate::redact::Redactor::new(),
+        super::command::Io::Pipes,
+    )?;
+    if raw.code != Some(0) {
         return Err(DeployError::Recipe {
             path: checkout.to_path_buf(),
-            message: format!(
-                "git {} failed: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr).trim()
-            ),
+            message: format!("git {} failed: {}", args.join(" "), raw.stderr.trim()),
         });
     }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    Ok(raw.stdout.trim().to_string())
 }
 
 pub(super) fn head_of(checkout: &Path) -> Result<String, DeployError> {
