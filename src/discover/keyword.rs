@@ -1,6 +1,7 @@
 //! pytest's `-k` keyword expression and `-m` marker expression: `and`, `or`, `not`, parentheses and
 //! identifiers, lexed as pytest lexes them (only spaces and tabs separate tokens: a newline is refused).
-//! Under `-k` an identifier is a case-insensitive substring of the trial id; under `-m` it is the exact
+//! Under `-k` an identifier is a case-insensitive substring of the trial id (or, as in pytest, of one of
+//! its marks); under `-m` it is the exact
 //! name of one of the trial's marks (its tier, its kind, its tags). Parses and matches; never selects ops.
 
 use std::fmt;
@@ -206,10 +207,16 @@ impl Keyword {
 
     /// Whether the trial id is selected.
     pub fn matches(&self, test_id: &str) -> bool {
-        let id = test_id.to_lowercase();
+        self.matches_names(&[test_id])
+    }
+
+    /// Whether a trial known by `names` (its id, and its marks as pytest's `-k` also sees them) is
+    /// selected: an identifier is true when it is a substring of one of the names.
+    pub fn matches_names<S: AsRef<str>>(&self, names: &[S]) -> bool {
+        let names: Vec<String> = names.iter().map(|n| n.as_ref().to_lowercase()).collect();
         self.expr
             .as_ref()
-            .is_none_or(|e| e.eval(&|w| id.contains(w)))
+            .is_none_or(|e| e.eval(&|w| names.iter().any(|n| n.contains(w))))
     }
 
     /// The expression as typed.

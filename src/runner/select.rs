@@ -1,7 +1,7 @@
 //! Which assertions a run selects: positional arguments (plain words are name filters as in libtest;
 //! paths and `path::name` node ids select the trials defined there, as in pytest), `--exact`,
-//! `--skip`, `--ignored` / `--include-ignored`, pytest's `-k` over the trial id and `-m` over the
-//! trial's marks. Selection applies to assertions only; ops are never selected away.
+//! `--skip`, `--ignored` / `--include-ignored`, pytest's `-k` over the trial id and marks and `-m`
+//! over the trial's marks (tier, kind, tags). Selection applies to assertions only; ops are never selected away.
 
 use std::path::{Path, PathBuf};
 
@@ -66,14 +66,17 @@ pub fn selects(sel: &Selection, c: &Candidate) -> bool {
     if a.ignored && !c.ignored {
         return false;
     }
+    let mut marks: Vec<&str> = vec![c.tier.as_str(), c.kind];
+    marks.extend(c.tags.iter().map(String::as_str));
     if let Some(k) = &sel.keyword {
-        if !k.matches(c.id) {
+        // pytest's -k sees a test's markers as names beside its own.
+        let mut names = vec![c.id];
+        names.extend(&marks);
+        if !k.matches_names(&names) {
             return false;
         }
     }
     if let Some(m) = &sel.marks {
-        let mut marks: Vec<&str> = vec![c.tier.as_str(), c.kind];
-        marks.extend(c.tags.iter().map(String::as_str));
         if !m.matches(&marks) {
             return false;
         }

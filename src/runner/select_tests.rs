@@ -88,6 +88,15 @@ fn marks_are_the_tier_the_kind_and_the_tags() {
     assert!(!selects(&m("generic or install"), &c));
     assert!(!selects(&m("not slow"), &c));
     assert!(selects(&m("not generic"), &c));
+    let k = |e: &str| Selection {
+        keyword: Some(Keyword::parse(e).unwrap()),
+        ..Selection::default()
+    };
+    assert!(
+        selects(&k("SLO and seed"), &c),
+        "-k sees marks too, as in pytest"
+    );
+    assert!(!selects(&k("fast"), &c));
 }
 
 /// A data dir with generic-tests/ and overlays/hello/, and a recipe checkout with .cc-ci/.
