@@ -25,7 +25,7 @@ pub use gate::{
     decide, parse_allowlist, AllowEntry, GateDecision, GateVia, GrantAnswer, GrantLookupError,
     Granted,
 };
-pub use keyword::{Keyword, KeywordError};
+pub use keyword::{Keyword, KeywordError, MarkExpr};
 pub use pytest::{tier_of as pytest_tier, PytestFile};
 pub use walk::{is_yaml, validate_recipe_name, validate_relative, MAX_SPEC_BYTES};
 

@@ -12,6 +12,7 @@ use crate::recipe::RecipeError;
 
 use super::plan::PlanError;
 use super::pytest::PytestError;
+use super::select::TargetError;
 
 /// A run that stops before (or outside) its tiers.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +51,9 @@ pub enum RunError {
         reason: String,
         pr: Option<u64>,
     },
+    /// A positional argument that names no test, file or directory.
+    #[error("{0}")]
+    Target(#[from] TargetError),
     #[error("{0}")]
     Plan(#[from] PlanError),
     #[error("{0}")]
@@ -72,6 +76,7 @@ impl RunError {
             RunError::Recipe(_)
             | RunError::InvalidSpecs(_)
             | RunError::SkipGenericDenied { .. }
+            | RunError::Target(_)
             | RunError::Plan(_)
             | RunError::Deployer(_) => ExitClass::Usage,
             RunError::CreateDir { .. }

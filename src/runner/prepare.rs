@@ -169,6 +169,17 @@ pub fn prepare(
         );
     }
     let pytest = super::pytest::collect(&discovery, &data, &checkout.path)?;
+    // Positional paths name files of the data dir or of the recipe (its checkout or where it came from).
+    let recipe_roots: Vec<&Path> = [Some(checkout.path.as_path()), id.source.path()]
+        .into_iter()
+        .flatten()
+        .collect();
+    let roots = super::select::Roots {
+        data: &data,
+        recipe: &recipe_roots,
+        cwd: cfg.selection.cwd.as_deref(),
+    };
+    let selection = super::select::resolved(&cfg.selection, &roots)?;
     let plan = plan::build(&PlanInput {
         stages: &cfg.stages,
         meta: &discovery.meta,
@@ -177,7 +188,7 @@ pub fn prepare(
         pytest: &pytest,
         skip_generic,
         previous_release: previous_release.as_ref().map(|r| r.tag.clone()),
-        selection: &cfg.selection,
+        selection: &selection,
         install_steps: discovery
             .repo_local
             .install_steps

@@ -268,11 +268,9 @@ impl Harness {
         let mut argv = vec!["cc-ci"];
         argv.extend_from_slice(args);
         let selection = Selection {
-            keyword: None,
             exitfirst,
-            collect_only: false,
-            verbose: false,
             libtest: libtest_mimic::Arguments::from_iter(argv),
+            ..Selection::default()
         };
         let stages = parse_stages(None).unwrap();
         let specs = generic();

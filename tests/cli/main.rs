@@ -6,18 +6,21 @@
 mod browser;
 #[path = "../support/cli.rs"]
 mod cli;
+#[path = "../support/process.rs"]
+mod process;
 #[path = "../support/recipe_repo.rs"]
 mod recipe_repo;
 #[path = "../support/report.rs"]
 mod report;
 mod support {
-    pub(crate) use super::{browser, cli, recipe_repo, report};
+    pub(crate) use super::{browser, cli, process, recipe_repo, report};
 }
 
 mod dashboard_browser;
 mod lint_builtin;
 mod overlay_cli;
 mod overlay_cli_values;
+mod pytest_parity;
 mod recipe_checkout;
 mod report_junit;
 mod report_results;
