@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use bollard::container::{DownloadFromContainerOptions, UploadToContainerOptions};
-use bollard::models::MountPointTypeEnum;
+use bollard::query_parameters::{DownloadFromContainerOptions, UploadToContainerOptions};
 use futures_util::StreamExt;
+use http::Method;
 
 use super::archive::{check_tar, read_artifact, write_artifact, ManifestEntry};
 use super::BackupArtifact;
@@ -165,7 +165,7 @@ impl Engine {
             .mounts
             .unwrap_or_default()
             .into_iter()
-            .filter(|m| m.typ == Some(MountPointTypeEnum::VOLUME))
+            .filter(|m| m.typ.as_deref() == Some("volume"))
             .filter_map(|m| {
                 let name = m.name?;
                 let vol = name.strip_prefix(&prefix).unwrap_or(&name).to_string();
@@ -274,7 +274,7 @@ impl Engine {
                             path: parent,
                             ..Default::default()
                         }),
-                        bytes::Bytes::from(data.clone()),
+                        bollard::body_full(bytes::Bytes::from(data.clone())),
                     )
                     .await
                     .map_err(|x| err(format!("upload of {} into {service}: {x}", e.path)))?;
@@ -307,9 +307,9 @@ impl Engine {
     pub(crate) async fn force_update(&self, full_name: &str) -> Result<(), DockerError> {
         let api = |e: String| DockerError::api(format!("force update {full_name}"), e);
         let svc: serde_json::Value = self
-            .raw
-            .get_json(&format!("/services/{full_name}"))
+            .raw(Method::GET, &format!("/services/{full_name}"), None)
             .await
+            .and_then(|a| a.json())
             .map_err(api)?;
         let version = svc
             .pointer("/Version/Index")
@@ -327,15 +327,13 @@ impl Engine {
             .and_then(|v| v.as_u64())
             .unwrap_or(0);
         tmpl["ForceUpdate"] = serde_json::json!(n + 1);
-        let resp = self
-            .raw
-            .request(
-                "POST",
-                &format!("/services/{id}/update?version={version}"),
-                Some(&spec),
-            )
-            .await
-            .map_err(api)?;
-        resp.ok().map_err(api)
+        self.raw(
+            Method::POST,
+            &format!("/services/{id}/update?version={version}"),
+            Some(&spec),
+        )
+        .await
+        .and_then(|a| a.ok())
+        .map_err(api)
     }
 }

@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use bollard::system::EventsOptions;
+use bollard::query_parameters::EventsOptions;
 use futures_util::StreamExt;
 
 use super::services::StackSnapshot;
@@ -55,10 +55,10 @@ impl Engine {
         let mut events = match poll_interval {
             None => {
                 let stream = |filters: HashMap<String, Vec<String>>| {
-                    self.docker.events(Some(EventsOptions::<String> {
+                    self.docker.events(Some(EventsOptions {
                         since: None,
                         until: None,
-                        filters,
+                        filters: Some(filters),
                     }))
                 };
                 let containers = stream(HashMap::from([

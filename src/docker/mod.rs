@@ -13,10 +13,10 @@ mod error;
 mod exec;
 mod janitor;
 mod logs;
-pub(crate) mod raw;
 mod runlock;
 mod services;
 mod teardown;
+mod transport;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -186,7 +186,9 @@ mod tests {
     #[test]
     fn the_engine_layer_imports_no_layer_above_it() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/docker");
-        let above = ["deploy", "runner", "report", "spec", "discover", "recipe", "cli", "lint"];
+        let above = [
+            "deploy", "runner", "report", "spec", "discover", "recipe", "cli", "lint",
+        ];
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
             let text = std::fs::read_to_string(&path).unwrap();

@@ -6,13 +6,12 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use bollard::container::ListContainersOptions;
-use bollard::network::ListNetworksOptions;
-use bollard::secret::ListSecretsOptions;
-use bollard::volume::{ListVolumesOptions, RemoveVolumeOptions};
+use bollard::query_parameters::{
+    ListConfigsOptions, ListContainersOptions, ListNetworksOptions, ListSecretsOptions,
+    ListServicesOptions, ListVolumesOptions, RemoveVolumeOptions,
+};
 
 use super::error::{is_conflict, is_not_found};
-use super::raw::filters_query;
 use super::{DockerError, Engine, LABEL_NAMESPACE, LABEL_RUN_ID};
 
 /// How long teardown waits for task containers to go and volumes to come free.
@@ -131,18 +130,11 @@ impl Engine {
                     Err(e) if is_not_found(&e) => Ok(()),
                     Err(e) => Err(e.to_string()),
                 },
-                "config" => {
-                    let resp = self
-                        .raw
-                        .request("DELETE", &format!("/configs/{}", r.id), None)
-                        .await
-                        .map_err(|e| DockerError::api("remove config", e))?;
-                    if resp.status == 404 {
-                        Ok(())
-                    } else {
-                        resp.ok()
-                    }
-                }
+                "config" => match self.docker.delete_config(&r.id).await {
+                    Ok(()) => Ok(()),
+                    Err(e) if is_not_found(&e) => Ok(()),
+                    Err(e) => Err(e.to_string()),
+                },
                 _ => Ok(()),
             };
             match result {
@@ -232,9 +224,9 @@ impl Engine {
             "service" => {
                 let s = self
                     .docker
-                    .list_services(Some(bollard::service::ListServicesOptions {
-                        filters: f,
-                        status: false,
+                    .list_services(Some(ListServicesOptions {
+                        filters: Some(f),
+                        status: None,
                     }))
                     .await
                     .map_err(api)?;
@@ -250,7 +242,7 @@ impl Engine {
                     .docker
                     .list_containers(Some(ListContainersOptions {
                         all: true,
-                        filters: f,
+                        filters: Some(f),
                         ..Default::default()
                     }))
                     .await
@@ -270,7 +262,7 @@ impl Engine {
             "volume" => {
                 let r = self
                     .docker
-                    .list_volumes(Some(ListVolumesOptions { filters: f }))
+                    .list_volumes(Some(ListVolumesOptions { filters: Some(f) }))
                     .await
                     .map_err(api)?;
                 r.volumes
@@ -282,7 +274,7 @@ impl Engine {
             "secret" => {
                 let s = self
                     .docker
-                    .list_secrets(Some(ListSecretsOptions { filters: f }))
+                    .list_secrets(Some(ListSecretsOptions { filters: Some(f) }))
                     .await
                     .map_err(api)?;
                 s.into_iter()
@@ -295,7 +287,7 @@ impl Engine {
             "network" => {
                 let n = self
                     .docker
-                    .list_networks(Some(ListNetworksOptions { filters: f }))
+                    .list_networks(Some(ListNetworksOptions { filters: Some(f) }))
                     .await
                     .map_err(api)?;
                 n.into_iter()
@@ -303,12 +295,11 @@ impl Engine {
                     .collect()
             }
             "config" => {
-                let q = filters_query(&serde_json::to_value(&f).unwrap_or_default());
-                let c: Vec<bollard::models::Config> = self
-                    .raw
-                    .get_json(&format!("/configs?{q}"))
+                let c = self
+                    .docker
+                    .list_configs(Some(ListConfigsOptions { filters: Some(f) }))
                     .await
-                    .map_err(|e| DockerError::api("list configs", e))?;
+                    .map_err(api)?;
                 c.into_iter()
                     .map(|c| {
                         let spec = c.spec.unwrap_or_default();
