@@ -17,6 +17,7 @@ mod runlock;
 mod services;
 mod teardown;
 mod transport;
+mod watch;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -107,8 +108,11 @@ impl ServiceState {
 pub struct ConvergeReport {
     pub services: Vec<ServiceState>,
     pub waited: Duration,
-    /// How many state checks an engine event triggered (the rest came from the safety tick).
+    /// How many state checks an engine event triggered.
     pub event_checks: u32,
+    /// How many quick re-checks followed an event (swarm records a task's new state a moment after the
+    /// container event that caused it, and API 1.41 has no task events).
+    pub follow_up_checks: u32,
     /// How many state checks the safety tick triggered.
     pub tick_checks: u32,
 }

@@ -1,21 +1,25 @@
-//! Removing a stack and proving it is gone. Order matters: services, then wait until their task
-//! containers are gone, then volumes (retried while the engine still calls them in use), secrets,
-//! configs, networks. Idempotent. It only ever touches resources carrying the stack's namespace label,
-//! or secrets/configs named `<stack>_…` (abra makes those without labels).
+//! Removing a stack and proving it is gone. Order matters: services, then wait until no task of the
+//! stack can still create a container and no container is left, then volumes (retried while the engine
+//! still calls them in use), secrets, configs, networks. Every wait follows the stack's events (no
+//! fixed sleeps). Idempotent. It only ever touches resources carrying the stack's namespace label, or
+//! secrets/configs named `<stack>_…` (abra makes those without labels).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use bollard::query_parameters::{
     ListConfigsOptions, ListContainersOptions, ListNetworksOptions, ListSecretsOptions,
-    ListServicesOptions, ListVolumesOptions, RemoveVolumeOptions,
+    ListServicesOptions, ListTasksOptions, ListVolumesOptions, RemoveVolumeOptions,
 };
 
 use super::error::{is_conflict, is_not_found};
+use super::watch::StackWatch;
 use super::{DockerError, Engine, LABEL_NAMESPACE, LABEL_RUN_ID};
 
 /// How long teardown waits for task containers to go and volumes to come free.
 const SETTLE: Duration = Duration::from_secs(120);
+/// The safety tick of teardown's waits: task removal and network release announce no event.
+const TEARDOWN_TICK: Duration = Duration::from_secs(1);
 
 /// A resource of the engine: kind (`service`, `volume`, …), id, name and labels.
 #[derive(Debug, Clone)]
@@ -46,24 +50,25 @@ impl Engine {
         self.block(self.remove_stack_async(stack, &mut |_| {}))
     }
 
-    /// Removes the stack, then checks again: a task that was starting when its service was removed
-    /// can still create its container (and re-create a volume) a moment later, so passes repeat until
-    /// nothing of the stack is left or the settle deadline passes.
+    /// Removes the stack, then checks: should something of it have come back in the meantime (a task
+    /// another client left starting), passes repeat until nothing is left or the settle deadline.
     pub(crate) async fn remove_stack_async(
         &self,
         stack: &str,
         on_remove: &mut dyn FnMut(&Res),
     ) -> Result<(), DockerError> {
         let deadline = Instant::now() + SETTLE;
+        let mut watch = StackWatch::new(self, stack, TEARDOWN_TICK);
         loop {
-            self.remove_pass(stack, deadline, on_remove).await?;
-            tokio::time::sleep(Duration::from_millis(1500)).await;
+            self.remove_pass(stack, deadline, &mut watch, on_remove)
+                .await?;
             if self.leftovers_async(None, stack).await?.is_empty() {
                 return Ok(());
             }
             if Instant::now() >= deadline {
                 return Err(self.teardown_error(stack).await);
             }
+            watch.wait(deadline).await;
         }
     }
 
@@ -71,6 +76,7 @@ impl Engine {
         &self,
         stack: &str,
         deadline: Instant,
+        watch: &mut StackWatch,
         on_remove: &mut dyn FnMut(&Res),
     ) -> Result<(), DockerError> {
         for r in self.find(stack, None, &["service"]).await? {
@@ -80,23 +86,55 @@ impl Engine {
                 Err(e) => return Err(DockerError::api(format!("remove service {}", r.name), e)),
             }
         }
-        loop {
-            let left = self.find(stack, None, &["container"]).await?;
-            if left.is_empty() {
-                break;
-            }
+        // A task still starting when its service went can create its container (and a volume with it)
+        // a moment later: wait until no task of the stack can, and no container is left.
+        while self.live_tasks(stack).await? > 0
+            || !self.find(stack, None, &["container"]).await?.is_empty()
+        {
             if Instant::now() >= deadline {
                 return Err(self.teardown_error(stack).await);
             }
-            tokio::time::sleep(Duration::from_millis(300)).await;
+            watch.wait(deadline).await;
         }
         for kind in ["volume", "secret", "config", "network"] {
             for r in self.find(stack, None, &[kind]).await? {
-                self.remove_res(&r, deadline).await?;
+                self.remove_res(&r, deadline, watch).await?;
                 on_remove(&r);
             }
         }
         Ok(())
+    }
+
+    /// Tasks of the stack (by their container labels) that have not reached a final state, i.e. that
+    /// may still create or hold a container. Tasks of removed services stay listed until swarm reaps
+    /// them.
+    async fn live_tasks(&self, stack: &str) -> Result<usize, DockerError> {
+        let tasks = self
+            .docker
+            .list_tasks(None::<ListTasksOptions>)
+            .await
+            .map_err(|e| DockerError::api("list tasks", e))?;
+        Ok(tasks
+            .iter()
+            .filter(|t| {
+                let labels = t
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.container_spec.as_ref())
+                    .and_then(|c| c.labels.as_ref());
+                labels
+                    .and_then(|l| l.get(LABEL_NAMESPACE))
+                    .map(String::as_str)
+                    == Some(stack)
+            })
+            .filter(|t| {
+                let state = t.status.as_ref().and_then(|s| s.state);
+                !matches!(
+                    state.map(|s| s.to_string()).as_deref(),
+                    Some("shutdown" | "complete" | "failed" | "rejected" | "remove" | "orphaned")
+                )
+            })
+            .count())
     }
 
     async fn teardown_error(&self, stack: &str) -> DockerError {
@@ -107,7 +145,15 @@ impl Engine {
         }
     }
 
-    pub(crate) async fn remove_res(&self, r: &Res, deadline: Instant) -> Result<(), DockerError> {
+    /// Removes one resource, retrying (at the stack's next event, or soon) while the engine refuses
+    /// because it is still in use.
+    pub(crate) async fn remove_res(
+        &self,
+        r: &Res,
+        deadline: Instant,
+        watch: &mut StackWatch,
+    ) -> Result<(), DockerError> {
+        let mut refused = false;
         loop {
             let result: Result<(), String> = match r.kind {
                 "volume" => match self
@@ -142,7 +188,15 @@ impl Engine {
                 Err(e) if Instant::now() >= deadline => {
                     return Err(DockerError::api(format!("remove {} {}", r.kind, r.name), e))
                 }
-                Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+                Err(_) => {
+                    // The first refusal starts quick retries (release announces no event); later
+                    // ones ride on the stack's events and the tick.
+                    if !refused {
+                        watch.follow_up();
+                        refused = true;
+                    }
+                    watch.wait(deadline).await;
+                }
             }
         }
     }
