@@ -105,9 +105,10 @@ impl Engine {
         Ok(())
     }
 
-    /// Tasks of the stack (by their container labels) that have not reached a final state, i.e. that
-    /// may still create or hold a container. Tasks of removed services stay listed until swarm reaps
-    /// them.
+    /// Tasks of the stack (by their container labels) that a node holds and that may still create or
+    /// hold a container: assigned up to running. Tasks of removed services stay listed until swarm
+    /// reaps them; unscheduled ones (new, pending, allocated) are never handed to a node once their
+    /// service is gone.
     async fn live_tasks(&self, stack: &str) -> Result<usize, DockerError> {
         let tasks = self
             .docker
@@ -129,9 +130,9 @@ impl Engine {
             })
             .filter(|t| {
                 let state = t.status.as_ref().and_then(|s| s.state);
-                !matches!(
+                matches!(
                     state.map(|s| s.to_string()).as_deref(),
-                    Some("shutdown" | "complete" | "failed" | "rejected" | "remove" | "orphaned")
+                    Some("assigned" | "accepted" | "preparing" | "ready" | "starting" | "running")
                 )
             })
             .count())
