@@ -7,8 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use super::resources::Res;
 use super::runlock::RunLock;
-use super::teardown::Res;
 use super::watch::StackWatch;
 use super::{DockerError, Engine, LABEL_NAMESPACE, LABEL_RUN_ID, LABEL_RUN_LOCK};
 

@@ -13,6 +13,7 @@ mod error;
 mod exec;
 mod janitor;
 mod logs;
+mod resources;
 mod runlock;
 mod services;
 mod teardown;

@@ -4,45 +4,19 @@
 //! fixed sleeps). Idempotent. It only ever touches resources carrying the stack's namespace label, or
 //! secrets/configs named `<stack>_…` (abra makes those without labels).
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use bollard::query_parameters::{
-    ListConfigsOptions, ListContainersOptions, ListNetworksOptions, ListSecretsOptions,
-    ListServicesOptions, ListTasksOptions, ListVolumesOptions, RemoveVolumeOptions,
-};
+use bollard::query_parameters::{ListTasksOptions, RemoveVolumeOptions};
 
 use super::error::{is_conflict, is_not_found};
+use super::resources::Res;
 use super::watch::StackWatch;
-use super::{DockerError, Engine, LABEL_NAMESPACE, LABEL_RUN_ID};
+use super::{DockerError, Engine, LABEL_NAMESPACE};
 
 /// How long teardown waits for task containers to go and volumes to come free.
 const SETTLE: Duration = Duration::from_secs(120);
 /// The safety tick of teardown's waits: task removal and network release announce no event.
 const TEARDOWN_TICK: Duration = Duration::from_secs(1);
-
-/// A resource of the engine: kind (`service`, `volume`, …), id, name and labels.
-#[derive(Debug, Clone)]
-pub(crate) struct Res {
-    pub kind: &'static str,
-    pub id: String,
-    pub name: String,
-    pub labels: HashMap<String, String>,
-}
-
-fn res(
-    kind: &'static str,
-    id: Option<String>,
-    name: String,
-    labels: Option<HashMap<String, String>>,
-) -> Res {
-    Res {
-        kind,
-        id: id.unwrap_or_default(),
-        name,
-        labels: labels.unwrap_or_default(),
-    }
-}
 
 impl Engine {
     /// Removes everything of `stack`, waiting and retrying where the engine needs time.
@@ -200,170 +174,5 @@ impl Engine {
                 }
             }
         }
-    }
-
-    /// What is left of a run: every resource labelled with `run_id` or with the stack namespace, and
-    /// secrets/configs named `<stack>_…`, as `"<kind> <name>"`. Empty means clean.
-    pub fn leftovers(&self, run_id: Option<&str>, stack: &str) -> Result<Vec<String>, DockerError> {
-        self.block(self.leftovers_async(run_id, stack))
-    }
-
-    pub(crate) async fn leftovers_async(
-        &self,
-        run_id: Option<&str>,
-        stack: &str,
-    ) -> Result<Vec<String>, DockerError> {
-        let kinds = [
-            "service",
-            "container",
-            "volume",
-            "secret",
-            "config",
-            "network",
-        ];
-        let mut v: Vec<String> = self
-            .find(stack, run_id, &kinds)
-            .await?
-            .into_iter()
-            .map(|r| format!("{} {}", r.kind, r.name))
-            .collect();
-        v.sort();
-        v.dedup();
-        Ok(v)
-    }
-
-    /// Resources of `kinds` carrying the stack namespace (or the run id), plus `<stack>_…` secrets and
-    /// configs.
-    pub(crate) async fn find(
-        &self,
-        stack: &str,
-        run_id: Option<&str>,
-        kinds: &[&str],
-    ) -> Result<Vec<Res>, DockerError> {
-        let mut labels = vec![format!("{LABEL_NAMESPACE}={stack}")];
-        if let Some(r) = run_id {
-            labels.push(format!("{LABEL_RUN_ID}={r}"));
-        }
-        let prefix = format!("{stack}_");
-        let mut out: Vec<Res> = Vec::new();
-        for kind in kinds {
-            for label in &labels {
-                out.extend(self.list_kind(kind, Some(label), None).await?);
-            }
-            if matches!(*kind, "secret" | "config") {
-                let named = self.list_kind(kind, None, Some(&prefix)).await?;
-                out.extend(named.into_iter().filter(|r| r.name.starts_with(&prefix)));
-            }
-        }
-        let mut seen = std::collections::HashSet::new();
-        out.retain(|r| seen.insert((r.kind, r.id.clone())));
-        Ok(out)
-    }
-
-    /// Lists one kind of resource by a label filter (`k=v` or a bare key) and/or a name filter.
-    pub(crate) async fn list_kind(
-        &self,
-        kind: &str,
-        label: Option<&str>,
-        name: Option<&str>,
-    ) -> Result<Vec<Res>, DockerError> {
-        let mut f: HashMap<String, Vec<String>> = HashMap::new();
-        if let Some(l) = label {
-            f.insert("label".into(), vec![l.to_string()]);
-        }
-        if let Some(n) = name {
-            f.insert("name".into(), vec![n.to_string()]);
-        }
-        let api = |e: bollard::errors::Error| DockerError::api(format!("list {kind}s"), e);
-        let v: Vec<Res> = match kind {
-            "service" => {
-                let s = self
-                    .docker
-                    .list_services(Some(ListServicesOptions {
-                        filters: Some(f),
-                        status: None,
-                    }))
-                    .await
-                    .map_err(api)?;
-                s.into_iter()
-                    .map(|s| {
-                        let name = super::services::spec_name(&s);
-                        res("service", s.id, name, s.spec.and_then(|sp| sp.labels))
-                    })
-                    .collect()
-            }
-            "container" => {
-                let c = self
-                    .docker
-                    .list_containers(Some(ListContainersOptions {
-                        all: true,
-                        filters: Some(f),
-                        ..Default::default()
-                    }))
-                    .await
-                    .map_err(api)?;
-                c.into_iter()
-                    .map(|c| {
-                        let name = c.names.and_then(|n| n.first().cloned()).unwrap_or_default();
-                        res(
-                            "container",
-                            c.id,
-                            name.trim_start_matches('/').to_string(),
-                            c.labels,
-                        )
-                    })
-                    .collect()
-            }
-            "volume" => {
-                let r = self
-                    .docker
-                    .list_volumes(Some(ListVolumesOptions { filters: Some(f) }))
-                    .await
-                    .map_err(api)?;
-                r.volumes
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|v| res("volume", Some(v.name.clone()), v.name, Some(v.labels)))
-                    .collect()
-            }
-            "secret" => {
-                let s = self
-                    .docker
-                    .list_secrets(Some(ListSecretsOptions { filters: Some(f) }))
-                    .await
-                    .map_err(api)?;
-                s.into_iter()
-                    .map(|s| {
-                        let spec = s.spec.unwrap_or_default();
-                        res("secret", s.id, spec.name.unwrap_or_default(), spec.labels)
-                    })
-                    .collect()
-            }
-            "network" => {
-                let n = self
-                    .docker
-                    .list_networks(Some(ListNetworksOptions { filters: Some(f) }))
-                    .await
-                    .map_err(api)?;
-                n.into_iter()
-                    .map(|n| res("network", n.id, n.name.unwrap_or_default(), n.labels))
-                    .collect()
-            }
-            "config" => {
-                let c = self
-                    .docker
-                    .list_configs(Some(ListConfigsOptions { filters: Some(f) }))
-                    .await
-                    .map_err(api)?;
-                c.into_iter()
-                    .map(|c| {
-                        let spec = c.spec.unwrap_or_default();
-                        res("config", c.id, spec.name.unwrap_or_default(), spec.labels)
-                    })
-                    .collect()
-            }
-            _ => Vec::new(),
-        };
-        Ok(v)
     }
 }
