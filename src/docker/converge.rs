@@ -71,8 +71,7 @@ impl Engine {
                 return Ok(ConvergeReport {
                     services: states,
                     waited: start.elapsed(),
-                    event_checks: watch.event_wakes,
-                    follow_up_checks: watch.follow_up_wakes,
+                    event_checks: watch.event_wakes + watch.follow_up_wakes,
                     tick_checks: watch.tick_wakes,
                 });
             }

@@ -11,9 +11,11 @@ mod client;
 mod converge;
 mod error;
 mod exec;
+mod hooks;
 mod janitor;
 mod logs;
 mod resources;
+mod restore;
 mod runlock;
 mod services;
 mod teardown;
@@ -109,11 +111,10 @@ impl ServiceState {
 pub struct ConvergeReport {
     pub services: Vec<ServiceState>,
     pub waited: Duration,
-    /// How many state checks an engine event triggered.
+    /// How many state checks an engine event triggered: at the event, and the quick follow-ups after it
+    /// (swarm records a task's new state a moment after the container event that caused it, and API
+    /// 1.41 has no task events).
     pub event_checks: u32,
-    /// How many quick re-checks followed an event (swarm records a task's new state a moment after the
-    /// container event that caused it, and API 1.41 has no task events).
-    pub follow_up_checks: u32,
     /// How many state checks the safety tick triggered.
     pub tick_checks: u32,
 }
