@@ -9,6 +9,7 @@ pub mod coord;
 pub mod deploy;
 pub mod discover;
 pub mod docker;
+pub mod duration;
 pub mod exit;
 pub mod lint;
 pub mod recipe;
