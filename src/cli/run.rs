@@ -67,6 +67,10 @@ pub struct RunArgs {
     /// Create the external `proxy` network when it is missing (stack deployer).
     #[arg(long, env = "CCCI_CREATE_PROXY_NETWORK", default_value_t = true, action = clap::ArgAction::Set)]
     pub create_proxy_network: bool,
+    /// Deadline of each git call (clone, fetch) of the recipe, e.g. `2m` (1s to 1h).
+    #[arg(long, env = "CCCI_GIT_TIMEOUT", default_value = "120s",
+          value_parser = crate::duration::clap_parser(GIT_TIMEOUT_MIN, GIT_TIMEOUT_MAX))]
+    pub git_timeout: std::time::Duration,
     /// pytest: select tests by keyword expression (and, or, not, parentheses).
     #[arg(short = 'k')]
     pub keyword: Option<String>,
@@ -82,6 +86,10 @@ pub struct RunArgs {
     #[command(flatten)]
     pub libtest: libtest_mimic::Arguments,
 }
+
+/// Bounds of `--git-timeout`.
+const GIT_TIMEOUT_MIN: std::time::Duration = std::time::Duration::from_secs(1);
+const GIT_TIMEOUT_MAX: std::time::Duration = crate::duration::HOUR;
 
 /// Runs `cc-ci run`.
 pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
@@ -126,6 +134,12 @@ fn build_config(a: RunArgs, ci: bool, trust_gate_off: bool) -> Result<RunConfig,
         Some(k) => Some(crate::discover::Keyword::parse(&k).map_err(|e| format!("-k {k:?}: {e}"))?),
     };
     let mut libtest = a.libtest;
+    if libtest.ignored && libtest.include_ignored {
+        return Err("--ignored and --include-ignored conflict: --ignored runs only the ignored tests, --include-ignored runs them beside the others (hint: give one)".into());
+    }
+    if libtest.test_threads == Some(0) {
+        return Err("--test-threads 0 runs nothing (hint: give 1 or more)".into());
+    }
     if a.collect_only {
         libtest.list = true;
     }
@@ -146,6 +160,7 @@ fn build_config(a: RunArgs, ci: bool, trust_gate_off: bool) -> Result<RunConfig,
         artifacts: a.artifacts,
         pause_after,
         create_proxy_network: a.create_proxy_network,
+        git_timeout: a.git_timeout,
         ci,
         trust_gate_off,
         selection: Selection {

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
+use super::checkpoint::Checkpoint;
 use super::event::{Event, NewEvent, Stamped};
 use super::{db, mirror, spool, sys, CoordError, CoordPaths};
 
@@ -193,6 +194,15 @@ impl Ledger {
         Ok((t, out))
     }
 
+    /// The head of the committed chain as a checkpoint (`None` for an empty ledger).
+    pub fn checkpoint(&self) -> Result<Option<Checkpoint>, CoordError> {
+        let conn = db::open_ro(&self.paths.ledger_db)
+            .map_err(|e| CoordError::sql("open", &self.paths.ledger_db, e))?;
+        let (seq, hash) = db::last(&conn)
+            .map_err(|e| CoordError::sql("read the chain head", &self.paths.ledger_db, e))?;
+        Ok((seq > 0).then_some(Checkpoint { seq, hash }))
+    }
+
     /// The last `n` committed events, oldest first.
     pub fn tail(&self, n: u64) -> Result<Vec<Event>, CoordError> {
         let conn = db::open_ro(&self.paths.ledger_db)
@@ -331,6 +341,8 @@ mod tests {
         assert_eq!(out.last(), Some(&Appended::Committed { seq: 11 }));
         let tail = ledger.tail(2).unwrap();
         assert_eq!(tail[1].subject, "b9");
+        let head = ledger.checkpoint().unwrap().unwrap();
+        assert_eq!((head.seq, &head.hash), (11, &tail[1].hash));
         assert!(verify(&p).unwrap().intact);
     }
 

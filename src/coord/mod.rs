@@ -6,6 +6,7 @@
 //! Main types: [`CoordPaths`] (where), [`Ledger`] (append events), [`provision`], [`reconcile`],
 //! [`verify`], [`check_grant`]. See `docs/coord.md` for the formats.
 
+mod checkpoint;
 mod db;
 mod error;
 pub mod event;
@@ -22,6 +23,7 @@ mod spool;
 mod sys;
 mod verify;
 
+pub use checkpoint::Checkpoint;
 pub use error::CoordError;
 pub use event::{Event, NewEvent};
 pub use grant_check::{check_grant, GrantDecision, GrantQuery};
@@ -32,7 +34,7 @@ pub use obligations::{obligations, record_obligation, Obligation, Standing};
 pub use paths::CoordPaths;
 pub use provision::{provision, ProvisionOptions, ProvisionReport};
 pub use reconcile::{reconcile, ReconcileReport};
-pub use verify::{verify, Divergence, VerifyReport};
+pub use verify::{verify, verify_with, Divergence, VerifyReport};
 
 /// Everything a grant listing shows about one grant file.
 pub use grant_list::{list_grants, GrantRow};

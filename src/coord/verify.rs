@@ -4,6 +4,7 @@
 //! A mirror line must be byte-identical to the database row's rendering; only a differing line is
 //! parsed, to say how it differs. It only reads.
 
+use super::checkpoint::Checkpoint;
 use super::event::{Event, Row, GENESIS};
 use super::{db, spool, CoordError, CoordPaths};
 
@@ -67,6 +68,15 @@ impl std::fmt::Display for VerifyReport {
 
 /// Verifies the ledger at `paths`.
 pub fn verify(paths: &CoordPaths) -> Result<VerifyReport, CoordError> {
+    verify_with(paths, None)
+}
+
+/// Verifies the ledger at `paths` and, given a checkpoint published earlier, that the chain still
+/// holds that event at that seq (which catches a truncation or rewrite even by a key holder).
+pub fn verify_with(
+    paths: &CoordPaths,
+    checkpoint: Option<&Checkpoint>,
+) -> Result<VerifyReport, CoordError> {
     let mirror_text = std::fs::read_to_string(&paths.mirror)
         .map_err(|e| CoordError::io("read the mirror", &paths.mirror, e))?;
     if !paths.ledger_db.exists() {
@@ -106,6 +116,16 @@ pub fn verify(paths: &CoordPaths) -> Result<VerifyReport, CoordError> {
                 report.first_divergence = Some(d);
                 break 'rows;
             }
+            if let Some(cp) = checkpoint.filter(|c| c.seq == row.seq && c.hash != row.hash) {
+                report.first_divergence = Some(Divergence {
+                    source: "db",
+                    seq: row.seq,
+                    expected: cp.hash.clone(),
+                    found: row.hash.clone(),
+                    what: "the chain differs from the published checkpoint (rewritten)".into(),
+                });
+                break 'rows;
+            }
             prev = row.hash.clone();
             let Some(line) = mirror.as_mut().and_then(|m| m.next()) else {
                 mirror = None;
@@ -131,6 +151,17 @@ pub fn verify(paths: &CoordPaths) -> Result<VerifyReport, CoordError> {
                     .map(|e| e.hash)
                     .unwrap_or_else(|_| extra.chars().take(80).collect()),
                 what: "mirror has events the database lacks".into(),
+            });
+        }
+    }
+    if let Some(cp) = checkpoint.filter(|c| c.seq > report.db_events) {
+        if report.first_divergence.is_none() {
+            report.first_divergence = Some(Divergence {
+                source: "db",
+                seq: cp.seq,
+                expected: cp.hash.clone(),
+                found: format!("the chain ends at seq {}", report.db_events),
+                what: "the published checkpoint is beyond the end of the chain (truncated)".into(),
             });
         }
     }
@@ -252,6 +283,46 @@ mod tests {
         let d = r.first_divergence.unwrap();
         assert_eq!((d.source, d.seq), ("db", 4));
         assert!(d.what.contains("hash does not match"), "{d:?}");
+    }
+
+    #[test]
+    fn a_checkpoint_catches_a_consistent_rewrite_and_a_truncation() {
+        let (_d, p) = tree(4);
+        let l = Ledger::open(&p).unwrap();
+        let cp = l.checkpoint().unwrap().unwrap();
+        assert!(verify_with(&p, Some(&cp)).unwrap().intact);
+        // Rewrite the whole chain consistently: every hash recomputed, as a key holder could.
+        let rows = db::rows_after(&db::open_ro(&p.ledger_db).unwrap(), 0, 100).unwrap();
+        let mut prev = GENESIS.to_string();
+        let conn = rusqlite::Connection::open(&p.ledger_db).unwrap();
+        conn.execute_batch("DROP TRIGGER events_no_update;")
+            .unwrap();
+        for mut r in rows {
+            r.outcome = "rewritten".into();
+            r.prev_hash = prev.clone();
+            r.hash = r.view().compute_hash();
+            conn.execute(
+                "UPDATE events SET outcome = ?1, prev_hash = ?2, hash = ?3 WHERE seq = ?4",
+                rusqlite::params![r.outcome, r.prev_hash, r.hash, r.seq as i64],
+            )
+            .unwrap();
+            prev = r.hash;
+        }
+        let d = verify_with(&p, Some(&cp))
+            .unwrap()
+            .first_divergence
+            .unwrap();
+        assert_eq!((d.source, d.seq), ("db", cp.seq));
+        assert!(d.what.contains("checkpoint"), "{d:?}");
+        let beyond = Checkpoint {
+            seq: cp.seq + 3,
+            hash: cp.hash.clone(),
+        };
+        let d = verify_with(&p, Some(&beyond))
+            .unwrap()
+            .first_divergence
+            .unwrap();
+        assert!(d.what.contains("truncated"), "{d:?}");
     }
 
     #[test]

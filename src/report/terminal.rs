@@ -236,6 +236,9 @@ pub fn summary(r: &RunResult, w: &mut dyn Write) -> io::Result<()> {
             writeln!(w, "  {name:<17} {}", p.display())?;
         }
     }
+    if let Some(c) = &r.ledger_checkpoint {
+        writeln!(w, "  ledger checkpoint {c}")?;
+    }
     Ok(())
 }
 
@@ -279,6 +282,8 @@ mod tests {
         );
         assert!(s.contains("deploy-count = 1 (expect 1)\n"), "{s}");
         assert!(s.contains("level             L5 lint"), "{s}");
+        let c = format!("128:{}", "3f".repeat(32));
+        assert!(s.ends_with(&format!("  ledger checkpoint {c}\n")), "{s}");
     }
 
     #[test]

@@ -55,6 +55,8 @@ pub struct RunConfig {
     pub artifacts: Option<PathBuf>,
     pub pause_after: Option<Tier>,
     pub create_proxy_network: bool,
+    /// Deadline of each git call (clone, fetch) while preparing the checkout.
+    pub git_timeout: std::time::Duration,
     /// The `CI` variable is set: skipping generic tests needs a grant; pausing is refused.
     pub ci: bool,
     /// The deprecated emergency off-switch `CCCI_TRUST_GATE_OFF=1` was used.
@@ -79,6 +81,11 @@ pub fn parse_stages(s: Option<&str>) -> Result<Vec<Tier>, String> {
             out.push(t);
         }
     }
+    if out.is_empty() {
+        return Err(format!(
+            "STAGES={s:?} names no stage (expected a comma-separated subset of install,upgrade,backup,restore,custom; leave it unset for every tier)"
+        ));
+    }
     out.sort();
     Ok(out)
 }
@@ -99,6 +106,14 @@ mod tests {
             parse_stages(Some("restore, install,backup")).unwrap(),
             vec![Tier::Install, Tier::Backup, Tier::Restore]
         );
+    }
+
+    #[test]
+    fn stages_of_only_commas_are_a_usage_error() {
+        for s in [",,,", " , ", ","] {
+            let e = parse_stages(Some(s)).unwrap_err();
+            assert!(e.contains("names no stage"), "{s:?}: {e}");
+        }
     }
 
     #[test]

@@ -55,6 +55,7 @@ pub fn empty_result() -> RunResult {
         upgrade_proof: None,
         lint: None,
         secrets_printed: false,
+        ledger_checkpoint: None,
         interrupted: false,
         exit_code: 0,
         artifacts: Artifacts {
@@ -190,6 +191,26 @@ pub fn complete(
     r.artifacts.results = Some(dir.join("results.json"));
     r.artifacts.junit = cfg.junitxml.clone();
     r.artifacts.markdown = cfg.summary_md.clone();
+    // run_end first, so the checkpoint every report carries covers the whole run's record.
+    rec.event(
+        "run_end",
+        &r.recipe,
+        match code {
+            exit::OK => "passed",
+            exit::FAILED => "failed",
+            exit::INTERRUPTED => "interrupted",
+            _ => "error",
+        },
+        serde_json::json!({
+            "exit_code": code,
+            "results": r.artifacts.results,
+            "deploy_count": r.deploy_count,
+            "teardown_clean": r.teardown.clean,
+            "head_ref": r.head_ref,
+            "chaos_version": r.chaos_version,
+        }),
+    );
+    r.ledger_checkpoint = checkpoint(rec);
     // The comment names every artifact, so it is rendered once they are all known.
     r.artifacts.markdown = render_markdown(cfg, r);
     if let Some(path) = &cfg.junitxml {
@@ -209,28 +230,28 @@ pub fn complete(
         eprintln!("cc-ci: cannot write the badges in {}: {e}", dir.display());
     }
     print!("{}", redactor.redact(&summary));
-    rec.event(
-        "run_end",
-        &r.recipe,
-        match code {
-            exit::OK => "passed",
-            exit::FAILED => "failed",
-            exit::INTERRUPTED => "interrupted",
-            _ => "error",
-        },
-        serde_json::json!({
-            "exit_code": code,
-            "results": r.artifacts.results,
-            "deploy_count": r.deploy_count,
-            "teardown_clean": r.teardown.clean,
-            "head_ref": r.head_ref,
-            "chaos_version": r.chaos_version,
-        }),
-    );
     for sub in ["checkout", "backups", "abra"] {
         let _ = std::fs::remove_dir_all(p.run_dir.join(sub));
     }
     code
+}
+
+/// The ledger's head as `SEQ:HASH`, for the summary, the comment and results.json.
+fn checkpoint(rec: &Recorder) -> Option<String> {
+    match rec.ledger().checkpoint() {
+        Ok(c) => c.map(|c| c.to_string()),
+        Err(e) => {
+            eprintln!("cc-ci: cannot read the ledger checkpoint: {e}");
+            None
+        }
+    }
+}
+
+/// Prints the ledger checkpoint of a run that ends before its reports (refused, nothing collected).
+pub fn print_checkpoint(rec: &Recorder) {
+    if let Some(c) = checkpoint(rec) {
+        println!("ledger checkpoint {c}");
+    }
 }
 
 fn render_markdown(cfg: &RunConfig, r: &RunResult) -> Option<PathBuf> {

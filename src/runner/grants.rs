@@ -22,7 +22,17 @@ pub fn generic_skip(
         return Ok(None);
     }
     let Some(rec) = rec else {
-        // A listing shows what a run would skip, without checking (or consuming) a grant.
+        // A listing shows what a run would skip, without checking (or consuming) a grant; in CI it
+        // says when the run itself would refuse.
+        if cfg.ci {
+            let (allowed, why, _) = peek(paths, "skip-generic", recipe, cfg.pr);
+            if !allowed {
+                eprintln!(
+                    "cc-ci: note: in CI a run with --skip-generic would refuse to start: {why} (hint: cc-ci grant mint --gate skip-generic --recipe {recipe}{} --ttl 2h --reason \"...\")",
+                    cfg.pr.map(|p| format!(" --pr {p}")).unwrap_or_default()
+                );
+            }
+        }
         return Ok(Some("--skip-generic / CCCI_SKIP_GENERIC=1".to_string()));
     };
     if !cfg.ci {
@@ -83,6 +93,16 @@ pub fn peek_grant(
     recipe: &str,
     pr: Option<u64>,
 ) -> (bool, String, Option<String>) {
+    peek(paths, "repo-local", recipe, pr)
+}
+
+/// Whether a valid grant for `gate` covers the recipe, without consuming a use or recording a check.
+fn peek(
+    paths: &CoordPaths,
+    gate: &str,
+    recipe: &str,
+    pr: Option<u64>,
+) -> (bool, String, Option<String>) {
     let rows = match crate::coord::list_grants(paths) {
         Ok(r) => r,
         Err(e) => {
@@ -94,10 +114,7 @@ pub fn peek_grant(
         }
     };
     match rows.iter().find(|g| {
-        g.state == "valid"
-            && g.gate == "repo-local"
-            && g.recipe == recipe
-            && (g.pr.is_none() || g.pr == pr)
+        g.state == "valid" && g.gate == gate && g.recipe == recipe && (g.pr.is_none() || g.pr == pr)
     }) {
         Some(g) => (
             true,
@@ -109,7 +126,7 @@ pub fn peek_grant(
         ),
         None => (
             false,
-            "listing: no valid repo-local grant covers this recipe".into(),
+            format!("listing: no valid {gate} grant covers this recipe"),
             None,
         ),
     }

@@ -8,7 +8,10 @@ use crate::coord::{check_grant, record_obligation, CoordPaths, GrantQuery};
 use crate::deploy::stack_name;
 use crate::discover::{self, DiscoverRequest, Discovery};
 use crate::docker::RunLock;
-use crate::recipe::{prepare_checkout, Checkout, CheckoutRequest, RecipeSource, Release};
+use crate::recipe::{
+    prepare_checkout_limited, Checkout, CheckoutRequest, GitLimits, RecipeError, RecipeSource,
+    Release,
+};
 use crate::report::GateRecord;
 
 use super::config::RunConfig;
@@ -35,6 +38,32 @@ impl Refusal {
             message: m.into(),
         }
     }
+    fn interrupted(m: impl Into<String>) -> Self {
+        Self {
+            code: crate::exit::INTERRUPTED,
+            message: m.into(),
+        }
+    }
+    /// A checkout failure: a signal is an interrupted run (exit 2), a git past its deadline an
+    /// environment the run cannot work in (exit 3), anything else bad input (exit 4).
+    fn checkout(e: RecipeError) -> Self {
+        match e {
+            RecipeError::GitInterrupted { .. } => Self::interrupted(e.to_string()),
+            RecipeError::GitTimeout { .. } => Self::internal(e.to_string()),
+            e => Self::usage(e.to_string()),
+        }
+    }
+}
+
+/// Passes a prepared run on, unless SIGINT/SIGTERM came while preparing (then exit 2).
+pub fn unless_interrupted(p: Prepared) -> Result<Prepared, Refusal> {
+    if crate::recipe::interrupt_flag().load(std::sync::atomic::Ordering::SeqCst) {
+        let _ = std::fs::remove_dir_all(&p.run_dir);
+        return Err(Refusal::interrupted(
+            "interrupted (SIGINT/SIGTERM) while preparing; nothing was deployed",
+        ));
+    }
+    Ok(p)
 }
 
 /// The run, ready to deploy.
@@ -91,6 +120,30 @@ pub fn data_dir(explicit: Option<&Path>) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The data dir must be a directory holding `generic-tests/` (unless the generic tests are skipped).
+fn check_data_dir(data: &Path, skip_generic: bool) -> Result<(), String> {
+    let hint =
+        "hint: --data-dir / CCCI_DATA_DIR names the folder holding generic-tests/ and overlays/";
+    match std::fs::metadata(data) {
+        Err(e) => return Err(format!("data dir {}: {e} ({hint})", data.display())),
+        Ok(m) if !m.is_dir() => {
+            return Err(format!(
+                "data dir {} is not a directory ({hint})",
+                data.display()
+            ))
+        }
+        Ok(_) => {}
+    }
+    let generic = data.join("generic-tests");
+    if !skip_generic && !generic.is_dir() {
+        return Err(format!(
+            "data dir {} has no generic-tests/ folder: the generic tests would be dropped ({hint})",
+            data.display()
+        ));
+    }
+    Ok(())
+}
+
 /// Prepares the run. `run_id` is already recorded as the run's identity.
 ///
 /// With `rec: None` it only prepares a listing (`--list`, `--collect-only`): it writes nothing to the
@@ -105,11 +158,12 @@ pub fn prepare(
 ) -> Result<Prepared, Refusal> {
     let source = RecipeSource::parse(&cfg.recipe).map_err(|e| Refusal::usage(e.to_string()))?;
     let recipe = source.name();
+    let data = data_dir(cfg.data_dir.as_deref());
+    check_data_dir(&data, cfg.skip_generic).map_err(Refusal::usage)?;
     let run_dir = runs_root.join(run_id);
     std::fs::create_dir_all(&run_dir)
         .map_err(|e| Refusal::internal(format!("cannot create {}: {e}", run_dir.display())))?;
     let short = run_id.rsplit('-').next().unwrap_or(run_id).to_string();
-    let data = data_dir(cfg.data_dir.as_deref());
     let domain = cfg
         .domain
         .clone()
@@ -125,19 +179,26 @@ pub fn prepare(
     let checkout = match (rec, source.path(), cfg.pr, &cfg.git_ref) {
         (None, Some(path), None, None) => read_in_place(path, &recipe)?,
         _ => {
-            let cache = paths.base.join("cache");
+            // A listing writes nothing to the coord tree: its cache lives in its temporary root.
+            let cache = match rec {
+                Some(_) => paths.base.join("cache"),
+                None => runs_root.join("cache"),
+            };
             std::fs::create_dir_all(&cache).map_err(|e| {
                 Refusal::internal(format!("cannot create {}: {e}", cache.display()))
             })?;
-            prepare_checkout(&CheckoutRequest {
-                source: &source,
-                base_url: &cfg.recipe_base_url,
-                cache_dir: &cache,
-                dest: &run_dir.join("checkout"),
-                pr: cfg.pr,
-                git_ref: cfg.git_ref.as_deref(),
-            })
-            .map_err(|e| Refusal::usage(e.to_string()))?
+            prepare_checkout_limited(
+                &CheckoutRequest {
+                    source: &source,
+                    base_url: &cfg.recipe_base_url,
+                    cache_dir: &cache,
+                    dest: &run_dir.join("checkout"),
+                    pr: cfg.pr,
+                    git_ref: cfg.git_ref.as_deref(),
+                },
+                &GitLimits::with_timeout(cfg.git_timeout),
+            )
+            .map_err(Refusal::checkout)?
         }
     };
     let head_ref_source = match (&cfg.git_ref, &checkout.head_ref) {
@@ -223,6 +284,12 @@ pub fn prepare(
         )));
     }
 
+    if discovery.generic.is_empty() && !cfg.skip_generic {
+        return Err(Refusal::usage(format!(
+            "{} holds no generic test specs: the generic tests would be dropped silently (hint: restore it from the cc-ci release, or pass --skip-generic)",
+            data.join("generic-tests").display()
+        )));
+    }
     let skip_generic = super::grants::generic_skip(cfg, paths, &recipe, run_id, rec, &mut gate)?;
     let mut overlays: Vec<(crate::spec::SpecFile, bool)> = discovery
         .overlays

@@ -24,6 +24,13 @@ use super::{finish, teardown};
 
 /// Runs the whole session and returns the exit code.
 pub fn run(cfg: RunConfig) -> u8 {
+    // Until the session watches signals itself (`supervise`), SIGINT/SIGTERM raise the flag that
+    // stops a running git (clone, fetch) with its process group; the run then ends with exit 2.
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Err(e) = signal_hook::flag::register(sig, crate::recipe::interrupt_flag()) {
+            eprintln!("cc-ci: cannot watch signal {sig} ({e})");
+        }
+    }
     let paths = match CoordPaths::resolve(cfg.coord_dir.as_deref()) {
         Ok(p) => p,
         Err(e) => return fail(exit::INTERRUPTED, &format!("coord: {e}")),
@@ -56,15 +63,23 @@ pub fn run(cfg: RunConfig) -> u8 {
         serde_json::json!({ "ref": cfg.git_ref, "pr": cfg.pr, "stages": cfg.stages.iter().map(|t| t.to_string()).collect::<Vec<_>>(), "deployer": cfg.deployer.name() }),
     );
     let started = Instant::now();
-    let prepared = match prepare::prepare(&cfg, &paths, &paths.runs, &run_id, Some(&rec)) {
+    let prepared = match prepare::prepare(&cfg, &paths, &paths.runs, &run_id, Some(&rec))
+        .and_then(prepare::unless_interrupted)
+    {
         Ok(p) => p,
         Err(r) => {
+            let outcome = if r.code == exit::INTERRUPTED {
+                "interrupted"
+            } else {
+                "refused"
+            };
             rec.event(
                 "run_end",
                 &cfg.recipe,
-                "refused",
+                outcome,
                 serde_json::json!({ "exit_code": r.code, "reason": r.message }),
             );
+            finish::print_checkpoint(&rec);
             return fail(r.code, &r.message);
         }
     };
@@ -77,6 +92,7 @@ pub fn run(cfg: RunConfig) -> u8 {
             "no_tests",
             serde_json::json!({ "exit_code": exit::NO_TESTS }),
         );
+        finish::print_checkpoint(&rec);
         let _ = std::fs::remove_dir_all(&prepared.run_dir);
         return exit::NO_TESTS;
     }
@@ -89,6 +105,7 @@ pub fn run(cfg: RunConfig) -> u8 {
                 "error",
                 serde_json::json!({ "exit_code": exit::INTERNAL, "reason": e.to_string() }),
             );
+            finish::print_checkpoint(&rec);
             return fail(exit::INTERNAL, &format!("engine: {e}"));
         }
     };
@@ -115,6 +132,7 @@ pub fn run(cfg: RunConfig) -> u8 {
                 "error",
                 serde_json::json!({ "exit_code": exit::USAGE, "reason": e }),
             );
+            finish::print_checkpoint(&rec);
             return fail(exit::USAGE, &e);
         }
     };
@@ -184,6 +202,10 @@ fn supervise(
                 let _ = tx.send(Msg::Signal(sig));
             }
         });
+    }
+    // A signal that came after preparing and before the watcher above only raised the flag.
+    if crate::recipe::interrupt_flag().load(Ordering::SeqCst) {
+        let _ = tx.send(Msg::Signal(signal_hook::consts::SIGTERM));
     }
     std::thread::scope(|scope| {
         let worker_tx = tx.clone();
@@ -349,7 +371,9 @@ fn list_only(cfg: &RunConfig, paths: &CoordPaths) -> u8 {
         }
     };
     let run_id = prepare::new_run_id();
-    match prepare::prepare(cfg, paths, tmp.path(), &run_id, None) {
+    match prepare::prepare(cfg, paths, tmp.path(), &run_id, None)
+        .and_then(prepare::unless_interrupted)
+    {
         Ok(p) => finish::list(&p.plan, cfg.selection.collect_only),
         Err(r) => fail(r.code, &r.message),
     }

@@ -11,5 +11,6 @@ mod recipe_checkout;
 mod report_junit;
 mod report_results;
 mod report_text;
+mod run_usage;
 mod spec_discovery;
 mod spec_docs;
