@@ -35,6 +35,11 @@ pub enum LedgerCmd {
         #[command(flatten)]
         dir: CoordDirArg,
     },
+    /// Rebuild a lost or damaged ledger.db (moved aside first) from a mirror that verifies.
+    Rebuild {
+        #[command(flatten)]
+        dir: CoordDirArg,
+    },
     /// Append events and print each acknowledgement as it happens (for tests and scripts).
     #[command(hide = true)]
     Append {
@@ -100,6 +105,18 @@ fn run_inner(cmd: LedgerCmd) -> Result<ExitCode, CoordError> {
             } else {
                 exit::FAILED
             }))
+        }
+        LedgerCmd::Rebuild { dir } => {
+            let r = coord::rebuild(&dir.resolve()?)?;
+            let _ = writeln!(
+                out,
+                "rebuilt the database from {} mirrored event(s)",
+                r.events
+            );
+            if let Some(c) = r.checkpoint {
+                let _ = writeln!(out, "ledger checkpoint {c}");
+            }
+            Ok(exit::code(exit::OK))
         }
         LedgerCmd::Export { dir } => {
             let paths = dir.resolve()?;

@@ -4,8 +4,6 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
-
 use crate::discover::{check_set, is_yaml, parse_allowlist, validate_recipe_name, MAX_SPEC_BYTES};
 use crate::exit;
 use crate::spec::{
@@ -100,13 +98,22 @@ fn new(recipe: &str, dir: &Path, service: &str) -> anyhow::Result<ExitCode> {
             return Ok(exit::code(exit::FAILED));
         }
     }
-    std::fs::create_dir_all(&target)
-        .with_context(|| format!("cannot create {}", target.display()))?;
+    // A --dir that cannot hold the overlays (a file, a read-only place) is a usage error.
+    if let Err(e) = std::fs::create_dir_all(&target) {
+        eprintln!(
+            "cc-ci: error: cannot create {}: {e} (hint: --dir names the folder that holds every recipe's overlays)",
+            target.display()
+        );
+        return Ok(exit::code(exit::USAGE));
+    }
     for (p, text) in &files {
         let text = text
             .replace("{recipe}", recipe)
             .replace("{service}", service);
-        std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?;
+        if let Err(e) = std::fs::write(p, text) {
+            eprintln!("cc-ci: error: cannot write {}: {e}", p.display());
+            return Ok(exit::code(exit::USAGE));
+        }
         println!("created {}", p.display());
     }
     println!(

@@ -18,7 +18,9 @@ mod mirror;
 mod obligations;
 mod paths;
 mod provision;
+mod rebuild;
 mod reconcile;
+mod seal;
 mod spool;
 mod sys;
 mod verify;
@@ -27,12 +29,15 @@ pub use checkpoint::Checkpoint;
 pub use error::CoordError;
 pub use event::{Event, NewEvent};
 pub use grant_check::{check_grant, GrantDecision, GrantQuery};
-pub use grants::{mint, revoke, Claims, GrantFile, MintRequest, Scope};
+pub use grants::{
+    check_gate, check_recipe, mint, revoke, Claims, GrantFile, MintRequest, Scope, GATES, MAX_TTL,
+};
 pub use key::{inspect as inspect_key, KeyStatus};
 pub use ledger::{export, Appended, Ledger, LedgerOptions};
-pub use obligations::{obligations, record_obligation, Obligation, Standing};
+pub use obligations::{obligations, record_obligation, Obligation, Standing, MAX_GRACE};
 pub use paths::CoordPaths;
 pub use provision::{provision, ProvisionOptions, ProvisionReport};
+pub use rebuild::{rebuild, RebuildReport};
 pub use reconcile::{reconcile, ReconcileReport};
 pub use verify::{verify, verify_with, Divergence, VerifyReport};
 

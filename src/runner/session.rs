@@ -46,8 +46,11 @@ pub fn run(cfg: RunConfig) -> u8 {
     ) {
         return fail(exit::INTERRUPTED, &format!("coord provision: {e}"));
     }
-    if let Err(e) = reconcile(&paths) {
-        return fail(exit::INTERRUPTED, &format!("coord reconcile: {e}"));
+    match reconcile(&paths) {
+        Err(e) => return fail(exit::INTERRUPTED, &format!("coord reconcile: {e}")),
+        // Quarantined spool files and id collisions are recorded; the operator must see them too.
+        Ok(r) if r.needs_attention() => eprintln!("cc-ci: coord reconcile: {r}"),
+        Ok(_) => {}
     }
     let ledger = match Ledger::open(&paths) {
         Ok(l) => l,

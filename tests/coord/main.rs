@@ -3,6 +3,8 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod coord_hostile;
 mod coord_provision;
 mod grant_escape;
 mod ledger_chain;
+mod ledger_hostile;
