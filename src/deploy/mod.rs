@@ -15,6 +15,10 @@ use std::time::Duration;
 
 use crate::redact::Redactor;
 
+/// A backup made by a deployer. It is the engine's type (the engine layer makes the stack deployer's
+/// backups and must not know the deployer layer), re-exported here for the deployers and the runner.
+pub use crate::docker::BackupArtifact;
+
 /// Identity of the app under test for one run. Every resource a run creates is traceable to it.
 #[derive(Debug, Clone)]
 pub struct AppRef {
@@ -47,17 +51,6 @@ pub struct DeployRequest {
     pub timeout: Option<Duration>,
 }
 
-/// A backup made by a deployer.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
-pub struct BackupArtifact {
-    /// The backup file or directory (a `.tar.gz` or a directory with a manifest).
-    pub path: PathBuf,
-    /// SHA-256 of the artifact (hex) when it is a single file, or of its manifest.
-    pub sha256: String,
-    /// Entries (volume/path) it holds, for reports.
-    pub entries: Vec<String>,
-}
-
 /// Errors of a deploy op. Messages are already redacted.
 #[derive(Debug, thiserror::Error)]
 pub enum DeployError {
@@ -71,12 +64,27 @@ pub enum DeployError {
     },
     #[error("`{command}` did not finish within {timeout:?} and was killed")]
     Timeout { command: String, timeout: Duration },
+    /// The op cannot be done where cc-ci runs (e.g. abra found no backup bot on the server). Never a
+    /// pass; the message says what is missing.
+    #[error("{op} is not supported here: {reason}")]
+    Unsupported { op: &'static str, reason: String },
     #[error("recipe at {path}: {message}")]
     Recipe { path: PathBuf, message: String },
     #[error("engine: {0}")]
     Engine(String),
     #[error("{0}")]
     Other(String),
+}
+
+/// Something a deployer did on its own initiative that belongs in the ledger (abra: registering the
+/// local server, putting back a recipe checkout abra had moved, creating the `proxy` network).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeployNote {
+    /// Ledger event kind, e.g. `abra_server`.
+    pub kind: &'static str,
+    pub subject: String,
+    pub outcome: String,
+    pub data: serde_json::Value,
 }
 
 /// Deploys, upgrades, backs up, restores and removes one app. One instance serves one run.
@@ -96,6 +104,10 @@ pub trait Deployer: Send {
     fn teardown(&mut self) -> Result<(), DeployError>;
     /// How many fresh deploys this deployer made (the session requires exactly one).
     fn fresh_deploys(&self) -> u32;
+    /// The notes gathered since the last call, for the ledger (the runner records them after each op).
+    fn take_notes(&mut self) -> Vec<DeployNote> {
+        Vec::new()
+    }
 }
 
 /// The swarm stack name abra derives from a domain: dots become underscores, and names longer than
