@@ -277,9 +277,12 @@ pub fn prepare(
     });
     if !discovery.errors.is_empty() {
         let list: Vec<String> = discovery.errors.iter().map(|e| e.to_string()).collect();
+        let files: std::collections::BTreeSet<&Path> =
+            discovery.errors.iter().map(|e| e.file.as_path()).collect();
         return Err(Refusal::usage(format!(
-            "{} invalid spec file(s); nothing was deployed:\n{}",
+            "{} error(s) in {} spec file(s); nothing was deployed:\n{}",
             list.len(),
+            files.len(),
             list.join("\n")
         )));
     }
