@@ -14,6 +14,7 @@ pub mod exit;
 pub mod lint;
 pub mod recipe;
 pub mod redact;
+pub mod regular;
 pub mod report;
 pub mod runner;
 pub mod spec;

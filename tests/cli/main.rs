@@ -14,3 +14,4 @@ mod report_text;
 mod run_usage;
 mod spec_discovery;
 mod spec_docs;
+mod spec_hostile;
