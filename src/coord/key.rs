@@ -55,9 +55,29 @@ pub fn foreign_owner(path: &Path, what: &str, uid: u32) -> CoordError {
     }
 }
 
+/// Waits (up to 2 s) while the key is a file created in the last two seconds and still shorter than
+/// [`KEY_LEN`]: another provisioner made it with `O_EXCL` and is writing it.
+fn settle(path: &Path) {
+    let fresh_and_short = || {
+        std::fs::symlink_metadata(path).is_ok_and(|m| {
+            m.is_file()
+                && m.len() < KEY_LEN as u64
+                && m.modified()
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age < Duration::from_secs(2))
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while fresh_and_short() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// Inspects the key named `what` without reading it. Not a regular file, another owner or the wrong
 /// length is an error.
 pub fn inspect(path: &Path, what: &str) -> Result<KeyStatus, CoordError> {
+    settle(path);
     let meta = match std::fs::symlink_metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(KeyStatus::Missing),

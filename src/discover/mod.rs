@@ -22,7 +22,7 @@ use crate::spec::{
 };
 
 pub use gate::{decide, parse_allowlist, AllowEntry, GateDecision, GateVia};
-pub use keyword::{Keyword, KeywordError};
+pub use keyword::{Keyword, KeywordError, MarkExpr};
 pub use pytest::{tier_of as pytest_tier, PytestFile};
 pub use walk::{
     file_error, is_yaml, list, read_text, validate_recipe_name, validate_relative, Listing,
