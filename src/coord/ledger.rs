@@ -205,11 +205,7 @@ impl Ledger {
 
     /// The head of the committed chain as a checkpoint (`None` for an empty ledger).
     pub fn checkpoint(&self) -> Result<Option<Checkpoint>, CoordError> {
-        let conn = db::open_read(&self.paths.ledger_db)
-            .map_err(|e| CoordError::sql("open", &self.paths.ledger_db, e))?;
-        let (seq, hash) = db::last(&conn)
-            .map_err(|e| CoordError::sql("read the chain head", &self.paths.ledger_db, e))?;
-        Ok((seq > 0).then_some(Checkpoint { seq, hash }))
+        head(&self.paths)
     }
 
     /// The last `n` committed events, oldest first.
@@ -249,6 +245,15 @@ fn connect(paths: &CoordPaths, opts: &LedgerOptions) -> Option<(Connection, (u64
     let id = file_id(&paths.ledger_db)?;
     let conn = db::open_rw(&paths.ledger_db, opts.busy_timeout).ok()?;
     Some((conn, id))
+}
+
+/// The head of the committed chain of the tree at `paths` as a checkpoint (`None` when empty).
+pub fn head(paths: &CoordPaths) -> Result<Option<Checkpoint>, CoordError> {
+    let conn = db::open_read(&paths.ledger_db)
+        .map_err(|e| CoordError::sql("open", &paths.ledger_db, e))?;
+    let (seq, hash) =
+        db::last(&conn).map_err(|e| CoordError::sql("read the chain head", &paths.ledger_db, e))?;
+    Ok((seq > 0).then_some(Checkpoint { seq, hash }))
 }
 
 /// Writes every committed event as JSONL (the mirror format) to `w`, in seq order. Returns how many.

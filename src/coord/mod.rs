@@ -33,7 +33,7 @@ pub use grants::{
     check_gate, check_recipe, mint, revoke, Claims, GrantFile, MintRequest, Scope, GATES, MAX_TTL,
 };
 pub use key::{inspect as inspect_key, KeyStatus};
-pub use ledger::{export, Appended, Ledger, LedgerOptions};
+pub use ledger::{export, head, Appended, Ledger, LedgerOptions};
 pub use obligations::{obligations, record_obligation, Obligation, Standing, MAX_GRACE};
 pub use paths::CoordPaths;
 pub use provision::{provision, ProvisionOptions, ProvisionReport};

@@ -76,27 +76,35 @@ pub struct RunConfig {
     pub selection: Selection,
 }
 
+/// A `STAGES` value that names something other than a tier, or no tier at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StageError {
+    #[error("unknown stage `{stage}` in STAGES={value:?} (expected a comma-separated subset of install,upgrade,backup,restore,custom)")]
+    Unknown { stage: String, value: String },
+    #[error("STAGES={value:?} names no stage (expected a comma-separated subset of install,upgrade,backup,restore,custom; leave it unset for every tier)")]
+    Empty { value: String },
+}
+
 /// Parses `STAGES` (comma-separated tier names). Empty or absent means every tier, in order.
-pub fn parse_stages(s: Option<&str>) -> Result<Vec<Tier>, String> {
+pub fn parse_stages(s: Option<&str>) -> Result<Vec<Tier>, StageError> {
     let s = s.map(str::trim).unwrap_or("");
     if s.is_empty() {
         return Ok(Tier::ALL.to_vec());
     }
     let mut out = Vec::new();
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let t: Tier = part.parse().map_err(|_| {
-            format!(
-                "unknown stage `{part}` in STAGES={s:?} (expected a comma-separated subset of install,upgrade,backup,restore,custom)"
-            )
+        let t: Tier = part.parse().map_err(|_| StageError::Unknown {
+            stage: part.to_string(),
+            value: s.to_string(),
         })?;
         if !out.contains(&t) {
             out.push(t);
         }
     }
     if out.is_empty() {
-        return Err(format!(
-            "STAGES={s:?} names no stage (expected a comma-separated subset of install,upgrade,backup,restore,custom; leave it unset for every tier)"
-        ));
+        return Err(StageError::Empty {
+            value: s.to_string(),
+        });
     }
     out.sort();
     Ok(out)
@@ -124,13 +132,15 @@ mod tests {
     fn stages_of_only_commas_are_a_usage_error() {
         for s in [",,,", " , ", ","] {
             let e = parse_stages(Some(s)).unwrap_err();
-            assert!(e.contains("names no stage"), "{s:?}: {e}");
+            assert!(e.to_string().contains("names no stage"), "{s:?}: {e}");
         }
     }
 
     #[test]
     fn unknown_stage_names_the_stage_and_the_accepted_ones() {
-        let e = parse_stages(Some("install,upgrad")).unwrap_err();
+        let e = parse_stages(Some("install,upgrad"))
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("`upgrad`") && e.contains("install,upgrade,backup,restore"),
             "{e}"

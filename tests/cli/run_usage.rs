@@ -1,6 +1,6 @@
 //! `cc-ci run` before anything is deployed, through the real binary and without the engine: bad
 //! input exits 4 naming what is wrong, a listing writes nothing to the coord tree (not even the recipe
-//! cache) and says when a run would refuse, and a git remote that never answers is cut off by its
+//! cache) and refuses in CI as a run would, and a git remote that never answers is cut off by its
 //! deadline or by SIGTERM/SIGINT (exit 2) without leaving a git process behind.
 
 use std::io::Read;
@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use crate::support::cli::{cc_ci, output_within, text};
+use crate::support::cli::{cc_ci, text};
+use crate::support::process::output_within;
 use crate::support::recipe_repo::{self, project_root};
 
 /// A temporary home, a recipe repository, a data dir with the generic tests and a coord base.
@@ -144,7 +145,7 @@ fn listing_a_url_recipe_writes_nothing_under_the_coord_tree() {
 }
 
 #[test]
-fn a_listing_in_ci_that_skips_generic_tests_without_a_grant_says_a_run_would_refuse() {
+fn a_listing_in_ci_that_skips_generic_tests_without_a_grant_refuses_as_a_run_would() {
     let f = Fix::new();
     // The shipped overlay, so that something is left to list without the generic tests.
     let overlay = f.data.join("overlays/hello");
@@ -158,10 +159,10 @@ fn a_listing_in_ci_that_skips_generic_tests_without_a_grant_says_a_run_would_ref
     let mut cmd = f.cmd(&recipe, &["--list", "--skip-generic", "--data-dir", &d]);
     cmd.env("CI", "1");
     let out = output_within(&mut cmd, Duration::from_secs(120));
-    expect(&out, 0, "a run with --skip-generic would refuse to start");
+    expect(&out, 4, "a run would refuse to start");
     expect(
         &out,
-        0,
+        4,
         "cc-ci grant mint --gate skip-generic --recipe hello",
     );
 }
@@ -274,17 +275,17 @@ fn a_refused_run_prints_a_checkpoint_that_verify_accepts() {
         cc_ci(home).args(["ledger", "export", "--coord-dir", &coord]),
         Duration::from_secs(60),
     );
-    let last: serde_json::Value = serde_json::from_str(
-        String::from_utf8_lossy(&export.stdout)
-            .lines()
-            .last()
-            .unwrap(),
-    )
-    .unwrap();
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&export.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // The checkpoint is the head the run ended on; its run_end event, the last, records it.
+    let (before, last) = (&events[events.len() - 2], &events[events.len() - 1]);
     assert_eq!(last["kind"], "run_end");
+    assert_eq!(last["data"]["checkpoint"], cp.as_str());
     assert_eq!(
         cp,
-        format!("{}:{}", last["seq"], last["hash"].as_str().unwrap())
+        format!("{}:{}", before["seq"], before["hash"].as_str().unwrap())
     );
     let verify = output_within(
         cc_ci(home).args([

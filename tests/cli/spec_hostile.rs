@@ -7,7 +7,8 @@ use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
-use crate::support::cli::{cc_ci, output_within, text};
+use crate::support::cli::{cc_ci, text};
+use crate::support::process::output_within;
 use crate::support::recipe_repo::{self, project_root};
 
 fn run(home: &Path, args: &[&str]) -> Output {

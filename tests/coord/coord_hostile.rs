@@ -367,7 +367,8 @@ fn a_grant_key_owned_by_another_user_is_refused_and_denies_every_check() {
         for (k, v) in &cmd_env {
             cmd.env(k, v);
         }
-        let out = crate::support::cli::output_within(&mut cmd, std::time::Duration::from_secs(60));
+        let out =
+            crate::support::process::output_within(&mut cmd, std::time::Duration::from_secs(60));
         assert_eq!(out.status.code(), Some(code), "{args:?}: {}", text(&out));
         out
     };

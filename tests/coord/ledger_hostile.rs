@@ -300,7 +300,7 @@ fn a_read_only_tree_with_a_live_wal_is_verified() {
         c.args(["-c", &script]);
         c
     };
-    let out = crate::support::cli::output_within(&mut cmd, std::time::Duration::from_secs(120));
+    let out = crate::support::process::output_within(&mut cmd, std::time::Duration::from_secs(120));
     if !root {
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(&t.base, std::fs::Permissions::from_mode(0o700));

@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use super::cli::{cc_ci, output_within, text};
+use super::cli::{cc_ci, text};
+use super::process::output_within;
 
 /// A temporary home and the coord base inside it.
 pub struct Tree {
@@ -56,10 +57,6 @@ impl Tree {
             text(&out)
         );
         out
-    }
-
-    pub fn paths(&self) -> cc_ci::coord::CoordPaths {
-        cc_ci::coord::CoordPaths::resolve_with(Some(&self.base), &|_| None).expect("paths")
     }
 
     /// Every committed event, through `cc-ci ledger export`.
