@@ -143,12 +143,7 @@ pub fn prepare(
         Purpose::List => None,
     };
     let checkout = checkout(cfg, paths, &id, purpose)?;
-    let head_ref_source = match (&cfg.git_ref, &checkout.head_ref) {
-        (Some(_), _) => "REF",
-        (None, Some(_)) => "checkout HEAD",
-        (None, None) => "unknown",
-    }
-    .to_string();
+    let head_ref_source = head_ref_source(cfg, &checkout);
     let previous_release = checkout.previous_release()?;
     let discovery = discover_gated(cfg, paths, &id.recipe, run_id, &data, &checkout, purpose);
     if !discovery.errors.is_empty() {
@@ -166,21 +161,7 @@ pub fn prepare(
         )));
     }
     let skip_generic = super::grants::generic_skip(cfg, paths, &id.recipe, run_id, purpose)?;
-    let allowed = discovery.gate.allowed;
-    let mut overlays: Vec<OverlaySpec> = discovery
-        .overlays
-        .iter()
-        .map(|s| OverlaySpec::shipped(s.clone()))
-        .collect();
-    if allowed {
-        overlays.extend(
-            discovery
-                .repo_local
-                .specs
-                .iter()
-                .map(|s| OverlaySpec::repo_local(s.clone())),
-        );
-    }
+    let overlays = overlay_specs(&discovery);
     let pytest = super::pytest::collect(&discovery, &data, &checkout.path)?;
     // Positional paths name files of the data dir or of the recipe (its checkout or where it came from).
     let recipe_roots: Vec<&Path> = [Some(checkout.path.as_path()), id.source.path()]
@@ -206,7 +187,7 @@ pub fn prepare(
             .repo_local
             .install_steps
             .clone()
-            .filter(|_| allowed),
+            .filter(|_| discovery.gate.allowed),
     })?;
     let customization = super::manifest::manifest(&discovery, &data, &overlays, cfg);
     // The checkout is at head_ref now; the install op may move it to the previous release.
@@ -230,6 +211,29 @@ pub fn prepare(
         customization,
         lint,
     })
+}
+
+/// Where head_ref came from: `REF`, `checkout HEAD` or `unknown`.
+fn head_ref_source(cfg: &RunConfig, checkout: &Checkout) -> String {
+    match (&cfg.git_ref, &checkout.head_ref) {
+        (Some(_), _) => "REF",
+        (None, Some(_)) => "checkout HEAD",
+        (None, None) => "unknown",
+    }
+    .to_string()
+}
+
+/// The recipe's overlay specs, and the repo-local ones when the trust gate allowed them.
+fn overlay_specs(discovery: &Discovery) -> Vec<OverlaySpec> {
+    let shipped = discovery.overlays.iter().cloned().map(OverlaySpec::shipped);
+    let repo_local = discovery
+        .repo_local
+        .specs
+        .iter()
+        .filter(|_| discovery.gate.allowed)
+        .cloned()
+        .map(OverlaySpec::repo_local);
+    shipped.chain(repo_local).collect()
 }
 
 /// The run's private checkout; a listing of a local path reads it in place.
