@@ -49,6 +49,8 @@ pub struct Prepared {
     pub checkout: Checkout,
     pub head_ref_source: String,
     pub previous_release: Option<Release>,
+    /// What install deploys before the upgrade, and why (`None` when upgrade is not selected).
+    pub upgrade_base: Option<crate::report::UpgradeBase>,
     pub discovery: Discovery,
     pub plan: Plan,
     pub domain: String,
@@ -161,6 +163,14 @@ pub fn prepare(
         )));
     }
     let skip_generic = super::grants::generic_skip(cfg, paths, &id.recipe, run_id, purpose)?;
+    let base = upgrade_base(
+        cfg,
+        paths,
+        &id.recipe,
+        &checkout,
+        &previous_release,
+        &discovery,
+    )?;
     let overlays = overlay_specs(&discovery);
     let pytest = super::pytest::collect(&discovery, &data, &checkout.path)?;
     // Positional paths name files of the data dir or of the recipe (its checkout or where it came from).
@@ -181,7 +191,10 @@ pub fn prepare(
         overlays: &overlays,
         pytest: &pytest,
         skip_generic,
-        previous_release: previous_release.as_ref().map(|r| r.tag.clone()),
+        upgrade_base: match &base {
+            Some(b) => super::base::install_base(b),
+            None => Err("upgrade is not selected".into()),
+        },
         selection: &selection,
         install_steps: discovery
             .repo_local
@@ -204,6 +217,7 @@ pub fn prepare(
         checkout,
         head_ref_source,
         previous_release,
+        upgrade_base: base,
         discovery,
         plan,
         domain: id.domain,
@@ -211,6 +225,31 @@ pub fn prepare(
         customization,
         lint,
     })
+}
+
+/// The upgrade base, when the upgrade tier is selected (`--upgrade-from`, recipe.yaml, last green run,
+/// previous release). A listing reads the ledger too (read-only); an unreadable ledger only fails a run.
+fn upgrade_base(
+    cfg: &RunConfig,
+    paths: &CoordPaths,
+    recipe: &str,
+    checkout: &Checkout,
+    previous_release: &Option<Release>,
+    discovery: &Discovery,
+) -> Result<Option<crate::report::UpgradeBase>, RunError> {
+    if !cfg.stages.contains(&crate::spec::Tier::Upgrade) {
+        return Ok(None);
+    }
+    let mut green = || crate::coord::green_runs(paths, recipe).map_err(RunError::Ledger);
+    super::base::choose(&mut super::base::BaseInput {
+        asked: cfg.upgrade_from.as_ref(),
+        recipe_yaml: discovery.meta.upgrade_base.as_deref(),
+        recipe,
+        checkout,
+        previous_release: previous_release.as_ref(),
+        green: &mut green,
+    })
+    .map(Some)
 }
 
 /// Where head_ref came from: `REF`, `checkout HEAD` or `unknown`.

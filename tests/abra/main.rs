@@ -24,4 +24,5 @@ mod abra_contract;
 mod abra_deployer;
 mod abra_double;
 mod abra_run;
+mod abra_upgrade_base;
 mod lint_abra;

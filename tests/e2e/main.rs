@@ -33,3 +33,4 @@ mod run_e2e;
 mod run_gate;
 mod run_pause;
 mod run_signals;
+mod upgrade_base;
