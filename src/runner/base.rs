@@ -68,8 +68,7 @@ fn last_green(input: &mut BaseInput, head: Option<&str>) -> Result<UpgradeBase, 
         ));
     };
     let runs = (input.green)()?;
-    let mut passed_over = 0;
-    for run in &runs {
+    for (passed_over, run) in runs.iter().enumerate() {
         if input.checkout.is_proper_ancestor(&run.head_ref, head)? {
             let over = match passed_over {
                 0 => String::new(),
@@ -89,7 +88,6 @@ fn last_green(input: &mut BaseInput, head: Option<&str>) -> Result<UpgradeBase, 
                 ),
             });
         }
-        passed_over += 1;
     }
     let why = match runs.len() {
         0 => format!("no green run of {} on this host; ", input.recipe),
