@@ -6,11 +6,12 @@
 //! before anything is deployed; the choice and its reason go to the header, the summary, results.json,
 //! the Markdown comment and the ledger.
 
-use crate::coord::GreenRun;
+use crate::coord::{CoordPaths, GreenRun};
+use crate::discover::Discovery;
 use crate::recipe::{Checkout, Release};
 use crate::report::{BaseFrom, UpgradeBase};
 
-use super::config::UpgradeFrom;
+use super::config::{RunConfig, UpgradeFrom};
 use super::error::RunError;
 use super::plan::InstallBase;
 
@@ -43,6 +44,31 @@ pub fn choose(input: &mut BaseInput) -> Result<UpgradeBase, RunError> {
         UpgradeFrom::Previous => Ok(previous(input, "--upgrade-from previous: ".into())),
         UpgradeFrom::LastGreen => last_green(input, head.as_deref()),
     }
+}
+
+/// The upgrade base, when the upgrade tier is selected (`--upgrade-from`, recipe.yaml, last green run,
+/// previous release). A listing reads the ledger too, read-only.
+pub fn for_run(
+    cfg: &RunConfig,
+    paths: &CoordPaths,
+    recipe: &str,
+    checkout: &Checkout,
+    previous_release: &Option<Release>,
+    discovery: &Discovery,
+) -> Result<Option<UpgradeBase>, RunError> {
+    if !cfg.stages.contains(&crate::spec::Tier::Upgrade) {
+        return Ok(None);
+    }
+    let mut green = || crate::coord::green_runs(paths, recipe).map_err(RunError::Ledger);
+    choose(&mut BaseInput {
+        asked: cfg.upgrade_from.as_ref(),
+        recipe_yaml: discovery.meta.upgrade_base.as_deref(),
+        recipe,
+        checkout,
+        previous_release: previous_release.as_ref(),
+        green: &mut green,
+    })
+    .map(Some)
 }
 
 /// How install deploys `base`: its release tag as a release, else the commit as a chaos deploy.

@@ -163,7 +163,7 @@ pub fn prepare(
         )));
     }
     let skip_generic = super::grants::generic_skip(cfg, paths, &id.recipe, run_id, purpose)?;
-    let base = upgrade_base(
+    let base = super::base::for_run(
         cfg,
         paths,
         &id.recipe,
@@ -225,31 +225,6 @@ pub fn prepare(
         customization,
         lint,
     })
-}
-
-/// The upgrade base, when the upgrade tier is selected (`--upgrade-from`, recipe.yaml, last green run,
-/// previous release). A listing reads the ledger too (read-only); an unreadable ledger only fails a run.
-fn upgrade_base(
-    cfg: &RunConfig,
-    paths: &CoordPaths,
-    recipe: &str,
-    checkout: &Checkout,
-    previous_release: &Option<Release>,
-    discovery: &Discovery,
-) -> Result<Option<crate::report::UpgradeBase>, RunError> {
-    if !cfg.stages.contains(&crate::spec::Tier::Upgrade) {
-        return Ok(None);
-    }
-    let mut green = || crate::coord::green_runs(paths, recipe).map_err(RunError::Ledger);
-    super::base::choose(&mut super::base::BaseInput {
-        asked: cfg.upgrade_from.as_ref(),
-        recipe_yaml: discovery.meta.upgrade_base.as_deref(),
-        recipe,
-        checkout,
-        previous_release: previous_release.as_ref(),
-        green: &mut green,
-    })
-    .map(Some)
 }
 
 /// Where head_ref came from: `REF`, `checkout HEAD` or `unknown`.
