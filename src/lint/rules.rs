@@ -25,18 +25,20 @@ pub struct Findings {
 /// Runs every built-in check on the recipe at `checkout`.
 pub fn lint_messages(checkout: &Path, stack: &str, domain: &str) -> Findings {
     let mut out = Vec::new();
-    let sample = match std::fs::read_to_string(checkout.join(".env.sample")) {
-        Ok(t) => Some(compose::parse_env(&t)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            out.push(
-                ".env.sample: missing (hint: add it with at least TYPE=<recipe> and DOMAIN=<recipe>.example.com; abra copies it into every new app's env file)"
-                    .to_string(),
-            );
-            None
-        }
-        Err(e) => {
-            out.push(format!(".env.sample: cannot read it: {e}"));
-            None
+    let sample = if !checkout.join(".env.sample").exists() {
+        out.push(
+            ".env.sample: missing (hint: add it with at least TYPE=<recipe> and DOMAIN=<recipe>.example.com; abra copies it into every new app's env file)"
+                .to_string(),
+        );
+        None
+    } else {
+        match compose::read_env_sample(checkout) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                let root = format!("{}/", checkout.display());
+                out.push(e.to_string().replace(&root, ""));
+                None
+            }
         }
     };
     if let Some(env) = &sample {

@@ -3,6 +3,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod compose_oracle;
 mod dashboard_browser;
 mod lint_builtin;
 mod overlay_cli;

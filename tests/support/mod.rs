@@ -7,6 +7,7 @@ pub mod browser;
 pub mod cli;
 pub mod coord;
 pub mod engine;
+pub mod oracle;
 pub mod recipe_repo;
 pub mod report;
 pub mod run;
