@@ -3,7 +3,9 @@
 #   1. a Docker engine (Debian's docker.io) answering on the socket, started here when none runs;
 #   2. a single-node swarm (--advertise-addr 127.0.0.1);
 #   3. the local test images (FROM scratch + Debian's static busybox), since no registry is reachable;
-#   4. the external overlay network `proxy` that web recipes join (traefik's), never removed.
+#   4. the external overlay network `proxy` that web recipes join (traefik's), never removed;
+#   5. the Debian-based test images ccci/debian:bookworm, ccci/nginx:1, ccci/postgres:15
+#      (scripts/setup-images.sh: debootstrap + docker build, cached).
 # Idempotent. Exits non-zero with a message naming what failed.
 set -euo pipefail
 
@@ -78,4 +80,6 @@ if ! docker network inspect proxy >/dev/null 2>&1; then
   docker network create -d overlay --attachable proxy >/dev/null 2>&1 \
     || docker network inspect proxy >/dev/null 2>&1 || die "docker network create proxy failed"
 fi
+# 5. Debian-based images (real nginx and PostgreSQL), built from images/.
+bash "$(dirname "$0")/setup-images.sh" || die "scripts/setup-images.sh failed"
 log "ready"

@@ -15,6 +15,10 @@ use std::time::Duration;
 
 use crate::redact::Redactor;
 
+/// A backup made by a deployer. It is the engine's type (the engine layer makes the stack deployer's
+/// backups and must not know the deployer layer), re-exported here for the deployers and the runner.
+pub use crate::docker::BackupArtifact;
+
 /// Identity of the app under test for one run. Every resource a run creates is traceable to it.
 #[derive(Debug, Clone)]
 pub struct AppRef {
@@ -45,17 +49,6 @@ pub struct DeployRequest {
     pub env: BTreeMap<String, String>,
     /// Deploy timeout override; `None` uses the recipe's label or the default.
     pub timeout: Option<Duration>,
-}
-
-/// A backup made by a deployer.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
-pub struct BackupArtifact {
-    /// The backup file or directory (a `.tar.gz` or a directory with a manifest).
-    pub path: PathBuf,
-    /// SHA-256 of the artifact (hex) when it is a single file, or of its manifest.
-    pub sha256: String,
-    /// Entries (volume/path) it holds, for reports.
-    pub entries: Vec<String>,
 }
 
 /// Errors of a deploy op. Messages are already redacted.

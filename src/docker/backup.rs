@@ -14,8 +14,8 @@ use bollard::models::MountPointTypeEnum;
 use futures_util::StreamExt;
 
 use super::archive::{check_tar, read_artifact, write_artifact, ManifestEntry};
+use super::BackupArtifact;
 use super::{DockerError, Engine, ExecOptions};
-use crate::deploy::BackupArtifact;
 
 /// Attempts at a verified backup (DESIGN §2b).
 const BACKUP_ATTEMPTS: usize = 3;

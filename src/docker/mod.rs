@@ -19,6 +19,7 @@ mod services;
 mod teardown;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 pub use apply::{NetworkRequest, ServiceChange};
@@ -36,6 +37,18 @@ pub const LABEL_RUN_LOCK: &str = "cc-ci.run-lock";
 pub const LABEL_NAMESPACE: &str = "com.docker.stack.namespace";
 /// The label swarm puts on a task's container naming its service.
 pub const LABEL_SERVICE_NAME: &str = "com.docker.swarm.service.name";
+
+/// A backup artifact: what the engine's backup writes and its restore reads, and what every deployer
+/// hands the runner (re-exported as `deploy::BackupArtifact`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct BackupArtifact {
+    /// The backup file or directory (a `.tar.gz` or a directory with a manifest).
+    pub path: PathBuf,
+    /// SHA-256 of the artifact (hex) when it is a single file, or of its manifest.
+    pub sha256: String,
+    /// Entries (volume/path) it holds, for reports.
+    pub entries: Vec<String>,
+}
 
 /// One service of a stack as the engine sees it now.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -168,6 +181,26 @@ mod tests {
     fn short_name_strips_the_stack_prefix() {
         assert_eq!(short_name("hello_x", "hello_x_app"), "app");
         assert_eq!(short_name("hello_x", "other"), "other");
+    }
+
+    #[test]
+    fn the_engine_layer_imports_no_layer_above_it() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/docker");
+        let above = [
+            "deploy", "runner", "report", "spec", "discover", "recipe", "cli", "lint",
+        ];
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            for layer in above {
+                let import = format!("crate::{layer}::");
+                assert!(
+                    !text.contains(&import),
+                    "{} uses {import}: the engine layer must not know the layers above it",
+                    path.display()
+                );
+            }
+        }
     }
 
     #[test]

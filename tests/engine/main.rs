@@ -7,4 +7,5 @@ mod docker_backup;
 mod docker_connect;
 mod docker_exec;
 mod docker_janitor;
+mod images;
 mod stack_deploy;

@@ -5,6 +5,7 @@
 pub mod abra;
 pub mod browser;
 pub mod cli;
+pub mod containers;
 pub mod coord;
 pub mod engine;
 pub mod oracle;
