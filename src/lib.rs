@@ -11,6 +11,7 @@ pub mod discover;
 pub mod docker;
 pub mod exit;
 pub mod lint;
+pub mod preflight;
 pub mod recipe;
 pub mod redact;
 pub mod report;

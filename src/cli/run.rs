@@ -12,6 +12,10 @@ pub struct RunArgs {
     /// Recipe: a name (cloned from CCCI_RECIPE_BASE_URL), a git URL, or a local path.
     #[arg(long, env = "RECIPE")]
     pub recipe: Option<String>,
+    /// The recipe's name (overlays, results, ledger). Default: `TYPE` in `.env.sample`, else the
+    /// source's name.
+    #[arg(long, env = "CCCI_RECIPE_NAME")]
+    pub recipe_name: Option<String>,
     /// Pin the commit to test (head_ref). Default: the checkout's HEAD.
     #[arg(long = "ref", env = "REF")]
     pub git_ref: Option<String>,
@@ -131,6 +135,7 @@ fn build_config(a: RunArgs, ci: bool, trust_gate_off: bool) -> Result<RunConfig,
     }
     Ok(RunConfig {
         recipe,
+        recipe_name: a.recipe_name.filter(|n| !n.is_empty()),
         git_ref: a.git_ref.filter(|r| !r.is_empty()),
         pr: a.pr,
         stages,

@@ -61,6 +61,16 @@ pub fn lint_messages(checkout: &Path, stack: &str, domain: &str) -> Findings {
                 )),
             };
         }
+        Err(compose::ComposeError::NoComposeFile { wanted, .. }) => {
+            out.push(format!(
+                "{}: does not exist (hint: a recipe has a compose.yml, or names its compose files in COMPOSE_FILE in .env.sample)",
+                wanted.strip_prefix(checkout).unwrap_or(&wanted).display()
+            ));
+            return Findings {
+                messages: out,
+                unchecked: None,
+            };
+        }
         Err(e) => {
             // The loader names files by absolute path; a person reads them relative to the recipe.
             let root = format!("{}/", checkout.display());

@@ -124,7 +124,9 @@ pub fn header(r: &RunResult) {
 }
 
 /// `--list` (libtest format) or `--collect-only` (pytest format). Exit 5 when nothing is collected.
-pub fn list(plan: &Plan, pytest_style: bool) -> u8 {
+/// Every tier that will not run is named with its reason after the list (`--collect-only` only with
+/// `-v`, or when nothing is collected).
+pub fn list(plan: &Plan, pytest_style: bool, verbose: bool) -> u8 {
     let ids: Vec<&str> = plan.tests().map(|t| t.id.as_str()).collect();
     for id in &ids {
         if pytest_style {
@@ -138,11 +140,24 @@ pub fn list(plan: &Plan, pytest_style: bool) -> u8 {
     } else {
         println!("\n{} tests, 0 benchmarks", ids.len());
     }
+    if !pytest_style || verbose || ids.is_empty() {
+        for line in will_not_run(plan) {
+            println!("{line}");
+        }
+    }
     if ids.is_empty() {
         exit::NO_TESTS
     } else {
         exit::OK
     }
+}
+
+/// `tier upgrade will not run: unsupported: no previous release: …`, one line per tier.
+pub fn will_not_run(plan: &Plan) -> Vec<String> {
+    plan.will_not_run()
+        .into_iter()
+        .map(|(t, why)| format!("tier {t} will not run: {why}"))
+        .collect()
 }
 
 /// Ends the run: exit code, artifacts, summary, run_end. Returns the exit code.

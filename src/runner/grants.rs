@@ -83,34 +83,5 @@ pub fn peek_grant(
     recipe: &str,
     pr: Option<u64>,
 ) -> (bool, String, Option<String>) {
-    let rows = match crate::coord::list_grants(paths) {
-        Ok(r) => r,
-        Err(e) => {
-            return (
-                false,
-                format!("no grant could be read for a listing: {e}"),
-                None,
-            )
-        }
-    };
-    match rows.iter().find(|g| {
-        g.state == "valid"
-            && g.gate == "repo-local"
-            && g.recipe == recipe
-            && (g.pr.is_none() || g.pr == pr)
-    }) {
-        Some(g) => (
-            true,
-            format!(
-                "listing: grant {} would allow (not consumed by a listing)",
-                g.id
-            ),
-            Some(g.id.clone()),
-        ),
-        None => (
-            false,
-            "listing: no valid repo-local grant covers this recipe".into(),
-            None,
-        ),
-    }
+    crate::preflight::peek_repo_local_grant(paths, recipe, pr)
 }

@@ -29,5 +29,6 @@ mod trials;
 
 pub use config::{parse_stages, DeployerKind, RunConfig, Selection};
 pub use plan::{OpPlan, Plan, PlannedTest, TestBody, TierPlan};
+pub use prepare::data_dir;
 pub use select::selects;
 pub use session::run;

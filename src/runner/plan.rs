@@ -129,11 +129,34 @@ impl TierPlan {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub tiers: Vec<TierPlan>,
+    /// Tiers left out of the plan, with the reason (not in STAGES).
+    pub left_out: Vec<(Tier, String)>,
 }
 
 impl Plan {
     pub fn tier(&self, t: Tier) -> Option<&TierPlan> {
         self.tiers.iter().find(|p| p.tier == t)
+    }
+
+    /// Every tier that will not run, with its reason: left out by STAGES, or not applicable (an
+    /// undeclared reason is the recipe's, e.g. no release tag or no backup label).
+    pub fn will_not_run(&self) -> Vec<(Tier, String)> {
+        let mut out: Vec<(Tier, String)> = self
+            .tiers
+            .iter()
+            .filter_map(|t| {
+                let (why, declared) = t.not_applicable.as_ref()?;
+                let kind = if *declared {
+                    "not applicable (recipe.yaml)"
+                } else {
+                    "unsupported"
+                };
+                Some((t.tier, format!("{kind}: {why}")))
+            })
+            .chain(self.left_out.iter().cloned())
+            .collect();
+        out.sort_by_key(|(t, _)| *t);
+        out
     }
 
     /// Every selected test, in tier order.
@@ -167,6 +190,8 @@ pub struct PlanInput<'a> {
     pub selection: &'a Selection,
     /// The recipe's `install_steps.sh`, only when the trust gate allowed repo-local files.
     pub install_steps: Option<PathBuf>,
+    /// Some service carries `backupbot.backup=true` (from the preflight).
+    pub backup_capable: bool,
 }
 
 /// Builds the plan. Errors are plan conflicts a person must fix (e.g. two overlays replacing one op).
@@ -174,6 +199,7 @@ pub fn build(input: &PlanInput) -> Result<Plan, String> {
     let upgrade_selected = input.stages.contains(&Tier::Upgrade);
     let restore_selected = input.stages.contains(&Tier::Restore);
     let mut tiers = Vec::new();
+    let mut left_out = Vec::new();
     for &tier in Tier::ALL.iter() {
         let selected = input.stages.contains(&tier);
         let needed = match tier {
@@ -181,6 +207,13 @@ pub fn build(input: &PlanInput) -> Result<Plan, String> {
             Tier::Backup => selected || restore_selected,
             _ => selected,
         };
+        let has_custom = input.generic.iter().any(|s| s.tier == Tier::Custom)
+            || input.overlays.iter().any(|(s, _)| s.tier == Tier::Custom)
+            || input.pytest.iter().any(|n| n.tier == Tier::Custom);
+        if !needed && (tier != Tier::Custom || has_custom) {
+            let stages: Vec<String> = input.stages.iter().map(|t| t.to_string()).collect();
+            left_out.push((tier, format!("not selected (STAGES={})", stages.join(","))));
+        }
         if !needed {
             continue;
         }
@@ -342,7 +375,7 @@ pub fn build(input: &PlanInput) -> Result<Plan, String> {
         }
         tiers.push(tp);
     }
-    Ok(Plan { tiers })
+    Ok(Plan { tiers, left_out })
 }
 
 fn add_spec_tests(
@@ -373,22 +406,10 @@ fn add_spec_tests(
 }
 
 fn not_applicable(tier: Tier, input: &PlanInput) -> Option<(String, bool)> {
-    if let Some(reason) = input.meta.not_applicable.get(&tier) {
-        return Some((reason.clone(), true));
-    }
-    if let Some(supported) = &input.meta.tiers {
-        if tier != Tier::Install && !supported.contains(&tier) {
-            return Some((
-                "recipe.yaml does not list this tier as supported".into(),
-                true,
-            ));
-        }
-    }
-    if tier == Tier::Upgrade && input.previous_release.is_none() {
-        return Some((
-            "no previous release: no release tag is an ancestor of head_ref".into(),
-            false,
-        ));
-    }
-    None
+    crate::preflight::tier_unavailable(
+        tier,
+        input.meta,
+        input.previous_release.is_some(),
+        input.backup_capable,
+    )
 }

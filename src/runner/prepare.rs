@@ -54,6 +54,10 @@ pub struct Prepared {
     pub gate: Vec<GateRecord>,
     /// The built-in recipe lint of head_ref (stack deployer; the abra deployer lints with abra later).
     pub lint: Option<crate::report::LintResult>,
+    /// The recipe's name and where it came from (`TYPE` in `.env.sample`, …).
+    pub identity: crate::preflight::Identity,
+    /// The stack as it loads before any deploy: compose files, warnings, backup capability.
+    pub facts: crate::preflight::Facts,
 }
 
 /// A new run id: UTC time plus 6 random hex characters, sortable and unique.
@@ -140,6 +144,10 @@ pub fn prepare(
             .map_err(|e| Refusal::usage(e.to_string()))?
         }
     };
+    // The recipe's own name (TYPE), not the directory's, keys overlays, results and the ledger.
+    let identity = crate::preflight::identity(&checkout.path, &recipe, cfg.recipe_name.as_deref())
+        .map_err(|e| Refusal::usage(format!("{e}; nothing was deployed")))?;
+    let recipe = identity.name.clone();
     let head_ref_source = match (&cfg.git_ref, &checkout.head_ref) {
         (Some(_), _) => "REF",
         (None, Some(_)) => "checkout HEAD",
@@ -223,6 +231,13 @@ pub fn prepare(
         )));
     }
 
+    let facts = crate::preflight::inspect(
+        &checkout.path,
+        &stack,
+        &domain,
+        &discovery.meta.env_install,
+    )
+    .map_err(|e| Refusal::usage(format!("{e}\nnothing was deployed (hint: `cc-ci check --recipe {}` shows every problem before a run)", cfg.recipe)))?;
     let skip_generic = super::grants::generic_skip(cfg, paths, &recipe, run_id, rec, &mut gate)?;
     let mut overlays: Vec<(crate::spec::SpecFile, bool)> = discovery
         .overlays
@@ -248,6 +263,7 @@ pub fn prepare(
             .install_steps
             .clone()
             .filter(|_| d.allowed),
+        backup_capable: facts.backup_capable(),
     })
     .map_err(Refusal::usage)?;
     let customization = super::manifest::manifest(&discovery, &data, &overlays, cfg);
@@ -272,6 +288,8 @@ pub fn prepare(
         customization,
         gate,
         lint,
+        identity,
+        facts,
     })
 }
 

@@ -69,8 +69,16 @@ pub fn run(cfg: RunConfig) -> u8 {
         }
     };
     let mut result = finish::initial_result(&cfg, &prepared, &run_id);
+    // Printed before the engine is touched: a broken engine still shows what the recipe is.
+    println!("recipe: {}", prepared.identity.describe());
+    for line in crate::preflight::run_summary(&prepared.facts, prepared.lint.as_ref()) {
+        println!("{line}");
+    }
     if prepared.plan.tests().next().is_none() {
         println!("no tests collected (after filters): nothing to verify, nothing deployed");
+        for line in finish::will_not_run(&prepared.plan) {
+            println!("{line}");
+        }
         rec.event(
             "run_end",
             &prepared.recipe,
@@ -350,7 +358,7 @@ fn list_only(cfg: &RunConfig, paths: &CoordPaths) -> u8 {
     };
     let run_id = prepare::new_run_id();
     match prepare::prepare(cfg, paths, tmp.path(), &run_id, None) {
-        Ok(p) => finish::list(&p.plan, cfg.selection.collect_only),
+        Ok(p) => finish::list(&p.plan, cfg.selection.collect_only, cfg.selection.verbose),
         Err(r) => fail(r.code, &r.message),
     }
 }

@@ -3,6 +3,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod check_cli;
 mod compose_oracle;
 mod dashboard_browser;
 mod lint_builtin;
