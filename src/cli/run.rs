@@ -68,7 +68,7 @@ pub struct RunArgs {
     /// Wait for Enter on a terminal after this tier's assertions (refused when CI is set).
     #[arg(long)]
     pub pause_after: Option<String>,
-    /// Create the external `proxy` network when it is missing (stack deployer).
+    /// Create the external `proxy` network when it is missing (both deployers; it is never removed).
     #[arg(long, env = "CCCI_CREATE_PROXY_NETWORK", default_value_t = true, action = clap::ArgAction::Set)]
     pub create_proxy_network: bool,
     /// pytest: select tests by keyword expression (and, or, not, parentheses).

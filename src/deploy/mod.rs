@@ -64,12 +64,27 @@ pub enum DeployError {
     },
     #[error("`{command}` did not finish within {timeout:?} and was killed")]
     Timeout { command: String, timeout: Duration },
+    /// The op cannot be done where cc-ci runs (e.g. abra found no backup bot on the server). Never a
+    /// pass; the message says what is missing.
+    #[error("{op} is not supported here: {reason}")]
+    Unsupported { op: &'static str, reason: String },
     #[error("recipe at {path}: {message}")]
     Recipe { path: PathBuf, message: String },
     #[error("engine: {0}")]
     Engine(String),
     #[error("{0}")]
     Other(String),
+}
+
+/// Something a deployer did on its own initiative that belongs in the ledger (abra: registering the
+/// local server, putting back a recipe checkout abra had moved, creating the `proxy` network).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeployNote {
+    /// Ledger event kind, e.g. `abra_server`.
+    pub kind: &'static str,
+    pub subject: String,
+    pub outcome: String,
+    pub data: serde_json::Value,
 }
 
 /// Deploys, upgrades, backs up, restores and removes one app. One instance serves one run.
@@ -89,6 +104,10 @@ pub trait Deployer: Send {
     fn teardown(&mut self) -> Result<(), DeployError>;
     /// How many fresh deploys this deployer made (the session requires exactly one).
     fn fresh_deploys(&self) -> u32;
+    /// The notes gathered since the last call, for the ledger (the runner records them after each op).
+    fn take_notes(&mut self) -> Vec<DeployNote> {
+        Vec::new()
+    }
 }
 
 /// The swarm stack name abra derives from a domain: dots become underscores, and names longer than

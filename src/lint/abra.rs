@@ -1,5 +1,5 @@
-//! `abra recipe lint` as a linter: the command line, a bounded run (null stdin, captured output, a
-//! wall-clock timeout that kills the whole process group) and the verdict from abra's exit code and
+//! `abra recipe lint` as a linter: the command line, a bounded run (on a pseudo-terminal, which abra
+//! needs even with `--no-input`, under a wall-clock timeout that kills the whole process group) and the verdict from abra's exit code and
 //! rule table (read by `table.rs`). It never decides more than abra said: output it cannot read is
 //! never a pass.
 
@@ -48,8 +48,8 @@ pub fn abra_lint(abra: &Path, abra_dir: &Path, recipe: &str, timeout: Duration) 
             format!("`{recipe}` is not a recipe name abra can lint (hint: pass the catalogue name, e.g. `hello`)"),
         );
     }
-    // The same bounded runner the abra deployer uses: null stdin, captured output, a timeout that
-    // kills abra's whole process group.
+    // The same bounded runner the abra deployer uses, on a terminal (abra's lint refuses to run
+    // without one: "inappropriate ioctl for device"), with a timeout that kills abra's process group.
     let env = [("ABRA_DIR".to_string(), abra_dir.display().to_string())];
     let raw = match crate::deploy::abra::run_bounded(
         abra,
@@ -57,6 +57,7 @@ pub fn abra_lint(abra: &Path, abra_dir: &Path, recipe: &str, timeout: Duration) 
         &env,
         timeout,
         &crate::redact::Redactor::new(),
+        crate::deploy::abra::Io::Terminal,
     ) {
         Ok(r) => r,
         Err(crate::deploy::DeployError::Timeout { .. }) => {

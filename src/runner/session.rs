@@ -288,7 +288,7 @@ fn make_deployer(
         }
         DeployerKind::Abra { abra: bin, server } => {
             let bin = abra::find_abra(bin.as_deref()).map_err(|e| e.to_string())?;
-            Box::new(abra::AbraDeployer::new(
+            let d = abra::AbraDeployer::new(
                 abra::AbraOptions {
                     abra: bin,
                     server: server.clone(),
@@ -300,7 +300,11 @@ fn make_deployer(
                 },
                 app.clone(),
                 prepared.checkout.path.clone(),
-            ))
+            );
+            Box::new(match cfg.create_proxy_network {
+                true => d.with_proxy_network(Arc::clone(engine)),
+                false => d,
+            })
         }
     })
 }

@@ -220,6 +220,10 @@ fn perform_op(
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .deploy_count = deployer.fresh_deploys();
+        // What the deployer did on its own (abra: server registration, a checkout put back).
+        for n in deployer.take_notes() {
+            rec.event(n.kind, &n.subject, &n.outcome, n.data);
+        }
         r
     };
     reporter.finish();

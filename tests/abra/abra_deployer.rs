@@ -1,6 +1,7 @@
-//! The abra deployer against the abra double on the real engine: exact command lines in order, a
-//! per-run ABRA_DIR, the upgrade proof label, backup and restore, redacted failures, and a teardown
-//! that leaves nothing.
+//! The abra deployer against the abra double on the real engine: exact command lines in order (the
+//! local server registered first, `--no-domain-checks` on every deploy, backup and restore on a
+//! terminal, `--machine` secrets), a per-run ABRA_DIR, the upgrade proof label, redacted failures, and
+//! a teardown that leaves nothing. The double refuses each of those when it is missing.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,16 +15,21 @@ use cc_ci::deploy::{stack_name, AppRef, DeployError, DeployRequest, Deployer};
 use cc_ci::recipe::{prepare_checkout, Checkout, CheckoutRequest, RecipeSource};
 use cc_ci::redact::Redactor;
 
-struct Run {
-    _dir: tempfile::TempDir,
-    run_dir: PathBuf,
-    log: PathBuf,
-    checkout: Checkout,
-    app: AppRef,
+pub(crate) struct Run {
+    pub(crate) _dir: tempfile::TempDir,
+    pub(crate) run_dir: PathBuf,
+    pub(crate) log: PathBuf,
+    pub(crate) checkout: Checkout,
+    pub(crate) app: AppRef,
 }
 
 /// A run of the example recipe at PR 1 (head 1.2.0) with a private checkout and run dir.
-fn run() -> Run {
+pub(crate) fn run() -> Run {
+    run_of(&crate::support::recipe_repo::project_root().join("examples/recipes/hello"))
+}
+
+/// Like [`run`] for the recipe folder `src` (a variant of the example, named `hello`).
+pub(crate) fn run_of(src: &Path) -> Run {
     // The example recipe joins the external `proxy` network; it may exist already (never removed).
     let _ = std::process::Command::new("docker")
         .args([
@@ -37,7 +43,7 @@ fn run() -> Run {
         .output();
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("forge/hello");
-    let built = crate::support::recipe_repo::build("hello", &repo);
+    let built = build_from(src, &repo);
     let git = |args: &[&str]| {
         assert!(std::process::Command::new("git")
             .args(args)
@@ -78,7 +84,22 @@ fn run() -> Run {
     }
 }
 
-fn deployer(r: &Run, extra: &[(&str, &str)]) -> AbraDeployer {
+fn build_from(src: &Path, dest: &Path) -> crate::support::recipe_repo::RecipeRepo {
+    let root = crate::support::recipe_repo::project_root();
+    let out = std::process::Command::new("bash")
+        .arg(root.join("examples/make-recipe-repo.sh"))
+        .arg(src)
+        .arg(dest)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    crate::support::recipe_repo::RecipeRepo {
+        path: dest.to_path_buf(),
+        head: String::from_utf8_lossy(&out.stdout).trim().to_string(),
+    }
+}
+
+pub(crate) fn deployer(r: &Run, extra: &[(&str, &str)]) -> AbraDeployer {
     let abra = find_abra(Some(&crate::support::abra::double())).unwrap();
     let mut opts = AbraOptions::new(abra);
     opts.timeout = Duration::from_secs(300);
@@ -90,7 +111,7 @@ fn deployer(r: &Run, extra: &[(&str, &str)]) -> AbraDeployer {
     d
 }
 
-fn request(checkout: &Path, chaos: bool) -> DeployRequest {
+pub(crate) fn request(checkout: &Path, chaos: bool) -> DeployRequest {
     DeployRequest {
         checkout: checkout.to_path_buf(),
         chaos,
@@ -112,6 +133,13 @@ fn lifecycle_runs_exact_abra_commands_in_order_with_a_private_abra_dir() {
 
     r.checkout.checkout_at(&prev.tag).unwrap();
     d.install(&request(&r.checkout.path, false)).unwrap();
+    let notes = d.take_notes();
+    assert!(
+        notes.iter().any(|n| n.kind == "abra_server"
+            && n.subject == "default"
+            && n.outcome == "registered"),
+        "the server registration is noted for the ledger: {notes:?}"
+    );
     assert_eq!(
         service_label(&app_service, &format!("coop-cloud.{stack}.version")),
         "1.1.0+1.36.1"
@@ -120,6 +148,10 @@ fn lifecycle_runs_exact_abra_commands_in_order_with_a_private_abra_dir() {
         exec_in(&app_service, "cat /var/www/index.html"),
         format!("<h1>ahoy from {domain}</h1>")
     );
+    // Item 4: the generated secret came machine-readable and was masked before anything was kept.
+    let secret = exec_in(&app_service, "cat /run/secrets/api_key");
+    assert!(secret.len() >= 8, "{secret:?}");
+    assert_eq!(r.app.redactor.redact(&secret), "***");
 
     r.checkout.checkout_at(&head).unwrap();
     d.upgrade(&request(&r.checkout.path, true)).unwrap();
@@ -157,23 +189,40 @@ fn lifecycle_runs_exact_abra_commands_in_order_with_a_private_abra_dir() {
     );
     d.teardown().unwrap();
     assert_eq!(d.fresh_deploys(), 1);
+    assert_eq!(
+        r.checkout.current_commit().unwrap(),
+        head,
+        "abra never moved the checkout for good"
+    );
 
     let calls = read_log(&r.log);
     let lines: Vec<String> = calls.iter().map(|c| c.line()).collect();
     assert_eq!(
         lines,
         [
+            // Item 1: a fresh ABRA_DIR has no servers; `app new --server default` needs one.
+            "abra server add --local --no-input".to_string(),
             format!(
-                "abra app new hello 1.1.0+1.36.1 --server default --domain {domain} --no-input"
+                "abra app new hello 1.1.0+1.36.1 --server default --domain {domain} --no-input --offline"
             ),
-            format!("abra app secret generate {domain} --all --no-input"),
-            format!("abra app deploy {domain} 1.1.0+1.36.1 --no-input"),
-            format!("abra app deploy {domain} --chaos --no-input --force"),
+            // Item 4: machine-readable values, registered with the redactor before output is kept.
+            format!("abra app secret generate {domain} --all --machine --no-input"),
+            // Item 2: CI domains never resolve; every deploy skips abra's DNS check.
+            format!("abra app deploy {domain} 1.1.0+1.36.1 --no-domain-checks --no-input --offline"),
+            format!(
+                "abra app deploy {domain} --chaos --force --no-domain-checks --no-input --offline"
+            ),
             format!("abra app backup create {domain} --no-input"),
             format!("abra app restore {domain} --no-input"),
             format!("abra app undeploy {domain} --no-input"),
             format!("abra app remove {domain} --force --no-input"),
         ]
+    );
+    // Item 3: backup and restore (and only they) ran on a terminal.
+    let on_terminal: Vec<bool> = calls.iter().map(|c| c.tty.stdin && c.tty.stdout).collect();
+    assert_eq!(
+        on_terminal,
+        [false, false, false, false, false, true, true, false, false]
     );
     let abra_dir = r.run_dir.join("abra");
     for c in &calls {
@@ -187,13 +236,13 @@ fn lifecycle_runs_exact_abra_commands_in_order_with_a_private_abra_dir() {
     assert_eq!(link, std::fs::canonicalize(&r.checkout.path).unwrap());
 
     // The generated secret was registered and never written anywhere in the clear.
-    assert!(
-        !r.app.redactor.is_empty(),
-        "the generated secret is registered"
-    );
     let transcript = std::fs::read_to_string(r.run_dir.join("abra-transcript.log")).unwrap();
-    assert!(transcript.contains("***"), "{transcript}");
+    assert!(
+        transcript.contains(r#"[{"name": "api_key", "value": "***"}]"#),
+        "{transcript}"
+    );
     assert!(!r.app.redactor.leaks(&transcript));
+    assert!(!transcript.contains(&secret));
     assert!(!r
         .app
         .redactor
@@ -217,13 +266,13 @@ fn a_failing_abra_call_shows_the_redacted_command_code_and_tail() {
     };
     assert_eq!(
         command,
-        &format!("abra-double app secret generate {domain} --all --no-input")
+        &format!("abra-double app secret generate {domain} --all --machine --no-input")
     );
     assert_eq!(*code, Some(1));
     assert!(tail.contains("failing on purpose"), "{tail}");
     assert!(
-        tail.contains("│ api_key │ ***"),
-        "the secret row is masked: {tail}"
+        tail.contains(r#"[{"name": "api_key", "value": "***"}]"#),
+        "the secret value is masked: {tail}"
     );
     assert!(!r.app.redactor.is_empty());
     let msg = e.to_string();
@@ -323,15 +372,25 @@ fn a_chaos_install_deploys_the_checked_out_commit_even_if_abra_moves_the_recipe(
         head[..8]
     );
     assert_eq!(r.checkout.current_commit().unwrap(), head);
+    let notes = d.take_notes();
+    let moved = notes
+        .iter()
+        .find(|n| n.kind == "abra_checkout")
+        .unwrap_or_else(|| panic!("the put-back checkout is noted: {notes:?}"));
+    assert_eq!(moved.outcome, "restored");
+    assert_eq!(moved.data["pinned"], head.as_str());
     d.teardown().unwrap();
     assert_eq!(leftovers(&stack), Vec::<String>::new());
     let lines: Vec<String> = read_log(&r.log).iter().map(|c| c.line()).collect();
     assert_eq!(
-        lines[..3],
+        lines[..4],
         [
-            format!("abra app new hello --chaos --server default --domain {domain} --no-input"),
-            format!("abra app secret generate {domain} --all --no-input"),
-            format!("abra app deploy {domain} --chaos --no-input"),
+            "abra server add --local --no-input".to_string(),
+            format!(
+                "abra app new hello --chaos --server default --domain {domain} --no-input --offline"
+            ),
+            format!("abra app secret generate {domain} --all --machine --no-input"),
+            format!("abra app deploy {domain} --chaos --no-domain-checks --no-input --offline"),
         ]
     );
 }

@@ -1,10 +1,20 @@
-//! `cc-ci run --deployer abra` end to end, with the abra double on the real engine: the runner's ops
-//! become the expected abra calls with a per-run ABRA_DIR, the upgrade proof holds, a stale redeploy
-//! fails the upgrade check, and teardown leaves nothing.
+//! `cc-ci run --deployer abra` end to end, with the (strict) abra double on the real engine: the
+//! runner's ops become the expected abra calls with a per-run ABRA_DIR, all four tiers pass for the
+//! bundled example and for the two-service `dbapp` (backup-bot-two hooks and path labels), abra's lint
+//! verdict is recorded, the upgrade proof holds, a stale redeploy fails the upgrade check, and teardown
+//! leaves nothing.
 
 use crate::support::abra::{read_log, wrapper};
 use crate::support::cli::text;
 use crate::support::run::RunFixture;
+use crate::support::shipped::ids;
+
+/// abra's lint ran and passed (a verdict, not "could not run").
+fn assert_lint_passed(r: &serde_json::Value, shown: &str) {
+    assert_eq!(r["lint"]["tool"], "abra recipe lint", "{shown}");
+    assert!(r["lint"].get("not_run").is_none(), "{}\n{shown}", r["lint"]);
+    assert_eq!(r["lint"]["passed"], true, "{}\n{shown}", r["lint"]);
+}
 
 fn abra_args(f: &RunFixture, extra_env: &[(&str, &str)]) -> (Vec<String>, std::path::PathBuf) {
     let log = f.dir.path().join("abra-calls.jsonl");
@@ -35,7 +45,13 @@ fn abra_run_passes_all_tiers_through_the_double_with_one_fresh_deploy() {
         &f.repo.head[..8],
         "{shown}"
     );
+    assert_lint_passed(&r, &shown);
     f.assert_nothing_left();
+    let ledger = f.ledger_export();
+    assert!(
+        ledger.contains("\"abra_server\""),
+        "the server registration is in the ledger:\n{ledger}"
+    );
 
     let calls = read_log(&log);
     let verbs: Vec<String> = calls
@@ -52,6 +68,7 @@ fn abra_run_passes_all_tiers_through_the_double_with_one_fresh_deploy() {
     assert_eq!(
         verbs,
         [
+            "server add --local --no-input",
             "app new hello",
             "app secret generate",
             "app deploy",
@@ -66,13 +83,21 @@ fn abra_run_passes_all_tiers_through_the_double_with_one_fresh_deploy() {
     );
     let d = &f.domain;
     assert_eq!(
-        calls[0].line(),
-        format!("abra app new hello 1.1.0+1.36.1 --server default --domain {d} --no-input")
+        calls[1].line(),
+        format!(
+            "abra app new hello 1.1.0+1.36.1 --server default --domain {d} --no-input --offline"
+        )
     );
     assert_eq!(
-        calls[3].line(),
-        format!("abra app deploy {d} --chaos --no-input --force")
+        calls[4].line(),
+        format!("abra app deploy {d} --chaos --force --no-domain-checks --no-input --offline")
     );
+    let on_terminal: Vec<&str> = calls
+        .iter()
+        .filter(|c| c.tty.stdin && c.tty.stdout)
+        .map(|c| c.argv[1].as_str())
+        .collect();
+    assert_eq!(on_terminal, ["backup", "restore", "lint"]);
     let abra_dir = calls[0].env.get("ABRA_DIR").cloned().unwrap();
     assert!(
         !abra_dir.contains(".abra"),
@@ -81,6 +106,105 @@ fn abra_run_passes_all_tiers_through_the_double_with_one_fresh_deploy() {
     assert!(calls
         .iter()
         .all(|c| c.env.get("ABRA_DIR") == Some(&abra_dir)));
+}
+
+#[test]
+fn abra_run_of_the_two_service_dbapp_passes_all_tiers_with_its_backup_hooks() {
+    let f = RunFixture::shipped("dbapp", "abra");
+    let (args, log) = abra_args(&f, &[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = f.run(&args);
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{shown}");
+    let r = f.results();
+    assert_eq!(r["deploy_count"], 1, "{shown}");
+    assert_lint_passed(&r, &shown);
+    // The restore brought back exactly the rows the backup's pre-hook dumped (only dump.sql is
+    // backed up: backupbot.backup.volumes.db.path), through the restore post-hook.
+    let passed = f.ids_with_outcome("passed");
+    for id in ids(
+        "dbapp",
+        &[
+            ("backup", "data.yaml", "dump_written_by_pre_hook"),
+            ("restore", "restore.yaml", "rows_restored_exactly"),
+            ("restore", "restore.yaml", "change_after_backup_undone"),
+            ("restore", "restore.yaml", "app_reads_restored_rows"),
+        ],
+    ) {
+        assert!(passed.contains(&id), "{id} did not pass:\n{shown}");
+    }
+    f.assert_nothing_left();
+    assert!(read_log(&log)
+        .iter()
+        .any(|c| c.argv[..2] == ["server", "add"]));
+}
+
+#[test]
+fn abra_run_of_dbapp_fails_its_restore_when_the_restore_hook_does_nothing() {
+    let f = RunFixture::shipped("dbapp", "abra-bad");
+    // Only dump.sql is backed up (backupbot.backup.volumes.db.path): without the post-hook loading
+    // it, the rows never come back. A double that copied the whole volume would hide this.
+    f.commit_head_change(
+        "compose.yml",
+        "backupbot.restore.post-hook=db-load",
+        "backupbot.restore.post-hook=true",
+    );
+    let (mut args, _) = abra_args(&f, &[]);
+    args.extend(["--stages".to_string(), "install,backup,restore".to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = f.run(&args);
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{shown}");
+    let failed = f.ids_with_outcome("failed");
+    assert_eq!(
+        failed,
+        ids(
+            "dbapp",
+            &[
+                ("restore", "restore.yaml", "rows_restored_exactly"),
+                ("restore", "restore.yaml", "change_after_backup_undone"),
+                ("restore", "restore.yaml", "app_reads_restored_rows"),
+            ],
+        ),
+        "{shown}"
+    );
+    f.assert_nothing_left();
+}
+
+#[test]
+fn abra_run_on_a_server_without_a_backup_bot_says_backup_is_unsupported_and_never_passes() {
+    let f = RunFixture::new("nobot");
+    let (mut args, _) = abra_args(&f, &[("ABRA_DOUBLE_NO_BACKUPBOT", "1")]);
+    args.extend(["--stages".to_string(), "install,backup,restore".to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = f.run(&args);
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{shown}");
+    let r = f.results();
+    let tier = |name: &str| {
+        r["tiers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["tier"] == name)
+            .cloned()
+            .unwrap()
+    };
+    let backup = tier("backup");
+    assert_eq!(backup["status"]["kind"], "failed", "{shown}");
+    let error = backup["op"]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("backup is not supported here") && error.contains("backup-bot-two"),
+        "{error}\n{shown}"
+    );
+    assert_ne!(tier("restore")["status"]["kind"], "passed", "{shown}");
+    let level = r["ladder"]["level"].as_u64().unwrap();
+    assert!(
+        level < 3,
+        "the ladder stops below L3: {}\n{shown}",
+        r["ladder"]
+    );
+    f.assert_nothing_left();
 }
 
 #[test]

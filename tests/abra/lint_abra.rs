@@ -1,19 +1,16 @@
-//! `abra recipe lint` through its command-line double (tests/support/abra-lint-double): the argv
-//! contract (null stdin, the run's ABRA_DIR), a pass, a failing rule, a fatal error about the recipe,
+//! `abra recipe lint` through the abra double (tests/support/abra-double): the argv contract (a
+//! terminal on stdin and stdout, the run's ABRA_DIR), a pass, a failing rule, a fatal error about the recipe,
 //! a non-zero exit beside a table, and the ways it can fail to run at all (missing binary, timeout,
 //! other fatal errors, no table), which are `not_run`, never a verdict.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
+use crate::support::abra::{double, read_log};
 use crate::support::recipe_repo::project_root;
 use cc_ci::lint::{abra_lint, abra_lint_args, ABRA_TOOL};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
-
-fn double() -> PathBuf {
-    project_root().join("tests/support/abra-lint-double")
-}
 
 /// An ABRA_DIR whose `recipes/hello` is a copy of the example recipe, with `compose.yml` passed
 /// through `edit`.
@@ -32,18 +29,13 @@ fn abra_dir(edit: impl Fn(String) -> String) -> tempfile::TempDir {
     d
 }
 
-/// The JSON lines the double logged.
-fn calls(abra_dir: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(abra_dir.join("abra-lint-double.log"))
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+/// The calls the double logged.
+fn calls(abra_dir: &Path) -> Vec<crate::support::abra::Call> {
+    read_log(&abra_dir.join("abra-double.log"))
 }
 
-/// Sets the double's knobs for calls with this ABRA_DIR (the test process's env stays untouched).
 fn knobs(abra_dir: &Path, lines: &str) {
-    std::fs::write(abra_dir.join("abra-lint-double.env"), lines).unwrap();
+    crate::support::abra::knobs(abra_dir, lines)
 }
 
 #[test]
@@ -56,7 +48,7 @@ fn example_recipe_passes_and_abra_gets_the_documented_argv() {
     assert!(r.messages.is_empty(), "{:#?}", r.messages);
     let calls = calls(d.path());
     assert_eq!(calls.len(), 1, "{calls:?}");
-    let argv: Vec<String> = serde_json::from_value(calls[0]["argv"].clone()).unwrap();
+    let argv = calls[0].argv.clone();
     assert_eq!(argv, abra_lint_args("hello"));
     assert_eq!(
         argv,
@@ -69,8 +61,16 @@ fn example_recipe_passes_and_abra_gets_the_documented_argv() {
             "--no-input"
         ]
     );
-    assert_eq!(calls[0]["abra_dir"], d.path().to_str().unwrap());
-    assert_eq!(calls[0]["stdin_is_null"], true, "stdin must be null");
+    assert_eq!(
+        calls[0].env.get("ABRA_DIR").map(String::as_str),
+        d.path().to_str()
+    );
+    // abra's lint refuses to run without a terminal, even with --no-input.
+    assert!(
+        calls[0].tty.stdin && calls[0].tty.stdout,
+        "lint runs on a terminal: {:?}",
+        calls[0].tty
+    );
 }
 
 #[test]

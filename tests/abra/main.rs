@@ -3,6 +3,8 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod abra_contract;
 mod abra_deployer;
+mod abra_double;
 mod abra_run;
 mod lint_abra;

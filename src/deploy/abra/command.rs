@@ -1,5 +1,7 @@
-//! Running one `abra` command: null stdin, captured stdout/stderr, a wall-clock timeout that kills the
-//! whole process group, and redaction of everything that comes back. It never prints anything itself.
+//! Running one `abra` command: either with a null stdin and stdout/stderr captured apart, or on a
+//! pseudo-terminal (`pty.rs`) for the commands abra refuses to run without one; always under a
+//! wall-clock timeout that kills the whole process group, and with redaction of everything that comes
+//! back. It never prints anything itself.
 
 use std::io::Read;
 use std::os::unix::process::CommandExt;
@@ -25,6 +27,15 @@ pub struct AbraCall {
     pub duration: Duration,
 }
 
+/// How abra's standard streams are connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Io {
+    /// Null stdin; stdout and stderr captured apart (stdout stays clean for `--machine` output).
+    Pipes,
+    /// A pseudo-terminal on stdin, stdout and stderr (one stream, returned as stdout).
+    Terminal,
+}
+
 /// Raw result of a call. `stdout` is NOT redacted: the caller must register secrets from it before
 /// anything else happens with it.
 pub(crate) struct Raw {
@@ -34,15 +45,30 @@ pub(crate) struct Raw {
     pub duration: Duration,
 }
 
-/// Runs `abra args…` with `env` and waits at most `timeout`.
+/// Runs `abra args…` with `env`, connected as `io` says, and waits at most `timeout`.
 pub(crate) fn run(
     abra: &Path,
     args: &[String],
     env: &[(String, String)],
     timeout: Duration,
     redactor: &Redactor,
+    io: Io,
 ) -> Result<Raw, DeployError> {
     let display = display(abra, args);
+    if io == Io::Terminal {
+        return match super::pty::run(abra, args, env, timeout) {
+            Ok(super::pty::Ended::Exited(raw)) => Ok(raw),
+            Ok(super::pty::Ended::TimedOut) => Err(DeployError::Timeout {
+                command: redactor.redact(&display),
+                timeout,
+            }),
+            Err(super::pty::NotStarted(why)) => Err(DeployError::Command {
+                command: redactor.redact(&display),
+                code: None,
+                tail: redactor.redact(&why),
+            }),
+        };
+    }
     let started = Instant::now();
     let mut cmd = Command::new(abra);
     cmd.args(args)
@@ -101,13 +127,14 @@ fn reader<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<
 }
 
 /// Kills the process group led by `pid` (abra and everything it started, e.g. docker).
-fn kill_group(pid: u32) {
-    let _ = Command::new("kill")
-        .args(["-KILL", "--", &format!("-{pid}")])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
+pub(super) fn kill_group(pid: u32) {
+    let Ok(pgid) = i32::try_from(pid) else { return };
+    if pgid > 1 {
+        // SAFETY: kill(2) takes plain integers; a negative pid names a process group.
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
+    }
 }
 
 /// The command line for messages: `abra app deploy x --no-input`.
@@ -155,9 +182,16 @@ mod tests {
             .unwrap();
         let r = Redactor::new();
         let started = Instant::now();
-        let e = run(&script, &["x".into()], &[], Duration::from_millis(500), &r)
-            .err()
-            .unwrap();
+        let e = run(
+            &script,
+            &["x".into()],
+            &[],
+            Duration::from_millis(500),
+            &r,
+            Io::Pipes,
+        )
+        .err()
+        .unwrap();
         assert!(matches!(e, DeployError::Timeout { .. }), "{e}");
         assert!(started.elapsed() < Duration::from_secs(60));
         let pid = std::fs::read_to_string(&pidfile).unwrap();

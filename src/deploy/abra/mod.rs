@@ -1,21 +1,36 @@
 //! The abra deployer: drives the `abra` CLI for one app, with a private abra state dir per run
-//! (`ABRA_DIR=<run_dir>/abra`) whose `recipes/<name>` is the run's own checkout. Every call has a null
-//! stdin, captured output, a timeout, and redaction (generated secrets are registered with the run's
-//! redactor before any output is kept). It never evaluates assertions and never touches another
-//! run's state; it never falls back to `~/.abra`.
+//! (`ABRA_DIR=<run_dir>/abra`) whose `recipes/<name>` is the run's own checkout and whose only server
+//! is the local host, registered with `abra server add --local`. It keeps abra's documented contract
+//! (docs/abra.md): `--no-domain-checks` on deploys, a terminal for backup and restore, `--machine`
+//! secrets registered with the run's redactor before any output is kept, the checkout pinned across
+//! every call, the `proxy` network present. Every call has a timeout that kills abra's process group.
+//! It never evaluates assertions, never touches another run's state and never falls back to `~/.abra`.
 
 mod artifact;
+mod checkout;
 mod command;
+mod pty;
 mod secrets;
+mod state;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub(crate) use command::run as run_bounded;
-pub use command::AbraCall;
+pub use command::{AbraCall, Io};
 pub use secrets::generated_values;
 
-use super::{AppRef, BackupArtifact, DeployError, DeployRequest, Deployer};
+use super::{AppRef, BackupArtifact, DeployError, DeployNote, DeployRequest, Deployer};
+use crate::docker::{Engine, NetworkRequest};
+use checkout::{release_at_head, Pin};
+use state::AbraState;
+
+/// The server name `abra server add --local` registers the local host under.
+pub const LOCAL_SERVER: &str = "default";
+
+/// abra's words when no backup-bot-two runs on the server (abra's `app backup`/`app restore` need it).
+const NO_BACKUPBOT: &str = "no backupbot discovered";
 
 /// How cc-ci runs abra.
 #[derive(Debug, Clone)]
@@ -74,9 +89,11 @@ pub struct AbraDeployer {
     opts: AbraOptions,
     app: AppRef,
     checkout: PathBuf,
-    abra_dir: PathBuf,
+    state: AbraState,
     extra_env: Vec<(String, String)>,
+    proxy: Option<Arc<Engine>>,
     calls: Vec<AbraCall>,
+    notes: Vec<DeployNote>,
     fresh: u32,
     created: bool,
     deployed: bool,
@@ -85,14 +102,21 @@ pub struct AbraDeployer {
 impl AbraDeployer {
     /// A deployer for `app`, whose recipe checkout is `checkout` (the run's private one).
     pub fn new(opts: AbraOptions, app: AppRef, checkout: PathBuf) -> AbraDeployer {
-        let abra_dir = app.run_dir.join("abra");
+        let state = AbraState {
+            dir: app.run_dir.join("abra"),
+            server: opts.server.clone(),
+            recipe: app.recipe.clone(),
+            domain: app.domain.clone(),
+        };
         AbraDeployer {
             opts,
             app,
             checkout,
-            abra_dir,
+            state,
             extra_env: Vec::new(),
+            proxy: None,
             calls: Vec::new(),
+            notes: Vec::new(),
             fresh: 0,
             created: false,
             deployed: false,
@@ -105,9 +129,16 @@ impl AbraDeployer {
         self
     }
 
+    /// Creates the external overlay network `proxy` through `engine` before the install when it is
+    /// missing (it is never removed), as the CI host's set-up does.
+    pub fn with_proxy_network(mut self, engine: Arc<Engine>) -> AbraDeployer {
+        self.proxy = Some(engine);
+        self
+    }
+
     /// The run's abra state dir (`ABRA_DIR`).
     pub fn abra_dir(&self) -> &Path {
-        &self.abra_dir
+        &self.state.dir
     }
 
     /// Every abra call made so far, redacted, in order.
@@ -117,27 +148,45 @@ impl AbraDeployer {
 
     /// The app's env file in the run's abra state.
     pub fn env_file(&self) -> PathBuf {
-        self.abra_dir
-            .join("servers")
-            .join(&self.opts.server)
-            .join(format!("{}.env", self.app.domain))
+        self.state.env_file()
     }
 
-    fn abra(&mut self, args: &[&str]) -> Result<String, DeployError> {
+    fn note(&mut self, kind: &'static str, subject: &str, outcome: &str, data: serde_json::Value) {
+        self.notes.push(DeployNote {
+            kind,
+            subject: subject.to_string(),
+            outcome: outcome.to_string(),
+            data,
+        });
+    }
+
+    /// Runs one abra call. The checkout is pinned across it: when abra moved it (to the version in
+    /// the app's env file), it is put back and the move is noted for the ledger.
+    fn abra(&mut self, args: &[&str], io: Io) -> Result<String, DeployError> {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         let mut env = vec![(
             "ABRA_DIR".to_string(),
-            self.abra_dir.to_string_lossy().into_owned(),
+            self.state.dir.to_string_lossy().into_owned(),
         )];
         env.extend(self.extra_env.iter().cloned());
         let display = command::display(&self.opts.abra, &args);
-        let raw = command::run(
+        let pin = Pin::take(&self.checkout).ok();
+        let result = command::run(
             &self.opts.abra,
             &args,
             &env,
             self.opts.timeout,
             &self.app.redactor,
-        )?;
+            io,
+        );
+        if let Some(pin) = &pin {
+            if let Some(moved) = pin.restore(&self.checkout)? {
+                let command = self.app.redactor.redact(&display);
+                let data = serde_json::json!({ "command": command, "moved_to": moved, "pinned": pin.commit() });
+                self.note("abra_checkout", &self.app.recipe.clone(), "restored", data);
+            }
+        }
+        let raw = result?;
         // Secrets first: nothing of the output is kept before its secrets are registered.
         if args.iter().any(|a| a == "secret") {
             for v in generated_values(&raw.stdout) {
@@ -176,50 +225,56 @@ impl AbraDeployer {
         }
     }
 
-    /// Points `$ABRA_DIR/recipes/<recipe>` at the checkout to deploy from.
-    fn link_recipe(&self, checkout: &Path) -> Result<(), DeployError> {
-        let io = |e: std::io::Error, p: &Path| {
-            DeployError::Other(format!("preparing abra state at {}: {e}", p.display()))
-        };
-        let recipes = self.abra_dir.join("recipes");
-        std::fs::create_dir_all(&recipes).map_err(|e| io(e, &recipes))?;
-        let link = recipes.join(&self.app.recipe);
-        let target = std::fs::canonicalize(checkout).map_err(|e| io(e, checkout))?;
-        if std::fs::read_link(&link).ok().as_deref() == Some(target.as_path()) {
+    /// Registers the local host as abra's server `default` in the run's abra state (a fresh state
+    /// has no servers, and `abra app new --server S` refuses an unknown server). Noted for the ledger.
+    fn register_server(&mut self) -> Result<(), DeployError> {
+        if self.state.server_dir().is_dir() {
             return Ok(());
         }
-        if link.symlink_metadata().is_ok() {
-            std::fs::remove_file(&link).map_err(|e| io(e, &link))?;
+        if self.opts.server != LOCAL_SERVER {
+            return Err(DeployError::Other(format!(
+                "abra server `{}` is not registered in the run's abra state, and cc-ci registers only \
+                 the local host (`abra server add --local`, server `{LOCAL_SERVER}`) (hint: drop \
+                 --server / CCCI_ABRA_SERVER)",
+                self.opts.server
+            )));
         }
-        std::os::unix::fs::symlink(&target, &link).map_err(|e| io(e, &link))
+        self.abra(&["server", "add", "--local", "--no-input"], Io::Pipes)?;
+        let dir = self.state.server_dir();
+        if !dir.is_dir() {
+            return Err(DeployError::Other(format!(
+                "`abra server add --local` succeeded but {} does not exist",
+                dir.display()
+            )));
+        }
+        let data =
+            serde_json::json!({ "abra_dir": self.state.dir, "command": "abra server add --local" });
+        self.note("abra_server", LOCAL_SERVER, "registered", data);
+        Ok(())
     }
 
-    /// Writes `req.env` into the app's env file (replacing keys that are there, appending the rest).
-    fn apply_env(&self, req: &DeployRequest) -> Result<(), DeployError> {
-        if req.env.is_empty() {
+    /// The external `proxy` network recipes join (created when missing, when asked to).
+    fn ensure_proxy_network(&mut self) -> Result<(), DeployError> {
+        let Some(engine) = self.proxy.clone() else {
             return Ok(());
+        };
+        let req = NetworkRequest {
+            name: "proxy".into(),
+            attachable: true,
+            ..Default::default()
+        };
+        let created = engine
+            .ensure_network(&req)
+            .map_err(|e| DeployError::Engine(e.to_string()))?;
+        if created {
+            self.note(
+                "network",
+                "proxy",
+                "created",
+                serde_json::json!({ "driver": "overlay" }),
+            );
         }
-        let path = self.env_file();
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| DeployError::Other(format!("reading app env {}: {e}", path.display())))?;
-        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
-        for (k, v) in &req.env {
-            if v.contains('\n') || k.contains('=') || k.contains('\n') {
-                return Err(DeployError::Other(format!(
-                    "env override {k} holds a newline or `=` in its name"
-                )));
-            }
-            let line = format!("{k}={v}");
-            match lines
-                .iter_mut()
-                .find(|l| l.split_once('=').map(|(lk, _)| lk.trim()) == Some(k.as_str()))
-            {
-                Some(existing) => *existing = line,
-                None => lines.push(line),
-            }
-        }
-        std::fs::write(&path, lines.join("\n") + "\n")
-            .map_err(|e| DeployError::Other(format!("writing app env {}: {e}", path.display())))
+        Ok(())
     }
 
     fn timeout_for(&mut self, req: &DeployRequest) {
@@ -228,46 +283,22 @@ impl AbraDeployer {
             self.opts.timeout = self.opts.timeout.max(t + Duration::from_secs(60));
         }
     }
-}
 
-fn git_in(checkout: &Path, args: &[&str]) -> Result<String, DeployError> {
-    let out = std::process::Command::new("git")
-        .arg("-C")
-        .arg(checkout)
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| DeployError::Other(format!("running git: {e}")))?;
-    if !out.status.success() {
-        return Err(DeployError::Recipe {
-            path: checkout.to_path_buf(),
-            message: format!(
-                "git {} failed: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr).trim()
-            ),
-        });
+    /// Turns abra's "no backup bot" error into [`DeployError::Unsupported`].
+    fn unsupported_without_backupbot(op: &'static str, e: DeployError) -> DeployError {
+        match &e {
+            DeployError::Command { tail, .. } if tail.to_lowercase().contains(NO_BACKUPBOT) => {
+                DeployError::Unsupported {
+                    op,
+                    reason: "abra found no backup bot on the server: backups through abra need \
+                             backup-bot-two deployed there (see docs/operations.md); abra said:\n"
+                        .to_string()
+                        + tail,
+                }
+            }
+            _ => e,
+        }
     }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-fn head_of(checkout: &Path) -> Result<String, DeployError> {
-    git_in(checkout, &["rev-parse", "--verify", "HEAD^{commit}"])
-}
-
-/// The newest release tag at HEAD of `checkout`.
-fn release_at_head(checkout: &Path) -> Result<String, DeployError> {
-    let text = git_in(checkout, &["tag", "--points-at", "HEAD"])?;
-    text.lines()
-        .filter_map(|t| crate::recipe::parse_tag(t).map(|v| (v, t.to_string())))
-        .max_by(|a, b| a.0.cmp_precedence(&b.0).then_with(|| a.0.cmp(&b.0)))
-        .map(|(_, t)| t)
-        .ok_or_else(|| DeployError::Recipe {
-            path: checkout.to_path_buf(),
-            message: "a non-chaos install needs a release tag at HEAD (hint: check out the \
-                      previous release first, or install with chaos)"
-                .into(),
-        })
 }
 
 impl Deployer for AbraDeployer {
@@ -278,42 +309,54 @@ impl Deployer for AbraDeployer {
     fn install(&mut self, req: &DeployRequest) -> Result<(), DeployError> {
         self.timeout_for(req);
         self.checkout = req.checkout.clone();
-        self.link_recipe(&req.checkout)?;
+        self.state.link_recipe(&req.checkout)?;
         let version = if req.chaos {
             None
         } else {
             Some(release_at_head(&req.checkout)?)
         };
+        self.ensure_proxy_network()?;
+        self.register_server()?;
         let (recipe, domain, server) = (
             self.app.recipe.clone(),
             self.app.domain.clone(),
             self.opts.server.clone(),
         );
-        // abra may move the recipe checkout while it prepares an app (e.g. to the latest release);
-        // a chaos install must deploy exactly the commit the runner checked out.
-        let pinned = head_of(&req.checkout)?;
         let mut new = vec!["app", "new", recipe.as_str()];
         match &version {
             Some(v) => new.push(v),
             None => new.push("--chaos"),
         }
-        new.extend(["--server", &server, "--domain", &domain, "--no-input"]);
-        self.abra(&new)?;
+        new.extend([
+            "--server",
+            &server,
+            "--domain",
+            &domain,
+            "--no-input",
+            "--offline",
+        ]);
+        self.abra(&new, Io::Pipes)?;
         self.created = true;
-        self.apply_env(req)?;
-        self.abra(&["app", "secret", "generate", &domain, "--all", "--no-input"])?;
-        if version.is_none() && head_of(&req.checkout)? != pinned {
-            git_in(&req.checkout, &["checkout", "--quiet", "--detach", &pinned])?;
-        }
+        self.state.apply_env(req)?;
+        let generate = [
+            "app",
+            "secret",
+            "generate",
+            &domain,
+            "--all",
+            "--machine",
+            "--no-input",
+        ];
+        self.abra(&generate, Io::Pipes)?;
         let mut deploy = vec!["app", "deploy", domain.as_str()];
         match &version {
             Some(v) => deploy.push(v),
             None => deploy.push("--chaos"),
         }
-        deploy.push("--no-input");
+        deploy.extend(["--no-domain-checks", "--no-input", "--offline"]);
         self.fresh += 1;
         self.deployed = true;
-        self.abra(&deploy)?;
+        self.abra(&deploy, Io::Pipes)?;
         Ok(())
     }
 
@@ -326,24 +369,40 @@ impl Deployer for AbraDeployer {
         }
         self.timeout_for(req);
         self.checkout = req.checkout.clone();
-        self.link_recipe(&req.checkout)?;
-        self.apply_env(req)?;
+        self.state.link_recipe(&req.checkout)?;
+        self.state.apply_env(req)?;
         let domain = self.app.domain.clone();
-        self.abra(&["app", "deploy", &domain, "--chaos", "--no-input", "--force"])?;
+        let args = [
+            "app",
+            "deploy",
+            &domain,
+            "--chaos",
+            "--force",
+            "--no-domain-checks",
+            "--no-input",
+            "--offline",
+        ];
+        self.abra(&args, Io::Pipes)?;
         Ok(())
     }
 
     fn backup(&mut self, dest_dir: &Path) -> Result<BackupArtifact, DeployError> {
-        let backups = self.abra_dir.join("backups");
+        let backups = self.state.dir.join("backups");
         let before = artifact::listing(&backups);
         let domain = self.app.domain.clone();
-        let output = self.abra(&["app", "backup", "create", &domain, "--no-input"])?;
+        let output = self
+            .abra(
+                &["app", "backup", "create", &domain, "--no-input"],
+                Io::Terminal,
+            )
+            .map_err(|e| Self::unsupported_without_backupbot("backup", e))?;
         artifact::collect(&backups, &before, dest_dir, &self.app.stack, &output)
     }
 
     fn restore(&mut self, _artifact: &BackupArtifact) -> Result<(), DeployError> {
         let domain = self.app.domain.clone();
-        self.abra(&["app", "restore", &domain, "--no-input"])?;
+        self.abra(&["app", "restore", &domain, "--no-input"], Io::Terminal)
+            .map_err(|e| Self::unsupported_without_backupbot("restore", e))?;
         Ok(())
     }
 
@@ -351,13 +410,14 @@ impl Deployer for AbraDeployer {
         let domain = self.app.domain.clone();
         let mut first_err = None;
         if self.deployed {
-            match self.abra(&["app", "undeploy", &domain, "--no-input"]) {
+            match self.abra(&["app", "undeploy", &domain, "--no-input"], Io::Pipes) {
                 Ok(_) => self.deployed = false,
                 Err(e) => first_err = Some(e),
             }
         }
         if self.created || self.env_file().exists() {
-            match self.abra(&["app", "remove", &domain, "--force", "--no-input"]) {
+            let remove = ["app", "remove", &domain, "--force", "--no-input"];
+            match self.abra(&remove, Io::Pipes) {
                 Ok(_) => {
                     self.created = false;
                     // A failed undeploy of a deploy that never created the stack is not a leftover.
@@ -375,5 +435,9 @@ impl Deployer for AbraDeployer {
 
     fn fresh_deploys(&self) -> u32 {
         self.fresh
+    }
+
+    fn take_notes(&mut self) -> Vec<DeployNote> {
+        std::mem::take(&mut self.notes)
     }
 }

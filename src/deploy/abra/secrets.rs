@@ -1,16 +1,26 @@
 //! Reading generated secret values out of `abra app secret generate` output, so they can be registered
 //! with the redactor before the output goes anywhere. It never stores or prints a value.
 
-/// Values found in the output: the second cell of every two-column table row (`│ name │ value │` or
-/// `| name | value |`) except the header, and `value` fields of `--machine` JSON output.
+/// Values found in the output: with `--machine`, every string field other than `name` of each object
+/// of abra's JSON array (`[{"name": "db_password", "value": "…"}]`; any other field is taken too, so a
+/// renamed field is masked rather than missed); otherwise the second cell of every two-column table row
+/// (`│ name │ value │` or `| name | value |`) except the header.
 pub fn generated_values(output: &str) -> Vec<String> {
     let mut values = Vec::new();
     if let Ok(serde_json::Value::Array(items)) =
         serde_json::from_str::<serde_json::Value>(output.trim())
     {
         for item in items {
-            if let Some(v) = item.get("value").and_then(|v| v.as_str()) {
-                values.push(v.to_string());
+            let Some(fields) = item.as_object() else {
+                continue;
+            };
+            for (k, v) in fields {
+                match v.as_str() {
+                    Some(v) if !k.eq_ignore_ascii_case("name") && !v.is_empty() => {
+                        values.push(v.to_string())
+                    }
+                    _ => {}
+                }
             }
         }
         return values;
@@ -52,6 +62,12 @@ mod tests {
             generated_values(r#"[{"name":"a","value":"xyzxyz"}]"#),
             ["xyzxyz"]
         );
+    }
+
+    #[test]
+    fn machine_json_with_other_field_names_is_still_masked() {
+        let out = r#"[{"NAME":"db","SECRET":"p4ss-w0rd"},{"name":"x","generated":"q","n":3}]"#;
+        assert_eq!(generated_values(out), ["p4ss-w0rd", "q"]);
     }
 
     #[test]
