@@ -1,25 +1,26 @@
-//! Backup and restore by the backup-bot-two labels: `backupbot.backup=true` marks a service; every
-//! volume it mounts is taken unless `backupbot.backup.volumes.<vol>=false`; `…volumes.<vol>.path` limits
-//! a volume to comma-separated sub-paths; pre/post hooks run in the container via exec. Archives come
-//! from the engine's archive API. A backup is verified and re-taken up to 3 times when not readable or
-//! empty; a restore verifies every checksum first, then uploads, restarts the services (force update)
-//! and waits for convergence.
+//! Backup by the backup-bot-two labels: `backupbot.backup=true` marks a service; every volume it mounts
+//! is taken unless `backupbot.backup.volumes.<vol>=false`; `…volumes.<vol>.path` limits a volume to
+//! comma-separated sub-paths. For each service: the pre-hook runs in its container and is waited for
+//! (a database dump is complete before anything is read); then the paths are read through the engine's
+//! archive API from the container running at that moment; then the post-hook runs — whenever the
+//! pre-hook started, even if it or a read failed, so the app is never left as the pre-hook put it. An
+//! attempt whose archives are not readable, non-empty tars is re-taken (pre-hook included) up to 3 times.
+//! Restoring lives in restore.rs; it never writes into a container.
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
 
-use bollard::container::{DownloadFromContainerOptions, UploadToContainerOptions};
+use bollard::container::DownloadFromContainerOptions;
 use bollard::models::MountPointTypeEnum;
 use futures_util::StreamExt;
 
-use super::archive::{check_tar, read_artifact, write_artifact, ManifestEntry};
+use super::archive::{check_tar, write_artifact, ManifestEntry, Member};
+use super::hooks::{BACKUP_POST, BACKUP_PRE};
 use super::BackupArtifact;
-use super::{DockerError, Engine, ExecOptions};
+use super::{DockerError, Engine};
 
 /// Attempts at a verified backup (DESIGN §2b).
 const BACKUP_ATTEMPTS: usize = 3;
-const HOOK_DEADLINE: Duration = Duration::from_secs(120);
 
 impl Engine {
     /// Backs up every backup-enabled service of `stack` into `dest_dir`.
@@ -51,7 +52,7 @@ impl Engine {
         }
         let mut members = Vec::new();
         for svc in &services {
-            let mut last = String::new();
+            let mut failures = Vec::new();
             let mut taken = None;
             for attempt in 1..=BACKUP_ATTEMPTS {
                 match self.take_service(stack, &svc.name, &svc.labels).await {
@@ -59,13 +60,14 @@ impl Engine {
                         taken = Some(m);
                         break;
                     }
-                    Err(e) => last = format!("attempt {attempt}: {e}"),
+                    Err(e) => failures.push(format!("attempt {attempt}: {e}")),
                 }
             }
             members.extend(taken.ok_or_else(|| {
                 err(format!(
-                    "service {} gave no verified archive after {BACKUP_ATTEMPTS} attempts; {last}",
-                    svc.name
+                    "service {} gave no verified archive after {BACKUP_ATTEMPTS} attempts; {}",
+                    svc.name,
+                    failures.join("; ")
                 ))
             })?);
         }
@@ -78,66 +80,60 @@ impl Engine {
         Ok(artifact)
     }
 
-    /// One attempt at one service: pre-hook, download every path, post-hook, verify.
+    /// One attempt at one service: pre-hook, read every path, post-hook (always, once the pre-hook
+    /// started).
     async fn take_service(
         &self,
         stack: &str,
         service: &str,
         labels: &BTreeMap<String, String>,
-    ) -> Result<Vec<(ManifestEntry, Vec<u8>)>, String> {
+    ) -> Result<Vec<Member>, String> {
+        let read = match self.run_hook(stack, service, labels, BACKUP_PRE).await {
+            Ok(()) => self.read_paths(stack, service, labels).await,
+            Err(e) => Err(e),
+        };
+        let post = self.run_hook(stack, service, labels, BACKUP_POST).await;
+        match (read, post) {
+            (Ok(members), Ok(())) => Ok(members),
+            (Ok(_), Err(p)) => Err(p),
+            (Err(e), Ok(())) => Err(e),
+            (Err(e), Err(p)) => Err(format!("{e}; then the post-hook failed too: {p}")),
+        }
+    }
+
+    /// Reads every selected path of the service's running container (resolved now, after the
+    /// pre-hook) and checks each archive is a readable, non-empty tar.
+    async fn read_paths(
+        &self,
+        stack: &str,
+        service: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<Vec<Member>, String> {
         let (cid, mounts) = self.volume_mounts(stack, service).await?;
-        if let Some(hook) = labels.get("backupbot.backup.pre-hook") {
-            self.hook(stack, service, hook).await?;
-        }
         let mut out = Vec::new();
-        let mut failure = None;
         for (volume, root) in mounts {
-            if labels
-                .get(&format!("backupbot.backup.volumes.{volume}"))
-                .map(String::as_str)
-                == Some("false")
-            {
+            let Some(paths) = selected_paths(labels, &volume, &root) else {
                 continue;
-            }
-            let paths: Vec<String> =
-                match labels.get(&format!("backupbot.backup.volumes.{volume}.path")) {
-                    Some(p) => p
-                        .split(',')
-                        .map(|s| s.trim().trim_matches('/'))
-                        .filter(|s| !s.is_empty())
-                        .map(|s| format!("{}/{s}", root.trim_end_matches('/')))
-                        .collect(),
-                    None => vec![root.clone()],
-                };
+            };
             for path in paths {
-                match self.download(&cid, &path).await {
-                    Ok(data) => {
-                        if let Err(e) = check_tar(&data) {
-                            failure = Some(format!("{path}: {e}"));
-                        }
-                        let member = format!("{volume}{path}.tar");
-                        let entry = ManifestEntry {
-                            service: service.into(),
-                            volume: volume.clone(),
-                            path: path.clone(),
-                            member,
-                            sha256: String::new(),
-                            bytes: 0,
-                            files: 0,
-                        };
-                        out.push((entry, data));
-                    }
-                    Err(e) => failure = Some(format!("{path}: {e}")),
-                }
+                let data = self
+                    .download(&cid, &path)
+                    .await
+                    .map_err(|e| format!("{path}: {e}"))?;
+                check_tar(&data).map_err(|e| format!("{path}: {e}"))?;
+                let entry = ManifestEntry {
+                    service: service.into(),
+                    volume: volume.clone(),
+                    member: format!("{volume}{path}.tar"),
+                    path,
+                    sha256: String::new(),
+                    bytes: 0,
+                    files: 0,
+                };
+                out.push((entry, data));
             }
         }
-        if let Some(hook) = labels.get("backupbot.backup.post-hook") {
-            self.hook(stack, service, hook).await?;
-        }
-        match failure {
-            Some(f) => Err(f),
-            None => Ok(out),
-        }
+        Ok(out)
     }
 
     /// The running container of a service and its volume mounts as (recipe volume name, mount path).
@@ -175,18 +171,6 @@ impl Engine {
         Ok((id, mounts))
     }
 
-    async fn hook(&self, stack: &str, service: &str, hook: &str) -> Result<(), String> {
-        let cmd = vec!["sh".to_string(), "-c".to_string(), hook.to_string()];
-        let opts = ExecOptions {
-            deadline: HOOK_DEADLINE,
-            expect_exit: Some(0),
-        };
-        self.exec_async(stack, service, &cmd, &opts)
-            .await
-            .map(|_| ())
-            .map_err(|e| format!("hook `{hook}`: {e}"))
-    }
-
     async fn download(&self, container: &str, path: &str) -> Result<Vec<u8>, String> {
         let mut s = self.docker.download_from_container(
             container,
@@ -200,142 +184,76 @@ impl Engine {
         }
         Ok(data)
     }
+}
 
-    /// Restores an artifact made by [`Engine::backup`] into the running stack and waits until it has
-    /// converged again (at most `timeout`).
-    pub fn restore(
-        &self,
-        stack: &str,
-        artifact: &BackupArtifact,
-        timeout: Duration,
-    ) -> Result<(), DockerError> {
-        self.block(self.restore_async(stack, artifact, timeout))
+/// The paths of one volume (mounted at `root`) to back up: `None` when
+/// `backupbot.backup.volumes.<vol>=false`; the sub-paths of `…volumes.<vol>.path` (comma-separated,
+/// relative to the volume's root); else the whole volume.
+fn selected_paths(
+    labels: &BTreeMap<String, String>,
+    volume: &str,
+    root: &str,
+) -> Option<Vec<String>> {
+    if labels
+        .get(&format!("backupbot.backup.volumes.{volume}"))
+        .map(String::as_str)
+        == Some("false")
+    {
+        return None;
+    }
+    let root = root.trim_end_matches('/');
+    Some(
+        match labels.get(&format!("backupbot.backup.volumes.{volume}.path")) {
+            Some(p) => p
+                .split(',')
+                .map(|s| s.trim().trim_matches('/'))
+                .filter(|s| !s.is_empty())
+                .map(|s| format!("{root}/{s}"))
+                .collect(),
+            None => vec![root.to_string()],
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
-    async fn restore_async(
-        &self,
-        stack: &str,
-        artifact: &BackupArtifact,
-        timeout: Duration,
-    ) -> Result<(), DockerError> {
-        let err = |m: String| DockerError::Restore {
-            stack: stack.into(),
-            message: m,
-        };
-        let (_, members) = read_artifact(&artifact.path).map_err(err)?;
-        let mut by_service: BTreeMap<String, Vec<(ManifestEntry, Vec<u8>)>> = BTreeMap::new();
-        for (e, data) in members {
-            by_service
-                .entry(e.service.clone())
-                .or_default()
-                .push((e, data));
-        }
-        let states = self.snapshot(stack).await?.states(stack);
-        for (service, entries) in &by_service {
-            let labels = states
-                .iter()
-                .find(|s| &s.name == service)
-                .map(|s| s.labels.clone())
-                .unwrap_or_default();
-            if let Some(hook) = labels.get("backupbot.restore.pre-hook") {
-                self.hook(stack, service, hook).await.map_err(err)?;
-            }
-            let full = format!("{stack}_{service}");
-            let c = self.service_containers(&full, false).await?;
-            let cid =
-                c.first()
-                    .and_then(|c| c.id.clone())
-                    .ok_or_else(|| DockerError::NoContainer {
-                        stack: stack.into(),
-                        service: service.clone(),
-                    })?;
-            for (e, data) in entries {
-                let clear = vec![
-                    "sh".into(),
-                    "-c".into(),
-                    "[ -d \"$1\" ] && rm -rf -- \"$1\"/* \"$1\"/.[!.]* \"$1\"/..?* 2>/dev/null; true".into(),
-                    "sh".into(),
-                    e.path.clone(),
-                ];
-                let opts = ExecOptions {
-                    deadline: Duration::from_secs(30),
-                    expect_exit: None,
-                };
-                // Best effort: an image without a shell keeps files added after the backup.
-                let _ = self.exec_async(stack, service, &clear, &opts).await;
-                let parent = Path::new(&e.path)
-                    .parent()
-                    .map(|p| p.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "/".into());
-                self.docker
-                    .upload_to_container(
-                        &cid,
-                        Some(UploadToContainerOptions {
-                            path: parent,
-                            ..Default::default()
-                        }),
-                        bytes::Bytes::from(data.clone()),
-                    )
-                    .await
-                    .map_err(|x| err(format!("upload of {} into {service}: {x}", e.path)))?;
-            }
-            self.force_update(&full).await?;
-        }
-        self.wait_converged_async(stack, timeout, &mut |_| {}, None)
-            .await?;
-        for service in by_service.keys() {
-            let labels = states
-                .iter()
-                .find(|s| &s.name == service)
-                .map(|s| s.labels.clone())
-                .unwrap_or_default();
-            if let Some(hook) = labels.get("backupbot.restore.post-hook") {
-                self.hook(stack, service, hook).await.map_err(err)?;
-            }
-        }
-        Ok(())
+    #[test]
+    fn a_volume_is_taken_whole_unless_its_paths_are_named() {
+        let none = labels(&[]);
+        assert_eq!(
+            selected_paths(&none, "content", "/var/www/"),
+            Some(vec!["/var/www".to_string()])
+        );
+        let some = labels(&[(
+            "backupbot.backup.volumes.postgres.path",
+            "backup.sql, /dumps/ ,",
+        )]);
+        assert_eq!(
+            selected_paths(&some, "postgres", "/var/lib/postgresql/data"),
+            Some(vec![
+                "/var/lib/postgresql/data/backup.sql".to_string(),
+                "/var/lib/postgresql/data/dumps".to_string()
+            ])
+        );
+        assert_eq!(
+            selected_paths(&some, "other", "/x"),
+            Some(vec!["/x".to_string()])
+        );
     }
 
-    /// Restarts every task of `service` (short name) by bumping its force-update counter, as
-    /// `docker service update --force` does. Returns once swarm accepted the update.
-    pub fn restart_service(&self, stack: &str, service: &str) -> Result<(), DockerError> {
-        self.block(self.force_update(&format!("{stack}_{service}")))
-    }
-
-    /// Restarts every task of a service by bumping its force-update counter. Done on the raw JSON so
-    /// that no field of the spec is lost on the way (bollard's model drops `Healthcheck`).
-    pub(crate) async fn force_update(&self, full_name: &str) -> Result<(), DockerError> {
-        let api = |e: String| DockerError::api(format!("force update {full_name}"), e);
-        let svc: serde_json::Value = self
-            .raw
-            .get_json(&format!("/services/{full_name}"))
-            .await
-            .map_err(api)?;
-        let version = svc
-            .pointer("/Version/Index")
-            .and_then(|v| v.as_u64())
-            .unwrap_or(0);
-        let id = svc
-            .get("ID")
-            .and_then(|v| v.as_str())
-            .unwrap_or(full_name)
-            .to_string();
-        let mut spec = svc.get("Spec").cloned().unwrap_or_default();
-        let tmpl = &mut spec["TaskTemplate"];
-        let n = tmpl
-            .get("ForceUpdate")
-            .and_then(|v| v.as_u64())
-            .unwrap_or(0);
-        tmpl["ForceUpdate"] = serde_json::json!(n + 1);
-        let resp = self
-            .raw
-            .request(
-                "POST",
-                &format!("/services/{id}/update?version={version}"),
-                Some(&spec),
-            )
-            .await
-            .map_err(api)?;
-        resp.ok().map_err(api)
+    #[test]
+    fn a_volume_marked_false_is_skipped() {
+        let l = labels(&[("backupbot.backup.volumes.cache", "false")]);
+        assert_eq!(selected_paths(&l, "cache", "/cache"), None);
+        assert!(selected_paths(&l, "data", "/data").is_some());
     }
 }

@@ -7,6 +7,8 @@
 use crate::support::run::RunFixture;
 use crate::support::shipped::{ids, ShippedRun};
 
+const ALL_TIERS: &str = "install,upgrade,backup,restore";
+
 // ---- custom-html: HTTP answer and content -------------------------------------------------------
 
 fn custom_html_overlay() -> Vec<String> {
@@ -60,6 +62,68 @@ fn custom_html_overlay_fails_when_the_site_serves_the_wrong_content() {
         "{:?}",
         run.passed
     );
+    run.assert_deployed_once_and_torn_down();
+}
+
+// ---- custom-html-nginx: real nginx; own content survives, the release page changes -----------
+
+fn nginx_upgrade_content_tests() -> Vec<String> {
+    ids(
+        "custom-html-nginx",
+        &[
+            ("upgrade", "upgrade.yaml", "own_page_survived_upgrade"),
+            ("upgrade", "upgrade.yaml", "own_page_still_served"),
+        ],
+    )
+}
+
+#[test]
+fn custom_html_nginx_overlay_passes_through_all_four_tiers_on_nginx() {
+    let run = ShippedRun::run(RunFixture::shipped("custom-html-nginx", "ok"), ALL_TIERS);
+    assert_eq!(run.code, Some(0), "{}", run.shown);
+    let mut expected = nginx_upgrade_content_tests();
+    expected.extend(ids(
+        "custom-html-nginx",
+        &[
+            ("install", "site.yaml", "front_page_from_the_fresh_volume"),
+            ("install", "site.yaml", "release_page_from_the_recipe"),
+            ("install", "site.yaml", "unknown_page_is_404"),
+            ("install", "site.yaml", "access_log_on_stdout"),
+            (
+                "upgrade",
+                "upgrade.yaml",
+                "release_page_changed_with_the_upgrade",
+            ),
+            ("restore", "restore.yaml", "own_page_restored"),
+            ("restore", "restore.yaml", "front_page_restored"),
+        ],
+    ));
+    expected.sort();
+    assert_eq!(run.overlay_passed(), expected, "{}", run.shown);
+    assert!(run.failed.is_empty(), "{:?}\n{}", run.failed, run.shown);
+    run.assert_deployed_once_and_torn_down();
+}
+
+#[test]
+fn custom_html_nginx_overlay_fails_when_the_upgrade_moves_the_content_volume() {
+    let f = RunFixture::shipped("custom-html-nginx", "bad");
+    // The PR mounts the site where Debian's nginx keeps its own (a port mistake): the new release
+    // still answers 200 with a default page, the site's own content is gone from what is served.
+    f.commit_head_change(
+        "compose.yml",
+        "- content:/usr/share/nginx/html",
+        "- content:/var/www/html",
+    );
+    let run = ShippedRun::run(f, "install,upgrade");
+    assert_eq!(run.code, Some(1), "{}", run.shown);
+    assert_eq!(run.failed, nginx_upgrade_content_tests(), "{}", run.shown);
+    for id in [
+        "upgrade::overlays/custom-html-nginx/upgrade.yaml::release_page_changed_with_the_upgrade",
+        "upgrade::generic-tests/upgrade.yaml::deployed_head",
+        "upgrade::generic-tests/upgrade.yaml::http",
+    ] {
+        assert!(run.passed.contains(&id.to_string()), "{id}: {}", run.shown);
+    }
     run.assert_deployed_once_and_torn_down();
 }
 

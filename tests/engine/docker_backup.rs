@@ -1,5 +1,7 @@
 //! Backup and restore by the backupbot labels, through the engine's archive API: data written before a
-//! backup and changed after it comes back exactly, and the artifact carries a checksummed manifest.
+//! backup and changed after it comes back exactly, and the artifact carries a checksummed manifest. A
+//! failing hook is not re-run behind the recipe's back, and post-hooks run even when a later step
+//! fails.
 
 use crate::support::engine::{engine, TestApp};
 use cc_ci::deploy::Deployer;
@@ -57,4 +59,70 @@ fn a_stack_without_backup_labels_cannot_be_backed_up() {
     let d = tempfile::tempdir().unwrap();
     let err = e.backup(&stack, d.path()).unwrap_err().to_string();
     assert!(err.contains("backupbot.backup=true"), "{err}");
+}
+
+#[test]
+fn a_failing_pre_hook_fails_its_attempts_without_reruns_and_its_post_hook_still_runs() {
+    let mut t = TestApp::new("prehook");
+    t.checkout("main");
+    t.install(false);
+    t.set_service_labels(
+        "app",
+        &[
+            (
+                "backupbot.backup.pre-hook",
+                "echo run >> /var/www/pre-runs; echo 'dump: connection refused' >&2; exit 3",
+            ),
+            (
+                "backupbot.backup.post-hook",
+                "echo run >> /var/www/post-runs",
+            ),
+        ],
+    );
+    let err = t
+        .deployer
+        .backup(&t.dir.path().join("backups"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("after 3 attempts"), "{err}");
+    assert!(
+        err.contains("exited with code 3: dump: connection refused"),
+        "{err}"
+    );
+    // Each attempt ran the pre-hook once (a failed hook is its verdict, not a reason to exec it
+    // again) and the post-hook once, although the pre-hook had failed.
+    assert_eq!(t.sh("wc -l < /var/www/pre-runs").trim(), "3");
+    assert_eq!(t.sh("wc -l < /var/www/post-runs").trim(), "3");
+    t.deployer.teardown().unwrap();
+}
+
+#[test]
+fn the_restore_post_hook_runs_even_when_the_upload_fails() {
+    let mut t = TestApp::new("posthook");
+    t.checkout("main");
+    t.install(false);
+    let artifact = t
+        .deployer
+        .backup(&t.dir.path().join("backups"))
+        .expect("backup");
+    // The manifest now sends the archive where the container has no directory: the upload fails.
+    let mpath = cc_ci::docker::manifest_path(&artifact.path);
+    let manifest = std::fs::read_to_string(&mpath).unwrap();
+    assert!(manifest.contains("\"/var/www\""), "{manifest}");
+    std::fs::write(
+        &mpath,
+        manifest.replace("\"/var/www\"", "\"/no/such/dir/www\""),
+    )
+    .unwrap();
+    t.set_service_labels(
+        "app",
+        &[(
+            "backupbot.restore.post-hook",
+            "echo ran > /var/www/restore-post-ran",
+        )],
+    );
+    let err = t.deployer.restore(&artifact).unwrap_err().to_string();
+    assert!(err.contains("upload of /no/such/dir/www into app"), "{err}");
+    assert_eq!(t.sh("cat /var/www/restore-post-ran"), "ran\n");
+    t.deployer.teardown().unwrap();
 }

@@ -45,18 +45,23 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// A new app (nothing deployed yet) named `<prefix>-<random>.ci.test`.
+    /// A new app of the example recipe `hello` (nothing deployed yet) named `<prefix>-<random>.ci.test`.
     pub fn new(prefix: &str) -> TestApp {
+        Self::for_recipe(prefix, "hello")
+    }
+
+    /// Like [`TestApp::new`] for any recipe folder of `examples/recipes/`.
+    pub fn for_recipe(prefix: &str, recipe: &str) -> TestApp {
         let id = unique();
         let dir = tempfile::tempdir().unwrap();
-        let repo = recipe_repo::build("hello", &dir.path().join("hello"));
+        let repo = recipe_repo::build(recipe, &dir.path().join(recipe));
         let domain = format!("{prefix}-{id}.ci.test");
         let stack = stack_name(&domain);
         let run_dir = dir.path().join("runs").join(&id);
         let lock = RunLock::acquire(&run_dir, &id, &stack).unwrap();
         let app = AppRef {
             run_id: format!("run-{id}"),
-            recipe: "hello".into(),
+            recipe: recipe.into(),
             domain: domain.clone(),
             stack: stack.clone(),
             run_dir: run_dir.clone(),
@@ -104,11 +109,30 @@ impl TestApp {
 
     /// Runs a shell command in the app container and returns stdout (exit 0 required).
     pub fn sh(&self, script: &str) -> String {
+        self.sh_in("app", script)
+    }
+
+    /// Runs a shell command in a container of `service` and returns stdout (exit 0 required).
+    pub fn sh_in(&self, service: &str, script: &str) -> String {
         let cmd = vec!["sh".to_string(), "-c".to_string(), script.to_string()];
         engine()
-            .exec(&self.stack, "app", &cmd, &Default::default())
-            .unwrap_or_else(|e| panic!("exec {script:?}: {e}"))
+            .exec(&self.stack, service, &cmd, &Default::default())
+            .unwrap_or_else(|e| panic!("exec {script:?} in {service}: {e}"))
             .stdout
+    }
+
+    /// Adds (or replaces) labels of a service's spec with the docker CLI (spec labels only: the
+    /// service's tasks are not restarted).
+    pub fn set_service_labels(&self, service: &str, labels: &[(&str, &str)]) {
+        let full = format!("{}_{service}", self.stack);
+        let mut args = vec!["service".to_string(), "update".into(), "--detach".into()];
+        for (k, v) in labels {
+            args.push("--label-add".into());
+            args.push(format!("{k}={v}"));
+        }
+        args.push(full);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        super::containers::docker_ok(&args);
     }
 
     pub fn runs_dir(&self) -> PathBuf {
