@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::coord::CoordPaths;
 use crate::deploy::{compose::StackSpec, stack_name};
-use crate::discover::{self, DiscoverRequest};
+use crate::discover::{self, DiscoverRequest, Granted};
 use crate::recipe::{prepare_checkout, Checkout, CheckoutRequest, HeadRefSource, RecipeSource};
 use crate::spec::Tier;
 
@@ -167,21 +167,17 @@ fn checkout(source: &RecipeSource, req: &CheckRequest) -> Result<Checkout, Prefl
     })
 }
 
-/// Whether a valid `repo-local` grant covers `recipe` (and `pr`): (allowed, reason, grant id). It only
-/// reads the grants; no use is consumed and nothing is recorded.
-pub fn peek_repo_local_grant(
-    paths: &CoordPaths,
-    recipe: &str,
-    pr: Option<u64>,
-) -> (bool, String, Option<String>) {
+/// Whether a valid `repo-local` grant covers `recipe` (and `pr`). It only reads the grants: no use is
+/// consumed and nothing is recorded.
+pub fn peek_repo_local_grant(paths: &CoordPaths, recipe: &str, pr: Option<u64>) -> Granted {
     let rows = match crate::coord::list_grants(paths) {
         Ok(r) => r,
         Err(e) => {
-            return (
-                false,
-                format!("no grant could be read for a listing: {e}"),
-                None,
-            )
+            return Granted {
+                allowed: false,
+                reason: format!("no grant could be read for a listing: {e}"),
+                grant_id: None,
+            }
         }
     };
     match rows.iter().find(|g| {
@@ -190,18 +186,18 @@ pub fn peek_repo_local_grant(
             && g.recipe == recipe
             && (g.pr.is_none() || g.pr == pr)
     }) {
-        Some(g) => (
-            true,
-            format!(
+        Some(g) => Granted {
+            allowed: true,
+            reason: format!(
                 "listing: grant {} would allow (not consumed by a listing)",
                 g.id
             ),
-            Some(g.id.clone()),
-        ),
-        None => (
-            false,
-            "listing: no valid repo-local grant covers this recipe".into(),
-            None,
-        ),
+            grant_id: Some(g.id.clone()),
+        },
+        None => Granted {
+            allowed: false,
+            reason: "listing: no valid repo-local grant covers this recipe".into(),
+            grant_id: None,
+        },
     }
 }

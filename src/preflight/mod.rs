@@ -111,7 +111,7 @@ pub fn identity(
 }
 
 /// What the preflight knows about a loadable recipe.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Facts {
     /// The stack as Docker would deploy it (for the app at the domain given).
     pub spec: StackSpec,
@@ -170,17 +170,6 @@ pub fn inspect(
         backup_services,
         spec,
     })
-}
-
-/// The preflight's lines a run prints before it touches the engine: compose files, warnings, lint.
-pub fn run_summary(facts: &Facts, lint: Option<&crate::report::LintResult>) -> Vec<String> {
-    let mut out = vec![format!("compose files: {}", facts.files.join(", "))];
-    out.extend(facts.warnings.iter().map(|w| format!("warning: {w}")));
-    if let Some(l) = lint {
-        out.push(report::lint_line(l));
-        out.extend(l.messages.iter().map(|m| format!("  {m}")));
-    }
-    out
 }
 
 #[cfg(test)]

@@ -8,7 +8,8 @@ use std::process::{Command, Output};
 
 use crate::support::cli::{cc_ci, text};
 use crate::support::oracle::{differences, stack_config};
-use crate::support::recipe_repo::{build_from, git, project_root, RecipeRepo};
+use crate::support::process::output_within;
+use crate::support::recipe_repo::{build_from, project_root, RecipeRepo};
 
 /// A clone of the social fixture as a git repo with release tags, in a directory named like a
 /// real clone (`social-coop-cloud`), plus a data dir with the project's generic tests.
@@ -63,6 +64,19 @@ fn cmd(f: &Fixture, command: &str, args: &[&str], recipe: &Path) -> Command {
 
 fn check(f: &Fixture, extra: &[&str]) -> Output {
     cmd(f, "check", extra, &f.repo.path).output().unwrap()
+}
+
+/// `git ARGS` in `dir` as a fixed identity, within a minute; panics with git's output on failure.
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = output_within(
+        Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+            .args(args)
+            .current_dir(dir),
+        std::time::Duration::from_secs(60),
+    );
+    assert!(out.status.success(), "git {args:?}: {}", text(&out));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 fn stdout(o: &Output) -> String {

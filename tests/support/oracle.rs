@@ -8,7 +8,6 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_yaml::Value;
-use wait_timeout::ChildExt;
 
 /// A docker client whose `stack config` works, or a panic that says what is missing (a test that
 /// needs the oracle must fail without it, never skip).
@@ -18,14 +17,13 @@ pub fn docker() -> PathBuf {
         candidates.extend(std::env::split_paths(&path).map(|d| d.join("docker")));
     }
     for c in candidates.iter().filter(|c| c.is_file()) {
-        let ok = run(
+        let (code, _, _) = run(
             c,
             &["stack", "config", "--help"],
             &BTreeMap::new(),
             Path::new("/"),
-        )
-        .is_ok_and(|(code, _, _)| code == Some(0));
-        if ok {
+        );
+        if code == Some(0) {
             return c.clone();
         }
     }
@@ -34,55 +32,28 @@ pub fn docker() -> PathBuf {
     );
 }
 
-/// (exit code, stdout, stderr) of `bin ARGS` in `cwd` with exactly `env` (nothing inherited),
-/// killed after 60 s.
+/// (exit code, stdout, stderr) of `bin ARGS` in `cwd` with exactly `env` (nothing inherited), within
+/// a minute.
 fn run(
     bin: &Path,
     args: &[&str],
     env: &BTreeMap<String, String>,
     cwd: &Path,
-) -> std::io::Result<(Option<i32>, String, String)> {
-    let mut child = Command::new(bin)
-        .args(args)
-        .env_clear()
-        .envs(env)
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    let out = child.stdout.take();
-    let err = child.stderr.take();
-    let read = |s: Option<std::process::ChildStdout>| {
-        std::thread::spawn(move || {
-            let mut buf = String::new();
-            if let Some(mut s) = s {
-                let _ = std::io::Read::read_to_string(&mut s, &mut buf);
-            }
-            buf
-        })
-    };
-    let out = read(out);
-    let err = std::thread::spawn(move || {
-        let mut buf = String::new();
-        if let Some(mut s) = err {
-            let _ = std::io::Read::read_to_string(&mut s, &mut buf);
-        }
-        buf
-    });
-    let status = match child.wait_timeout(Duration::from_secs(60))? {
-        Some(s) => s,
-        None => {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(std::io::Error::other("docker did not finish within 60 s"));
-        }
-    };
-    Ok((
-        status.code(),
-        out.join().unwrap_or_default(),
-        err.join().unwrap_or_default(),
-    ))
+) -> (Option<i32>, String, String) {
+    let out = super::process::output_within(
+        Command::new(bin)
+            .args(args)
+            .env_clear()
+            .envs(env)
+            .current_dir(cwd)
+            .stdin(Stdio::null()),
+        Duration::from_secs(60),
+    );
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// What `docker stack config -c f1 -c f2 …` prints for `files`, interpolated with exactly `env`.
@@ -94,7 +65,7 @@ pub fn stack_config(files: &[PathBuf], env: &BTreeMap<String, String>, cwd: &Pat
         args.push(f.display().to_string());
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (code, out, err) = run(&bin, &args, env, cwd).expect("run docker stack config");
+    let (code, out, err) = run(&bin, &args, env, cwd);
     assert_eq!(code, Some(0), "docker stack config failed: {err}");
     serde_yaml::from_str(&out).unwrap_or_else(|e| panic!("docker printed no YAML ({e}): {out}"))
 }
