@@ -15,16 +15,20 @@ use crate::spec::{
 
 #[derive(Debug, clap::Subcommand)]
 pub enum OverlayCmd {
-    /// Scaffold overlays/RECIPE/ with a commented recipe.yaml and one passing example overlay.
+    /// Scaffold overlays/RECIPE/ with a commented recipe.yaml and one passing example overlay; with
+    /// `--from`, fitted to the recipe (main service, HTTP port, health path, backup/restore seeds).
     New {
-        /// The recipe's name (e.g. `hello`).
+        /// The recipe's name (e.g. `hello`): its `TYPE`, lowercase.
         recipe: String,
         /// Folder that holds every recipe's overlays.
         #[arg(long, default_value = "overlays")]
         dir: PathBuf,
-        /// The recipe's main service, used by the example exec check.
+        /// The recipe's main service, used by the example exec check (without `--from`).
         #[arg(long, default_value = "app")]
         service: String,
+        /// Read the recipe (a local path, read in place, or a git URL) and fit the scaffold to it.
+        #[arg(long)]
+        from: Option<String>,
     },
     /// Validate specs and recipe.yaml files without deploying (default: overlays/ and generic-tests/).
     Check {
@@ -41,7 +45,8 @@ pub fn run(cmd: OverlayCmd) -> anyhow::Result<ExitCode> {
             recipe,
             dir,
             service,
-        } => new(&recipe, &dir, &service),
+            from,
+        } => new(&recipe, &dir, &service, from.as_deref()),
         OverlayCmd::Check { paths } => check(paths),
         OverlayCmd::Doc => {
             print!("{}", reference());
@@ -82,18 +87,39 @@ tests:
       command: \"true\"
 ";
 
-fn new(recipe: &str, dir: &Path, service: &str) -> anyhow::Result<ExitCode> {
-    if let Err(e) = validate_recipe_name(recipe)
+fn new(recipe: &str, dir: &Path, service: &str, from: Option<&str>) -> anyhow::Result<ExitCode> {
+    if let Err(e) = crate::recipe::validate_name(recipe)
+        .map_err(|e| e.to_string())
         .and_then(|_| validate_recipe_name(service).map_err(|e| e.replace("recipe", "service")))
     {
         eprintln!("cc-ci: error: {e}");
         return Ok(exit::code(exit::USAGE));
     }
     let target = dir.join(recipe);
-    let files = [
-        (target.join("recipe.yaml"), RECIPE_YAML),
-        (target.join("smoke.yaml"), SMOKE_YAML),
-    ];
+    let files: Vec<(PathBuf, String)> = match from {
+        None => vec![
+            (target.join("recipe.yaml"), RECIPE_YAML.to_string()),
+            (target.join("smoke.yaml"), SMOKE_YAML.to_string()),
+        ]
+        .into_iter()
+        .map(|(p, t)| {
+            (
+                p,
+                t.replace("{recipe}", recipe).replace("{service}", service),
+            )
+        })
+        .collect(),
+        Some(src) => match fitted(recipe, src) {
+            Ok(f) => f
+                .into_iter()
+                .map(|f| (target.join(f.name), f.text))
+                .collect(),
+            Err(e) => {
+                eprintln!("cc-ci: error: {e}");
+                return Ok(exit::code(exit::USAGE));
+            }
+        },
+    };
     for (p, _) in &files {
         if p.exists() {
             eprintln!("cc-ci: error: {} already exists; refusing to overwrite (hint: edit it, or move it away first)", p.display());
@@ -103,9 +129,6 @@ fn new(recipe: &str, dir: &Path, service: &str) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&target)
         .with_context(|| format!("cannot create {}", target.display()))?;
     for (p, text) in &files {
-        let text = text
-            .replace("{recipe}", recipe)
-            .replace("{service}", service);
         std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?;
         println!("created {}", p.display());
     }
@@ -115,6 +138,65 @@ fn new(recipe: &str, dir: &Path, service: &str) -> anyhow::Result<ExitCode> {
         target.display()
     );
     Ok(exit::code(exit::OK))
+}
+
+/// The scaffold fitted to the recipe at `src` (a path read in place, or a URL cloned to a scratch
+/// directory). The recipe's own name must be `recipe`, or the overlays would never be found.
+fn fitted(recipe: &str, src: &str) -> Result<Vec<crate::preflight::ScaffoldFile>, String> {
+    let scratch = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let source = crate::recipe::RecipeSource::parse(src).map_err(|e| e.to_string())?;
+    let checkout = match source.path() {
+        Some(p) => crate::recipe::Checkout {
+            path: p.to_path_buf(),
+            name: source.name(),
+            head_ref: None,
+            head_ref_source: crate::recipe::HeadRefSource::Unknown,
+        },
+        None => crate::recipe::prepare_checkout(&crate::recipe::CheckoutRequest {
+            source: &source,
+            base_url: crate::recipe::DEFAULT_BASE_URL,
+            cache_dir: &scratch.path().join("cache"),
+            dest: &scratch.path().join("checkout"),
+            pr: None,
+            git_ref: None,
+        })
+        .map_err(|e| e.to_string())?,
+    };
+    let id = crate::preflight::identity(&checkout.path, &source.name(), None)
+        .map_err(|e| e.to_string())?;
+    if id.name != recipe {
+        return Err(format!(
+            "{src} is the recipe `{}` ({}), not `{recipe}`: its overlays belong in a folder named `{}` (hint: cc-ci overlay new {} --from {src})",
+            id.name,
+            id.describe(),
+            id.name,
+            id.name
+        ));
+    }
+    let domain = format!("{recipe}.ci.local");
+    let facts = crate::preflight::inspect(
+        &checkout.path,
+        &crate::deploy::stack_name(&domain),
+        &domain,
+        &Default::default(),
+    )
+    .map_err(|e| e.to_string())?;
+    let has_release =
+        checkout.path.join(".git").exists() && checkout.previous_release().ok().flatten().is_some();
+    let fit = crate::preflight::fit(&facts);
+    println!(
+        "fitted to {src}: main service `{}`, http port {}, health path {}, backup seed {}",
+        fit.main_service,
+        fit.http_port
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "unknown".into()),
+        fit.health_path.as_deref().unwrap_or("/"),
+        fit.seed
+            .as_ref()
+            .map(|(s, v, t)| format!("in volume `{v}` of `{s}` ({t})"))
+            .unwrap_or_else(|| "none".into())
+    );
+    Ok(crate::preflight::scaffold(recipe, src, &facts, has_release))
 }
 
 /// Every YAML file under `p` (or `p` itself), plus allowlist files, sorted.

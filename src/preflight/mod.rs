@@ -10,6 +10,7 @@
 
 mod check;
 mod report;
+mod scaffold;
 mod tiers;
 
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use crate::deploy::compose::{self, ComposeError, StackSpec};
 
 pub use check::{check, peek_repo_local_grant, CheckRequest};
 pub use report::{render_json, render_text, CheckReport, GateLine, TierLine};
+pub use scaffold::{fit, scaffold, Fitted, ScaffoldFile};
 pub use tiers::{tier_unavailable, NO_BACKUP, NO_RELEASE};
 
 /// Where the recipe's name came from.

@@ -40,7 +40,7 @@ pub enum RunError {
     RunLock(#[source] DockerError),
     /// The recipe is not a recipe, its name is invalid, or its compose files do not load.
     #[error("{0}\nnothing was deployed (hint: `cc-ci check --recipe {1}` shows every problem before a run)")]
-    Preflight(#[source] crate::preflight::PreflightError, String),
+    Preflight(#[source] Box<crate::preflight::PreflightError>, String),
     /// Spec files that do not parse; every one is listed with its position.
     #[error("{} invalid spec file(s); nothing was deployed:\n{}", .0.len(), .0.join("\n"))]
     InvalidSpecs(Vec<String>),

@@ -143,7 +143,7 @@ pub fn prepare(
     };
     let checkout = checkout(cfg, paths, &id, purpose)?;
     // The recipe's own name (TYPE), not the directory's, keys overlays, results and the ledger.
-    let preflight_err = |e| RunError::Preflight(e, cfg.recipe.clone());
+    let preflight_err = |e| RunError::Preflight(Box::new(e), cfg.recipe.clone());
     let recipe_identity =
         crate::preflight::identity(&checkout.path, &id.recipe, cfg.recipe_name.as_deref())
             .map_err(preflight_err)?;

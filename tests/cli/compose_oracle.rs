@@ -109,6 +109,14 @@ fn overlays_merging_volumes_secrets_env_files_and_ulimits_match_docker() {
 }
 
 #[test]
+fn the_deployable_two_service_fixture_matches_docker() {
+    let (spec, _) = assert_same(&fixture("pastebin-coop-cloud"));
+    assert_eq!(spec.services.len(), 2);
+    let work = &spec.services["worker"].mounts[0];
+    assert_eq!(work.tmpfs_size, Some(1_048_576));
+}
+
+#[test]
 fn the_bundled_example_recipes_match_docker() {
     for name in ["hello", "custom-html", "hedgedoc-like", "dbapp"] {
         assert_same(&project_root().join("examples/recipes").join(name));
