@@ -289,3 +289,50 @@ fn run_list_says_why_a_selected_tier_will_not_run() {
         "{s}"
     );
 }
+
+#[test]
+fn run_shows_the_lint_verdict_and_compose_warnings_before_an_unreachable_engine() {
+    let f = fixture();
+    let out = cmd(&f, "run", &["--stages", "install"], &f.repo.path)
+        .output()
+        .unwrap();
+    let shown = text(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "the engine is unreachable: {shown}"
+    );
+    assert!(
+        shown.contains("recipe: social (TYPE in .env.sample:1)"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("compose: services.app.tmpfs: ignored"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("lint              passed (cc-ci built-in lint)"),
+        "{shown}"
+    );
+    assert!(shown.contains("engine"), "{shown}");
+}
+
+#[test]
+fn run_refuses_a_recipe_that_does_not_load_with_exit_4_before_the_engine() {
+    let f = fixture();
+    let p = f.repo.path.join("compose.yml");
+    let t = std::fs::read_to_string(&p).unwrap().replace(
+        "image: nginx:1.27.3",
+        "image: ${NGINX_IMAGE:?set NGINX_IMAGE}",
+    );
+    std::fs::write(&p, t).unwrap();
+    git(&f.repo.path, &["commit", "-qam", "breaks the recipe"]);
+    let out = cmd(&f, "run", &[], &f.repo.path).output().unwrap();
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{shown}");
+    assert!(
+        shown.contains("compose.yml:") && shown.contains("NGINX_IMAGE"),
+        "{shown}"
+    );
+    assert!(shown.contains("nothing was deployed"), "{shown}");
+}
