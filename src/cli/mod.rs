@@ -10,6 +10,7 @@ mod grant;
 mod janitor;
 mod ledger;
 mod overlay;
+mod overlay_new;
 mod run;
 mod run_flags;
 

@@ -1,22 +1,19 @@
-//! `cc-ci overlay new|check|doc`: scaffold a recipe's overlays, validate specs without deploying
-//! anything, and print the spec reference. Reads and writes files only; never touches Docker.
+//! `cc-ci overlay new|check|doc`: scaffold a recipe's overlays (`overlay_new.rs`), validate specs
+//! without deploying anything, and print the spec reference. Reads and writes files only; never
+//! touches Docker.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
-
-use crate::discover::{check_set, is_yaml, parse_allowlist, validate_recipe_name, MAX_SPEC_BYTES};
+use crate::discover::{check_set, file_error, is_yaml, list, parse_allowlist, read_text};
 use crate::exit;
 use crate::spec::{
-    lint_set, parse_meta_all, parse_spec_all, reference, RecipeMeta, SpecError, SpecErrorKind,
-    SpecFile,
+    lint_set, parse_meta_all, parse_spec_all, reference, RecipeMeta, SpecError, SpecFile,
 };
 
 #[derive(Debug, clap::Subcommand)]
 pub enum OverlayCmd {
-    /// Scaffold overlays/RECIPE/ with a commented recipe.yaml and one passing example overlay; with
-    /// `--from`, fitted to the recipe (main service, HTTP port, health path, backup/restore seeds).
+    /// Scaffold overlays/RECIPE/ with a commented recipe.yaml and one passing example overlay.
     New {
         /// The recipe's name (e.g. `hello`): its `TYPE`, lowercase.
         recipe: String,
@@ -46,7 +43,7 @@ pub fn run(cmd: OverlayCmd) -> anyhow::Result<ExitCode> {
             dir,
             service,
             from,
-        } => new(&recipe, &dir, &service, from.as_deref()),
+        } => super::overlay_new::new(&recipe, &dir, &service, from.as_deref()),
         OverlayCmd::Check { paths } => check(paths),
         OverlayCmd::Doc => {
             print!("{}", reference());
@@ -55,175 +52,70 @@ pub fn run(cmd: OverlayCmd) -> anyhow::Result<ExitCode> {
     }
 }
 
-const RECIPE_YAML: &str =
-    "# Metadata for the recipe `{recipe}`. Every key is optional; uncomment what you need.
-# Full list: `cc-ci overlay doc` (docs/spec-reference.md).
-#
-# tiers: [install, upgrade, backup, restore]   # tiers the recipe supports (default: all)
-# not_applicable:
-#   backup: the app keeps no state               # an honest N/A, recorded as such
-# deploy_timeout: 5m
-# http_timeout: 30s
-# health_path: /
-# accepted_statuses: [200]                       # 404 never counts
-# http_port: 80
-# main_service: {service}
-# readiness: {http: {path: /, port: 80}}         # or {tcp: {port: 5432}}
-# env_install: {SOME_SETTING: value}
-# env_upgrade: {}
-";
-
-const SMOKE_YAML: &str =
-    "# A first overlay for `{recipe}`: runs after the install op (the first deploy).
-# Add tests below; each has a `name` and exactly one check. Validate with `cc-ci overlay check`.
-tier: install
-tests:
-  - name: converged
-    converged: {}
-  # Runs a command in a running `{service}` container; passes when it exits 0.
-  - name: exec_works
-    exec:
-      service: {service}
-      command: \"true\"
-";
-
-fn new(recipe: &str, dir: &Path, service: &str, from: Option<&str>) -> anyhow::Result<ExitCode> {
-    if let Err(e) = crate::recipe::validate_name(recipe)
-        .map_err(|e| e.to_string())
-        .and_then(|_| validate_recipe_name(service).map_err(|e| e.replace("recipe", "service")))
-    {
-        eprintln!("cc-ci: error: {e}");
-        return Ok(exit::code(exit::USAGE));
-    }
-    let target = dir.join(recipe);
-    let files: Vec<(PathBuf, String)> = match from {
-        None => vec![
-            (target.join("recipe.yaml"), RECIPE_YAML.to_string()),
-            (target.join("smoke.yaml"), SMOKE_YAML.to_string()),
-        ]
-        .into_iter()
-        .map(|(p, t)| {
-            (
-                p,
-                t.replace("{recipe}", recipe).replace("{service}", service),
-            )
-        })
-        .collect(),
-        Some(src) => match fitted(recipe, src) {
-            Ok(f) => f
-                .into_iter()
-                .map(|f| (target.join(f.name), f.text))
-                .collect(),
-            Err(e) => {
-                eprintln!("cc-ci: error: {e}");
-                return Ok(exit::code(exit::USAGE));
-            }
-        },
-    };
-    for (p, _) in &files {
-        if p.exists() {
-            eprintln!("cc-ci: error: {} already exists; refusing to overwrite (hint: edit it, or move it away first)", p.display());
-            return Ok(exit::code(exit::FAILED));
-        }
-    }
-    std::fs::create_dir_all(&target)
-        .with_context(|| format!("cannot create {}", target.display()))?;
-    for (p, text) in &files {
-        std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?;
-        println!("created {}", p.display());
-    }
-    println!(
-        "next: add tests to {}, then run `cc-ci overlay check {}`",
-        target.join("smoke.yaml").display(),
-        target.display()
-    );
-    Ok(exit::code(exit::OK))
+/// What `overlay check` found to read: YAML files and allowlists (display paths), the regular file
+/// behind each, and the entries that cannot be read (a FIFO, a symlink out of the tree, …).
+#[derive(Default)]
+struct Found {
+    yaml: Vec<PathBuf>,
+    allowlists: Vec<PathBuf>,
+    real: std::collections::HashMap<PathBuf, PathBuf>,
+    errors: Vec<SpecError>,
 }
 
-/// The scaffold fitted to the recipe at `src` (a path read in place, or a URL cloned to a scratch
-/// directory). The recipe's own name must be `recipe`, or the overlays would never be found.
-fn fitted(recipe: &str, src: &str) -> Result<Vec<crate::preflight::ScaffoldFile>, String> {
-    let scratch = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let source = crate::recipe::RecipeSource::parse(src).map_err(|e| e.to_string())?;
-    let checkout = match source.path() {
-        Some(p) => crate::recipe::Checkout {
-            path: p.to_path_buf(),
-            name: source.name(),
-            head_ref: None,
-            head_ref_source: crate::recipe::HeadRefSource::Unknown,
-        },
-        None => crate::recipe::prepare_checkout(&crate::recipe::CheckoutRequest {
-            source: &source,
-            base_url: crate::recipe::DEFAULT_BASE_URL,
-            cache_dir: &scratch.path().join("cache"),
-            dest: &scratch.path().join("checkout"),
-            pr: None,
-            git_ref: None,
-        })
-        .map_err(|e| e.to_string())?,
-    };
-    let id = crate::preflight::identity(&checkout.path, &source.name(), None)
-        .map_err(|e| e.to_string())?;
-    if id.name != recipe {
-        return Err(format!(
-            "{src} is the recipe `{}` ({}), not `{recipe}`: its overlays belong in a folder named `{}` (hint: cc-ci overlay new {} --from {src})",
-            id.name,
-            id.describe(),
-            id.name,
-            id.name
-        ));
-    }
-    let domain = format!("{recipe}.ci.local");
-    let facts = crate::preflight::inspect(
-        &checkout.path,
-        &crate::deploy::stack_name(&domain),
-        &domain,
-        &Default::default(),
-    )
-    .map_err(|e| e.to_string())?;
-    let has_release =
-        checkout.path.join(".git").exists() && checkout.previous_release().ok().flatten().is_some();
-    let fit = crate::preflight::fit(&facts);
-    println!(
-        "fitted to {src}: main service `{}`, http port {}, health path {}, backup seed {}",
-        fit.main_service,
-        fit.http_port
-            .map(|p| p.to_string())
-            .unwrap_or_else(|| "unknown".into()),
-        fit.health_path.as_deref().unwrap_or("/"),
-        fit.seed
-            .as_ref()
-            .map(|(s, v, t)| format!("in volume `{v}` of `{s}` ({t})"))
-            .unwrap_or_else(|| "none".into())
-    );
-    Ok(crate::preflight::scaffold(recipe, src, &facts, has_release))
-}
-
-/// Every YAML file under `p` (or `p` itself), plus allowlist files, sorted.
-fn collect(p: &Path, yaml: &mut Vec<PathBuf>, allowlists: &mut Vec<PathBuf>) {
-    if p.is_file() {
-        if p.file_name()
-            .is_some_and(|n| n == "repo-local-approved.txt")
-        {
-            allowlists.push(p.to_path_buf());
+impl Found {
+    fn push(&mut self, display: PathBuf, real: PathBuf) {
+        let allowlist = display
+            .file_name()
+            .is_some_and(|n| n == "repo-local-approved.txt");
+        if allowlist {
+            self.allowlists.push(display.clone());
         } else {
-            yaml.push(p.to_path_buf());
+            self.yaml.push(display.clone());
         }
-        return;
+        self.real.insert(display, real);
     }
-    let Ok(rd) = std::fs::read_dir(p) else { return };
-    let mut entries: Vec<_> = rd.filter_map(Result::ok).collect();
-    entries.sort_by_key(|e| e.file_name());
-    for e in entries {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let Ok(t) = e.file_type() else { continue };
-        if t.is_dir() && !name.starts_with('.') {
-            collect(&e.path(), yaml, allowlists);
-        } else if t.is_file() && is_yaml(&name) {
-            yaml.push(e.path());
-        } else if t.is_file() && name == "repo-local-approved.txt" {
-            allowlists.push(e.path());
+}
+
+/// Every YAML file under the argument `p` (or `p` itself), plus allowlist files, sorted. A file
+/// named explicitly is read wherever it is; inside a folder, symlinks must stay inside it.
+fn collect_arg(p: &Path, found: &mut Found) {
+    match std::fs::metadata(p) {
+        Ok(m) if m.is_dir() => collect(p, p, found),
+        Ok(m) if m.is_file() => {
+            let real = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+            found.push(p.to_path_buf(), real);
         }
+        Ok(m) => found.errors.push(file_error(
+            p,
+            format!(
+                "is {}, not a regular file",
+                crate::regular::kind(m.file_type())
+            ),
+        )),
+        Err(e) => found
+            .errors
+            .push(file_error(p, format!("cannot read: {e}"))),
+    }
+}
+
+fn collect(dir: &Path, root: &Path, found: &mut Found) {
+    let listing = list(dir, root, |n| is_yaml(n) || n == "repo-local-approved.txt");
+    found.errors.extend(listing.errors(dir));
+    for (name, real) in listing.files {
+        found.push(dir.join(name), real);
+    }
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut subdirs: Vec<_> = rd
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .map(|e| e.path())
+        .collect();
+    subdirs.sort();
+    for d in subdirs {
+        collect(&d, root, found);
     }
 }
 
@@ -232,24 +124,10 @@ fn is_meta(p: &Path) -> bool {
         .is_some_and(|n| n == "recipe.yaml" || n == "recipe.yml")
 }
 
-/// Reads a file to check, as a positioned error when it is too large or not UTF-8 text.
-fn read(p: &Path) -> Result<String, SpecError> {
-    let io = |message: String| SpecError {
-        file: p.to_path_buf(),
-        line: 0,
-        column: 0,
-        key: None,
-        kind: Box::new(SpecErrorKind::Io { message }),
-    };
-    let len = std::fs::metadata(p)
-        .map_err(|e| io(format!("cannot read: {e}")))?
-        .len();
-    if len > MAX_SPEC_BYTES {
-        return Err(io(format!(
-            "is larger than {MAX_SPEC_BYTES} bytes; a spec file is small (hint: split it)"
-        )));
-    }
-    std::fs::read_to_string(p).map_err(|e| io(format!("cannot read: {e}")))
+/// Reads a file to check (the regular file behind its display path), as positioned errors when it
+/// is too large or not spec text.
+fn read(found: &Found, p: &Path) -> Result<String, SpecError> {
+    read_text(found.real.get(p).map_or(p, |r| r.as_path()), p)
 }
 
 fn check(paths: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
@@ -267,20 +145,22 @@ fn check(paths: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
     } else {
         paths
     };
-    let (mut files, mut allowlists) = (Vec::new(), Vec::new());
+    let mut found = Found::default();
     for p in &paths {
-        if !p.exists() {
+        if std::fs::symlink_metadata(p).is_err() {
             eprintln!("cc-ci: error: {} does not exist", p.display());
             return Ok(exit::code(exit::USAGE));
         }
-        collect(p, &mut files, &mut allowlists);
+        collect_arg(p, &mut found);
     }
-    files.dedup();
-    let mut errors: Vec<SpecError> = Vec::new();
+    found.yaml.sort();
+    found.yaml.dedup();
+    let mut errors: Vec<SpecError> = std::mem::take(&mut found.errors);
+    let (files, allowlists) = (found.yaml.clone(), found.allowlists.clone());
     // Specs grouped by folder, each folder linted against its own recipe.yaml.
     let mut groups: Vec<(PathBuf, Vec<SpecFile>)> = Vec::new();
     for f in files.iter().filter(|f| !is_meta(f)) {
-        let text = match read(f) {
+        let text = match read(&found, f) {
             Ok(t) => t,
             Err(e) => {
                 errors.push(e);
@@ -305,7 +185,7 @@ fn check(paths: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
         }
     }
     for m in &meta_files {
-        let text = match read(m) {
+        let text = match read(&found, m) {
             Ok(t) => t,
             Err(e) => {
                 errors.push(e);
@@ -319,7 +199,7 @@ fn check(paths: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
         }
     }
     for a in &allowlists {
-        let text = match read(a) {
+        let text = match read(&found, a) {
             Ok(t) => t,
             Err(e) => {
                 errors.push(e);

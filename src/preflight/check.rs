@@ -54,7 +54,7 @@ pub fn check(req: &CheckRequest) -> Result<(CheckReport, StackSpec), PreflightEr
         .allowlist
         .map(Path::to_path_buf)
         .unwrap_or_else(|| req.data_dir.join("overlays/repo-local-approved.txt"));
-    let mut grant = || Ok(peek_repo_local_grant(req.coord, &id.name, req.pr));
+    let mut grant = || Ok(peek_grant(req.coord, "repo-local", &id.name, req.pr));
     let discovery = discover::discover(
         &DiscoverRequest {
             project_root: req.data_dir,
@@ -167,9 +167,9 @@ fn checkout(source: &RecipeSource, req: &CheckRequest) -> Result<Checkout, Prefl
     })
 }
 
-/// Whether a valid `repo-local` grant covers `recipe` (and `pr`). It only reads the grants: no use is
-/// consumed and nothing is recorded.
-pub fn peek_repo_local_grant(paths: &CoordPaths, recipe: &str, pr: Option<u64>) -> Granted {
+/// Whether a valid grant for `gate` (`repo-local`, `skip-generic`) covers `recipe` (and `pr`). It only
+/// reads the grants: no use is consumed and nothing is recorded.
+pub fn peek_grant(paths: &CoordPaths, gate: &str, recipe: &str, pr: Option<u64>) -> Granted {
     let rows = match crate::coord::list_grants(paths) {
         Ok(r) => r,
         Err(e) => {
@@ -181,10 +181,7 @@ pub fn peek_repo_local_grant(paths: &CoordPaths, recipe: &str, pr: Option<u64>) 
         }
     };
     match rows.iter().find(|g| {
-        g.state == "valid"
-            && g.gate == "repo-local"
-            && g.recipe == recipe
-            && (g.pr.is_none() || g.pr == pr)
+        g.state == "valid" && g.gate == gate && g.recipe == recipe && (g.pr.is_none() || g.pr == pr)
     }) {
         Some(g) => Granted {
             allowed: true,
@@ -196,7 +193,7 @@ pub fn peek_repo_local_grant(paths: &CoordPaths, recipe: &str, pr: Option<u64>) 
         },
         None => Granted {
             allowed: false,
-            reason: "listing: no valid repo-local grant covers this recipe".into(),
+            reason: format!("listing: no valid {gate} grant covers this recipe"),
             grant_id: None,
         },
     }

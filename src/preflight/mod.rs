@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use crate::deploy::compose::{self, ComposeError, StackSpec};
 
-pub use check::{check, peek_repo_local_grant, CheckRequest};
+pub use check::{check, peek_grant, CheckRequest};
 pub use report::{render_json, render_text, CheckReport, GateLine, TierLine};
 pub use scaffold::{fit, scaffold, Fitted, ScaffoldFile};
 pub use tiers::{tier_unavailable, NO_BACKUP, NO_RELEASE};

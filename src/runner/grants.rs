@@ -23,7 +23,18 @@ pub fn generic_skip(
         return Ok(None);
     }
     let Purpose::Run { ledger, bus } = purpose else {
-        // A listing shows what a run would skip, without checking (or consuming) a grant.
+        // A listing shows what a run would skip, without checking (or consuming) a grant; in CI it
+        // refuses as the run would when no valid skip-generic grant covers the recipe.
+        if cfg.ci {
+            let g = peek(paths, "skip-generic", recipe, cfg.pr);
+            if !g.allowed {
+                return Err(RunError::SkipGenericDenied {
+                    recipe: recipe.to_string(),
+                    reason: format!("a run would refuse to start ({})", g.reason),
+                    pr: cfg.pr,
+                });
+            }
+        }
         return Ok(Some("--skip-generic / CCCI_SKIP_GENERIC=1".to_string()));
     };
     let decision = |allowed: bool, reason: String, grant: Option<String>| {
@@ -70,5 +81,10 @@ pub fn generic_skip(
 
 /// Whether a valid `repo-local` grant covers the recipe, without consuming a use or recording a check.
 pub fn peek_grant(paths: &CoordPaths, recipe: &str, pr: Option<u64>) -> Granted {
-    crate::preflight::peek_repo_local_grant(paths, recipe, pr)
+    peek(paths, "repo-local", recipe, pr)
+}
+
+/// Whether a valid grant for `gate` covers the recipe, without consuming a use or recording a check.
+fn peek(paths: &CoordPaths, gate: &str, recipe: &str, pr: Option<u64>) -> Granted {
+    crate::preflight::peek_grant(paths, gate, recipe, pr)
 }
