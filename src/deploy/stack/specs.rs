@@ -91,10 +91,10 @@ pub fn service_spec(
                     driver_config,
                     ..Default::default()
                 };
-                (MountTypeEnum::VOLUME, source, Some(opts))
+                (MountType::VOLUME, source, Some(opts))
             }
-            MountKind::Bind => (MountTypeEnum::BIND, m.source.clone(), None),
-            MountKind::Tmpfs => (MountTypeEnum::TMPFS, None, None),
+            MountKind::Bind => (MountType::BIND, m.source.clone(), None),
+            MountKind::Tmpfs => (MountType::TMPFS, None, None),
         };
         let volume_options = volume_options.map(|o| MountVolumeOptions {
             no_copy: m.volume_nocopy.then_some(true),
@@ -262,6 +262,7 @@ pub fn service_spec(
             memory_bytes: d.reservations.memory,
             generic_resources: None,
         }),
+        ..Default::default()
     };
     let networks = service_networks(svc)
         .into_iter()
