@@ -136,16 +136,10 @@ pub fn load_with_env(
     let mut merged: Option<serde_yaml::Value> = None;
     for f in &files {
         let text = read_compose(f)?;
-        let (mut v, lines) = yaml::parse(&text).map_err(|e| ComposeError::Yaml {
-            path: f.clone(),
-            line: e.line,
-            message: e.message,
-        })?;
+        let (mut v, lines) = parse_file(&text, f, &env.vars)?;
         let own = Checker::new(Origins {
             files: vec![(f.clone(), lines.clone())],
         });
-        let lookup = |k: &str| env.vars.get(k).cloned();
-        interpolate_value(&mut v, "", &lookup, &own)?;
         normalize::normalize(&mut v, &own, &ctx)?;
         origins.files.push((f.clone(), lines));
         match merged.as_mut() {
@@ -155,6 +149,35 @@ pub fn load_with_env(
     }
     let merged = merged.unwrap_or(serde_yaml::Value::Null);
     parse::to_spec(merged, &base, stack, env, files, Checker::new(origins))
+}
+
+/// Parses one compose file's text (`path` names it in errors) with merge keys applied and interpolates
+/// every string value in it with `vars` (keys are left alone).
+pub fn load_str(
+    text: &str,
+    path: &Path,
+    vars: &BTreeMap<String, String>,
+) -> Result<serde_yaml::Value, ComposeError> {
+    parse_file(text, path, vars).map(|(v, _)| v)
+}
+
+/// [`load_str`], with the line of every key path of the file.
+fn parse_file(
+    text: &str,
+    path: &Path,
+    vars: &BTreeMap<String, String>,
+) -> Result<(serde_yaml::Value, yaml::Lines), ComposeError> {
+    let (mut v, lines) = yaml::parse(text).map_err(|e| ComposeError::Yaml {
+        path: path.to_path_buf(),
+        line: e.line,
+        message: e.message,
+    })?;
+    let ck = Checker::new(Origins {
+        files: vec![(path.to_path_buf(), lines)],
+    });
+    interpolate_value(&mut v, "", &|k: &str| vars.get(k).cloned(), &ck)?;
+    let lines = ck.into_origins().files.remove(0).1;
+    Ok((v, lines))
 }
 
 /// A compose file's text; it must be a regular file of at most [`MAX_COMPOSE_BYTES`].

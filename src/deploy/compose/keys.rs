@@ -97,6 +97,10 @@ impl Checker {
         &self.origins
     }
 
+    pub fn into_origins(self) -> Origins {
+        self.origins
+    }
+
     /// (unsupported, ignored) key paths, in the order met.
     pub fn finish(self) -> (Vec<String>, Vec<String>) {
         (self.unsupported, self.ignored)
