@@ -140,8 +140,11 @@ fn previous(input: &BaseInput, why: String) -> UpgradeBase {
             commit: None,
             tag: None,
             run_id: None,
+            // Worded as `cc-ci check` words it, then how the choice came to it.
             reason: format!(
-                "{why}no release tag is an ancestor of head_ref: nothing to upgrade from"
+                "{} ({})",
+                crate::preflight::NO_RELEASE,
+                why.trim_end_matches(['.', ';', ':', ' '])
             ),
         },
     }

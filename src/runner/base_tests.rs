@@ -144,7 +144,7 @@ fn without_green_runs_or_releases_there_is_no_base_and_the_reason_says_why() {
     assert_eq!(b.commit, None);
     assert_eq!(
         b.reason,
-        "no green run of hello on this host; no release tag is an ancestor of head_ref: nothing to upgrade from"
+        "no previous release: no release tag is an ancestor of head_ref (no green run of hello on this host)"
     );
     assert!(install_base(&b).is_err());
 }

@@ -271,6 +271,7 @@ fn prepared(dir: &Path, stages: &[Tier], selection: &Selection) -> Prepared {
         }),
         selection,
         install_steps: None,
+        backup_capable: true,
     })
     .unwrap();
     let run_dir = dir.join("run");
@@ -303,6 +304,7 @@ fn prepared(dir: &Path, stages: &[Tier], selection: &Selection) -> Prepared {
         stack: STACK.into(),
         customization: Vec::new(),
         lint: None,
+        facts: Default::default(),
         checkout,
     }
 }
@@ -311,6 +313,7 @@ fn prepared(dir: &Path, stages: &[Tier], selection: &Selection) -> Prepared {
 fn config(dir: &Path, stages: Vec<Tier>, selection: Selection) -> RunConfig {
     RunConfig {
         recipe: "hello".into(),
+        recipe_name: None,
         git_ref: None,
         pr: None,
         stages,
