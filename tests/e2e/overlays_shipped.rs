@@ -127,9 +127,7 @@ fn custom_html_nginx_overlay_fails_when_the_upgrade_moves_the_content_volume() {
     run.assert_deployed_once_and_torn_down();
 }
 
-// ---- dbapp: seed before backup, change after, restore brings it back exactly -------------------
-
-const DB_STAGES: &str = "install,backup,restore";
+// ---- dbapp: real PostgreSQL; rows survive the upgrade, the dump holds them, restore brings them back
 
 fn dbapp_restore_tests() -> Vec<String> {
     ids(
@@ -137,47 +135,82 @@ fn dbapp_restore_tests() -> Vec<String> {
         &[
             ("restore", "restore.yaml", "rows_restored_exactly"),
             ("restore", "restore.yaml", "change_after_backup_undone"),
-            ("restore", "restore.yaml", "app_reads_restored_rows"),
+            ("restore", "restore.yaml", "restored_rows_over_the_network"),
         ],
     )
 }
 
-#[test]
-fn dbapp_overlay_passes_on_its_fixture() {
-    let run = ShippedRun::run(RunFixture::shipped("dbapp", "ok"), DB_STAGES);
-    assert_eq!(run.code, Some(0), "{}", run.shown);
-    let mut expected = dbapp_restore_tests();
-    expected.extend(ids(
+/// Every test of the dbapp overlay.
+pub(crate) fn dbapp_overlay() -> Vec<String> {
+    let mut v = dbapp_restore_tests();
+    v.extend(ids(
         "dbapp",
-        &[("backup", "data.yaml", "dump_written_by_pre_hook")],
+        &[
+            ("install", "install.yaml", "schema_from_init_scripts"),
+            (
+                "install",
+                "install.yaml",
+                "secret_password_works_over_the_network",
+            ),
+            (
+                "install",
+                "install.yaml",
+                "wrong_password_refused_over_the_network",
+            ),
+            ("upgrade", "upgrade.yaml", "rows_survived_upgrade"),
+            ("backup", "backup.yaml", "dump_written_by_pre_hook"),
+        ],
     ));
-    expected.sort();
-    assert_eq!(run.overlay_passed(), expected, "{}", run.shown);
+    v.sort();
+    v
+}
+
+#[test]
+fn dbapp_overlay_passes_through_all_four_tiers_on_postgresql() {
+    let run = ShippedRun::run(RunFixture::shipped("dbapp", "ok"), ALL_TIERS);
+    assert_eq!(run.code, Some(0), "{}", run.shown);
+    assert_eq!(run.overlay_passed(), dbapp_overlay(), "{}", run.shown);
     assert!(run.failed.is_empty(), "{:?}\n{}", run.failed, run.shown);
+    let proof = &run.fixture.results()["upgrade_proof"];
+    assert_eq!(
+        proof["chaos_version"].as_str(),
+        Some(&run.fixture.repo.head[..8]),
+        "{proof:#}"
+    );
     run.assert_deployed_once_and_torn_down();
 }
 
 #[test]
-fn dbapp_overlay_fails_when_the_restore_hook_does_nothing() {
+fn dbapp_overlay_fails_naming_the_rows_when_the_restore_hook_does_nothing() {
     let f = RunFixture::shipped("dbapp", "bad");
-    // The PR drops the restore post-hook's work: the dump comes back, the rows are never loaded.
+    // The PR drops the restore post-hook's work: the dump comes back, nothing loads it.
     f.commit_head_change(
         "compose.yml",
-        "backupbot.restore.post-hook=db-load",
-        "backupbot.restore.post-hook=true",
+        r#"backupbot.restore.post-hook: "/pg_backup.sh restore""#,
+        r#"backupbot.restore.post-hook: "true""#,
     );
-    let run = ShippedRun::run(f, DB_STAGES);
+    let run = ShippedRun::run(f, "install,backup,restore");
     assert_eq!(run.code, Some(1), "{}", run.shown);
     assert_eq!(run.failed, dbapp_restore_tests(), "{}", run.shown);
     // The backup side is intact and the generic restore checks cannot tell.
     for id in [
-        "backup::overlays/dbapp/data.yaml::dump_written_by_pre_hook",
+        "backup::overlays/dbapp/backup.yaml::dump_written_by_pre_hook",
         "backup::generic-tests/backup.yaml::backup_exists",
         "restore::generic-tests/restore.yaml::converged",
         "restore::generic-tests/restore.yaml::http",
     ] {
         assert!(run.passed.contains(&id.to_string()), "{id}: {}", run.shown);
     }
+    // The failures name the rows: what was backed up, and what is there instead.
+    let msg = run.fixture.message("restore.yaml::rows_restored_exactly");
+    assert!(
+        msg.contains("recorded \"3|carol\", now \"9|mallory\""),
+        "{msg}"
+    );
+    let msg = run
+        .fixture
+        .message("restore.yaml::change_after_backup_undone");
+    assert!(msg.contains("still \"9|mallory\""), "{msg}");
     run.assert_deployed_once_and_torn_down();
 }
 

@@ -3,6 +3,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod backup_postgres;
 mod docker_backup;
 mod docker_connect;
 mod docker_exec;

@@ -154,6 +154,22 @@ impl RunFixture {
         panic!("no test ending with {id_suffix} in results.json: {r:#}");
     }
 
+    /// The failure message of a test in results.json, by id suffix (empty when it has none).
+    pub fn message(&self, id_suffix: &str) -> String {
+        let r = self.results();
+        for t in r["tiers"].as_array().unwrap() {
+            for test in t["tests"].as_array().unwrap() {
+                if test["id"].as_str().unwrap().ends_with(id_suffix) {
+                    return test["outcome"]["message"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
+                }
+            }
+        }
+        panic!("no test ending with {id_suffix} in results.json: {r:#}");
+    }
+
     /// Ids of the tests of results.json whose outcome is `kind` (`passed`, `failed`, ...), sorted.
     pub fn ids_with_outcome(&self, kind: &str) -> Vec<String> {
         let r = self.results();

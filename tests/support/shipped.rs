@@ -16,7 +16,12 @@ pub struct ShippedRun {
 impl ShippedRun {
     /// Runs `cc-ci run --stages <stages>` on the fixture (already prepared, e.g. broken on purpose).
     pub fn run(fixture: RunFixture, stages: &str) -> Self {
-        let out = fixture.run(&["--stages", stages]);
+        Self::run_with(fixture, &["--stages", stages])
+    }
+
+    /// Runs `cc-ci run ARGS` on the fixture.
+    pub fn run_with(fixture: RunFixture, args: &[&str]) -> Self {
+        let out = fixture.run(args);
         let shown = text(&out);
         let passed = fixture.ids_with_outcome("passed");
         let failed = fixture.ids_with_outcome("failed");

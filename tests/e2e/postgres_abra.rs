@@ -1,0 +1,51 @@
+//! The PostgreSQL fixture (`examples/recipes/dbapp` with its shipped overlay) through the abra
+//! deployer, driven by the abra command-line double (`tests/support/abra-double`, as it is) on the real
+//! engine: the same overlay that passes with the built-in deployer passes here, in all four tiers,
+//! with one fresh deploy and nothing left behind.
+
+use crate::support::abra::{read_log, wrapper};
+use crate::support::run::RunFixture;
+use crate::support::shipped::ShippedRun;
+
+#[test]
+fn dbapp_overlay_passes_through_all_four_tiers_with_the_abra_double() {
+    let f = RunFixture::shipped("dbapp", "abra");
+    let log = f.dir.path().join("abra-calls.jsonl");
+    let bin = wrapper(&f.dir.path().join("bin"), &log, &[]);
+    let bin = bin.display().to_string();
+    let run = ShippedRun::run_with(
+        f,
+        &[
+            "--stages",
+            "install,upgrade,backup,restore",
+            "--deployer",
+            "abra",
+            "--abra",
+            &bin,
+        ],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.shown);
+    assert_eq!(
+        run.overlay_passed(),
+        super::overlays_shipped::dbapp_overlay(),
+        "{}",
+        run.shown
+    );
+    assert!(run.failed.is_empty(), "{:?}\n{}", run.failed, run.shown);
+    let calls: Vec<String> = read_log(&log).iter().map(|c| c.line()).collect();
+    let d = &run.fixture.domain;
+    for expected in [
+        format!("abra app new dbapp 1.1.0+15.18 --server default --domain {d} --no-input"),
+        format!("abra app deploy {d} --chaos --no-input --force"),
+    ] {
+        assert!(calls.contains(&expected), "{expected}: {calls:#?}");
+    }
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.starts_with("abra app backup create"))
+            && calls.iter().any(|c| c.starts_with("abra app restore")),
+        "{calls:#?}"
+    );
+    run.assert_deployed_once_and_torn_down();
+}
