@@ -32,20 +32,21 @@ fn dbapp_overlay_passes_through_all_four_tiers_with_the_abra_double() {
         run.shown
     );
     assert!(run.failed.is_empty(), "{:?}\n{}", run.failed, run.shown);
+    // The ops went through abra (its exact flags are the abra deployer's own contract, tested there):
+    // the previous release installed, the PR head deployed with --chaos, a backup, a restore.
     let calls: Vec<String> = read_log(&log).iter().map(|c| c.line()).collect();
     let d = &run.fixture.domain;
-    for expected in [
-        format!("abra app new dbapp 1.1.0+15.18 --server default --domain {d} --no-input"),
-        format!("abra app deploy {d} --chaos --no-input --force"),
+    for prefix in [
+        "abra app new dbapp 1.1.0+15.18 ".to_string(),
+        format!("abra app deploy {d} --chaos "),
+        format!("abra app backup create {d} "),
+        format!("abra app restore {d} "),
     ] {
-        assert!(calls.contains(&expected), "{expected}: {calls:#?}");
+        assert_eq!(
+            calls.iter().filter(|c| c.starts_with(&prefix)).count(),
+            1,
+            "{prefix}: {calls:#?}"
+        );
     }
-    assert!(
-        calls
-            .iter()
-            .any(|c| c.starts_with("abra app backup create"))
-            && calls.iter().any(|c| c.starts_with("abra app restore")),
-        "{calls:#?}"
-    );
     run.assert_deployed_once_and_torn_down();
 }
