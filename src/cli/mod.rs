@@ -10,6 +10,7 @@ mod janitor;
 mod ledger;
 mod overlay;
 mod run;
+mod run_flags;
 
 use std::process::ExitCode;
 
@@ -50,14 +51,25 @@ pub enum Command {
     Engine(engine::EngineCmd),
 }
 
+/// The plain usage line of the subcommand typed first (`cc-ci run [OPTIONS] …`), if any.
+fn subcommand_usage() -> Option<clap::builder::StyledStr> {
+    use clap::CommandFactory;
+    let name = std::env::args().nth(1)?;
+    let mut cmd = Cli::command();
+    cmd.build();
+    let sub = cmd.find_subcommand_mut(&name)?;
+    Some(sub.render_usage())
+}
+
 /// Parses the command line and runs the command. Errors are printed with their causes; the exit code
 /// comes from `crate::exit`.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let _ = e.print();
-            return match e.kind() {
+            let kind = e.kind();
+            let _ = run_flags::without_far_hints(e, subcommand_usage()).print();
+            return match kind {
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
                     crate::exit::code(crate::exit::OK)
                 }

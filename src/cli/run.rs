@@ -4,10 +4,15 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::runner::{self, DeployerKind, RunConfig, Selection};
+use crate::runner::{self, DeployerKind, RunConfig};
+use crate::spec::Tier;
 
-/// Runs the tiers against a recipe. Accepts libtest's arguments and pytest's common ones.
+use super::run_flags::TestArgs;
+
+/// Runs the tiers against a recipe. Accepts libtest's arguments and the pytest flags a pipeline
+/// passes by habit (docs/pytest.md). A flag given twice counts (`-vv`) or the last one wins, as in pytest.
 #[derive(Debug, clap::Args)]
+#[command(args_override_self = true)]
 pub struct RunArgs {
     /// Recipe: a name (cloned from CCCI_RECIPE_BASE_URL), a git URL, or a local path.
     #[arg(long, env = "RECIPE")]
@@ -21,9 +26,9 @@ pub struct RunArgs {
     /// Tiers to run, comma-separated: install,upgrade,backup,restore,custom.
     #[arg(long, env = "STAGES")]
     pub stages: Option<String>,
-    /// How the app is deployed: `stack` (built in) or `abra`.
-    #[arg(long, env = "CCCI_DEPLOYER", default_value = "stack")]
-    pub deployer: String,
+    /// How the app is deployed.
+    #[arg(long, env = "CCCI_DEPLOYER", value_enum, default_value_t = DeployerArg::Stack)]
+    pub deployer: DeployerArg,
     /// Path of the abra binary (default: found on PATH).
     #[arg(long)]
     pub abra: Option<PathBuf>,
@@ -52,8 +57,8 @@ pub struct RunArgs {
         default_value = "https://git.coopcloud.tech/coop-cloud"
     )]
     pub recipe_base_url: String,
-    /// Write JUnit XML here.
-    #[arg(long)]
+    /// Write JUnit XML here (pytest's `--junit-xml` spelling works too).
+    #[arg(long, visible_alias = "junit-xml", value_name = "PATH")]
     pub junitxml: Option<PathBuf>,
     /// Write the Markdown summary (a PR comment) here.
     #[arg(long)]
@@ -62,56 +67,84 @@ pub struct RunArgs {
     #[arg(long)]
     pub artifacts: Option<PathBuf>,
     /// Wait for Enter on a terminal after this tier's assertions (refused when CI is set).
-    #[arg(long)]
-    pub pause_after: Option<String>,
+    #[arg(long, value_enum, value_name = "TIER")]
+    pub pause_after: Option<TierArg>,
     /// Create the external `proxy` network when it is missing (both deployers; it is never removed).
     #[arg(long, env = "CCCI_CREATE_PROXY_NETWORK", default_value_t = true, action = clap::ArgAction::Set)]
     pub create_proxy_network: bool,
-    /// pytest: select tests by keyword expression (and, or, not, parentheses).
-    #[arg(short = 'k')]
-    pub keyword: Option<String>,
-    /// pytest: stop after the first failure (teardown still runs).
-    #[arg(short = 'x', long = "exitfirst")]
-    pub exitfirst: bool,
-    /// pytest: list the tests that would run, without deploying.
-    #[arg(long = "collect-only", visible_alias = "co")]
-    pub collect_only: bool,
-    /// pytest: verbose.
-    #[arg(short = 'v', long = "verbose")]
-    pub verbose: bool,
+    /// Print cc-ci's version and exit.
+    #[arg(id = "show_version", short = 'V', long = "version")]
+    pub version: bool,
     #[command(flatten)]
-    pub libtest: libtest_mimic::Arguments,
+    pub tests: TestArgs,
+}
+
+/// `--deployer`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DeployerArg {
+    /// The built-in deployer (through the engine API).
+    Stack,
+    /// The `abra` CLI.
+    Abra,
+}
+
+/// A tier named on the command line (`--pause-after`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TierArg {
+    Install,
+    Upgrade,
+    Backup,
+    Restore,
+    Custom,
+}
+
+impl From<TierArg> for Tier {
+    fn from(t: TierArg) -> Tier {
+        match t {
+            TierArg::Install => Tier::Install,
+            TierArg::Upgrade => Tier::Upgrade,
+            TierArg::Backup => Tier::Backup,
+            TierArg::Restore => Tier::Restore,
+            TierArg::Custom => Tier::Custom,
+        }
+    }
 }
 
 /// Runs `cc-ci run`.
 pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
+    if a.version {
+        println!("cc-ci {}", env!("CARGO_PKG_VERSION"));
+        return Ok(crate::exit::code(crate::exit::OK));
+    }
     let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "0" && v != "false");
     let trust_gate_off = std::env::var("CCCI_TRUST_GATE_OFF").is_ok_and(|v| v == "1");
-    let config = match build_config(a, ci, trust_gate_off) {
+    let (config, notes) = match build_config(a, ci, trust_gate_off) {
         Ok(c) => c,
         Err(msg) => {
             eprintln!("cc-ci run: {msg}");
             return Ok(crate::exit::code(crate::exit::USAGE));
         }
     };
+    for n in notes {
+        eprintln!("cc-ci run: note: {n}");
+    }
     Ok(crate::exit::code(runner::run(config)))
 }
 
-fn build_config(a: RunArgs, ci: bool, trust_gate_off: bool) -> Result<RunConfig, String> {
+fn build_config(
+    a: RunArgs,
+    ci: bool,
+    trust_gate_off: bool,
+) -> Result<(RunConfig, Vec<String>), String> {
     let recipe = a.recipe.ok_or_else(|| {
         "no recipe given (hint: pass --recipe NAME|PATH|URL or set RECIPE)".to_string()
     })?;
-    let deployer = match a.deployer.as_str() {
-        "stack" => DeployerKind::Stack,
-        "abra" => DeployerKind::Abra {
+    let deployer = match a.deployer {
+        DeployerArg::Stack => DeployerKind::Stack,
+        DeployerArg::Abra => DeployerKind::Abra {
             abra: a.abra,
             server: a.server,
         },
-        other => {
-            return Err(format!(
-                "unknown deployer `{other}` (expected `stack` or `abra`)"
-            ))
-        }
     };
     let stages = runner::parse_stages(a.stages.as_deref())?;
     let pause_after = match a.pause_after {
@@ -119,17 +152,11 @@ fn build_config(a: RunArgs, ci: bool, trust_gate_off: bool) -> Result<RunConfig,
         Some(_) if ci => {
             return Err("--pause-after waits for a person and is refused when CI is set".into())
         }
-        Some(t) => Some(t.parse().map_err(|e| format!("--pause-after {t}: {e}"))?),
+        Some(t) => Some(Tier::from(t)),
     };
-    let keyword = match a.keyword {
-        None => None,
-        Some(k) => Some(crate::discover::Keyword::parse(&k).map_err(|e| format!("-k {k:?}: {e}"))?),
-    };
-    let mut libtest = a.libtest;
-    if a.collect_only {
-        libtest.list = true;
-    }
-    Ok(RunConfig {
+    let cwd = std::env::current_dir().ok();
+    let (selection, notes) = a.tests.selection(cwd).map_err(|e| e.to_string())?;
+    let config = RunConfig {
         recipe,
         git_ref: a.git_ref.filter(|r| !r.is_empty()),
         pr: a.pr,
@@ -148,12 +175,7 @@ fn build_config(a: RunArgs, ci: bool, trust_gate_off: bool) -> Result<RunConfig,
         create_proxy_network: a.create_proxy_network,
         ci,
         trust_gate_off,
-        selection: Selection {
-            keyword,
-            exitfirst: a.exitfirst,
-            collect_only: a.collect_only,
-            verbose: a.verbose,
-            libtest,
-        },
-    })
+        selection,
+    };
+    Ok((config, notes))
 }

@@ -1,11 +1,21 @@
-//! The pytest `-k` keyword expression: `and`, `or`, `not`, parentheses and keywords, each keyword a
-//! case-insensitive substring of the trial id. Parses and matches; never selects ops.
+//! pytest's `-k` keyword expression and `-m` marker expression: `and`, `or`, `not`, parentheses and
+//! identifiers, lexed as pytest lexes them (only spaces and tabs separate tokens: a newline is refused).
+//! Under `-k` an identifier is a case-insensitive substring of the trial id (or, as in pytest, of one of
+//! its marks); under `-m` it is the exact
+//! name of one of the trial's marks (its tier, its kind, its tags). Parses and matches; never selects ops.
 
 use std::fmt;
 
 /// A parsed `-k` expression.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Keyword {
+    expr: Option<Expr>,
+    source: String,
+}
+
+/// A parsed `-m` expression: identifiers name marks exactly (case-sensitive, as in pytest).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarkExpr {
     expr: Option<Expr>,
     source: String,
 }
@@ -18,10 +28,12 @@ enum Expr {
     Or(Box<Expr>, Box<Expr>),
 }
 
-/// A syntax error in a `-k` expression, with its 1-based column.
+/// A syntax error in a `-k` or `-m` expression, with its 1-based column.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("bad -k expression {expr:?} at column {column}: expected {expected}, got {got} (hint: keywords combine with `and`, `or`, `not` and parentheses)")]
+#[error("bad {option} expression {expr:?} at column {column}: expected {expected}, got {got} (hint: identifiers combine with `and`, `or`, `not` and parentheses)")]
 pub struct KeywordError {
+    /// `-k` or `-m`.
+    pub option: &'static str,
     pub expr: String,
     pub column: usize,
     pub expected: String,
@@ -57,14 +69,19 @@ fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || matches!(c, '_' | ':' | '+' | '-' | '.' | '[' | ']' | '\\' | '/')
 }
 
-fn lex(s: &str) -> Result<Vec<(Tok, usize)>, KeywordError> {
+/// pytest's scanner skips spaces and tabs only; any other whitespace (a newline) is an error.
+fn is_blank(c: char) -> bool {
+    c == ' ' || c == '\t'
+}
+
+fn lex(s: &str, option: &'static str) -> Result<Vec<(Tok, usize)>, KeywordError> {
     let mut out = Vec::new();
     let chars: Vec<(usize, char)> = s.char_indices().collect();
     let mut i = 0;
     while i < chars.len() {
         let (pos, c) = chars[i];
         let col = s[..pos].chars().count() + 1;
-        if c.is_whitespace() {
+        if is_blank(c) {
             i += 1;
         } else if c == '(' {
             out.push((Tok::LParen, col));
@@ -87,10 +104,11 @@ fn lex(s: &str) -> Result<Vec<(Tok, usize)>, KeywordError> {
             out.push((t, col));
         } else {
             return Err(KeywordError {
+                option,
                 expr: s.into(),
                 column: col,
-                expected: "a keyword, `and`, `or`, `not` or a parenthesis".into(),
-                got: format!("the character `{c}`"),
+                expected: "an identifier, `and`, `or`, `not` or a parenthesis".into(),
+                got: format!("the character {c:?}"),
             });
         }
     }
@@ -102,6 +120,7 @@ struct Parser<'a> {
     toks: Vec<(Tok, usize)>,
     at: usize,
     src: &'a str,
+    option: &'static str,
 }
 
 impl Parser<'_> {
@@ -111,6 +130,7 @@ impl Parser<'_> {
     fn fail(&self, expected: &str) -> KeywordError {
         let (t, col) = &self.toks[self.at];
         KeywordError {
+            option: self.option,
             expr: self.src.into(),
             column: *col,
             expected: expected.into(),
@@ -150,42 +170,53 @@ impl Parser<'_> {
             }
             Tok::Word(w) => {
                 self.at += 1;
-                Ok(Expr::Word(w.to_lowercase()))
+                Ok(Expr::Word(w))
             }
             _ => Err(self.fail("not OR left parenthesis OR identifier")),
         }
     }
 }
 
+/// Parses `expr` for `option` (`-k` or `-m`); `None` when it is empty or blank (matches everything).
+fn parse(expr: &str, option: &'static str) -> Result<Option<Expr>, KeywordError> {
+    let toks = lex(expr, option)?;
+    if toks.len() == 1 {
+        return Ok(None);
+    }
+    let mut p = Parser {
+        toks,
+        at: 0,
+        src: expr,
+        option,
+    };
+    let e = p.or()?;
+    if *p.peek() != Tok::End {
+        return Err(p.fail("end of input"));
+    }
+    Ok(Some(e))
+}
+
 impl Keyword {
     /// Parses an expression; an empty or blank one matches everything.
     pub fn parse(expr: &str) -> Result<Keyword, KeywordError> {
-        let toks = lex(expr)?;
-        if toks.len() == 1 {
-            return Ok(Keyword {
-                expr: None,
-                source: expr.into(),
-            });
-        }
-        let mut p = Parser {
-            toks,
-            at: 0,
-            src: expr,
-        };
-        let e = p.or()?;
-        if *p.peek() != Tok::End {
-            return Err(p.fail("end of input"));
-        }
         Ok(Keyword {
-            expr: Some(e),
+            expr: parse(expr, "-k")?.map(|e| e.lowercased()),
             source: expr.into(),
         })
     }
 
     /// Whether the trial id is selected.
     pub fn matches(&self, test_id: &str) -> bool {
-        let id = test_id.to_lowercase();
-        self.expr.as_ref().is_none_or(|e| eval(e, &id))
+        self.matches_names(&[test_id])
+    }
+
+    /// Whether a trial known by `names` (its id, and its marks as pytest's `-k` also sees them) is
+    /// selected: an identifier is true when it is a substring of one of the names.
+    pub fn matches_names<S: AsRef<str>>(&self, names: &[S]) -> bool {
+        let names: Vec<String> = names.iter().map(|n| n.as_ref().to_lowercase()).collect();
+        self.expr
+            .as_ref()
+            .is_none_or(|e| e.eval(&|w| names.iter().any(|n| n.contains(w))))
     }
 
     /// The expression as typed.
@@ -194,12 +225,45 @@ impl Keyword {
     }
 }
 
-fn eval(e: &Expr, id: &str) -> bool {
-    match e {
-        Expr::Word(w) => id.contains(w.as_str()),
-        Expr::Not(a) => !eval(a, id),
-        Expr::And(a, b) => eval(a, id) && eval(b, id),
-        Expr::Or(a, b) => eval(a, id) || eval(b, id),
+impl MarkExpr {
+    /// Parses a `-m` expression; an empty or blank one matches everything.
+    pub fn parse(expr: &str) -> Result<MarkExpr, KeywordError> {
+        Ok(MarkExpr {
+            expr: parse(expr, "-m")?,
+            source: expr.into(),
+        })
+    }
+
+    /// Whether a trial carrying `marks` is selected: an identifier is true when it equals one mark.
+    pub fn matches<S: AsRef<str>>(&self, marks: &[S]) -> bool {
+        self.expr
+            .as_ref()
+            .is_none_or(|e| e.eval(&|w| marks.iter().any(|m| m.as_ref() == w)))
+    }
+
+    /// The expression as typed.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+}
+
+impl Expr {
+    fn lowercased(self) -> Expr {
+        match self {
+            Expr::Word(w) => Expr::Word(w.to_lowercase()),
+            Expr::Not(a) => Expr::Not(Box::new(a.lowercased())),
+            Expr::And(a, b) => Expr::And(Box::new(a.lowercased()), Box::new(b.lowercased())),
+            Expr::Or(a, b) => Expr::Or(Box::new(a.lowercased()), Box::new(b.lowercased())),
+        }
+    }
+
+    fn eval(&self, word: &dyn Fn(&str) -> bool) -> bool {
+        match self {
+            Expr::Word(w) => word(w),
+            Expr::Not(a) => !a.eval(word),
+            Expr::And(a, b) => a.eval(word) && b.eval(word),
+            Expr::Or(a, b) => a.eval(word) || b.eval(word),
+        }
     }
 }
 
@@ -253,5 +317,27 @@ mod tests {
         assert_eq!(e.column, 3);
         assert!(e.to_string().contains("column 3"), "{e}");
         assert!(Keyword::parse("or").is_err());
+    }
+
+    #[test]
+    fn only_spaces_and_tabs_separate_tokens_as_in_pytest() {
+        assert_eq!(sel("converged\tor head"), [IDS[0], IDS[1]]);
+        let e = Keyword::parse("converged\n").unwrap_err();
+        assert_eq!((e.column, e.got.as_str()), (10, "the character '\\n'"));
+        assert!(e.to_string().starts_with("bad -k expression"), "{e}");
+        assert!(Keyword::parse("a\r").is_err());
+    }
+
+    #[test]
+    fn a_mark_expression_names_marks_exactly_and_case_sensitively() {
+        let marks = ["install", "generic", "slow"];
+        let m = |e: &str| MarkExpr::parse(e).unwrap().matches(&marks);
+        assert!(m("install and not upgrade"));
+        assert!(m("slow or nothing"));
+        assert!(!m("inst"), "a mark is never a substring");
+        assert!(!m("Install"), "marks are case-sensitive");
+        assert!(m(""));
+        let e = MarkExpr::parse("install and").unwrap_err();
+        assert!(e.to_string().starts_with("bad -m expression"), "{e}");
     }
 }

@@ -22,7 +22,7 @@ use crate::spec::{
 };
 
 pub use gate::{decide, parse_allowlist, AllowEntry, GateDecision, GateVia};
-pub use keyword::{Keyword, KeywordError};
+pub use keyword::{Keyword, KeywordError, MarkExpr};
 pub use pytest::{tier_of as pytest_tier, PytestFile};
 pub use walk::{is_yaml, validate_recipe_name, validate_relative, MAX_SPEC_BYTES};
 

@@ -26,13 +26,25 @@ impl DeployerKind {
     }
 }
 
-/// Which assertions run: libtest's filter/skip/exact/ignored, pytest's `-k`, and `-x`.
-#[derive(Debug, Clone)]
+/// Which assertions run: positional arguments (name filters, paths, node ids), libtest's
+/// skip/exact/ignored, pytest's `-k` and `-m`; and `-x`.
+#[derive(Debug, Clone, Default)]
 pub struct Selection {
     pub keyword: Option<crate::discover::Keyword>,
+    /// `-m`: over each trial's marks (tier, kind, tags).
+    pub marks: Option<crate::discover::MarkExpr>,
+    /// Positional arguments as typed. `prepare` resolves them into `targets` once the data dir and
+    /// the recipe checkout are known (a path may name a file in either).
+    pub positional: Vec<String>,
+    /// The resolved positional arguments: a trial runs when it matches one of them (or there are none).
+    pub targets: Vec<super::select::Target>,
+    /// The working directory relative paths among `positional` are tried against first.
+    pub cwd: Option<std::path::PathBuf>,
     pub exitfirst: bool,
     pub collect_only: bool,
     pub verbose: bool,
+    /// libtest's arguments (`--skip`, `--exact`, `--ignored`, `--format`, …). Its `filter` is a name
+    /// filter beside `targets` (the command line puts positionals in `positional` instead).
     pub libtest: libtest_mimic::Arguments,
 }
 

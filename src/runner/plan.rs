@@ -22,6 +22,18 @@ pub enum Source {
     Pytest,
 }
 
+impl Source {
+    /// The mark `-m` knows this source by.
+    pub fn mark(self) -> &'static str {
+        match self {
+            Source::Generic => "generic",
+            Source::Overlay => "overlay",
+            Source::RepoLocal => "repo-local",
+            Source::Pytest => "pytest",
+        }
+    }
+}
+
 /// What a test does.
 #[derive(Debug, Clone)]
 pub enum TestBody {
@@ -308,7 +320,21 @@ pub fn build(input: &PlanInput) -> Result<Plan, String> {
             }
             for node in input.pytest.iter().filter(|n| n.tier == tier) {
                 let id = format!("{tier}::{}::{}", node.display_file, node.node);
-                if !select::selects(input.selection, &id, false) {
+                let source = if node.repo_local {
+                    Source::RepoLocal
+                } else {
+                    Source::Pytest
+                };
+                let candidate = select::Candidate {
+                    id: &id,
+                    tier,
+                    file: &node.display_file,
+                    name: &node.node,
+                    kind: source.mark(),
+                    tags: &[],
+                    ignored: false,
+                };
+                if !select::selects(input.selection, &candidate) {
                     tp.deselected += 1;
                     continue;
                 }
@@ -317,11 +343,7 @@ pub fn build(input: &PlanInput) -> Result<Plan, String> {
                     tier,
                     name: node.node.clone(),
                     file: node.display_file.clone(),
-                    source: if node.repo_local {
-                        Source::RepoLocal
-                    } else {
-                        Source::Pytest
-                    },
+                    source,
                     body: TestBody::Pytest {
                         file: node.file.clone(),
                         node: node.node.clone(),
@@ -355,7 +377,16 @@ fn add_spec_tests(
     let file = spec.path.display().to_string();
     for t in &spec.tests {
         let id = format!("{}::{file}::{}", tp.tier, t.name);
-        if !select::selects(sel, &id, t.ignore.is_some()) {
+        let candidate = select::Candidate {
+            id: &id,
+            tier: tp.tier,
+            file: &file,
+            name: &t.name,
+            kind: source.mark(),
+            tags: &t.tags,
+            ignored: t.ignore.is_some(),
+        };
+        if !select::selects(sel, &candidate) {
             tp.deselected += 1;
             continue;
         }

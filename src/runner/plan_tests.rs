@@ -27,9 +27,8 @@ fn selection(args: &[&str], k: Option<&str>, x: bool) -> Selection {
     Selection {
         keyword: k.map(|k| crate::discover::Keyword::parse(k).unwrap()),
         exitfirst: x,
-        collect_only: false,
-        verbose: false,
         libtest: libtest_mimic::Arguments::from_iter(argv),
+        ..Selection::default()
     }
 }
 

@@ -234,6 +234,20 @@ pub fn prepare(
     }
     let pytest =
         super::pytest::collect(&discovery, &data, &checkout.path).map_err(Refusal::internal)?;
+    // Positional paths name files of the data dir or of the recipe (its checkout or where it came from).
+    let recipe_roots: Vec<&Path> = [Some(checkout.path.as_path()), source.path()]
+        .into_iter()
+        .flatten()
+        .collect();
+    let selection = super::select::resolved(
+        &cfg.selection,
+        &super::select::Roots {
+            data: &data,
+            recipe: &recipe_roots,
+            cwd: cfg.selection.cwd.as_deref(),
+        },
+    )
+    .map_err(|e| Refusal::usage(e.to_string()))?;
     let plan = plan::build(&PlanInput {
         stages: &cfg.stages,
         meta: &discovery.meta,
@@ -242,7 +256,7 @@ pub fn prepare(
         pytest: &pytest,
         skip_generic,
         previous_release: previous_release.as_ref().map(|r| r.tag.clone()),
-        selection: &cfg.selection,
+        selection: &selection,
         install_steps: discovery
             .repo_local
             .install_steps

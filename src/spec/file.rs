@@ -29,13 +29,15 @@ impl SpecFile {
     }
 }
 
-/// One named test: a single check, optionally ignored with a reason (libtest `--ignored` semantics).
+/// One named test: a single check, optionally ignored with a reason (libtest `--ignored` semantics),
+/// with the tags `cc-ci run -m` selects by.
 #[derive(Debug, Clone)]
 pub struct TestCase {
     pub name: String,
     pub line: usize,
     pub check: Check,
     pub ignore: Option<String>,
+    pub tags: Vec<String>,
 }
 
 /// Top-level keys of a spec file.
@@ -61,7 +63,16 @@ pub const TEST_FIELDS: &[Field] = &[
         false,
         "reason to skip this test unless run with `--ignored`",
     ),
+    f(
+        "tags",
+        "list of names",
+        false,
+        "marks for `cc-ci run -m` (like pytest markers), e.g. `[slow, http]`",
+    ),
 ];
+
+/// Words of the `-m` grammar, which a tag cannot be.
+const RESERVED_TAGS: [&str; 3] = ["and", "or", "not"];
 
 /// Parses a spec file, returning the first error (see [`parse_spec_all`] for all of them).
 pub fn parse_spec(display_path: &Path, text: &str) -> Result<SpecFile, SpecError> {
@@ -179,6 +190,7 @@ fn parse_tests(dec: &mut Decoder, node: &node::Node) -> Option<Vec<TestCase>> {
             .required(&fl, "name")
             .and_then(|n| dec.name(n, "name", "test"));
         let ignore = fl.get("ignore").map(|n| dec.text(n, "ignore", "test"));
+        let tags = fl.get("tags").map(|n| parse_tags(dec, n));
         let label = name
             .clone()
             .unwrap_or_else(|| format!("at line {}", item.line));
@@ -234,14 +246,44 @@ fn parse_tests(dec: &mut Decoder, node: &node::Node) -> Option<Vec<TestCase>> {
                 continue;
             }
         }
-        match (name, check, ignore.unwrap_or(Some(String::new()))) {
-            (Some(name), Some(check), Some(ig)) => out.push(TestCase {
+        match (
+            name,
+            check,
+            ignore.unwrap_or(Some(String::new())),
+            tags.unwrap_or(Some(Vec::new())),
+        ) {
+            (Some(name), Some(check), Some(ig), Some(tags)) => out.push(TestCase {
                 name,
                 line: item.line,
                 check,
                 ignore: (!ig.is_empty()).then_some(ig),
+                tags,
             }),
             _ => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+/// `tags: [slow, http]` (or one name): names, none of them a word of the `-m` grammar.
+fn parse_tags(dec: &mut Decoder, node: &node::Node) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    let mut ok = true;
+    for n in dec.list(node, "tags", "test")? {
+        match dec.name(n, "tags", "test") {
+            Some(t) if RESERVED_TAGS.contains(&t.as_str()) => {
+                dec.invalid_hint(
+                    n,
+                    Some("tags"),
+                    "test",
+                    format!("`{t}` is a word of the `-m` grammar and cannot be a tag"),
+                    Some(format!("name it e.g. `{t}_`")),
+                );
+                ok = false;
+            }
+            Some(t) if !out.contains(&t) => out.push(t),
+            Some(_) => {}
+            None => ok = false,
         }
     }
     ok.then_some(out)

@@ -308,3 +308,18 @@ fn lint_warns_about_unsupported_tiers_never_failing_checks_and_unrecorded_values
         "an exec record in the same tier does not count"
     );
 }
+
+#[test]
+fn tags_are_names_and_none_is_a_word_of_the_mark_grammar() {
+    let s = spec("tier: install\ntests:\n  - name: a\n    tags: [slow, http-probe]\n    converged: {}\n  - name: b\n    tags: single\n    converged: {}\n  - name: c\n    converged: {}\n");
+    assert_eq!(s.tests[0].tags, ["slow", "http-probe"]);
+    assert_eq!(s.tests[1].tags, ["single"]);
+    assert!(s.tests[2].tags.is_empty());
+    let e = err("tier: install\ntests:\n  - name: a\n    tags: [slow, not]\n    converged: {}\n");
+    assert!(
+        e.contains("`not` is a word of the `-m` grammar") && e.contains(":4:"),
+        "{e}"
+    );
+    let e = err("tier: install\ntests:\n  - name: a\n    tags: [\"a b\"]\n    converged: {}\n");
+    assert!(e.contains("may hold only letters"), "{e}");
+}

@@ -7,6 +7,7 @@ mod dashboard_browser;
 mod lint_builtin;
 mod overlay_cli;
 mod overlay_cli_values;
+mod pytest_parity;
 mod recipe_checkout;
 mod report_junit;
 mod report_results;

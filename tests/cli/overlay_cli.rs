@@ -62,7 +62,7 @@ fn unknown_key_names_expected_keys_and_closest() {
 #[test]
 fn unknown_check_kind_suggests_the_closest() {
     let out = check_fails(&format!("{T}    conveged: {{}}\n"));
-    assert!(out.contains("overlays/app/t.yaml:4:5: unknown key `conveged` in test (expected one of: name, ignore, converged,"), "{out}");
+    assert!(out.contains("overlays/app/t.yaml:4:5: unknown key `conveged` in test (expected one of: name, ignore, tags, converged,"), "{out}");
     assert!(out.contains("hint: did you mean `converged`?"), "{out}");
 }
 
