@@ -4,8 +4,9 @@
 //! Everything else still passes and everything is torn down. Runs are kept to the tiers each point
 //! needs.
 
+use crate::support::fixture::ids;
 use crate::support::run::RunFixture;
-use crate::support::shipped::{ids, ShippedRun};
+use crate::support::shipped::ShippedRun;
 
 const ALL_TIERS: &str = "install,upgrade,backup,restore";
 
@@ -202,14 +203,12 @@ fn dbapp_overlay_fails_naming_the_rows_when_the_restore_hook_does_nothing() {
         assert!(run.passed.contains(&id.to_string()), "{id}: {}", run.shown);
     }
     // The failures name the rows: what was backed up, and what is there instead.
-    let msg = run.fixture.message("restore.yaml::rows_restored_exactly");
+    let msg = run.message("restore.yaml::rows_restored_exactly");
     assert!(
         msg.contains("recorded \"3|carol\", now \"9|mallory\""),
         "{msg}"
     );
-    let msg = run
-        .fixture
-        .message("restore.yaml::change_after_backup_undone");
+    let msg = run.message("restore.yaml::change_after_backup_undone");
     assert!(msg.contains("still \"9|mallory\""), "{msg}");
     run.assert_deployed_once_and_torn_down();
 }

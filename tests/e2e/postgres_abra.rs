@@ -3,7 +3,7 @@
 //! engine: the same overlay that passes with the built-in deployer passes here, in all four tiers,
 //! with one fresh deploy and nothing left behind.
 
-use crate::support::abra::{read_log, wrapper};
+use crate::support::abra::wrapper;
 use crate::support::run::RunFixture;
 use crate::support::shipped::ShippedRun;
 
@@ -34,7 +34,21 @@ fn dbapp_overlay_passes_through_all_four_tiers_with_the_abra_double() {
     assert!(run.failed.is_empty(), "{:?}\n{}", run.failed, run.shown);
     // The ops went through abra (its exact flags are the abra deployer's own contract, tested there):
     // the previous release installed, the PR head deployed with --chaos, a backup, a restore.
-    let calls: Vec<String> = read_log(&log).iter().map(|c| c.line()).collect();
+    // The double's log: one JSON object per call, its arguments under `argv`.
+    let calls: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let argv: Vec<&str> = v["argv"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap())
+                .collect();
+            format!("abra {}", argv.join(" "))
+        })
+        .collect();
     let d = &run.fixture.domain;
     for prefix in [
         "abra app new dbapp 1.1.0+15.18 ".to_string(),

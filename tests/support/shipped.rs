@@ -36,12 +36,28 @@ impl ShippedRun {
 
     /// The ids of this recipe's overlay tests (`<tier>::overlays/<recipe>/<file>::<name>`) that passed.
     pub fn overlay_passed(&self) -> Vec<String> {
-        let marker = format!("::overlays/{}/", self.fixture.recipe);
+        let marker = format!("::overlays/{}/", self.fixture.recipe());
         self.passed
             .iter()
             .filter(|id| id.contains(&marker))
             .cloned()
             .collect()
+    }
+
+    /// The failure message of a test in results.json, by id suffix (empty when it has none).
+    pub fn message(&self, id_suffix: &str) -> String {
+        let r = self.fixture.results();
+        for t in r["tiers"].as_array().unwrap() {
+            for test in t["tests"].as_array().unwrap() {
+                if test["id"].as_str().unwrap().ends_with(id_suffix) {
+                    return test["outcome"]["message"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
+                }
+            }
+        }
+        panic!("no test ending with {id_suffix} in results.json: {r:#}");
     }
 
     /// Deploy count 1, a clean teardown in results.json, and nothing of the stack left on the engine.
@@ -51,14 +67,4 @@ impl ShippedRun {
         assert_eq!(r["teardown"]["clean"], true, "{}", self.shown);
         self.fixture.assert_nothing_left();
     }
-}
-
-/// `<tier>::overlays/<recipe>/<file>::<name>` for each `(tier, file, name)`, sorted.
-pub fn ids(recipe: &str, tests: &[(&str, &str, &str)]) -> Vec<String> {
-    let mut v: Vec<String> = tests
-        .iter()
-        .map(|(tier, file, name)| format!("{tier}::overlays/{recipe}/{file}::{name}"))
-        .collect();
-    v.sort();
-    v
 }
