@@ -101,6 +101,12 @@ pub fn load_str(
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
+    // YAML merge keys (`<<: *anchor`, also a list of them), as Docker's loader (go-yaml) applies them:
+    // keys written beside the merge win over merged ones.
+    v.apply_merge().map_err(|e| ComposeError::Yaml {
+        path: path.to_path_buf(),
+        message: format!("merge key (<<): {e}"),
+    })?;
     let lookup = |k: &str| vars.get(k).cloned();
     interpolate_value(&mut v, "", &lookup, path)?;
     Ok(v)

@@ -107,6 +107,40 @@ fn compose_file_selects_overlays_that_merge_per_key() {
 }
 
 #[test]
+fn merge_keys_are_applied_and_keys_beside_them_win() {
+    let d = recipe(&[(
+        "compose.yml",
+        "x-env: &env\n  A: from-anchor\n  B: from-anchor\nx-hc: &hc\n  interval: 2s\n  retries: 3\nx-more: &more\n  C: ${C_VALUE:-c}\nservices:\n  app:\n    image: a:1\n    environment:\n      <<: [*env, *more]\n      B: own\n    healthcheck:\n      <<: *hc\n      test: [\"CMD\", \"true\"]\n",
+    )]);
+    let s = load(d.path(), "s", "s.d", &BTreeMap::new()).unwrap();
+    let app = &s.services["app"];
+    assert!(!app.environment.contains_key("<<"), "{:?}", app.environment);
+    assert_eq!(
+        (
+            app.environment["A"].as_str(),
+            app.environment["B"].as_str(),
+            app.environment["C"].as_str()
+        ),
+        ("from-anchor", "own", "c")
+    );
+    let hc = app.healthcheck.as_ref().unwrap();
+    assert_eq!(hc.interval, Some(std::time::Duration::from_secs(2)));
+    assert_eq!(hc.retries, Some(3));
+}
+
+#[test]
+fn a_merge_of_a_scalar_is_an_error_naming_the_file() {
+    let d = recipe(&[(
+        "compose.yml",
+        "services:\n  app:\n    image: a:1\n    environment:\n      <<: nope\n",
+    )]);
+    let e = load(d.path(), "s", "s.d", &BTreeMap::new())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("compose.yml") && e.contains("merge key"), "{e}");
+}
+
+#[test]
 fn a_missing_required_variable_names_itself_and_its_message() {
     let d = recipe(&[(
         "compose.yml",
