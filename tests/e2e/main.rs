@@ -26,7 +26,6 @@ mod dashboard_after_run;
 mod example_recipe;
 mod overlay_new_e2e;
 mod overlays_shipped;
-mod postgres_abra;
 mod pytest_overlays;
 mod run_artifacts;
 mod run_concurrency;
