@@ -107,40 +107,6 @@ fn compose_file_selects_overlays_that_merge_per_key() {
 }
 
 #[test]
-fn merge_keys_are_applied_and_keys_beside_them_win() {
-    let d = recipe(&[(
-        "compose.yml",
-        "x-env: &env\n  A: from-anchor\n  B: from-anchor\nx-hc: &hc\n  interval: 2s\n  retries: 3\nx-more: &more\n  C: ${C_VALUE:-c}\nservices:\n  app:\n    image: a:1\n    environment:\n      <<: [*env, *more]\n      B: own\n    healthcheck:\n      <<: *hc\n      test: [\"CMD\", \"true\"]\n",
-    )]);
-    let s = load(d.path(), "s", "s.d", &BTreeMap::new()).unwrap();
-    let app = &s.services["app"];
-    assert!(!app.environment.contains_key("<<"), "{:?}", app.environment);
-    assert_eq!(
-        (
-            app.environment["A"].as_str(),
-            app.environment["B"].as_str(),
-            app.environment["C"].as_str()
-        ),
-        ("from-anchor", "own", "c")
-    );
-    let hc = app.healthcheck.as_ref().unwrap();
-    assert_eq!(hc.interval, Some(std::time::Duration::from_secs(2)));
-    assert_eq!(hc.retries, Some(3));
-}
-
-#[test]
-fn a_merge_of_a_scalar_is_an_error_naming_the_file() {
-    let d = recipe(&[(
-        "compose.yml",
-        "services:\n  app:\n    image: a:1\n    environment:\n      <<: nope\n",
-    )]);
-    let e = load(d.path(), "s", "s.d", &BTreeMap::new())
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("compose.yml") && e.contains("merge key"), "{e}");
-}
-
-#[test]
 fn a_missing_required_variable_names_itself_and_its_message() {
     let d = recipe(&[(
         "compose.yml",
@@ -180,12 +146,16 @@ fn unknown_keys_are_reported_by_name() {
 fn keys_swarm_ignores_are_listed_not_fatal() {
     let d = recipe(&[(
         "compose.yml",
-        "services:\n  app:\n    image: a\n    depends_on: [db]\n    restart: always\n",
+        "services:\n  app:\n    image: a\n    depends_on: [db]\n    privileged: true\n    tmpfs: [/tmp]\n",
     )]);
     let s = load(d.path(), "s", "s.d", &BTreeMap::new()).unwrap();
     assert_eq!(
         s.ignored,
-        ["services.app.depends_on", "services.app.restart"]
+        [
+            "services.app.depends_on",
+            "services.app.privileged",
+            "services.app.tmpfs"
+        ]
     );
 }
 
@@ -216,7 +186,7 @@ fn string_forms_of_command_healthcheck_ports_and_volumes() {
         (
             app.ports[0].published,
             app.ports[0].target,
-            app.ports[0].protocol.as_str()
+            app.ports[0].protocol.as_deref().unwrap_or("")
         ),
         (Some(8080), 80, "udp")
     );
