@@ -372,6 +372,7 @@ fn make_deployer(
                     create_proxy_network: cfg.create_proxy_network,
                 },
             );
+            d.set_proxy_network(&cfg.proxy_network);
             // Progress while the deployer waits: the progress line's subscriber shows it.
             let bus = Arc::clone(bus);
             d.set_progress(Box::new(move |line: &str| {
@@ -398,7 +399,7 @@ fn make_deployer(
                 prepared.checkout.path.clone(),
             );
             Box::new(match cfg.create_proxy_network {
-                true => d.with_proxy_network(Arc::clone(engine)),
+                true => d.with_proxy_network(Arc::clone(engine), &cfg.proxy_network),
                 false => d,
             })
         }

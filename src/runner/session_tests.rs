@@ -99,6 +99,7 @@ impl AppEngine for FakeEngine {
             desired: 1,
             running: 1,
             healthy: Some(true),
+            health_starting: false,
             update_state: None,
         }])
     }
@@ -322,6 +323,8 @@ fn config(dir: &Path, stages: Vec<Tier>, selection: Selection) -> RunConfig {
         artifacts: None,
         pause_after: None,
         create_proxy_network: false,
+        proxy_network: "proxy".into(),
+        engine_wait: std::time::Duration::from_secs(60),
         git_timeout: crate::recipe::DEFAULT_GIT_TIMEOUT,
         ci: false,
         trust_gate_off: false,
