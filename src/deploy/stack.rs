@@ -356,7 +356,7 @@ impl Deployer for StackDeployer {
 
     fn teardown(&mut self) -> Result<(), DeployError> {
         self.engine
-            .remove_stack(&self.app.stack)
+            .remove_run_stack(&self.app.stack, &self.app.run_id)
             .map_err(|e| self.engine_err(e))?;
         let left = self
             .engine

@@ -178,7 +178,9 @@ impl Engine {
         let detail = match report {
             Some(h) => format!(
                 "swarm killed its task as unhealthy after {}: {}",
-                h.ran_for.map(crate::duration::rounded).unwrap_or_else(|| "?".into()),
+                h.ran_for
+                    .map(crate::duration::rounded)
+                    .unwrap_or_else(|| "?".into()),
                 h.describe()
             ),
             None => format!("swarm killed its task as unhealthy ({})", last.error),
@@ -210,7 +212,9 @@ impl Engine {
                 let short: String = id.chars().take(12).collect();
                 let detail = format!(
                     "its container {short} turned unhealthy after {}: {}",
-                    h.ran_for.map(crate::duration::rounded).unwrap_or_else(|| "?".into()),
+                    h.ran_for
+                        .map(crate::duration::rounded)
+                        .unwrap_or_else(|| "?".into()),
                     h.describe()
                 );
                 return Ok(Some(DockerError::Unhealthy {

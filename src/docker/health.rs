@@ -200,7 +200,13 @@ mod tests {
         let hc = c.config.as_mut().unwrap().healthcheck.as_mut().unwrap();
         hc.retries = Some(0);
         hc.interval = None;
-        c.state.as_mut().unwrap().health.as_mut().unwrap().failing_streak = Some(2);
+        c.state
+            .as_mut()
+            .unwrap()
+            .health
+            .as_mut()
+            .unwrap()
+            .failing_streak = Some(2);
         c.state.as_mut().unwrap().health.as_mut().unwrap().status =
             Some(bollard::models::HealthStatusEnum::STARTING);
         let h = health_of_container(&c).unwrap();

@@ -20,6 +20,7 @@ mod resources;
 mod restore;
 mod runlock;
 mod services;
+mod stacklock;
 mod teardown;
 mod transport;
 mod watch;
@@ -35,6 +36,7 @@ pub use error::DockerError;
 pub use janitor::{JanitorReport, Removal};
 pub use preflight::host_port_in_use;
 pub use runlock::{LockInfo, RunLock};
+pub use stacklock::{acquire_stack, StackBusy};
 
 /// Label carrying the run id on every resource the harness creates.
 pub const LABEL_RUN_ID: &str = "cc-ci.run-id";

@@ -73,7 +73,14 @@ impl Engine {
             for p in ports {
                 if let Some(n) = p.published_port.and_then(|n| u16::try_from(n).ok()) {
                     let proto = p.protocol.map(|x| x.to_string()).unwrap_or_default();
-                    out.insert((n, if proto.is_empty() { "tcp".into() } else { proto }));
+                    out.insert((
+                        n,
+                        if proto.is_empty() {
+                            "tcp".into()
+                        } else {
+                            proto
+                        },
+                    ));
                 }
             }
         }
@@ -133,10 +140,7 @@ mod tests {
             s("registry:5000/app:2.1"),
             ("registry:5000/app".into(), "2.1".into())
         );
-        assert_eq!(
-            s("app@sha256:abcd"),
-            ("app".into(), "sha256:abcd".into())
-        );
+        assert_eq!(s("app@sha256:abcd"), ("app".into(), "sha256:abcd".into()));
     }
 
     #[test]

@@ -244,7 +244,9 @@ impl StackSnapshot {
             desired,
             running: running_tasks.len() as u64,
             healthy: health,
-            health_starting: starting && health == Some(false) && !any_unhealthy(&running_tasks, self),
+            health_starting: starting
+                && health == Some(false)
+                && !any_unhealthy(&running_tasks, self),
             update_state,
         }
     }

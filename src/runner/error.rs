@@ -38,6 +38,9 @@ pub enum RunError {
     TempDir(#[source] std::io::Error),
     #[error("{0}")]
     RunLock(#[source] DockerError),
+    /// The stack belongs to another live run (or to no live cc-ci run): nothing was touched.
+    #[error("{0}")]
+    StackBusy(#[source] Box<crate::docker::StackBusy>),
     /// Spec files that do not parse; every error is listed with its position.
     #[error("{} error(s) in {files} spec file(s); nothing was deployed:\n{}", errors.len(), errors.join("\n"))]
     InvalidSpecs { errors: Vec<String>, files: usize },
@@ -84,6 +87,16 @@ impl RunError {
                 ExitClass::Infrastructure
             }
             RunError::Interrupted => ExitClass::Interrupted,
+            RunError::StackBusy(b)
+                if matches!(
+                    **b,
+                    crate::docker::StackBusy::Live { .. }
+                        | crate::docker::StackBusy::Foreign { .. }
+                ) =>
+            {
+                ExitClass::Usage
+            }
+            RunError::StackBusy(_) => ExitClass::Infrastructure,
             RunError::Recipe(_)
             | RunError::InvalidSpecs { .. }
             | RunError::DataDir(_)

@@ -167,6 +167,10 @@ fn open(
         .map_err(RunError::Engine)?;
     let engine = Arc::new(engine);
     janitor(&engine, &paths, bus);
+    // Another coord tree's live run (or a stack nobody live made) is only seen on the engine.
+    engine
+        .check_stack_free(&prepared.stack, &run_id)
+        .map_err(|e| RunError::StackBusy(Box::new(e)))?;
     let app = AppRef {
         run_id,
         recipe: prepared.recipe.clone(),

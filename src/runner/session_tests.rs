@@ -138,7 +138,7 @@ impl AppEngine for FakeEngine {
         })
     }
 
-    fn remove_stack(&self, _: &str) -> Result<(), DockerError> {
+    fn remove_stack(&self, _: &str, _: &str) -> Result<(), DockerError> {
         let mut a = self.0.lock().unwrap();
         a.calls.push("remove_stack".into());
         a.removed = true;
@@ -277,6 +277,7 @@ fn prepared(dir: &Path, stages: &[Tier], selection: &Selection) -> Prepared {
         recipe: "hello".into(),
         run_dir: run_dir.clone(),
         lock: None,
+        stack_lock: None,
         head_ref_source: "checkout HEAD".into(),
         previous_release: None,
         discovery: Discovery {

@@ -46,8 +46,7 @@ pub(super) fn ports(engine: &Engine, spec: &StackSpec) -> Result<Vec<DeployNote>
                 } else {
                     p.protocol.clone()
                 };
-                p.published
-                    .map(|n| (n, proto, k.as_str(), p.mode.as_str()))
+                p.published.map(|n| (n, proto, k.as_str(), p.mode.as_str()))
             })
         })
         .collect();
