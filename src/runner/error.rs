@@ -41,6 +41,9 @@ pub enum RunError {
     /// The stack belongs to another live run (or to no live cc-ci run): nothing was touched.
     #[error("{0}")]
     StackBusy(#[source] Box<crate::docker::StackBusy>),
+    /// The recipe is not a recipe, its name is invalid, or its compose files do not load.
+    #[error("{0}\nnothing was deployed (hint: `cc-ci check --recipe {1}` shows every problem before a run)")]
+    Preflight(#[source] Box<crate::preflight::PreflightError>, String),
     /// Spec files that do not parse; every error is listed with its position.
     #[error("{} error(s) in {files} spec file(s); nothing was deployed:\n{}", errors.len(), errors.join("\n"))]
     InvalidSpecs { errors: Vec<String>, files: usize },
@@ -98,6 +101,7 @@ impl RunError {
             }
             RunError::StackBusy(_) => ExitClass::Infrastructure,
             RunError::Recipe(_)
+            | RunError::Preflight(..)
             | RunError::InvalidSpecs { .. }
             | RunError::DataDir(_)
             | RunError::SkipGenericDenied { .. }

@@ -59,6 +59,8 @@ pub struct Prepared {
     pub customization: Vec<String>,
     /// The built-in recipe lint of head_ref (stack deployer; the abra deployer lints with abra later).
     pub lint: Option<crate::report::LintResult>,
+    /// The stack as it loads before any deploy: compose files, warnings, backup capability.
+    pub facts: crate::preflight::Facts,
 }
 
 /// A new run id: UTC time plus 6 random hex characters, sortable and unique.
@@ -138,7 +140,7 @@ pub fn prepare(
 ) -> Result<Prepared, RunError> {
     let data = data_dir(cfg.data_dir.as_deref());
     check_data_dir(&data, cfg.skip_generic).map_err(RunError::DataDir)?;
-    let id = identity(cfg, runs_root, run_id)?;
+    let mut id = identity(cfg, runs_root, run_id)?;
     let (lock, stack_lock) = match purpose {
         Purpose::Run { .. } => (
             Some(RunLock::acquire(&id.run_dir, run_id, &id.stack).map_err(RunError::RunLock)?),
@@ -150,6 +152,12 @@ pub fn prepare(
         Purpose::List => (None, None),
     };
     let checkout = checkout(cfg, paths, &id, purpose)?;
+    // The recipe's own name (TYPE), not the directory's, keys overlays, results and the ledger.
+    let preflight_err = |e| RunError::Preflight(Box::new(e), cfg.recipe.clone());
+    let recipe_identity =
+        crate::preflight::identity(&checkout.path, &id.recipe, cfg.recipe_name.as_deref())
+            .map_err(preflight_err)?;
+    id.recipe = recipe_identity.name.clone();
     let head_ref_source = head_ref_source(cfg, &checkout);
     let previous_release = checkout.previous_release()?;
     let discovery = discover_gated(cfg, paths, &id.recipe, run_id, &data, &checkout, purpose);
@@ -167,6 +175,13 @@ pub fn prepare(
             data.join("generic-tests").display()
         )));
     }
+    let facts = crate::preflight::inspect(
+        &checkout.path,
+        &id.stack,
+        &id.domain,
+        &discovery.meta.env_install,
+    )
+    .map_err(preflight_err)?;
     let skip_generic = super::grants::generic_skip(cfg, paths, &id.recipe, run_id, purpose)?;
     let overlays = overlay_specs(&discovery);
     let pytest = super::pytest::collect(&discovery, &data, &checkout.path)?;
@@ -195,8 +210,13 @@ pub fn prepare(
             .install_steps
             .clone()
             .filter(|_| discovery.gate.allowed),
+        backup_capable: facts.backup_capable(),
     })?;
-    let customization = super::manifest::manifest(&discovery, &data, &overlays, cfg);
+    let mut customization = vec![
+        format!("recipe: {}", recipe_identity.describe()),
+        format!("compose files: {}", facts.files.join(", ")),
+    ];
+    customization.extend(super::manifest::manifest(&discovery, &data, &overlays, cfg));
     // The checkout is at head_ref now; the install op may move it to the previous release.
     let lint = match (purpose, &cfg.deployer) {
         (Purpose::Run { .. }, super::config::DeployerKind::Stack) => Some(
@@ -218,6 +238,7 @@ pub fn prepare(
         stack: id.stack,
         customization,
         lint,
+        facts,
     })
 }
 
