@@ -41,12 +41,9 @@ pub(super) fn ports(engine: &Engine, spec: &StackSpec) -> Result<Vec<DeployNote>
         .iter()
         .flat_map(|(k, s)| {
             s.ports.iter().filter_map(move |p| {
-                let proto = if p.protocol.is_empty() {
-                    "tcp".to_string()
-                } else {
-                    p.protocol.clone()
-                };
-                p.published.map(|n| (n, proto, k.as_str(), p.mode.as_str()))
+                let proto = p.protocol.clone().unwrap_or_else(|| "tcp".to_string());
+                let mode = p.mode.as_deref().unwrap_or("");
+                p.published.map(|n| (n, proto, k.as_str(), mode))
             })
         })
         .collect();
