@@ -14,9 +14,11 @@ mod support {
     pub(crate) use super::{cli, containers, engine, recipe_repo};
 }
 
+mod backup_postgres;
 mod docker_backup;
 mod docker_connect;
 mod docker_exec;
 mod docker_janitor;
 mod images;
 mod stack_deploy;
+mod teardown_owner;
