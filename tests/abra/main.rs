@@ -19,7 +19,7 @@ mod run;
 #[path = "../support/shipped.rs"]
 mod shipped;
 mod support {
-    pub(crate) use super::{abra, abra_app, abra_log, cli, recipe_repo, run, shipped};
+    pub(crate) use super::{abra, abra_app, abra_log, cli, fixture, recipe_repo, run, shipped};
 }
 
 mod abra_contract;
