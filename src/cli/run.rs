@@ -111,14 +111,14 @@ impl From<TierArg> for Tier {
 }
 
 /// Runs `cc-ci run`.
-pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
+pub fn run(a: RunArgs, matches: Option<&clap::ArgMatches>) -> anyhow::Result<ExitCode> {
     if a.version {
         println!("cc-ci {}", env!("CARGO_PKG_VERSION"));
         return Ok(crate::exit::code(crate::exit::OK));
     }
     let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "0" && v != "false");
     let trust_gate_off = std::env::var("CCCI_TRUST_GATE_OFF").is_ok_and(|v| v == "1");
-    let (config, notes) = match build_config(a, ci, trust_gate_off) {
+    let (config, notes) = match build_config(a, matches, ci, trust_gate_off) {
         Ok(c) => c,
         Err(msg) => {
             eprintln!("cc-ci run: {msg}");
@@ -133,6 +133,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
 
 fn build_config(
     a: RunArgs,
+    matches: Option<&clap::ArgMatches>,
     ci: bool,
     trust_gate_off: bool,
 ) -> Result<(RunConfig, Vec<String>), String> {
@@ -155,7 +156,7 @@ fn build_config(
         Some(t) => Some(Tier::from(t)),
     };
     let cwd = std::env::current_dir().ok();
-    let (selection, notes) = a.tests.selection(cwd).map_err(|e| e.to_string())?;
+    let (selection, notes) = a.tests.selection(cwd, matches).map_err(|e| e.to_string())?;
     let config = RunConfig {
         recipe,
         git_ref: a.git_ref.filter(|r| !r.is_empty()),

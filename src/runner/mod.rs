@@ -27,7 +27,7 @@ mod teardown;
 mod tiers;
 mod trials;
 
-pub use config::{parse_stages, DeployerKind, RunConfig, Selection};
+pub use config::{parse_stages, DeployerKind, LastFailed, RunConfig, Selection};
 pub use plan::{OpPlan, Plan, PlannedTest, TestBody, TierPlan};
 pub use select::selects;
 pub use session::run;

@@ -271,3 +271,120 @@ fn a_recipe_inside_the_data_dir_shows_its_files_as_repo_local() {
         [path("repo-local/data.yaml", false, None)]
     );
 }
+
+mod last_failed {
+    use std::collections::BTreeSet;
+
+    use super::super::super::plan::{build, Plan, PlanInput};
+    use super::*;
+    use crate::spec::{parse_spec, RecipeMeta};
+
+    fn plan() -> Plan {
+        let spec = |path: &str, yaml: &str| parse_spec(Path::new(path), yaml).unwrap();
+        let generic = vec![
+            spec("generic-tests/install.yaml", "tier: install\ntests:\n  - name: a\n    converged: {}\n  - name: b\n    converged: {}\n  - name: c\n    converged: {}\n"),
+            spec("generic-tests/restore.yaml", "tier: restore\ntests:\n  - name: d\n    converged: {}\n"),
+        ];
+        build(&PlanInput {
+            stages: &Tier::ALL,
+            meta: &RecipeMeta::default(),
+            generic: &generic,
+            overlays: &[],
+            pytest: &[],
+            skip_generic: None,
+            previous_release: Some("1.0.0+1".into()),
+            selection: &Selection::default(),
+            install_steps: None,
+        })
+        .unwrap()
+    }
+
+    fn ids(p: &Plan) -> Vec<String> {
+        p.tests()
+            .map(|t| t.id.rsplit("::").next().unwrap().to_string())
+            .collect()
+    }
+
+    fn ops(p: &Plan) -> Vec<&'static str> {
+        p.tiers
+            .iter()
+            .filter(|t| t.op_runs())
+            .map(|t| t.op.name())
+            .collect()
+    }
+
+    fn failed(names: &[&str]) -> BTreeSet<String> {
+        names
+            .iter()
+            .map(|n| {
+                let tier = if *n == "d" { "restore" } else { "install" };
+                format!("{tier}::generic-tests/{tier}.yaml::{n}")
+            })
+            .collect()
+    }
+
+    const ONLY: LastFailed = LastFailed::Only {
+        none_runs_all: true,
+    };
+
+    #[test]
+    fn lf_keeps_only_the_last_failures_and_every_op() {
+        let mut p = plan();
+        let all_ops = ops(&p);
+        let note = apply_last_failed(&mut p, ONLY, Some(&failed(&["c", "d"])));
+        assert_eq!(ids(&p), ["c", "d"]);
+        assert_eq!(ops(&p), all_ops, "ops are never selected away");
+        assert_eq!(p.tier(Tier::Install).unwrap().deselected, 2);
+        assert_eq!(
+            note.as_deref(),
+            Some("run-last-failure: rerun previous 2 failures")
+        );
+    }
+
+    #[test]
+    fn lf_without_previous_failures_runs_everything_or_with_lfnf_none_nothing() {
+        let mut p = plan();
+        let note = apply_last_failed(&mut p, ONLY, None);
+        assert_eq!(ids(&p), ["a", "b", "c", "d"]);
+        assert_eq!(
+            note.as_deref(),
+            Some("run-last-failure: no previously failed tests, not deselecting items.")
+        );
+        let mut p = plan();
+        let none = LastFailed::Only {
+            none_runs_all: false,
+        };
+        apply_last_failed(&mut p, none, Some(&BTreeSet::new()));
+        assert!(ids(&p).is_empty());
+        assert_eq!(ops(&p).len(), 4);
+    }
+
+    #[test]
+    fn lf_whose_failures_are_all_deselected_runs_what_is_selected() {
+        let mut p = plan();
+        let gone = BTreeSet::from(["install::generic-tests/install.yaml::zz".to_string()]);
+        let note = apply_last_failed(&mut p, ONLY, Some(&gone));
+        assert_eq!(ids(&p).len(), 4);
+        assert_eq!(
+            note.as_deref(),
+            Some("run-last-failure: 1 known failure not in selected tests")
+        );
+    }
+
+    #[test]
+    fn ff_puts_the_last_failures_first_within_their_tier() {
+        let mut p = plan();
+        let note = apply_last_failed(&mut p, LastFailed::First, Some(&failed(&["c", "b"])));
+        assert_eq!(ids(&p), ["b", "c", "a", "d"], "tiers keep their order");
+        assert_eq!(
+            note.as_deref(),
+            Some("run-last-failure: rerun previous 2 failures first")
+        );
+        let mut p = plan();
+        assert_eq!(
+            apply_last_failed(&mut p, LastFailed::Off, Some(&failed(&["c"]))),
+            None
+        );
+        assert_eq!(ids(&p), ["a", "b", "c", "d"]);
+    }
+}
