@@ -5,10 +5,6 @@
 //! Also prints the harness CPU time of a full deploy and per wait. Needs the engine of
 //! scripts/setup-engine.sh. Run: `cargo bench --bench converge`.
 
-#[allow(dead_code)]
-#[path = "../tests/support/recipe_repo.rs"]
-mod recipe_repo;
-
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -96,6 +92,24 @@ impl Drop for Cleanup {
     }
 }
 
+/// The example recipe as a git repository with release history, built by the same script the example
+/// run uses (`examples/make-recipe-repo.sh`).
+fn example_recipe(dest: &std::path::Path) -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new("bash")
+        .arg(root.join("examples/make-recipe-repo.sh"))
+        .arg(root.join("examples/recipes/hello"))
+        .arg(dest)
+        .output()
+        .expect("run examples/make-recipe-repo.sh");
+    assert!(
+        out.status.success(),
+        "make-recipe-repo.sh failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dest.to_path_buf()
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -103,7 +117,7 @@ fn main() {
     let engine = Arc::new(Engine::connect().expect("a docker engine (scripts/setup-engine.sh)"));
     engine.require_swarm().expect("swarm");
     let dir = tempfile::tempdir().unwrap();
-    let repo = recipe_repo::build("hello", &dir.path().join("hello"));
+    let repo = example_recipe(&dir.path().join("hello"));
     let id = format!(
         "{:08x}",
         SystemTime::now()
@@ -132,7 +146,7 @@ fn main() {
         },
     );
     let req = DeployRequest {
-        checkout: repo.path.clone(),
+        checkout: repo.clone(),
         chaos: true,
         env: Default::default(),
         timeout: None,

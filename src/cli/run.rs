@@ -1,9 +1,11 @@
 //! `cc-ci run`: what was typed and what the CI pipeline set in the environment (`RunArgs`), turned into
 //! a resolved [`RunConfig`](crate::runner::RunConfig). Nothing downstream reads the environment again.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::report::{console, ProgressLine, Subscriber, TerminalReporter, TrialFormat, TrialStyle};
 use crate::runner::{self, DeployerKind, RunConfig};
 use crate::spec::Tier;
 
@@ -110,7 +112,8 @@ impl From<TierArg> for Tier {
     }
 }
 
-/// Runs `cc-ci run`.
+/// Runs `cc-ci run`: a listing, or a run reported on the terminal (stdout, the progress line on
+/// stderr). `matches` is the parsed command (it tells which of -x and --maxfail came last).
 pub fn run(a: RunArgs, matches: Option<&clap::ArgMatches>) -> anyhow::Result<ExitCode> {
     if a.version {
         println!("cc-ci {}", env!("CARGO_PKG_VERSION"));
@@ -128,7 +131,73 @@ pub fn run(a: RunArgs, matches: Option<&clap::ArgMatches>) -> anyhow::Result<Exi
     for n in notes {
         eprintln!("cc-ci run: note: {n}");
     }
-    Ok(crate::exit::code(runner::run(config)))
+    if config.selection.libtest.list || config.selection.collect_only {
+        return Ok(list(&config));
+    }
+    let logfile: Option<Box<dyn std::io::Write + Send>> = match &config.selection.libtest.logfile {
+        None => None,
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => Some(Box::new(f)),
+            Err(e) => {
+                eprintln!("cc-ci run: cannot create the --logfile {path}: {e}");
+                return Ok(crate::exit::code(crate::exit::USAGE));
+            }
+        },
+    };
+    let terminal = TerminalReporter::new(Box::new(std::io::stdout()), Box::new(std::io::stderr()))
+        .with_trials(trial_style(&config.selection.libtest), logfile);
+    let subscribers: Vec<Box<dyn Subscriber>> = vec![
+        Box::new(terminal),
+        Box::new(ProgressLine::new(
+            Box::new(std::io::stderr()),
+            std::io::stderr().is_terminal(),
+        )),
+    ];
+    let outputs = runner::Outputs {
+        subscribers,
+        file_errors: Box::new(std::io::stderr()),
+    };
+    Ok(crate::exit::code(runner::run(config, outputs)))
+}
+
+/// libtest's `--format`, `-q` and `--color` (auto: colour on a terminal unless `NO_COLOR` is set).
+fn trial_style(a: &libtest_mimic::Arguments) -> TrialStyle {
+    use libtest_mimic::{ColorSetting, FormatSetting};
+    let format = match (a.quiet, a.format) {
+        (true, _) | (false, Some(FormatSetting::Terse)) => TrialFormat::Terse,
+        (false, Some(FormatSetting::Json)) => TrialFormat::Json,
+        (false, _) => TrialFormat::Pretty,
+    };
+    let color = match a.color {
+        Some(ColorSetting::Always) => true,
+        Some(ColorSetting::Never) => false,
+        _ => {
+            a.logfile.is_none()
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none()
+        }
+    };
+    TrialStyle { format, color }
+}
+
+/// `--list` / `--collect-only`: exit 5 when nothing is collected.
+fn list(config: &RunConfig) -> ExitCode {
+    match runner::list(config) {
+        Ok(ids) => {
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let out = &mut std::io::stdout();
+            let _ = console::list(&ids, config.selection.collect_only, out);
+            crate::exit::code(if ids.is_empty() {
+                crate::exit::NO_TESTS
+            } else {
+                crate::exit::OK
+            })
+        }
+        Err(e) => {
+            eprintln!("cc-ci run: {e}");
+            crate::exit::code(e.class().code())
+        }
+    }
 }
 
 fn build_config(
@@ -147,7 +216,7 @@ fn build_config(
             server: a.server,
         },
     };
-    let stages = runner::parse_stages(a.stages.as_deref())?;
+    let stages = runner::parse_stages(a.stages.as_deref()).map_err(|e| e.to_string())?;
     let pause_after = match a.pause_after {
         None => None,
         Some(_) if ci => {

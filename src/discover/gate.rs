@@ -99,15 +99,37 @@ fn bad(display: &Path, line: usize, raw: &str, message: String) -> SpecError {
     }
 }
 
+/// What a grant check answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Granted {
+    pub allowed: bool,
+    pub reason: String,
+    /// The grant that allowed; an allow without one means the deprecated off-switch.
+    pub grant_id: Option<String>,
+}
+
+/// The grant check could not be made (e.g. the ledger is unavailable).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct GrantLookupError(pub String);
+
+impl From<&str> for GrantLookupError {
+    fn from(s: &str) -> Self {
+        GrantLookupError(s.to_string())
+    }
+}
+
+/// The grant callback's answer.
+pub type GrantAnswer = Result<Granted, GrantLookupError>;
+
 /// Decides whether repo-local `files` of `recipe` may be consulted. `grant` is asked only when the
-/// allowlist does not allow; it returns (allowed, reason, grant id) — an allow without an id means
-/// the deprecated off-switch.
+/// allowlist does not allow.
 pub fn decide(
     recipe: &str,
     pr: Option<u64>,
     allowlist: &Path,
     files: Vec<PathBuf>,
-    grant: &mut dyn FnMut() -> Result<(bool, String, Option<String>), String>,
+    grant: &mut dyn FnMut() -> GrantAnswer,
 ) -> (GateDecision, Vec<SpecError>) {
     if files.is_empty() {
         let d = GateDecision {
@@ -161,19 +183,31 @@ pub fn decide(
     let decision = match list_reason {
         Ok(reason) => GateDecision { allowed: true, via: GateVia::Allowlist, reason, files },
         Err(why) => match grant() {
-            Ok((true, r, Some(id))) => GateDecision {
+            Ok(Granted {
+                allowed: true,
+                reason: r,
+                grant_id: Some(id),
+            }) => GateDecision {
                 allowed: true,
                 via: GateVia::Grant(id.clone()),
                 reason: format!("{why}, but grant {id} allows repo-local files: {r}"),
                 files,
             },
-            Ok((true, r, None)) => GateDecision {
+            Ok(Granted {
+                allowed: true,
+                reason: r,
+                grant_id: None,
+            }) => GateDecision {
                 allowed: true,
                 via: GateVia::OffSwitch,
                 reason: format!("{why}, but the deprecated off-switch allows repo-local files (an obligation is recorded): {r}"),
                 files,
             },
-            Ok((false, r, _)) => GateDecision {
+            Ok(Granted {
+                allowed: false,
+                reason: r,
+                ..
+            }) => GateDecision {
                 allowed: false,
                 via: GateVia::Denied,
                 reason: format!("{why} and no repo-local grant allows it ({r}); {n} repo-local file(s) ignored (hint: add `{recipe}` to the allowlist or mint a `repo-local` grant)"),

@@ -39,11 +39,7 @@ impl Fixture {
         Fixture { dir }
     }
 
-    fn run(
-        &self,
-        pr: Option<u64>,
-        grant: Result<(bool, String, Option<String>), String>,
-    ) -> (Discovery, usize) {
+    fn run(&self, pr: Option<u64>, grant: crate::discover::GrantAnswer) -> (Discovery, usize) {
         let p = self.dir.path();
         let (project, checkout, allow) =
             (p.join("project"), p.join("checkout"), p.join("allow.txt"));
@@ -63,8 +59,12 @@ impl Fixture {
     }
 }
 
-fn deny() -> Result<(bool, String, Option<String>), String> {
-    Ok((false, "no grant for gate repo-local".into(), None))
+fn deny() -> crate::discover::GrantAnswer {
+    Ok(Granted {
+        allowed: false,
+        reason: "no grant for gate repo-local".into(),
+        grant_id: None,
+    })
 }
 
 #[test]
@@ -93,7 +93,11 @@ fn grant_allows_when_not_allowlisted() {
     let f = Fixture::new(Some("other\n"));
     let (d, calls) = f.run(
         None,
-        Ok((true, "reviewed by ops".into(), Some("g-123".into()))),
+        Ok(Granted {
+            allowed: true,
+            reason: "reviewed by ops".into(),
+            grant_id: Some("g-123".into()),
+        }),
     );
     assert_eq!(calls, 1);
     assert!(d.gate.allowed);
@@ -109,7 +113,14 @@ fn grant_allows_when_not_allowlisted() {
 #[test]
 fn off_switch_is_a_grant_without_id() {
     let f = Fixture::new(None);
-    let (d, _) = f.run(None, Ok((true, "CCCI_REPO_LOCAL_OFF set".into(), None)));
+    let (d, _) = f.run(
+        None,
+        Ok(Granted {
+            allowed: true,
+            reason: "CCCI_REPO_LOCAL_OFF set".into(),
+            grant_id: None,
+        }),
+    );
     assert_eq!(d.gate.via, GateVia::OffSwitch);
     assert!(d.gate.allowed);
 }
@@ -176,7 +187,14 @@ fn no_repo_local_files_means_no_grant_is_asked() {
     let f = Fixture::new(None);
     std::fs::remove_dir_all(f.dir.path().join("checkout/.cc-ci")).unwrap();
     std::fs::remove_file(f.dir.path().join("checkout/test_install.py")).unwrap();
-    let (d, calls) = f.run(None, Ok((true, "x".into(), Some("g".into()))));
+    let (d, calls) = f.run(
+        None,
+        Ok(Granted {
+            allowed: true,
+            reason: "x".into(),
+            grant_id: Some("g".into()),
+        }),
+    );
     assert_eq!(calls, 0);
     assert_eq!(d.gate.via, GateVia::NotNeeded);
 }

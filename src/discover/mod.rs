@@ -21,7 +21,10 @@ use crate::spec::{
     lint_set, parse_meta_all, RecipeMeta, SpecError, SpecErrorKind, SpecFile, Tier, Warning,
 };
 
-pub use gate::{decide, parse_allowlist, AllowEntry, GateDecision, GateVia};
+pub use gate::{
+    decide, parse_allowlist, AllowEntry, GateDecision, GateVia, GrantAnswer, GrantLookupError,
+    Granted,
+};
 pub use keyword::{Keyword, KeywordError, MarkExpr};
 pub use pytest::{tier_of as pytest_tier, PytestFile};
 pub use walk::{is_yaml, validate_recipe_name, validate_relative, MAX_SPEC_BYTES};
@@ -106,10 +109,7 @@ pub fn repo_local_files(checkout: &Path) -> Vec<PathBuf> {
 
 /// Finds and parses everything for `req.recipe`. `grant` is asked for the `repo-local` gate only
 /// when repo-local files exist and the allowlist does not allow them.
-pub fn discover(
-    req: &DiscoverRequest,
-    grant: &mut dyn FnMut() -> Result<(bool, String, Option<String>), String>,
-) -> Discovery {
+pub fn discover(req: &DiscoverRequest, grant: &mut dyn FnMut() -> GrantAnswer) -> Discovery {
     let mut errors = Vec::new();
     let mut d = Discovery {
         meta: RecipeMeta::default(),

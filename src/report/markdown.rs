@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use super::level::{self, RungStatus};
-use super::model::{human_ms, short_ref, Outcome, RunResult, TierStatus};
+use super::model::{human_ms, short_ref, Outcome, RunResult, TierResult, TierStatus};
 
 /// Escapes text for a table cell (pipes, newlines) and inline Markdown/HTML.
 fn cell(s: &str) -> String {
@@ -58,6 +58,17 @@ fn rung_icon(s: &RungStatus) -> &'static str {
 pub fn render(r: &RunResult) -> String {
     let ladder = level::compute(r);
     let mut md = String::new();
+    head(&mut md, r, &ladder);
+    proof(&mut md, r);
+    for t in &r.tiers {
+        tier(&mut md, t);
+    }
+    closing(&mut md, r);
+    md
+}
+
+/// The title line with the level, the cap, the rung table and the flags.
+fn head(md: &mut String, r: &RunResult, ladder: &level::Ladder) {
     let verdict = if r.passed() {
         "✅ passed"
     } else {
@@ -79,26 +90,24 @@ pub fn render(r: &RunResult) -> String {
             Some(why) => format!("{}: {}", g.status.word(), cell(why)),
             None => g.status.word().to_string(),
         };
-        let _ = writeln!(
-            md,
-            "| L{} {} | {} | {detail} |",
-            g.level,
-            g.name,
-            rung_icon(&g.status)
-        );
+        let icon = rung_icon(&g.status);
+        let _ = writeln!(md, "| L{} {} | {icon} | {detail} |", g.level, g.name);
     }
     for f in &ladder.flags {
         let _ = writeln!(md, "\n⚠️ {}", cell(f));
     }
     md.push('\n');
+}
 
+/// The upgrade proof and deploy-count.
+fn proof(md: &mut String, r: &RunResult) {
     match &r.upgrade_proof {
         Some(p) => {
-            let _ =
-                writeln!(
+            let head = p.head_ref.as_deref().map(short_ref);
+            let _ = writeln!(
                 md,
                 "**Upgrade proof:** head_ref {} ({}) · chaos-version {} · version {} → {} · {}\n",
-                code(&p.head_ref.as_deref().map(short_ref).unwrap_or_else(|| "unknown".into())),
+                code(&head.unwrap_or_else(|| "unknown".into())),
                 cell(&r.head_ref_source),
                 code(p.chaos_version.as_deref().unwrap_or("—")),
                 code(p.version_before.as_deref().unwrap_or("—")),
@@ -114,85 +123,94 @@ pub fn render(r: &RunResult) -> String {
         "**deploy-count** = {} (expect 1) {dc}\n",
         r.deploy_count
     );
+}
 
-    for t in &r.tiers {
-        let c = t.counts();
-        let failed = matches!(t.status, TierStatus::Failed) || c.failed > 0;
-        let status = match &t.status {
-            TierStatus::NotApplicable { reason, declared } => {
-                let how = if *declared { "declared n/a" } else { "n/a" };
-                format!("{how}: {}", cell(reason))
-            }
-            TierStatus::NotRun { reason } => format!("not run: {}", cell(reason)),
-            _ => format!(
-                "{} · {} passed, {} failed",
-                t.status_word(),
-                c.passed,
-                c.failed
-            ),
-        };
-        let open = if failed { " open" } else { "" };
+/// One tier, folded unless it failed: its op, a table of its tests, each failure in full.
+fn tier(md: &mut String, t: &TierResult) {
+    let c = t.counts();
+    let failed = matches!(t.status, TierStatus::Failed) || c.failed > 0;
+    let status = match &t.status {
+        TierStatus::NotApplicable { reason, declared } => {
+            let how = if *declared { "declared n/a" } else { "n/a" };
+            format!("{how}: {}", cell(reason))
+        }
+        TierStatus::NotRun { reason } => format!("not run: {}", cell(reason)),
+        _ => format!(
+            "{} · {} passed, {} failed",
+            t.status_word(),
+            c.passed,
+            c.failed
+        ),
+    };
+    let open = if failed { " open" } else { "" };
+    let _ = writeln!(
+        md,
+        "<details{open}><summary><b>{}</b> — {status} (generic={}, overlay={} files)</summary>\n",
+        t.tier,
+        cell(&t.generic),
+        t.overlay_files
+    );
+    if let Some(op) = &t.op {
+        let state = if op.ok { "ok" } else { "**failed**" };
         let _ = writeln!(
             md,
-            "<details{open}><summary><b>{}</b> — {status} (generic={}, overlay={} files)</summary>\n",
-            t.tier,
-            cell(&t.generic),
-            t.overlay_files
+            "op {} {state} in {}\n",
+            code(&op.name),
+            human_ms(op.duration_ms)
         );
-        if let Some(op) = &t.op {
-            let state = if op.ok { "ok" } else { "**failed**" };
-            let _ = writeln!(
-                md,
-                "op {} {state} in {}\n",
-                code(&op.name),
-                human_ms(op.duration_ms)
-            );
-            if let Some(e) = op.error.as_deref().filter(|_| !op.ok) {
-                md.push_str(&fenced(e));
-                md.push('\n');
-            }
-        }
-        if !t.tests.is_empty() {
-            md.push_str("| test | source | result | time |\n|---|---|---|--:|\n");
-            for x in &t.tests {
-                let icon = match x.outcome {
-                    Outcome::Passed => "✅",
-                    Outcome::Failed { .. } => "❌",
-                    Outcome::Ignored { .. } => "⏭️",
-                    Outcome::NotRun { .. } => "❔",
-                };
-                let result = match &x.outcome {
-                    Outcome::Failed { message } => {
-                        format!(
-                            "{icon} failed: {}",
-                            cell(message.lines().next().unwrap_or(""))
-                        )
-                    }
-                    o => match o.detail() {
-                        Some(d) => format!("{icon} {}: {}", o.label(), cell(d)),
-                        None => format!("{icon} {}", o.label()),
-                    },
-                };
-                let _ = writeln!(
-                    md,
-                    "| {} | {} | {result} | {} |",
-                    code(&format!("{}::{}", x.file, x.name)),
-                    x.source.as_str(),
-                    human_ms(x.duration_ms)
-                );
-            }
+        if let Some(e) = op.error.as_deref().filter(|_| !op.ok) {
+            md.push_str(&fenced(e));
             md.push('\n');
         }
-        for x in &t.tests {
-            if let Outcome::Failed { message } = &x.outcome {
-                let _ = writeln!(md, "**{}**", cell(&x.id));
-                md.push_str(&fenced(message));
-                md.push('\n');
-            }
-        }
-        md.push_str("</details>\n\n");
     }
+    if !t.tests.is_empty() {
+        md.push_str("| test | source | result | time |\n|---|---|---|--:|\n");
+        for x in &t.tests {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} |",
+                code(&format!("{}::{}", x.file, x.name)),
+                x.source.as_str(),
+                result_cell(&x.outcome),
+                human_ms(x.duration_ms)
+            );
+        }
+        md.push('\n');
+    }
+    for x in &t.tests {
+        if let Outcome::Failed { message } = &x.outcome {
+            let _ = writeln!(md, "**{}**", cell(&x.id));
+            md.push_str(&fenced(message));
+            md.push('\n');
+        }
+    }
+    md.push_str("</details>\n\n");
+}
 
+/// A test's result cell: icon, word, and the first line of why.
+fn result_cell(o: &Outcome) -> String {
+    let icon = match o {
+        Outcome::Passed => "✅",
+        Outcome::Failed { .. } => "❌",
+        Outcome::Ignored { .. } => "⏭️",
+        Outcome::NotRun { .. } => "❔",
+    };
+    match o {
+        Outcome::Failed { message } => {
+            format!(
+                "{icon} failed: {}",
+                cell(message.lines().next().unwrap_or(""))
+            )
+        }
+        o => match o.detail() {
+            Some(d) => format!("{icon} {}: {}", o.label(), cell(d)),
+            None => format!("{icon} {}", o.label()),
+        },
+    }
+}
+
+/// Teardown, lint, the trust gate, the customization manifest and the run's identity.
+fn closing(md: &mut String, r: &RunResult) {
     if r.teardown.clean {
         let _ = writeln!(
             md,
@@ -248,7 +266,6 @@ pub fn render(r: &RunResult) -> String {
         cell(&r.deployer),
         r.exit_code
     );
-    md
 }
 
 #[cfg(test)]

@@ -1,14 +1,24 @@
-//! Reports of a finished run: the data model ([`RunResult`]) and everything rendered from it — the
-//! terminal header, tier banners and summary, JUnit XML, the Markdown PR comment, results.json, the level
-//! ladder, SVG badges and the static dashboard. Reports read verdicts; they never change one, and they
-//! never touch Docker. Strings are rendered as given: pass a run through [`RunResult::redacted`] first.
+//! Reports: the run's event stream ([`RunEvent`], delivered by the [`EventBus`]) and its subscribers —
+//! the terminal ([`TerminalReporter`]), the progress line, the ledger ([`LedgerRecorder`]) and the
+//! files ([`ArtifactWriter`]: JUnit XML, the Markdown PR comment, results.json, badges, events.jsonl) —
+//! plus the data model the events add up to ([`RunResult`], via [`Aggregator`]), the level ladder and
+//! the static dashboard. Reports read verdicts; they never change one, and they never touch Docker.
+//! Strings are rendered as given: the bus masks secrets in events, [`RunResult::redacted`] in results.
 
+pub mod aggregate;
+pub mod artifacts;
 pub mod badge;
+pub mod bus;
+pub mod console;
 pub mod dashboard;
+pub mod event;
 pub mod junit;
+pub mod ledger;
 pub mod level;
+pub mod libtest;
 pub mod markdown;
 pub mod model;
+pub mod progress;
 pub mod results;
 pub mod terminal;
 
@@ -17,8 +27,16 @@ pub(crate) mod sample;
 
 use std::path::PathBuf;
 
+pub use aggregate::Aggregator;
+pub use artifacts::{ArtifactPaths, ArtifactWriter};
+pub use bus::EventBus;
+pub use console::TerminalReporter;
+pub use event::{EventKind, RunEvent, Subscriber};
+pub use ledger::{LedgerFailures, LedgerRecorder};
 pub use level::{Ladder, Rung, RungStatus};
+pub use libtest::{TrialFormat, TrialStyle};
 pub use model::*;
+pub use progress::ProgressLine;
 
 /// Why a report could not be written or read.
 #[derive(Debug, thiserror::Error)]

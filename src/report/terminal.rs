@@ -99,6 +99,28 @@ pub fn tier_banner(t: &TierResult, w: &mut dyn Write) -> io::Result<()> {
 /// The closing summary.
 pub fn summary(r: &RunResult, w: &mut dyn Write) -> io::Result<()> {
     writeln!(w, "{}", rule(&format!("summary · {}", r.recipe)))?;
+    proof(r, w)?;
+    for t in &r.tiers {
+        tier_line(t, w)?;
+    }
+    teardown_and_lint(r, w)?;
+    ladder_and_result(r, w)?;
+    let a = &r.artifacts;
+    for (name, p) in [
+        ("junit", &a.junit),
+        ("markdown", &a.markdown),
+        ("results", &a.results),
+        ("ledger", &a.ledger),
+    ] {
+        if let Some(p) = p {
+            writeln!(w, "  {name:<17} {}", p.display())?;
+        }
+    }
+    Ok(())
+}
+
+/// The upgrade proof and deploy-count.
+fn proof(r: &RunResult, w: &mut dyn Write) -> io::Result<()> {
     match &r.upgrade_proof {
         Some(p) => writeln!(
             w,
@@ -120,38 +142,44 @@ pub fn summary(r: &RunResult, w: &mut dyn Write) -> io::Result<()> {
         "  ← FAIL"
     };
     writeln!(w, "  deploy-count = {} (expect 1){dc}", r.deploy_count)?;
-    for t in &r.tiers {
-        let c = t.counts();
-        let detail = match &t.status {
-            TierStatus::NotApplicable {
-                reason,
-                declared: true,
-            } => format!("declared: {reason}"),
-            TierStatus::NotApplicable { reason, .. } | TierStatus::NotRun { reason } => {
-                reason.clone()
+    Ok(())
+}
+
+/// A tier's status and counts, then its failed op and failed assertions.
+fn tier_line(t: &TierResult, w: &mut dyn Write) -> io::Result<()> {
+    let c = t.counts();
+    let detail = match &t.status {
+        TierStatus::NotApplicable {
+            reason,
+            declared: true,
+        } => format!("declared: {reason}"),
+        TierStatus::NotApplicable { reason, .. } | TierStatus::NotRun { reason } => reason.clone(),
+        _ => {
+            let mut s = format!("{} passed, {} failed", c.passed, c.failed);
+            if c.ignored > 0 {
+                s.push_str(&format!(", {} ignored", c.ignored));
             }
-            _ => {
-                let mut s = format!("{} passed, {} failed", c.passed, c.failed);
-                if c.ignored > 0 {
-                    s.push_str(&format!(", {} ignored", c.ignored));
-                }
-                if c.not_run > 0 {
-                    s.push_str(&format!(", {} not run", c.not_run));
-                }
-                s
+            if c.not_run > 0 {
+                s.push_str(&format!(", {} not run", c.not_run));
             }
-        };
-        writeln!(w, "  {:<9} {:<8} {detail}", t.tier, t.status_word())?;
-        if let Some(op) = t.op.as_ref().filter(|o| !o.ok) {
-            let e = op.error.as_deref().unwrap_or("no error message");
-            writeln!(w, "      ✗ op {}: {}", op.name, indent(e))?;
+            s
         }
-        for x in &t.tests {
-            if let Some(m) = x.outcome.detail().filter(|_| x.outcome.label() == "failed") {
-                writeln!(w, "      ✗ {}: {}", x.id, indent(m))?;
-            }
+    };
+    writeln!(w, "  {:<9} {:<8} {detail}", t.tier, t.status_word())?;
+    if let Some(op) = t.op.as_ref().filter(|o| !o.ok) {
+        let e = op.error.as_deref().unwrap_or("no error message");
+        writeln!(w, "      ✗ op {}: {}", op.name, indent(e))?;
+    }
+    for x in &t.tests {
+        if let Some(m) = x.outcome.detail().filter(|_| x.outcome.label() == "failed") {
+            writeln!(w, "      ✗ {}: {}", x.id, indent(m))?;
         }
     }
+    Ok(())
+}
+
+/// Teardown (and anything left over) and the lint.
+fn teardown_and_lint(r: &RunResult, w: &mut dyn Write) -> io::Result<()> {
     if r.teardown.clean {
         writeln!(
             w,
@@ -184,6 +212,11 @@ pub fn summary(r: &RunResult, w: &mut dyn Write) -> io::Result<()> {
             writeln!(w, "      {m}")?;
         }
     }
+    Ok(())
+}
+
+/// The level ladder, interruption, secrets, and the verdict with the exit code.
+fn ladder_and_result(r: &RunResult, w: &mut dyn Write) -> io::Result<()> {
     let ladder = level::compute(r);
     writeln!(w, "  level             {}", ladder.title())?;
     let marks: Vec<String> = ladder
@@ -225,17 +258,6 @@ pub fn summary(r: &RunResult, w: &mut dyn Write) -> io::Result<()> {
         r.exit_code,
         human_ms(r.duration_ms)
     )?;
-    let a = &r.artifacts;
-    for (name, p) in [
-        ("junit", &a.junit),
-        ("markdown", &a.markdown),
-        ("results", &a.results),
-        ("ledger", &a.ledger),
-    ] {
-        if let Some(p) = p {
-            writeln!(w, "  {name:<17} {}", p.display())?;
-        }
-    }
     Ok(())
 }
 

@@ -3,11 +3,39 @@
 
 use crate::spec::{Check, Command, Compare, TextMatch};
 
-use super::context::{Live, Snapshot};
+use super::context::{Live, LiveError, Snapshot};
 use super::http;
 
+/// Why a check failed: what was expected and what was found (redacted), as reports show it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Failure(pub String);
+
+impl From<LiveError> for Failure {
+    fn from(e: LiveError) -> Self {
+        Failure(e.to_string())
+    }
+}
+
+impl From<String> for Failure {
+    fn from(m: String) -> Self {
+        Failure(m)
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(m: &str) -> Self {
+        Failure(m.to_string())
+    }
+}
+
+/// A failed check with `message`.
+pub fn fail<T>(message: impl Into<String>) -> Result<T, Failure> {
+    Err(Failure(message.into()))
+}
+
 /// Evaluates one check. `Err` carries the failure message shown in reports.
-pub fn evaluate(live: &Live, check: &Check) -> Result<(), String> {
+pub fn evaluate(live: &Live, check: &Check) -> Result<(), Failure> {
     match check {
         Check::Converged => converged(live),
         Check::Healthy => healthy(live),
@@ -20,9 +48,9 @@ pub fn evaluate(live: &Live, check: &Check) -> Result<(), String> {
             let key = key.replace("{stack}", &live.app.stack);
             let s = live.service(svc)?;
             match s.labels.get(&key) {
-                None => Err(format!("service `{svc}` has no label `{key}`")),
+                None => fail(format!("service `{svc}` has no label `{key}`")),
                 Some(v) if expect.matches(v) => Ok(()),
-                Some(v) => Err(format!(
+                Some(v) => fail(format!(
                     "label `{key}` of service `{svc}` is {v:?}, expected it to {}",
                     describe(expect)
                 )),
@@ -64,11 +92,11 @@ pub fn evaluate(live: &Live, check: &Check) -> Result<(), String> {
             let logs = live
                 .engine
                 .logs(&live.app.stack, service, 2000)
-                .map_err(|e| live.app.redactor.redact(&e.to_string()))?;
+                .map_err(|e| live.engine_error(e))?;
             let logs = live.app.redactor.redact(&logs);
             for re in matches {
                 if !re.is_match(&logs) {
-                    return Err(format!(
+                    return fail(format!(
                         "logs of `{service}` do not match /{re}/ (last lines:\n{})",
                         tail(&logs, 10)
                     ));
@@ -76,7 +104,7 @@ pub fn evaluate(live: &Live, check: &Check) -> Result<(), String> {
             }
             for re in not_matches {
                 if let Some(m) = re.find(&logs) {
-                    return Err(format!(
+                    return fail(format!(
                         "logs of `{service}` match /{re}/, which must not appear: {:?}",
                         m.as_str()
                     ));
@@ -109,12 +137,12 @@ fn describe(m: &TextMatch) -> String {
     }
 }
 
-fn expect_text(what: &str, got: &str, m: &TextMatch) -> Result<(), String> {
+fn expect_text(what: &str, got: &str, m: &TextMatch) -> Result<(), Failure> {
     let got_cmp = got.trim_end_matches('\n');
     if m.matches(got_cmp) {
         Ok(())
     } else {
-        Err(format!(
+        fail(format!(
             "{what} was {:?}, expected it to {}",
             tail(got_cmp, 20),
             describe(m)
@@ -127,10 +155,10 @@ fn tail(s: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-fn converged(live: &Live) -> Result<(), String> {
+fn converged(live: &Live) -> Result<(), Failure> {
     let services = live.services()?;
     if services.is_empty() {
-        return Err(format!("no services in stack {}", live.app.stack));
+        return fail(format!("no services in stack {}", live.app.stack));
     }
     let mut problems = Vec::new();
     for s in &services {
@@ -152,11 +180,11 @@ fn converged(live: &Live) -> Result<(), String> {
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(format!("not converged: {}", problems.join("; ")))
+        fail(format!("not converged: {}", problems.join("; ")))
     }
 }
 
-fn healthy(live: &Live) -> Result<(), String> {
+fn healthy(live: &Live) -> Result<(), Failure> {
     let services = live.services()?;
     let unhealthy: Vec<String> = services
         .iter()
@@ -166,42 +194,47 @@ fn healthy(live: &Live) -> Result<(), String> {
     if unhealthy.is_empty() {
         Ok(())
     } else {
-        Err(format!("unhealthy services: {}", unhealthy.join(", ")))
+        fail(format!("unhealthy services: {}", unhealthy.join(", ")))
     }
 }
 
 /// The upgrade proof: the deployed chaos-version must be head_ref.
-pub fn deployed_head(live: &Live) -> Result<(), String> {
+pub fn deployed_head(live: &Live) -> Result<(), Failure> {
     let now = live.snapshot()?;
     if let Some(u) = &now.update_state {
         if u.contains("rollback") {
-            return Err(format!(
+            return fail(format!(
                 "upgrade rolled back: swarm reverted service `{}` to its previous spec (update state {u}); the head was never running",
                 live.main_service
             ));
         }
     }
     let Some(head) = live.head_ref.as_deref() else {
-        return version_moved(live).map_err(|e| format!("head_ref unknown, fallback: {e}"));
+        return version_moved(live)
+            .map_err(|e| Failure(format!("head_ref unknown, fallback: {e}")));
     };
     verify_chaos_version(head, now.chaos_version.as_deref(), &live.app.stack).map_err(|e| {
-        format!(
+        Failure(format!(
             "{e}; deployed: version={}, image={}",
             now.version.as_deref().unwrap_or("(no version label)"),
             now.image
-        )
+        ))
     })
 }
 
 /// Compares a deployed chaos-version with head_ref. Pure, so every rule has a unit test.
-pub fn verify_chaos_version(head: &str, deployed: Option<&str>, stack: &str) -> Result<(), String> {
+pub fn verify_chaos_version(
+    head: &str,
+    deployed: Option<&str>,
+    stack: &str,
+) -> Result<(), Failure> {
     let Some(cv) = deployed else {
-        return Err(format!(
+        return fail(format!(
             "no label coop-cloud.{stack}.chaos-version on the deployed service: the head was not chaos-deployed (head_ref={head})"
         ));
     };
     if cv.ends_with("+U") {
-        return Err(format!(
+        return fail(format!(
             "deployed chaos-version {cv} carries the dirty marker +U: the tree that ran is not head_ref={head}"
         ));
     }
@@ -213,13 +246,13 @@ pub fn verify_chaos_version(head: &str, deployed: Option<&str>, stack: &str) -> 
     if ok {
         Ok(())
     } else {
-        Err(format!(
+        fail(format!(
             "stale deploy: deployed chaos-version={cv} is not head_ref={head}"
         ))
     }
 }
 
-fn version_moved(live: &Live) -> Result<(), String> {
+fn version_moved(live: &Live) -> Result<(), Failure> {
     let before = live
         .install
         .lock()
@@ -231,14 +264,14 @@ fn version_moved(live: &Live) -> Result<(), String> {
 }
 
 /// The fallback upgrade proof: the version label, the image or the chaos marker moved.
-pub fn moved(before: &Snapshot, now: &Snapshot) -> Result<(), String> {
+pub fn moved(before: &Snapshot, now: &Snapshot) -> Result<(), Failure> {
     if before.version != now.version
         || before.image != now.image
         || (before.chaos_version != now.chaos_version && now.chaos_version.is_some())
     {
         Ok(())
     } else {
-        Err(format!(
+        fail(format!(
             "nothing moved: version {:?}, image {}, chaos-version {:?} are the same as at install",
             now.version, now.image, now.chaos_version
         ))
@@ -251,12 +284,12 @@ fn file(
     path: &str,
     exists: bool,
     contains: Option<&TextMatch>,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let test = vec!["test".into(), "-e".into(), path.to_string()];
     let out = live.exec(service, &test, None)?;
     let present = out.exit_code == 0;
     if present != exists {
-        return Err(if exists {
+        return fail(if exists {
             format!("{path} does not exist in `{service}`")
         } else {
             format!("{path} exists in `{service}` but must not")
@@ -266,7 +299,7 @@ fn file(
         let cat = vec!["cat".into(), path.to_string()];
         let out = live.exec(service, &cat, Some(0))?;
         if !m.matches(&out.stdout) {
-            return Err(format!(
+            return fail(format!(
                 "{path} in `{service}` does not {} (it holds {:?})",
                 describe(m),
                 tail(&out.stdout, 10)
@@ -282,9 +315,9 @@ fn recorded(
     service: &str,
     command: &Command,
     compare: &Compare,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let Some(before) = live.recorded(name) else {
-        return Err(format!(
+        return fail(format!(
             "no value recorded under `{name}` (hint: a seeding step with `record: {name}` must run in an earlier tier)"
         ));
     };
@@ -292,27 +325,27 @@ fn recorded(
     let now = out.stdout.trim_end().to_string();
     match compare {
         Compare::Equals if now == before => Ok(()),
-        Compare::Equals => Err(format!(
+        Compare::Equals => fail(format!(
             "`{name}` changed: recorded {before:?}, now {now:?}"
         )),
         Compare::Differs if now != before => Ok(()),
-        Compare::Differs => Err(format!("`{name}` did not change: still {now:?}")),
+        Compare::Differs => fail(format!("`{name}` did not change: still {now:?}")),
     }
 }
 
-fn backup_exists(live: &Live) -> Result<(), String> {
+fn backup_exists(live: &Live) -> Result<(), Failure> {
     let b = live
         .backup
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .clone();
     let Some(b) = b else {
-        return Err("no backup was made by the backup op".into());
+        return fail("no backup was made by the backup op");
     };
     let meta = std::fs::metadata(&b.path)
-        .map_err(|e| format!("backup artifact {}: {e}", b.path.display()))?;
+        .map_err(|e| Failure(format!("backup artifact {}: {e}", b.path.display())))?;
     if meta.is_file() && meta.len() == 0 {
-        return Err(format!("backup artifact {} is empty", b.path.display()));
+        return fail(format!("backup artifact {} is empty", b.path.display()));
     }
     Ok(())
 }
@@ -330,13 +363,17 @@ mod tests {
 
     #[test]
     fn stale_chaos_version_fails_naming_both_values() {
-        let e = verify_chaos_version(HEAD, Some("aaaaaaaa"), "s").unwrap_err();
+        let e = verify_chaos_version(HEAD, Some("aaaaaaaa"), "s")
+            .unwrap_err()
+            .0;
         assert!(e.contains("aaaaaaaa") && e.contains(HEAD), "{e}");
     }
 
     #[test]
     fn dirty_marker_fails_even_when_the_commit_matches() {
-        let e = verify_chaos_version(HEAD, Some("09bf4d54+U"), "s").unwrap_err();
+        let e = verify_chaos_version(HEAD, Some("09bf4d54+U"), "s")
+            .unwrap_err()
+            .0;
         assert!(e.contains("+U"), "{e}");
     }
 
@@ -347,7 +384,7 @@ mod tests {
 
     #[test]
     fn missing_chaos_label_fails() {
-        let e = verify_chaos_version(HEAD, None, "st").unwrap_err();
+        let e = verify_chaos_version(HEAD, None, "st").unwrap_err().0;
         assert!(e.contains("coop-cloud.st.chaos-version"), "{e}");
     }
 

@@ -91,18 +91,25 @@ pub struct RunConfig {
     pub selection: Selection,
 }
 
+/// A `STAGES` value that names something other than a tier.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown stage `{stage}` in STAGES={value:?} (expected a comma-separated subset of install,upgrade,backup,restore,custom)")]
+pub struct StageError {
+    pub stage: String,
+    pub value: String,
+}
+
 /// Parses `STAGES` (comma-separated tier names). Empty or absent means every tier, in order.
-pub fn parse_stages(s: Option<&str>) -> Result<Vec<Tier>, String> {
+pub fn parse_stages(s: Option<&str>) -> Result<Vec<Tier>, StageError> {
     let s = s.map(str::trim).unwrap_or("");
     if s.is_empty() {
         return Ok(Tier::ALL.to_vec());
     }
     let mut out = Vec::new();
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let t: Tier = part.parse().map_err(|_| {
-            format!(
-                "unknown stage `{part}` in STAGES={s:?} (expected a comma-separated subset of install,upgrade,backup,restore,custom)"
-            )
+        let t: Tier = part.parse().map_err(|_| StageError {
+            stage: part.to_string(),
+            value: s.to_string(),
         })?;
         if !out.contains(&t) {
             out.push(t);
@@ -132,7 +139,9 @@ mod tests {
 
     #[test]
     fn unknown_stage_names_the_stage_and_the_accepted_ones() {
-        let e = parse_stages(Some("install,upgrad")).unwrap_err();
+        let e = parse_stages(Some("install,upgrad"))
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("`upgrad`") && e.contains("install,upgrade,backup,restore"),
             "{e}"

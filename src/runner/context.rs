@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::deploy::{AppRef, BackupArtifact};
-use crate::docker::{Engine, ExecOptions, ExecOutput, ServiceState};
+use crate::docker::{ExecOptions, ExecOutput, ServiceState};
+
+use super::engine::AppEngine;
 
 /// What the main service looked like at a point in time (for the upgrade proof and its fallback).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -18,9 +20,23 @@ pub struct Snapshot {
     pub update_state: Option<String>,
 }
 
+/// The live app could not be asked (messages are redacted).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LiveError {
+    /// The engine refused or failed (listing services, exec, logs).
+    #[error("{0}")]
+    Engine(String),
+    #[error("service `{name}` not found in stack {stack} (services: {services})")]
+    NoService {
+        name: String,
+        stack: String,
+        services: String,
+    },
+}
+
 /// Shared state of a running session.
 pub struct Live {
-    pub engine: Arc<Engine>,
+    pub engine: Arc<dyn AppEngine>,
     pub app: AppRef,
     /// The service whose labels carry the version (abra's `app`).
     pub main_service: String,
@@ -42,32 +58,62 @@ pub struct Live {
 }
 
 impl Live {
+    /// The live context of a prepared run on `engine`.
+    pub fn new(engine: Arc<dyn AppEngine>, app: &AppRef, p: &super::prepare::Prepared) -> Live {
+        let meta = &p.discovery.meta;
+        Live {
+            engine,
+            app: app.clone(),
+            main_service: meta
+                .main_service
+                .clone()
+                .unwrap_or_else(|| "app".to_string()),
+            head_ref: p.checkout.head_ref.clone(),
+            exec_deadline: Duration::from_secs(90),
+            http_timeout: meta.http_timeout.unwrap_or(Duration::from_secs(60)),
+            http_port: meta.http_port,
+            accepted_statuses: meta
+                .accepted_statuses
+                .clone()
+                .unwrap_or_else(|| vec![200, 201, 202, 204, 301, 302, 303, 307, 308, 401, 403]),
+            health_path: meta.health_path.clone().unwrap_or_else(|| "/".to_string()),
+            install: Default::default(),
+            values: Default::default(),
+            backup: Default::default(),
+        }
+    }
+
     fn label_key(&self, suffix: &str) -> String {
         format!("coop-cloud.{}.{suffix}", self.app.stack)
     }
 
     /// The services of the app, now.
-    pub fn services(&self) -> Result<Vec<ServiceState>, String> {
+    pub fn services(&self) -> Result<Vec<ServiceState>, LiveError> {
         self.engine
             .services(&self.app.stack)
-            .map_err(|e| self.app.redactor.redact(&e.to_string()))
+            .map_err(|e| self.engine_error(e))
+    }
+
+    /// An engine error, redacted.
+    pub fn engine_error(&self, e: impl std::fmt::Display) -> LiveError {
+        LiveError::Engine(self.app.redactor.redact(&e.to_string()))
     }
 
     /// The named service (short name), now.
-    pub fn service(&self, name: &str) -> Result<ServiceState, String> {
+    pub fn service(&self, name: &str) -> Result<ServiceState, LiveError> {
         let all = self.services()?;
         let names: Vec<String> = all.iter().map(|s| s.name.clone()).collect();
-        all.into_iter().find(|s| s.name == name).ok_or_else(|| {
-            format!(
-                "service `{name}` not found in stack {} (services: {})",
-                self.app.stack,
-                names.join(", ")
-            )
-        })
+        all.into_iter()
+            .find(|s| s.name == name)
+            .ok_or_else(|| LiveError::NoService {
+                name: name.to_string(),
+                stack: self.app.stack.clone(),
+                services: names.join(", "),
+            })
     }
 
     /// The main service's version labels and image, now.
-    pub fn snapshot(&self) -> Result<Snapshot, String> {
+    pub fn snapshot(&self) -> Result<Snapshot, LiveError> {
         let s = self.service(&self.main_service)?;
         Ok(Snapshot {
             version: s.labels.get(&self.label_key("version")).cloned(),
@@ -85,7 +131,7 @@ impl Live {
         service: &str,
         argv: &[String],
         expect_exit: Option<i64>,
-    ) -> Result<ExecOutput, String> {
+    ) -> Result<ExecOutput, LiveError> {
         let opts = ExecOptions {
             deadline: self.exec_deadline,
             expect_exit,
@@ -97,7 +143,7 @@ impl Live {
                 o.stderr = self.app.redactor.redact(&o.stderr);
                 o
             })
-            .map_err(|e| self.app.redactor.redact(&e.to_string()))
+            .map_err(|e| self.engine_error(e))
     }
 
     /// Stores a recorded value (data continuity).

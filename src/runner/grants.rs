@@ -1,48 +1,50 @@
 //! Trust decisions made while preparing a run: whether the generic tests may be skipped (in CI only
 //! under a `skip-generic` grant), and, for a read-only listing, whether a `repo-local` grant would
-//! allow — peeked at, never consumed.
+//! allow — peeked at, never consumed. Every decision of a run is emitted as an event.
 
 use crate::coord::{check_grant, CoordPaths, GrantQuery};
-use crate::report::GateRecord;
+use crate::discover::Granted;
+use crate::report::event::{Gate, GateDecision};
+use crate::report::EventKind;
 
 use super::config::RunConfig;
-use super::ledger::Recorder;
-use super::prepare::Refusal;
+use super::error::RunError;
+use super::prepare::Purpose;
 
-/// Decides whether generic tests are skipped. In CI a skip needs a `skip-generic` grant.
+/// Decides whether generic tests are skipped (`Some(why)`). In CI a skip needs a `skip-generic` grant.
 pub fn generic_skip(
     cfg: &RunConfig,
     paths: &CoordPaths,
     recipe: &str,
     run_id: &str,
-    rec: Option<&Recorder>,
-    gate: &mut Vec<GateRecord>,
-) -> Result<Option<String>, Refusal> {
+    purpose: Purpose,
+) -> Result<Option<String>, RunError> {
     if !cfg.skip_generic {
         return Ok(None);
     }
-    let Some(rec) = rec else {
+    let Purpose::Run { ledger, bus } = purpose else {
         // A listing shows what a run would skip, without checking (or consuming) a grant.
         return Ok(Some("--skip-generic / CCCI_SKIP_GENERIC=1".to_string()));
     };
+    let decision = |allowed: bool, reason: String, grant: Option<String>| {
+        EventKind::GateDecided(GateDecision {
+            gate: Gate::SkipGeneric,
+            recipe: recipe.to_string(),
+            allowed,
+            reason,
+            grant,
+            pr: cfg.pr,
+            files: Vec::new(),
+        })
+    };
     if !cfg.ci {
         let why = "--skip-generic / CCCI_SKIP_GENERIC=1 (local development)".to_string();
-        rec.event(
-            "gate_decision",
-            &format!("skip-generic:{recipe}"),
-            "allow",
-            serde_json::json!({ "reason": why }),
-        );
-        gate.push(GateRecord {
-            subject: "skip-generic".into(),
-            allowed: true,
-            reason: why.clone(),
-        });
+        bus.emit(decision(true, why.clone(), None));
         return Ok(Some(why));
     }
     let d = check_grant(
         paths,
-        rec.ledger(),
+        ledger,
         &GrantQuery {
             gate: "skip-generic".into(),
             recipe: recipe.to_string(),
@@ -50,47 +52,32 @@ pub fn generic_skip(
             run_id: Some(run_id.to_string()),
         },
     )
-    .map_err(|e| Refusal::internal(e.to_string()))?;
-    rec.event(
-        "gate_decision",
-        &format!("skip-generic:{recipe}"),
-        if d.allowed { "allow" } else { "deny" },
-        serde_json::json!({ "reason": d.reason, "grant": d.grant_id }),
-    );
-    gate.push(GateRecord {
-        subject: "skip-generic".into(),
-        allowed: d.allowed,
-        reason: d.reason.clone(),
-    });
+    .map_err(RunError::GrantCheck)?;
+    bus.emit(decision(d.allowed, d.reason.clone(), d.grant_id.clone()));
     if d.allowed {
         Ok(Some(format!(
             "skip-generic grant {}",
             d.grant_id.unwrap_or_default()
         )))
     } else {
-        Err(Refusal::usage(format!(
-            "skipping the generic tests in CI needs a skip-generic grant for {recipe}: {} \
-             (hint: cc-ci grant mint --gate skip-generic --recipe {recipe}{} --ttl 2h --reason \"...\")",
-            d.reason,
-            cfg.pr.map(|p| format!(" --pr {p}")).unwrap_or_default()
-        )))
+        Err(RunError::SkipGenericDenied {
+            recipe: recipe.to_string(),
+            reason: d.reason,
+            pr: cfg.pr,
+        })
     }
 }
 
 /// Whether a valid `repo-local` grant covers the recipe, without consuming a use or recording a check.
-pub fn peek_grant(
-    paths: &CoordPaths,
-    recipe: &str,
-    pr: Option<u64>,
-) -> (bool, String, Option<String>) {
+pub fn peek_grant(paths: &CoordPaths, recipe: &str, pr: Option<u64>) -> Granted {
     let rows = match crate::coord::list_grants(paths) {
         Ok(r) => r,
         Err(e) => {
-            return (
-                false,
-                format!("no grant could be read for a listing: {e}"),
-                None,
-            )
+            return Granted {
+                allowed: false,
+                reason: format!("no grant could be read for a listing: {e}"),
+                grant_id: None,
+            }
         }
     };
     match rows.iter().find(|g| {
@@ -99,18 +86,18 @@ pub fn peek_grant(
             && g.recipe == recipe
             && (g.pr.is_none() || g.pr == pr)
     }) {
-        Some(g) => (
-            true,
-            format!(
+        Some(g) => Granted {
+            allowed: true,
+            reason: format!(
                 "listing: grant {} would allow (not consumed by a listing)",
                 g.id
             ),
-            Some(g.id.clone()),
-        ),
-        None => (
-            false,
-            "listing: no valid repo-local grant covers this recipe".into(),
-            None,
-        ),
+            grant_id: Some(g.id.clone()),
+        },
+        None => Granted {
+            allowed: false,
+            reason: "listing: no valid repo-local grant covers this recipe".into(),
+            grant_id: None,
+        },
     }
 }

@@ -8,6 +8,7 @@ use regex::Regex;
 
 use crate::spec::TextMatch;
 
+use super::check::{fail, Failure};
 use super::context::Live;
 
 /// Builds the probe command: wget when present, else curl. Prints the status line to stderr.
@@ -56,7 +57,7 @@ pub fn check(
     path: &str,
     statuses: &[u16],
     body: Option<&TextMatch>,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let service = service.unwrap_or(&live.main_service);
     let port = port_of(live, service, port);
     let path = if path.is_empty() {
@@ -94,7 +95,7 @@ pub fn check(
             },
         };
         if Instant::now() >= deadline {
-            return Err(last);
+            return fail(last);
         }
         std::thread::sleep(Duration::from_millis(500));
     }

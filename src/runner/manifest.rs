@@ -10,7 +10,7 @@ use super::config::RunConfig;
 pub fn manifest(
     d: &Discovery,
     data: &Path,
-    overlays: &[(crate::spec::SpecFile, bool)],
+    overlays: &[super::plan::OverlaySpec],
     cfg: &RunConfig,
 ) -> Vec<String> {
     let mut m = Vec::new();
@@ -44,7 +44,11 @@ pub fn manifest(
     for (t, why) in &meta.not_applicable {
         m.push(format!("not applicable: {t} ({why})"));
     }
-    for (s, repo_local) in overlays {
+    for super::plan::OverlaySpec {
+        spec: s,
+        repo_local,
+    } in overlays
+    {
         let seeds = if s.before_op.is_empty() {
             String::new()
         } else {

@@ -2,32 +2,37 @@
 //! teardown always → reports. It never parses YAML itself (that is `spec`), never finds files (that is
 //! `discover`) and never talks to bollard directly (that is `docker`).
 //!
-//! `RunConfig` is the resolved input (CLI + environment, read once in `cli::run`); `plan` turns it and
-//! the discovery into tiers of ops and trials; `session` executes them.
+//! `RunConfig` is the resolved input (CLI + environment, read once in `cli::run`); `prepare` and `plan`
+//! turn it and the discovery into tiers of ops and trials; `session` executes them and reports every
+//! step as an event on the bus (`report::EventBus`): the runner prints nothing and writes no report
+//! itself. Errors that stop a run are [`RunError`]s, each with its exit class.
 
 mod check;
 mod config;
 mod context;
-mod finish;
+mod engine;
+mod error;
 mod grants;
 mod http;
-mod ledger;
 mod manifest;
 mod ops;
 mod plan;
 #[cfg(test)]
 mod plan_tests;
 mod prepare;
-mod progress;
 mod pytest;
 mod pytest_junit;
 mod select;
 mod session;
+#[cfg(test)]
+mod session_tests;
 mod teardown;
 mod tiers;
 mod trials;
 
-pub use config::{parse_stages, DeployerKind, LastFailed, RunConfig, Selection};
+pub use config::{parse_stages, DeployerKind, LastFailed, RunConfig, Selection, StageError};
+pub use engine::AppEngine;
+pub use error::RunError;
 pub use plan::{OpPlan, Plan, PlannedTest, TestBody, TierPlan};
 pub use select::selects;
-pub use session::run;
+pub use session::{list, run, Outputs};

@@ -3,14 +3,58 @@
 //! run it again. Seeding steps live here too, since they run right before their op.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::deploy::{DeployRequest, Deployer};
-use crate::recipe::Checkout;
+use crate::recipe::{Checkout, RecipeError};
 use crate::spec::Step;
 
-use super::context::Live;
+use super::context::{Live, LiveError};
 use super::plan::OpPlan;
+
+/// Why an op (or a seeding step) failed. Messages that come from a deployer or the engine are redacted.
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    #[error("{0}")]
+    Checkout(#[from] RecipeError),
+    /// The deployer failed (redacted message).
+    #[error("{0}")]
+    Deploy(String),
+    #[error("{0}")]
+    Live(#[from] LiveError),
+    #[error("upgrade rolled back: swarm reverted `{service}` to its previous spec (update state {state})")]
+    RolledBack { service: String, state: String },
+    #[error("cannot create {}: {source}", path.display())]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("backup artifact {} is missing: {source}", path.display())]
+    ArtifactMissing {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("backup artifact {} is empty", path.display())]
+    ArtifactEmpty { path: PathBuf },
+    #[error("no backup to restore: the backup op did not produce one")]
+    NoBackup,
+    /// A seeding step failed; `what` names the step (`exec in app`, `record seed`, `wait healthy, 3s`).
+    #[error("step {n} ({what}): {cause}")]
+    Step {
+        n: usize,
+        what: String,
+        cause: String,
+    },
+    #[error("{} {problem}", script.display())]
+    Script { script: PathBuf, problem: String },
+    #[error("install_steps.sh exited with {0}")]
+    ScriptFailed(std::process::ExitStatus),
+    #[error("the op panicked")]
+    Panicked,
+}
 
 /// Default deploy timeout when neither the recipe label nor recipe.yaml says.
 pub const DEFAULT_DEPLOY_TIMEOUT: Duration = Duration::from_secs(300);
@@ -26,21 +70,22 @@ pub struct OpEnv<'a> {
     pub progress: &'a mut dyn FnMut(&str),
 }
 
-/// Runs one op to completion (deploy and convergence). Returns the error message on failure.
+/// Runs one op to completion (deploy and convergence).
 pub fn perform(
     op: &OpPlan,
     deployer: &mut dyn Deployer,
     live: &Live,
     env: &mut OpEnv,
-) -> Result<(), String> {
-    let redact = |e: String| live.app.redactor.redact(&e);
+) -> Result<(), OpError> {
+    let redact =
+        |e: crate::deploy::DeployError| OpError::Deploy(live.app.redactor.redact(&e.to_string()));
     match op {
         OpPlan::Install { release } => {
             if let Some(tag) = release {
-                env.checkout.checkout_at(tag).map_err(|e| e.to_string())?;
+                env.checkout.checkout_at(tag)?;
             }
             let req = request(env, release.is_none(), merged(env.env_install, env.op_env));
-            deployer.install(&req).map_err(|e| redact(e.to_string()))?;
+            deployer.install(&req).map_err(redact)?;
             wait(live, env)?;
             let snap = live.snapshot()?;
             *live.install.lock().unwrap_or_else(|e| e.into_inner()) = Some(snap);
@@ -48,9 +93,9 @@ pub fn perform(
         }
         OpPlan::Upgrade => {
             let head = live.head_ref.clone().unwrap_or_else(|| "HEAD".to_string());
-            env.checkout.checkout_at(&head).map_err(|e| e.to_string())?;
+            env.checkout.checkout_at(&head)?;
             let req = request(env, true, merged(env.env_upgrade, env.op_env));
-            deployer.upgrade(&req).map_err(|e| redact(e.to_string()))?;
+            deployer.upgrade(&req).map_err(redact)?;
             wait(live, env)?;
             let snap = live.snapshot()?;
             if let Some(u) = snap
@@ -58,29 +103,29 @@ pub fn perform(
                 .as_deref()
                 .filter(|u| u.contains("rollback"))
             {
-                return Err(format!(
-                    "upgrade rolled back: swarm reverted `{}` to its previous spec (update state {u})",
-                    live.main_service
-                ));
+                return Err(OpError::RolledBack {
+                    service: live.main_service.clone(),
+                    state: u.to_string(),
+                });
             }
             Ok(())
         }
         OpPlan::Backup => {
             let dir = live.app.run_dir.join("backups");
-            std::fs::create_dir_all(&dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-            let artifact = deployer.backup(&dir).map_err(|e| redact(e.to_string()))?;
-            let meta = std::fs::metadata(&artifact.path).map_err(|e| {
-                format!(
-                    "backup artifact {} is missing: {e}",
-                    artifact.path.display()
-                )
+            std::fs::create_dir_all(&dir).map_err(|source| OpError::CreateDir {
+                path: dir.clone(),
+                source,
             })?;
+            let artifact = deployer.backup(&dir).map_err(redact)?;
+            let meta =
+                std::fs::metadata(&artifact.path).map_err(|source| OpError::ArtifactMissing {
+                    path: artifact.path.clone(),
+                    source,
+                })?;
             if meta.is_file() && meta.len() == 0 {
-                return Err(format!(
-                    "backup artifact {} is empty",
-                    artifact.path.display()
-                ));
+                return Err(OpError::ArtifactEmpty {
+                    path: artifact.path.clone(),
+                });
             }
             *live.backup.lock().unwrap_or_else(|e| e.into_inner()) = Some(artifact);
             Ok(())
@@ -91,10 +136,8 @@ pub fn perform(
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .clone()
-                .ok_or("no backup to restore: the backup op did not produce one")?;
-            deployer
-                .restore(&artifact)
-                .map_err(|e| redact(e.to_string()))?;
+                .ok_or(OpError::NoBackup)?;
+            deployer.restore(&artifact).map_err(redact)?;
             wait(live, env)
         }
         OpPlan::Script { steps } => seed(live, steps),
@@ -120,16 +163,23 @@ fn request(env: &OpEnv, chaos: bool, vars: BTreeMap<String, String>) -> DeployRe
     }
 }
 
-fn wait(live: &Live, env: &mut OpEnv) -> Result<(), String> {
+fn wait(live: &Live, env: &mut OpEnv) -> Result<(), OpError> {
     let timeout = env.deploy_timeout.unwrap_or(DEFAULT_DEPLOY_TIMEOUT);
     live.engine
         .wait_converged(&live.app.stack, timeout, env.progress)
         .map(|_| ())
-        .map_err(|e| live.app.redactor.redact(&e.to_string()))
+        .map_err(|e| OpError::Live(live.engine_error(e)))
 }
 
 /// Runs the seeding steps of one overlay file. Returns the first failure.
-pub fn seed(live: &Live, steps: &[Step]) -> Result<(), String> {
+pub fn seed(live: &Live, steps: &[Step]) -> Result<(), OpError> {
+    let step_err = |n: usize, what: String| {
+        move |e: LiveError| OpError::Step {
+            n,
+            what,
+            cause: e.to_string(),
+        }
+    };
     for (i, step) in steps.iter().enumerate() {
         let n = i + 1;
         match step {
@@ -140,7 +190,7 @@ pub fn seed(live: &Live, steps: &[Step]) -> Result<(), String> {
             } => {
                 let out = live
                     .exec(service, &command.argv(), Some(0))
-                    .map_err(|e| format!("step {n} (exec in {service}): {e}"))?;
+                    .map_err(step_err(n, format!("exec in {service}")))?;
                 if let Some(name) = record {
                     live.record(name, out.stdout.trim_end().to_string());
                 }
@@ -152,7 +202,7 @@ pub fn seed(live: &Live, steps: &[Step]) -> Result<(), String> {
             } => {
                 let out = live
                     .exec(service, &command.argv(), Some(0))
-                    .map_err(|e| format!("step {n} (record {name}): {e}"))?;
+                    .map_err(step_err(n, format!("record {name}")))?;
                 live.record(name, out.stdout.trim_end().to_string());
             }
             Step::Sleep(d) => std::thread::sleep(*d),
@@ -160,7 +210,11 @@ pub fn seed(live: &Live, steps: &[Step]) -> Result<(), String> {
                 let start = Instant::now();
                 live.engine
                     .wait_converged(&live.app.stack, DEFAULT_DEPLOY_TIMEOUT, &mut |_| {})
-                    .map_err(|e| format!("step {n} (wait healthy, {:?}): {e}", start.elapsed()))?;
+                    .map_err(|e| OpError::Step {
+                        n,
+                        what: format!("wait healthy, {:?}", start.elapsed()),
+                        cause: e.to_string(),
+                    })?;
             }
         }
     }
@@ -171,20 +225,27 @@ pub fn seed(live: &Live, steps: &[Step]) -> Result<(), String> {
 pub const INSTALL_STEPS_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Runs the recipe's `install_steps.sh` (already allowed by the trust gate) on the host, in the
-/// checkout, with the app's coordinates in the environment. Output is redacted and shown.
+/// checkout, with the app's coordinates in the environment. Its output, redacted, goes to `show`.
 pub fn install_steps(
     live: &Live,
     script: &std::path::Path,
     checkout: &std::path::Path,
-) -> Result<(), String> {
+    show: &mut dyn FnMut(String),
+) -> Result<(), OpError> {
     use wait_timeout::ChildExt;
+    let problem = |problem: String| OpError::Script {
+        script: script.to_path_buf(),
+        problem,
+    };
     // Output goes to a file, not a pipe: a chatty script can never block on a full pipe.
     let log_path = live.app.run_dir.join("install_steps.log");
-    let log = std::fs::File::create(&log_path)
-        .map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
+    let log = std::fs::File::create(&log_path).map_err(|source| OpError::CreateDir {
+        path: log_path.clone(),
+        source,
+    })?;
     let log_err = log
         .try_clone()
-        .map_err(|e| format!("cannot open {} twice: {e}", log_path.display()))?;
+        .map_err(|e| problem(format!("cannot open {} twice: {e}", log_path.display())))?;
     let mut child = std::process::Command::new("bash")
         .arg(script)
         .current_dir(checkout)
@@ -198,31 +259,29 @@ pub fn install_steps(
         .stdout(log)
         .stderr(log_err)
         .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", script.display()))?;
+        .map_err(|e| problem(format!("cannot be started: {e}")))?;
     let status = match child
         .wait_timeout(INSTALL_STEPS_TIMEOUT)
-        .map_err(|e| e.to_string())?
+        .map_err(|e| problem(format!("cannot be waited for: {e}")))?
     {
         Some(s) => s,
         None => {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(format!(
-                "{} did not finish within {:?}",
-                script.display(),
-                INSTALL_STEPS_TIMEOUT
-            ));
+            return Err(problem(format!(
+                "did not finish within {INSTALL_STEPS_TIMEOUT:?}"
+            )));
         }
     };
     let raw = std::fs::read(&log_path).unwrap_or_default();
     let _ = std::fs::remove_file(&log_path);
     let text = live.app.redactor.redact(&String::from_utf8_lossy(&raw));
     if !text.trim().is_empty() {
-        println!("install_steps.sh:\n{}", text.trim_end());
+        show(text.trim_end().to_string());
     }
     if status.success() {
         Ok(())
     } else {
-        Err(format!("install_steps.sh exited with {status}"))
+        Err(OpError::ScriptFailed(status))
     }
 }

@@ -110,21 +110,71 @@ pub struct SeedPlan {
     pub script: Option<PathBuf>,
 }
 
+/// A spec file from the recipe's overlay, or from the recipe repository itself (trust-gated).
+#[derive(Debug, Clone)]
+pub struct OverlaySpec {
+    pub spec: SpecFile,
+    /// From the recipe repository (`.cc-ci/*.yaml`), allowed by the trust gate.
+    pub repo_local: bool,
+}
+
+impl OverlaySpec {
+    /// A file of `overlays/<recipe>/`.
+    pub fn shipped(spec: SpecFile) -> Self {
+        Self {
+            spec,
+            repo_local: false,
+        }
+    }
+
+    /// A file of the recipe repository.
+    pub fn repo_local(spec: SpecFile) -> Self {
+        Self {
+            spec,
+            repo_local: true,
+        }
+    }
+}
+
+/// Why a tier does not apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotApplicable {
+    pub reason: String,
+    /// Said so in recipe.yaml (else structurally impossible, e.g. no previous release).
+    pub declared: bool,
+}
+
+/// Whether a tier's generic tests run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GenericTests {
+    Run,
+    /// Skipped on purpose (flag, environment, grant or recipe.yaml), with why.
+    Skipped(String),
+}
+
+impl std::fmt::Display for GenericTests {
+    /// `run` or `skipped: <why>`, as reports show it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GenericTests::Run => f.write_str("run"),
+            GenericTests::Skipped(why) => write!(f, "skipped: {why}"),
+        }
+    }
+}
+
 /// One tier of the plan.
 #[derive(Debug, Clone)]
 pub struct TierPlan {
     pub tier: Tier,
     /// The tier is in STAGES (its assertions run). Install's op runs even when it is not.
     pub selected: bool,
-    /// Not applicable: (reason, declared in recipe.yaml).
-    pub not_applicable: Option<(String, bool)>,
+    pub not_applicable: Option<NotApplicable>,
     pub op: OpPlan,
     /// Extra app env for this tier's deploy (an overlay's `op: {env: …}`), over recipe.yaml's.
     pub op_env: BTreeMap<String, String>,
     pub seeds: Vec<SeedPlan>,
     pub tests: Vec<PlannedTest>,
-    /// `run` or `skipped: <why>`.
-    pub generic: String,
+    pub generic: GenericTests,
     pub overlay_files: usize,
     /// Assertions the filters deselected.
     pub deselected: usize,
@@ -170,7 +220,7 @@ pub struct PlanInput<'a> {
     pub stages: &'a [Tier],
     pub meta: &'a RecipeMeta,
     pub generic: &'a [SpecFile],
-    pub overlays: &'a [(SpecFile, bool)],
+    pub overlays: &'a [OverlaySpec],
     pub pytest: &'a [PytestNode],
     /// `Some(why)` when every generic test is skipped (flag, env or grant-backed).
     pub skip_generic: Option<String>,
@@ -181,190 +231,222 @@ pub struct PlanInput<'a> {
     pub install_steps: Option<PathBuf>,
 }
 
+/// A plan conflict a person must fix before anything is deployed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error("two overlays replace the {tier} op: {first} and {second} (hint: keep one op override per tier)")]
+    TwoOverrides {
+        tier: Tier,
+        first: String,
+        second: String,
+    },
+    #[error("{file}: the install op cannot be replaced: every run deploys exactly once")]
+    InstallReplaced { file: String },
+    #[error("{file}: `op: {{env: …}}` applies to the install and upgrade deploys only; the {tier} op takes no environment (hint: use `op: {{script: …}}` for a custom {tier})")]
+    EnvOnOp { file: String, tier: Tier },
+}
+
 /// Builds the plan. Errors are plan conflicts a person must fix (e.g. two overlays replacing one op).
-pub fn build(input: &PlanInput) -> Result<Plan, String> {
-    let upgrade_selected = input.stages.contains(&Tier::Upgrade);
-    let restore_selected = input.stages.contains(&Tier::Restore);
+pub fn build(input: &PlanInput) -> Result<Plan, PlanError> {
     let mut tiers = Vec::new();
     for &tier in Tier::ALL.iter() {
-        let selected = input.stages.contains(&tier);
-        let needed = match tier {
-            Tier::Install => true,
-            Tier::Backup => selected || restore_selected,
-            _ => selected,
-        };
-        if !needed {
+        if !needed(tier, input) {
             continue;
         }
-        let not_applicable = not_applicable(tier, input);
-        let mut op = match tier {
-            Tier::Install => OpPlan::Install {
-                release: if upgrade_selected {
-                    input.previous_release.clone()
-                } else {
-                    None
-                },
-            },
-            Tier::Upgrade => OpPlan::Upgrade,
-            Tier::Backup => OpPlan::Backup,
-            Tier::Restore => OpPlan::Restore,
-            Tier::Custom => OpPlan::None,
-        };
-        let overlays: Vec<&(SpecFile, bool)> = input
-            .overlays
-            .iter()
-            .filter(|(s, _)| s.tier == tier)
-            .collect();
-        let mut replaced_by: Option<&str> = None;
-        let mut op_env = BTreeMap::new();
-        for (spec, _) in &overlays {
-            if let Some(o) = &spec.op {
-                if let Some(first) = replaced_by {
-                    return Err(format!(
-                        "two overlays replace the {tier} op: {first} and {} (hint: keep one op override per tier)",
-                        spec.path.display()
-                    ));
-                }
-                replaced_by = Some(spec.path.to_str().unwrap_or("?"));
-                let file = spec.path.display();
-                match o {
-                    OpOverride::Skip { .. } | OpOverride::Script { .. }
-                        if tier == Tier::Install =>
-                    {
-                        return Err(format!(
-                            "{file}: the install op cannot be replaced: every run deploys exactly once"
-                        ));
-                    }
-                    OpOverride::Skip { reason } => {
-                        op = OpPlan::Skipped {
-                            reason: reason.clone(),
-                        }
-                    }
-                    OpOverride::Script { steps } => {
-                        op = OpPlan::Script {
-                            steps: steps.clone(),
-                        }
-                    }
-                    OpOverride::Env { env } if matches!(tier, Tier::Install | Tier::Upgrade) => {
-                        op_env = env.clone();
-                    }
-                    OpOverride::Env { .. } => {
-                        return Err(format!(
-                            "{file}: `op: {{env: …}}` applies to the install and upgrade deploys only; \
-                             the {tier} op takes no environment (hint: use `op: {{script: …}}` for a custom {tier})"
-                        ));
-                    }
-                }
-            }
-        }
-        let generic_skip = if let Some(why) = &input.skip_generic {
-            Some(why.clone())
-        } else if input.meta.skip_generic.contains(&tier) {
-            Some("recipe.yaml opts this tier out of the generic tests".to_string())
-        } else {
-            None
-        };
-        let mut tp = TierPlan {
-            tier,
-            selected,
-            not_applicable,
-            op,
-            op_env,
-            seeds: Vec::new(),
-            tests: Vec::new(),
-            generic: match &generic_skip {
-                Some(why) => format!("skipped: {why}"),
-                None => "run".to_string(),
-            },
-            overlay_files: overlays.len(),
-            deselected: 0,
-        };
-        if tp.not_applicable.is_none() {
-            if let (Tier::Install, Some(script)) = (tier, &input.install_steps) {
-                tp.seeds.push(SeedPlan {
-                    file: INSTALL_STEPS.to_string(),
-                    steps: Vec::new(),
-                    script: Some(script.clone()),
-                });
-            }
-            for (spec, _) in &overlays {
-                if !spec.before_op.is_empty() {
-                    tp.seeds.push(SeedPlan {
-                        file: spec.path.display().to_string(),
-                        steps: spec.before_op.clone(),
-                        script: None,
-                    });
-                }
-            }
-        }
-        if selected && tp.not_applicable.is_none() {
-            if generic_skip.is_none() {
-                for spec in input.generic.iter().filter(|s| s.tier == tier) {
-                    add_spec_tests(&mut tp, spec, Source::Generic, None, input.selection);
-                }
-            }
-            for (spec, repo_local) in &overlays {
-                let own = spec.path.display().to_string();
-                let seed = tp.seeds.iter().position(|s| s.file == own).or_else(|| {
-                    // Repo-local tests depend on the recipe's own install steps.
-                    (*repo_local)
-                        .then(|| tp.seeds.iter().position(|s| s.file == INSTALL_STEPS))
-                        .flatten()
-                });
-                let source = if *repo_local {
-                    Source::RepoLocal
-                } else {
-                    Source::Overlay
-                };
-                add_spec_tests(&mut tp, spec, source, seed, input.selection);
-            }
-            for node in input.pytest.iter().filter(|n| n.tier == tier) {
-                let id = format!("{tier}::{}::{}", node.display_file, node.node);
-                let source = if node.repo_local {
-                    Source::RepoLocal
-                } else {
-                    Source::Pytest
-                };
-                let candidate = select::Candidate {
-                    id: &id,
-                    tier,
-                    file: &node.display_file,
-                    name: &node.node,
-                    kind: source.mark(),
-                    tags: &[],
-                    ignored: false,
-                };
-                if !select::selects(input.selection, &candidate) {
-                    tp.deselected += 1;
-                    continue;
-                }
-                tp.tests.push(PlannedTest {
-                    id,
-                    tier,
-                    name: node.node.clone(),
-                    file: node.display_file.clone(),
-                    source,
-                    body: TestBody::Pytest {
-                        file: node.file.clone(),
-                        node: node.node.clone(),
-                        error: node.error.clone(),
-                    },
-                    ignored: None,
-                    seed: None,
-                });
-            }
-        }
+        let tp = tier_plan(tier, input)?;
         // The custom tier shows only when it has something to say.
-        if tier == Tier::Custom
-            && tp.tests.is_empty()
-            && tp.deselected == 0
-            && tp.not_applicable.is_none()
-        {
+        let silent = tp.tests.is_empty() && tp.deselected == 0 && tp.not_applicable.is_none();
+        if tier == Tier::Custom && silent {
             continue;
         }
         tiers.push(tp);
     }
     Ok(Plan { tiers })
+}
+
+/// Whether `tier` is in the plan: install always (every run deploys once), backup when restore needs
+/// it, the others when selected.
+fn needed(tier: Tier, input: &PlanInput) -> bool {
+    let selected = input.stages.contains(&tier);
+    match tier {
+        Tier::Install => true,
+        Tier::Backup => selected || input.stages.contains(&Tier::Restore),
+        _ => selected,
+    }
+}
+
+fn tier_plan(tier: Tier, input: &PlanInput) -> Result<TierPlan, PlanError> {
+    let selected = input.stages.contains(&tier);
+    let overlays: Vec<&OverlaySpec> = input
+        .overlays
+        .iter()
+        .filter(|o| o.spec.tier == tier)
+        .collect();
+    let (op, op_env) = op_of(tier, input, &overlays)?;
+    let generic = if let Some(why) = &input.skip_generic {
+        GenericTests::Skipped(why.clone())
+    } else if input.meta.skip_generic.contains(&tier) {
+        GenericTests::Skipped("recipe.yaml opts this tier out of the generic tests".to_string())
+    } else {
+        GenericTests::Run
+    };
+    let mut tp = TierPlan {
+        tier,
+        selected,
+        not_applicable: not_applicable(tier, input),
+        op,
+        op_env,
+        seeds: Vec::new(),
+        tests: Vec::new(),
+        generic,
+        overlay_files: overlays.len(),
+        deselected: 0,
+    };
+    if tp.not_applicable.is_none() {
+        tp.seeds = seeds(tier, input, &overlays);
+        if selected {
+            add_tests(&mut tp, input, &overlays);
+        }
+    }
+    Ok(tp)
+}
+
+/// The tier's op: the harness's own, or an overlay's replacement (at most one per tier, never for
+/// install), with the extra env an overlay gives the install or upgrade deploy.
+fn op_of(
+    tier: Tier,
+    input: &PlanInput,
+    overlays: &[&OverlaySpec],
+) -> Result<(OpPlan, BTreeMap<String, String>), PlanError> {
+    let mut op = match tier {
+        Tier::Install => OpPlan::Install {
+            release: if input.stages.contains(&Tier::Upgrade) {
+                input.previous_release.clone()
+            } else {
+                None
+            },
+        },
+        Tier::Upgrade => OpPlan::Upgrade,
+        Tier::Backup => OpPlan::Backup,
+        Tier::Restore => OpPlan::Restore,
+        Tier::Custom => OpPlan::None,
+    };
+    let mut replaced_by: Option<String> = None;
+    let mut op_env = BTreeMap::new();
+    for spec in overlays.iter().map(|o| &o.spec) {
+        let Some(o) = &spec.op else { continue };
+        let file = spec.path.display().to_string();
+        if let Some(first) = replaced_by.replace(file.clone()) {
+            return Err(PlanError::TwoOverrides {
+                tier,
+                first,
+                second: file,
+            });
+        }
+        match o {
+            OpOverride::Skip { .. } | OpOverride::Script { .. } if tier == Tier::Install => {
+                return Err(PlanError::InstallReplaced { file });
+            }
+            OpOverride::Skip { reason } => {
+                op = OpPlan::Skipped {
+                    reason: reason.clone(),
+                }
+            }
+            OpOverride::Script { steps } => {
+                op = OpPlan::Script {
+                    steps: steps.clone(),
+                }
+            }
+            OpOverride::Env { env } if matches!(tier, Tier::Install | Tier::Upgrade) => {
+                op_env = env.clone();
+            }
+            OpOverride::Env { .. } => return Err(PlanError::EnvOnOp { file, tier }),
+        }
+    }
+    Ok((op, op_env))
+}
+
+/// Seeding before the op: the recipe's install_steps.sh (install, trust-gated), then each overlay's
+/// `before_op` steps.
+fn seeds(tier: Tier, input: &PlanInput, overlays: &[&OverlaySpec]) -> Vec<SeedPlan> {
+    let mut seeds = Vec::new();
+    if let (Tier::Install, Some(script)) = (tier, &input.install_steps) {
+        seeds.push(SeedPlan {
+            file: INSTALL_STEPS.to_string(),
+            steps: Vec::new(),
+            script: Some(script.clone()),
+        });
+    }
+    for spec in overlays.iter().map(|o| &o.spec) {
+        if !spec.before_op.is_empty() {
+            seeds.push(SeedPlan {
+                file: spec.path.display().to_string(),
+                steps: spec.before_op.clone(),
+                script: None,
+            });
+        }
+    }
+    seeds
+}
+
+/// The tier's assertions the selection keeps: generic (unless skipped), overlay and repo-local, pytest.
+fn add_tests(tp: &mut TierPlan, input: &PlanInput, overlays: &[&OverlaySpec]) {
+    let tier = tp.tier;
+    if tp.generic == GenericTests::Run {
+        for spec in input.generic.iter().filter(|s| s.tier == tier) {
+            add_spec_tests(tp, spec, Source::Generic, None, input.selection);
+        }
+    }
+    for o in overlays {
+        let own = o.spec.path.display().to_string();
+        let seed = tp.seeds.iter().position(|s| s.file == own).or_else(|| {
+            // Repo-local tests depend on the recipe's own install steps.
+            o.repo_local
+                .then(|| tp.seeds.iter().position(|s| s.file == INSTALL_STEPS))
+                .flatten()
+        });
+        let source = if o.repo_local {
+            Source::RepoLocal
+        } else {
+            Source::Overlay
+        };
+        add_spec_tests(tp, &o.spec, source, seed, input.selection);
+    }
+    for node in input.pytest.iter().filter(|n| n.tier == tier) {
+        let id = format!("{tier}::{}::{}", node.display_file, node.node);
+        let source = if node.repo_local {
+            Source::RepoLocal
+        } else {
+            Source::Pytest
+        };
+        let candidate = select::Candidate {
+            id: &id,
+            tier,
+            file: &node.display_file,
+            name: &node.node,
+            kind: source.mark(),
+            tags: &[],
+            ignored: false,
+        };
+        if !select::selects(input.selection, &candidate) {
+            tp.deselected += 1;
+            continue;
+        }
+        tp.tests.push(PlannedTest {
+            id,
+            tier,
+            name: node.node.clone(),
+            file: node.display_file.clone(),
+            source,
+            body: TestBody::Pytest {
+                file: node.file.clone(),
+                node: node.node.clone(),
+                error: node.error.clone(),
+            },
+            ignored: None,
+            seed: None,
+        });
+    }
 }
 
 fn add_spec_tests(
@@ -403,23 +485,26 @@ fn add_spec_tests(
     }
 }
 
-fn not_applicable(tier: Tier, input: &PlanInput) -> Option<(String, bool)> {
+fn not_applicable(tier: Tier, input: &PlanInput) -> Option<NotApplicable> {
+    let na = |reason: &str, declared| {
+        Some(NotApplicable {
+            reason: reason.to_string(),
+            declared,
+        })
+    };
     if let Some(reason) = input.meta.not_applicable.get(&tier) {
-        return Some((reason.clone(), true));
+        return na(reason, true);
     }
     if let Some(supported) = &input.meta.tiers {
         if tier != Tier::Install && !supported.contains(&tier) {
-            return Some((
-                "recipe.yaml does not list this tier as supported".into(),
-                true,
-            ));
+            return na("recipe.yaml does not list this tier as supported", true);
         }
     }
     if tier == Tier::Upgrade && input.previous_release.is_none() {
-        return Some((
-            "no previous release: no release tag is an ancestor of head_ref".into(),
+        return na(
+            "no previous release: no release tag is an ancestor of head_ref",
             false,
-        ));
+        );
     }
     None
 }

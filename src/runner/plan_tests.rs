@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::spec::{parse_meta, parse_spec, RecipeMeta, SpecFile, Tier};
 
 use super::config::{parse_stages, Selection};
-use super::plan::{build, OpPlan, Plan, PlanInput, INSTALL_STEPS};
+use super::plan::{build, NotApplicable, OpPlan, OverlaySpec, Plan, PlanInput, INSTALL_STEPS};
 
 fn spec(path: &str, yaml: &str) -> SpecFile {
     parse_spec(Path::new(path), yaml).unwrap()
@@ -36,7 +36,7 @@ struct Case {
     stages: Vec<Tier>,
     meta: RecipeMeta,
     generic: Vec<SpecFile>,
-    overlays: Vec<(SpecFile, bool)>,
+    overlays: Vec<OverlaySpec>,
     prev: Option<String>,
     sel: Selection,
     skip: Option<String>,
@@ -57,7 +57,7 @@ impl Case {
         }
     }
 
-    fn plan(&self) -> Result<Plan, String> {
+    fn plan(&self) -> Result<Plan, super::plan::PlanError> {
         build(&PlanInput {
             stages: &self.stages,
             meta: &self.meta,
@@ -119,7 +119,7 @@ fn without_a_previous_release_upgrade_is_not_applicable_and_install_deploys_the_
     c.prev = None;
     let p = c.plan().unwrap();
     let up = p.tier(Tier::Upgrade).unwrap();
-    let (reason, declared) = up.not_applicable.clone().unwrap();
+    let NotApplicable { reason, declared } = up.not_applicable.clone().unwrap();
     assert!(
         reason.contains("no previous release") && !declared,
         "{reason}"
@@ -166,7 +166,10 @@ fn declared_not_applicable_tiers_have_no_op_and_no_tests() {
     let b = p.tier(Tier::Backup).unwrap();
     assert_eq!(
         b.not_applicable,
-        Some(("the app keeps no state".into(), true))
+        Some(NotApplicable {
+            reason: "the app keeps no state".into(),
+            declared: true
+        })
     );
     assert!(!b.op_runs() && b.tests.is_empty());
 }
@@ -175,18 +178,15 @@ fn declared_not_applicable_tiers_have_no_op_and_no_tests() {
 fn generic_skip_is_explicit_and_overlays_still_run() {
     let mut c = Case::new();
     c.skip = Some("--skip-generic".into());
-    c.overlays = vec![(
-        spec(
-            "overlays/x/a.yaml",
-            "tier: install\ntests:\n  - name: mine\n    converged: {}\n",
-        ),
-        false,
-    )];
+    c.overlays = vec![OverlaySpec::shipped(spec(
+        "overlays/x/a.yaml",
+        "tier: install\ntests:\n  - name: mine\n    converged: {}\n",
+    ))];
     let p = c.plan().unwrap();
     let ids: Vec<&str> = p.tests().map(|t| t.id.as_str()).collect();
     assert_eq!(ids, ["install::overlays/x/a.yaml::mine"]);
     assert_eq!(
-        p.tier(Tier::Install).unwrap().generic,
+        p.tier(Tier::Install).unwrap().generic.to_string(),
         "skipped: --skip-generic"
     );
     assert_eq!(ops(&p).len(), 4, "skipping generic tests never skips an op");
@@ -197,13 +197,14 @@ fn overlay_may_replace_an_op_but_never_the_install_and_only_once_per_tier() {
     let mut c = Case::new();
     let skip =
         "tier: backup\nop:\n  skip: dumps are external\ntests:\n  - name: t\n    converged: {}\n";
-    c.overlays = vec![(spec("overlays/x/b.yaml", skip), false)];
+    c.overlays = vec![OverlaySpec::shipped(spec("overlays/x/b.yaml", skip))];
     let p = c.plan().unwrap();
     assert!(
         matches!(&p.tier(Tier::Backup).unwrap().op, OpPlan::Skipped { reason } if reason == "dumps are external")
     );
-    c.overlays.push((spec("overlays/x/c.yaml", skip), false));
-    let e = c.plan().unwrap_err();
+    c.overlays
+        .push(OverlaySpec::shipped(spec("overlays/x/c.yaml", skip)));
+    let e = c.plan().unwrap_err().to_string();
     assert!(e.contains("two overlays replace the backup op"), "{e}");
 }
 
@@ -211,13 +212,10 @@ fn overlay_may_replace_an_op_but_never_the_install_and_only_once_per_tier() {
 fn repo_local_tests_depend_on_the_recipes_install_steps() {
     let mut c = Case::new();
     c.install_steps = Some("/tmp/checkout/install_steps.sh".into());
-    c.overlays = vec![(
-        spec(
-            "repo-local/.cc-ci/a.yaml",
-            "tier: install\ntests:\n  - name: local\n    converged: {}\n",
-        ),
-        true,
-    )];
+    c.overlays = vec![OverlaySpec::repo_local(spec(
+        "repo-local/.cc-ci/a.yaml",
+        "tier: install\ntests:\n  - name: local\n    converged: {}\n",
+    ))];
     let p = c.plan().unwrap();
     let install = p.tier(Tier::Install).unwrap();
     assert_eq!(install.seeds[0].file, INSTALL_STEPS);

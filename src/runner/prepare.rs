@@ -4,35 +4,36 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::coord::{check_grant, record_obligation, CoordPaths, GrantQuery};
+use crate::coord::{check_grant, record_obligation, CoordPaths, GrantQuery, Ledger};
 use crate::deploy::stack_name;
 use crate::discover::{self, DiscoverRequest, Discovery};
 use crate::docker::RunLock;
 use crate::recipe::{prepare_checkout, Checkout, CheckoutRequest, RecipeSource, Release};
-use crate::report::GateRecord;
+use crate::report::event::{Gate, GateDecision};
+use crate::report::{EventBus, EventKind};
 
 use super::config::RunConfig;
-use super::ledger::Recorder;
-use super::plan::{self, Plan, PlanInput};
+use super::error::RunError;
+use super::plan::{self, OverlaySpec, Plan, PlanInput};
 
-/// A failure before deploying, with the exit code it maps to.
-#[derive(Debug)]
-pub struct Refusal {
-    pub code: u8,
-    pub message: String,
+/// What a preparation is for.
+#[derive(Clone, Copy)]
+pub enum Purpose<'a> {
+    /// A run: the run lock is taken, grants are checked (and a use consumed), decisions are emitted.
+    Run {
+        ledger: &'a Ledger,
+        bus: &'a EventBus,
+    },
+    /// `--list` / `--collect-only`: it writes nothing to the coord tree, records nothing, consumes no
+    /// grant use (a grant is only peeked at), keeps its files under a temporary `runs_root`, and reads a
+    /// local path source in place, read-only.
+    List,
 }
 
-impl Refusal {
-    pub(super) fn usage(m: impl Into<String>) -> Self {
-        Self {
-            code: crate::exit::USAGE,
-            message: m.into(),
-        }
-    }
-    pub(super) fn internal(m: impl Into<String>) -> Self {
-        Self {
-            code: crate::exit::INTERNAL,
-            message: m.into(),
+impl Purpose<'_> {
+    fn emit(&self, kind: EventKind) {
+        if let Purpose::Run { bus, .. } = self {
+            bus.emit(kind);
         }
     }
 }
@@ -51,7 +52,6 @@ pub struct Prepared {
     pub domain: String,
     pub stack: String,
     pub customization: Vec<String>,
-    pub gate: Vec<GateRecord>,
     /// The built-in recipe lint of head_ref (stack deployer; the abra deployer lints with abra later).
     pub lint: Option<crate::report::LintResult>,
 }
@@ -91,163 +91,95 @@ pub fn data_dir(explicit: Option<&Path>) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Prepares the run. `run_id` is already recorded as the run's identity.
-///
-/// With `rec: None` it only prepares a listing (`--list`, `--collect-only`): it writes nothing to the
-/// coord tree, records nothing, consumes no grant use (a grant is only peeked at), keeps its files
-/// under `runs_root` (a temporary directory), and reads a local path source in place, read-only.
-pub fn prepare(
-    cfg: &RunConfig,
-    paths: &CoordPaths,
-    runs_root: &Path,
-    run_id: &str,
-    rec: Option<&Recorder>,
-) -> Result<Prepared, Refusal> {
-    let source = RecipeSource::parse(&cfg.recipe).map_err(|e| Refusal::usage(e.to_string()))?;
+/// The run's name, place and address.
+struct Identity {
+    source: RecipeSource,
+    recipe: String,
+    run_dir: PathBuf,
+    domain: String,
+    stack: String,
+}
+
+fn identity(cfg: &RunConfig, runs_root: &Path, run_id: &str) -> Result<Identity, RunError> {
+    let source = RecipeSource::parse(&cfg.recipe)?;
     let recipe = source.name();
     let run_dir = runs_root.join(run_id);
-    std::fs::create_dir_all(&run_dir)
-        .map_err(|e| Refusal::internal(format!("cannot create {}: {e}", run_dir.display())))?;
-    let short = run_id.rsplit('-').next().unwrap_or(run_id).to_string();
-    let data = data_dir(cfg.data_dir.as_deref());
+    std::fs::create_dir_all(&run_dir).map_err(|source| RunError::CreateDir {
+        path: run_dir.clone(),
+        source,
+    })?;
+    let short = run_id.rsplit('-').next().unwrap_or(run_id);
     let domain = cfg
         .domain
         .clone()
         .unwrap_or_else(|| format!("{recipe}-{short}.ci.local"));
     let stack = stack_name(&domain);
-    let lock = match rec {
-        Some(_) => Some(
-            RunLock::acquire(&run_dir, run_id, &stack)
-                .map_err(|e| Refusal::internal(e.to_string()))?,
-        ),
-        None => None,
-    };
-    let checkout = match (rec, source.path(), cfg.pr, &cfg.git_ref) {
-        (None, Some(path), None, None) => read_in_place(path, &recipe)?,
-        _ => {
-            let cache = paths.base.join("cache");
-            std::fs::create_dir_all(&cache).map_err(|e| {
-                Refusal::internal(format!("cannot create {}: {e}", cache.display()))
-            })?;
-            prepare_checkout(&CheckoutRequest {
-                source: &source,
-                base_url: &cfg.recipe_base_url,
-                cache_dir: &cache,
-                dest: &run_dir.join("checkout"),
-                pr: cfg.pr,
-                git_ref: cfg.git_ref.as_deref(),
-            })
-            .map_err(|e| Refusal::usage(e.to_string()))?
+    Ok(Identity {
+        source,
+        recipe,
+        run_dir,
+        domain,
+        stack,
+    })
+}
+
+/// Prepares the run. `run_id` is already recorded as the run's identity.
+pub fn prepare(
+    cfg: &RunConfig,
+    paths: &CoordPaths,
+    runs_root: &Path,
+    run_id: &str,
+    purpose: Purpose,
+) -> Result<Prepared, RunError> {
+    let id = identity(cfg, runs_root, run_id)?;
+    let data = data_dir(cfg.data_dir.as_deref());
+    let lock = match purpose {
+        Purpose::Run { .. } => {
+            Some(RunLock::acquire(&id.run_dir, run_id, &id.stack).map_err(RunError::RunLock)?)
         }
+        Purpose::List => None,
     };
+    let checkout = checkout(cfg, paths, &id, purpose)?;
     let head_ref_source = match (&cfg.git_ref, &checkout.head_ref) {
         (Some(_), _) => "REF",
         (None, Some(_)) => "checkout HEAD",
         (None, None) => "unknown",
     }
     .to_string();
-    let previous_release = checkout
-        .previous_release()
-        .map_err(|e| Refusal::usage(e.to_string()))?;
-
-    let allowlist = cfg
-        .allowlist
-        .clone()
-        .unwrap_or_else(|| data.join("overlays/repo-local-approved.txt"));
-    let mut gate = Vec::new();
-    let discovery = {
-        let mut grant = || -> Result<(bool, String, Option<String>), String> {
-            let Some(rec) = rec else {
-                return Ok(super::grants::peek_grant(paths, &recipe, cfg.pr));
-            };
-            if cfg.trust_gate_off {
-                record_obligation(
-                    rec.ledger(),
-                    "repo-local",
-                    &recipe,
-                    cfg.pr,
-                    Some(run_id),
-                    "CCCI_TRUST_GATE_OFF=1 used instead of a grant",
-                )
-                .map_err(|e| e.to_string())?;
-                return Ok((
-                    true,
-                    "emergency off-switch CCCI_TRUST_GATE_OFF=1 (obligation recorded: mint a repo-local grant)".into(),
-                    None,
-                ));
-            }
-            let d = check_grant(
-                paths,
-                rec.ledger(),
-                &GrantQuery {
-                    gate: "repo-local".into(),
-                    recipe: recipe.clone(),
-                    pr: cfg.pr,
-                    run_id: Some(run_id.to_string()),
-                },
-            )
-            .map_err(|e| e.to_string())?;
-            Ok((d.allowed, d.reason, d.grant_id))
-        };
-        discover::discover(
-            &DiscoverRequest {
-                project_root: &data,
-                recipe: &recipe,
-                checkout: Some(&checkout.path),
-                allowlist: &allowlist,
-                pr: cfg.pr,
-            },
-            &mut grant,
-        )
-    };
-    let d = &discovery.gate;
-    if let Some(rec) = rec {
-        rec.event(
-            "gate_decision",
-            &format!("repo-local:{recipe}"),
-            if d.allowed { "allow" } else { "deny" },
-            serde_json::json!({ "reason": d.reason, "files": d.files, "pr": cfg.pr }),
-        );
-    }
-    gate.push(GateRecord {
-        subject: "repo-local".into(),
-        allowed: d.allowed,
-        reason: d.reason.clone(),
-    });
+    let previous_release = checkout.previous_release()?;
+    let discovery = discover_gated(cfg, paths, &id.recipe, run_id, &data, &checkout, purpose);
     if !discovery.errors.is_empty() {
-        let list: Vec<String> = discovery.errors.iter().map(|e| e.to_string()).collect();
-        return Err(Refusal::usage(format!(
-            "{} invalid spec file(s); nothing was deployed:\n{}",
-            list.len(),
-            list.join("\n")
-        )));
+        let list = discovery.errors.iter().map(|e| e.to_string()).collect();
+        return Err(RunError::InvalidSpecs(list));
     }
-
-    let skip_generic = super::grants::generic_skip(cfg, paths, &recipe, run_id, rec, &mut gate)?;
-    let mut overlays: Vec<(crate::spec::SpecFile, bool)> = discovery
+    let skip_generic = super::grants::generic_skip(cfg, paths, &id.recipe, run_id, purpose)?;
+    let allowed = discovery.gate.allowed;
+    let mut overlays: Vec<OverlaySpec> = discovery
         .overlays
         .iter()
-        .map(|s| (s.clone(), false))
+        .map(|s| OverlaySpec::shipped(s.clone()))
         .collect();
-    if d.allowed {
-        overlays.extend(discovery.repo_local.specs.iter().map(|s| (s.clone(), true)));
+    if allowed {
+        overlays.extend(
+            discovery
+                .repo_local
+                .specs
+                .iter()
+                .map(|s| OverlaySpec::repo_local(s.clone())),
+        );
     }
-    let pytest =
-        super::pytest::collect(&discovery, &data, &checkout.path).map_err(Refusal::internal)?;
+    let pytest = super::pytest::collect(&discovery, &data, &checkout.path)?;
     // Positional paths name files of the data dir or of the recipe (its checkout or where it came from).
-    let recipe_roots: Vec<&Path> = [Some(checkout.path.as_path()), source.path()]
+    let recipe_roots: Vec<&Path> = [Some(checkout.path.as_path()), id.source.path()]
         .into_iter()
         .flatten()
         .collect();
-    let selection = super::select::resolved(
-        &cfg.selection,
-        &super::select::Roots {
-            data: &data,
-            recipe: &recipe_roots,
-            cwd: cfg.selection.cwd.as_deref(),
-        },
-    )
-    .map_err(|e| Refusal::usage(e.to_string()))?;
+    let roots = super::select::Roots {
+        data: &data,
+        recipe: &recipe_roots,
+        cwd: cfg.selection.cwd.as_deref(),
+    };
+    let selection = super::select::resolved(&cfg.selection, &roots)?;
     let plan = plan::build(&PlanInput {
         stages: &cfg.stages,
         meta: &discovery.meta,
@@ -261,45 +193,151 @@ pub fn prepare(
             .repo_local
             .install_steps
             .clone()
-            .filter(|_| d.allowed),
-    })
-    .map_err(Refusal::usage)?;
+            .filter(|_| allowed),
+    })?;
     let customization = super::manifest::manifest(&discovery, &data, &overlays, cfg);
     // The checkout is at head_ref now; the install op may move it to the previous release.
-    let lint = match (rec, &cfg.deployer) {
-        (Some(_), super::config::DeployerKind::Stack) => {
-            Some(crate::lint::lint_recipe(&checkout.path, &stack, &domain))
-        }
+    let lint = match (purpose, &cfg.deployer) {
+        (Purpose::Run { .. }, super::config::DeployerKind::Stack) => Some(
+            crate::lint::lint_recipe(&checkout.path, &id.stack, &id.domain),
+        ),
         _ => None,
     };
     Ok(Prepared {
-        recipe,
-        run_dir,
+        recipe: id.recipe,
+        run_dir: id.run_dir,
         lock,
         checkout,
         head_ref_source,
         previous_release,
         discovery,
         plan,
-        domain,
-        stack,
+        domain: id.domain,
+        stack: id.stack,
         customization,
-        gate,
         lint,
     })
 }
 
+/// The run's private checkout; a listing of a local path reads it in place.
+fn checkout(
+    cfg: &RunConfig,
+    paths: &CoordPaths,
+    id: &Identity,
+    purpose: Purpose,
+) -> Result<Checkout, RunError> {
+    if let (Purpose::List, Some(path), None, None) =
+        (purpose, id.source.path(), cfg.pr, &cfg.git_ref)
+    {
+        return read_in_place(path, &id.recipe);
+    }
+    let cache = paths.base.join("cache");
+    std::fs::create_dir_all(&cache).map_err(|source| RunError::CreateDir {
+        path: cache.clone(),
+        source,
+    })?;
+    Ok(prepare_checkout(&CheckoutRequest {
+        source: &id.source,
+        base_url: &cfg.recipe_base_url,
+        cache_dir: &cache,
+        dest: &id.run_dir.join("checkout"),
+        pr: cfg.pr,
+        git_ref: cfg.git_ref.as_deref(),
+    })?)
+}
+
+/// Discovery with the trust gate; a run checks (and consumes) a repo-local grant and emits the
+/// decision, a listing only peeks.
+fn discover_gated(
+    cfg: &RunConfig,
+    paths: &CoordPaths,
+    recipe: &str,
+    run_id: &str,
+    data: &Path,
+    checkout: &Checkout,
+    purpose: Purpose,
+) -> Discovery {
+    let allowlist = cfg
+        .allowlist
+        .clone()
+        .unwrap_or_else(|| data.join("overlays/repo-local-approved.txt"));
+    let mut grant = || match purpose {
+        Purpose::List => Ok(super::grants::peek_grant(paths, recipe, cfg.pr)),
+        Purpose::Run { ledger, .. } => repo_local_grant(cfg, paths, ledger, recipe, run_id),
+    };
+    let discovery = discover::discover(
+        &DiscoverRequest {
+            project_root: data,
+            recipe,
+            checkout: Some(&checkout.path),
+            allowlist: &allowlist,
+            pr: cfg.pr,
+        },
+        &mut grant,
+    );
+    let d = &discovery.gate;
+    purpose.emit(EventKind::GateDecided(GateDecision {
+        gate: Gate::RepoLocal,
+        recipe: recipe.to_string(),
+        allowed: d.allowed,
+        reason: d.reason.clone(),
+        grant: None,
+        pr: cfg.pr,
+        files: d.files.iter().map(|f| f.display().to_string()).collect(),
+    }));
+    discovery
+}
+
+/// A run's repo-local grant check (or the recorded use of the deprecated off-switch).
+fn repo_local_grant(
+    cfg: &RunConfig,
+    paths: &CoordPaths,
+    ledger: &Ledger,
+    recipe: &str,
+    run_id: &str,
+) -> discover::GrantAnswer {
+    if cfg.trust_gate_off {
+        record_obligation(
+            ledger,
+            "repo-local",
+            recipe,
+            cfg.pr,
+            Some(run_id),
+            "CCCI_TRUST_GATE_OFF=1 used instead of a grant",
+        )
+        .map_err(|e| discover::GrantLookupError(e.to_string()))?;
+        return Ok(discover::Granted {
+            allowed: true,
+            reason: "emergency off-switch CCCI_TRUST_GATE_OFF=1 (obligation recorded: mint a repo-local grant)".into(),
+            grant_id: None,
+        });
+    }
+    let d = check_grant(
+        paths,
+        ledger,
+        &GrantQuery {
+            gate: "repo-local".into(),
+            recipe: recipe.to_string(),
+            pr: cfg.pr,
+            run_id: Some(run_id.to_string()),
+        },
+    )
+    .map_err(|e| discover::GrantLookupError(e.to_string()))?;
+    Ok(discover::Granted {
+        allowed: d.allowed,
+        reason: d.reason,
+        grant_id: d.grant_id,
+    })
+}
+
 /// A local path source read where it is, for a listing only: nothing is cloned or written.
-fn read_in_place(path: &Path, recipe: &str) -> Result<Checkout, Refusal> {
+fn read_in_place(path: &Path, recipe: &str) -> Result<Checkout, RunError> {
     let mut c = Checkout {
         path: path.to_path_buf(),
         name: recipe.to_string(),
         head_ref: None,
         head_ref_source: crate::recipe::HeadRefSource::Head,
     };
-    c.head_ref = Some(
-        c.current_commit()
-            .map_err(|e| Refusal::usage(e.to_string()))?,
-    );
+    c.head_ref = Some(c.current_commit()?);
     Ok(c)
 }

@@ -13,7 +13,46 @@ use crate::spec::Tier;
 use super::config::RunConfig;
 use super::context::Live;
 use super::plan::{PytestNode, TestBody, TierPlan};
-use super::trials::PytestOutcomes;
+
+/// What pytest said about one node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeOutcome {
+    /// Passed, or skipped by pytest.
+    Passed,
+    /// Failed or errored, with pytest's message (redacted).
+    Failed(String),
+}
+
+/// Outcome of each pytest trial id, computed once per tier before the trials run.
+pub type PytestOutcomes = BTreeMap<String, NodeOutcome>;
+
+/// pytest could not be set up, run or read.
+#[derive(Debug, thiserror::Error)]
+pub enum PytestError {
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot run pytest: {0}")]
+    Spawn(#[source] std::io::Error),
+    #[error("pytest could not collect {}: {output}", file.display())]
+    Collect { file: PathBuf, output: String },
+    #[error("{}: unknown tier marker `{marker}` on {node}", file.display())]
+    Marker {
+        file: PathBuf,
+        marker: String,
+        node: String,
+    },
+    #[error("pytest wrote no JUnit XML ({0})")]
+    NoJunit(#[source] std::io::Error),
+    #[error("pytest's JUnit XML is unreadable: {0}")]
+    Junit(String),
+    #[error("pytest's JUnit XML holds no testsuite")]
+    NoSuite,
+}
 
 const PLUGIN: &str = include_str!("pytest_support/ccci_plugin.py");
 const NO_PYTEST: &str =
@@ -28,16 +67,24 @@ pub fn available() -> bool {
 }
 
 /// Writes the plugin module into `dir` and returns the directory to put on PYTHONPATH.
-fn plugin_dir(dir: &Path) -> Result<PathBuf, String> {
+fn plugin_dir(dir: &Path) -> Result<PathBuf, PytestError> {
     let d = dir.join("pytest-support");
-    std::fs::create_dir_all(&d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
-    std::fs::write(d.join("ccci_plugin.py"), PLUGIN)
-        .map_err(|e| format!("cannot write the pytest plugin in {}: {e}", d.display()))?;
+    let io = |action, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| PytestError::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    std::fs::create_dir_all(&d).map_err(io("create", &d))?;
+    let plugin = d.join("ccci_plugin.py");
+    std::fs::write(&plugin, PLUGIN).map_err(io("write the pytest plugin", &plugin))?;
     Ok(d)
 }
 
 /// Collects the nodes of every pytest file the discovery found (repo-local ones only when allowed).
-pub fn collect(d: &Discovery, data: &Path, run_dir: &Path) -> Result<Vec<PytestNode>, String> {
+pub fn collect(d: &Discovery, data: &Path, run_dir: &Path) -> Result<Vec<PytestNode>, PytestError> {
     let files: Vec<(PathBuf, String, Tier, bool)> = d
         .pytest
         .iter()
@@ -97,7 +144,7 @@ pub fn collect(d: &Discovery, data: &Path, run_dir: &Path) -> Result<Vec<PytestN
                 display_file: display.clone(),
                 node: "(collect)".into(),
                 repo_local,
-                error: Some(e),
+                error: Some(e.to_string()),
             }),
         }
     }
@@ -142,21 +189,20 @@ fn pytest_cmd(file: &Path, support: &Path) -> Command {
 }
 
 /// Node names (after `file::`) with their `tier` marker, if any.
-fn collect_file(file: &Path, support: &Path) -> Result<Vec<(String, Option<Tier>)>, String> {
+fn collect_file(file: &Path, support: &Path) -> Result<Vec<(String, Option<Tier>)>, PytestError> {
     let out_file = support.join(format!("collect-{}.tsv", file_name(file)));
     let out = pytest_cmd(file, support)
         .env("CCCI_PYTEST_COLLECT_OUT", &out_file)
         .args(["--collect-only", "-q"])
         .arg(file_name(file))
         .output()
-        .map_err(|e| format!("cannot run pytest: {e}"))?;
+        .map_err(PytestError::Spawn)?;
     let listing = std::fs::read_to_string(&out_file).unwrap_or_default();
     if !out.status.success() && listing.is_empty() {
-        return Err(format!(
-            "pytest could not collect {}: {}",
-            file.display(),
-            tail(&String::from_utf8_lossy(&out.stdout), 15)
-        ));
+        return Err(PytestError::Collect {
+            file: file.to_path_buf(),
+            output: tail(&String::from_utf8_lossy(&out.stdout), 15),
+        });
     }
     let mut nodes = Vec::new();
     for line in listing.lines() {
@@ -165,11 +211,10 @@ fn collect_file(file: &Path, support: &Path) -> Result<Vec<(String, Option<Tier>
         let tier = if marker.is_empty() {
             None
         } else {
-            Some(marker.parse().map_err(|_| {
-                format!(
-                    "{}: unknown tier marker `{marker}` on {node}",
-                    file.display()
-                )
+            Some(marker.parse().map_err(|_| PytestError::Marker {
+                file: file.to_path_buf(),
+                marker: marker.to_string(),
+                node: node.to_string(),
             })?)
         };
         nodes.push((node.to_string(), tier));
@@ -190,7 +235,7 @@ pub fn run_tier(tp: &TierPlan, live: &Live, cfg: &RunConfig) -> PytestOutcomes {
         if let TestBody::Pytest { file, node, error } = &t.body {
             match error {
                 Some(e) => {
-                    outcomes.insert(t.id.clone(), Err(e.clone()));
+                    outcomes.insert(t.id.clone(), NodeOutcome::Failed(e.clone()));
                 }
                 None => by_file.entry(file.clone()).or_default().push((&t.id, node)),
             }
@@ -204,7 +249,7 @@ pub fn run_tier(tp: &TierPlan, live: &Live, cfg: &RunConfig) -> PytestOutcomes {
         Err(e) => {
             for ids in by_file.values() {
                 for (id, _) in ids {
-                    outcomes.insert(id.to_string(), Err(e.clone()));
+                    outcomes.insert(id.to_string(), NodeOutcome::Failed(e.to_string()));
                 }
             }
             return outcomes;
@@ -222,18 +267,21 @@ pub fn run_tier(tp: &TierPlan, live: &Live, cfg: &RunConfig) -> PytestOutcomes {
         }
         let run = cmd.output();
         let parsed = std::fs::read_to_string(&xml)
-            .map_err(|e| format!("pytest wrote no JUnit XML ({e})"))
+            .map_err(PytestError::NoJunit)
             .and_then(|x| super::pytest_junit::parse(&x, &file_name(file)));
         for (id, node) in ids {
             let r = match (&run, &parsed) {
-                (Err(e), _) => Err(format!("cannot run pytest: {e}")),
-                (_, Err(e)) => Err(e.clone()),
-                (_, Ok(map)) => map
-                    .get(*node)
-                    .cloned()
-                    .unwrap_or_else(|| Err(format!("pytest reported nothing for {node}"))),
+                (Err(e), _) => NodeOutcome::Failed(format!("cannot run pytest: {e}")),
+                (_, Err(e)) => NodeOutcome::Failed(e.to_string()),
+                (_, Ok(map)) => map.get(*node).cloned().unwrap_or_else(|| {
+                    NodeOutcome::Failed(format!("pytest reported nothing for {node}"))
+                }),
             };
-            outcomes.insert(id.to_string(), r.map_err(|m| live.app.redactor.redact(&m)));
+            let r = match r {
+                NodeOutcome::Failed(m) => NodeOutcome::Failed(live.app.redactor.redact(&m)),
+                passed => passed,
+            };
+            outcomes.insert(id.to_string(), r);
         }
     }
     outcomes

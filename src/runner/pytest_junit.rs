@@ -1,20 +1,18 @@
-//! Reads pytest's JUnit XML (xunit1): one outcome per node, keyed by the node name after `file::`
-//! (`test_x`, `TestClass::test_x`, `test_p[1]`). A failure or error carries pytest's message.
+//! Reads pytest's JUnit XML (xunit1) with quick-junit's reader: one outcome per node, keyed by the node
+//! name after `file::` (`test_x`, `TestClass::test_x`, `test_p[1]`). A failure or error carries
+//! pytest's message and the tail of its report.
 
 use std::collections::BTreeMap;
 
-use quick_xml::events::{BytesStart, Event};
-use quick_xml::Reader;
+use quick_junit::{NonSuccessKind, Report, TestCaseStatus};
 
-/// Node name → `Ok(())` (passed or skipped) or `Err(message)` (failed or errored).
-pub type NodeOutcomes = BTreeMap<String, Result<(), String>>;
+use super::pytest::{NodeOutcome, PytestError};
 
-fn attr(e: &BytesStart, name: &str) -> Option<String> {
-    e.attributes()
-        .flatten()
-        .find(|a| a.key.as_ref() == name.as_bytes())
-        .and_then(|a| a.unescape_value().ok().map(|v| v.to_string()))
-}
+/// Node name → outcome.
+pub type NodeOutcomes = BTreeMap<String, NodeOutcome>;
+
+/// How many lines of pytest's failure report a message keeps.
+const REPORT_TAIL: usize = 15;
 
 /// The node name of a testcase: the classname minus the module (the file stem), then the name.
 fn node_name(classname: &str, name: &str, module: &str) -> String {
@@ -29,69 +27,48 @@ fn node_name(classname: &str, name: &str, module: &str) -> String {
     }
 }
 
-/// Parses the XML written for `file_name` (e.g. `test_upgrade.py`).
-pub fn parse(xml: &str, file_name: &str) -> Result<NodeOutcomes, String> {
-    let module = file_name.trim_end_matches(".py");
-    let mut reader = Reader::from_str(xml);
-    let mut out = NodeOutcomes::new();
-    let mut current: Option<String> = None;
-    let mut failure: Option<String> = None;
-    let mut in_failure = false;
-    let mut seen_suite = false;
-    loop {
-        match reader.read_event() {
-            Err(e) => return Err(format!("pytest's JUnit XML is unreadable: {e}")),
-            Ok(Event::Eof) => break,
-            Ok(Event::Start(e)) | Ok(Event::Empty(e)) if e.name().as_ref() == b"testsuite" => {
-                seen_suite = true;
-            }
-            Ok(Event::Start(e)) | Ok(Event::Empty(e)) if e.name().as_ref() == b"testcase" => {
-                let classname = attr(&e, "classname").unwrap_or_default();
-                let name = attr(&e, "name").unwrap_or_default();
-                let node = node_name(&classname, &name, module);
-                failure = None;
-                out.insert(node.clone(), Ok(()));
-                current = Some(node);
-            }
-            Ok(Event::Start(e)) | Ok(Event::Empty(e))
-                if matches!(e.name().as_ref(), b"failure" | b"error") =>
-            {
-                let kind = if e.name().as_ref() == b"error" {
-                    "error"
-                } else {
-                    "failed"
-                };
-                let msg = attr(&e, "message").unwrap_or_default();
-                failure = Some(format!("pytest {kind}: {msg}"));
-                in_failure = true;
-                if let Some(n) = &current {
-                    out.insert(n.clone(), Err(failure.clone().unwrap_or_default()));
-                }
-            }
-            Ok(Event::Text(t)) if in_failure => {
-                if let (Some(n), Some(f)) = (&current, &failure) {
-                    let text = t
-                        .decode()
-                        .map(|c| {
-                            quick_xml::escape::unescape(&c)
-                                .map(|u| u.to_string())
-                                .unwrap_or_else(|_| c.to_string())
-                        })
-                        .unwrap_or_default();
-                    let lines: Vec<&str> = text.lines().collect();
-                    let tail = lines[lines.len().saturating_sub(15)..].join("\n");
-                    out.insert(n.clone(), Err(format!("{f}\n{tail}")));
-                }
-            }
-            Ok(Event::End(e)) if matches!(e.name().as_ref(), b"failure" | b"error") => {
-                in_failure = false;
-            }
-            Ok(Event::End(e)) if e.name().as_ref() == b"testcase" => current = None,
-            Ok(_) => {}
-        }
+fn outcome(status: &TestCaseStatus) -> NodeOutcome {
+    let TestCaseStatus::NonSuccess {
+        kind,
+        message,
+        description,
+        ..
+    } = status
+    else {
+        // Passed or skipped: a skipped node is not a failure.
+        return NodeOutcome::Passed;
+    };
+    let word = match kind {
+        NonSuccessKind::Error => "error",
+        NonSuccessKind::Failure => "failed",
+    };
+    let mut text = format!(
+        "pytest {word}: {}",
+        message.as_ref().map(|m| m.as_str()).unwrap_or_default()
+    );
+    if let Some(d) = description {
+        let lines: Vec<&str> = d.as_str().lines().collect();
+        text.push('\n');
+        text.push_str(&lines[lines.len().saturating_sub(REPORT_TAIL)..].join("\n"));
     }
-    if !seen_suite {
-        return Err("pytest's JUnit XML holds no testsuite".into());
+    NodeOutcome::Failed(text)
+}
+
+/// Parses the XML written for `file_name` (e.g. `test_upgrade.py`).
+pub fn parse(xml: &str, file_name: &str) -> Result<NodeOutcomes, PytestError> {
+    let module = file_name.trim_end_matches(".py");
+    let report =
+        Report::deserialize_from_str(xml).map_err(|e| PytestError::Junit(e.to_string()))?;
+    if report.test_suites.is_empty() {
+        return Err(PytestError::NoSuite);
+    }
+    let mut out = NodeOutcomes::new();
+    for case in report.test_suites.iter().flat_map(|s| &s.test_cases) {
+        let classname = case.classname.as_ref().map(|c| c.as_str()).unwrap_or("");
+        out.insert(
+            node_name(classname, case.name.as_str(), module),
+            outcome(&case.status),
+        );
     }
     Ok(out)
 }
@@ -110,16 +87,23 @@ E       assert 1 == 2</failure></testcase>
 <testcase classname="test_upgrade" name="test_skip" time="0.0"><skipped message="later" type="pytest.skip">later</skipped></testcase>
 </testsuite></testsuites>"#;
 
+    fn failed(o: &NodeOutcome) -> &str {
+        match o {
+            NodeOutcome::Failed(m) => m,
+            NodeOutcome::Passed => panic!("expected a failure"),
+        }
+    }
+
     #[test]
     fn passing_failing_erroring_and_skipped_nodes_map_to_outcomes() {
         let m = parse(XML, "test_upgrade.py").unwrap();
-        assert_eq!(m["test_ok"], Ok(()));
-        let bad = m["test_bad"].clone().unwrap_err();
+        assert_eq!(m["test_ok"], NodeOutcome::Passed);
+        let bad = failed(&m["test_bad"]);
         assert!(bad.starts_with("pytest failed: assert 1 == 2"), "{bad}");
         assert!(bad.contains("E       assert 1 == 2"), "{bad}");
-        let err = m["TestGroup::test_err"].clone().unwrap_err();
+        let err = failed(&m["TestGroup::test_err"]);
         assert!(err.starts_with("pytest error: failed on setup"), "{err}");
-        assert_eq!(m["test_skip"], Ok(()));
+        assert_eq!(m["test_skip"], NodeOutcome::Passed);
         assert_eq!(m.len(), 4);
     }
 

@@ -1,100 +1,143 @@
-//! `runner::run`: one run from start to exit code. The coord tree is provisioned and reconciled, the
-//! run is prepared (nothing deployed yet), the tiers run on a worker thread while this thread watches
-//! for SIGINT/SIGTERM, and teardown always follows — after the last tier, after a panic, or at once on
-//! a signal (exit 2). Reports and the run_end event close the run.
+//! `runner::run`: one run from start to exit code, told as events on one [`EventBus`]. The coord tree
+//! is provisioned and reconciled, the run is prepared (nothing deployed yet), the tiers run on a worker
+//! thread while this thread watches for SIGINT/SIGTERM, and teardown always follows — after the last
+//! tier, after a panic, or at once on a signal. The last event, `RunFinished`, carries the exit class
+//! and code; this thread returns it (the worker of an interrupted run is left behind and ends with the
+//! process).
 
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::coord::{provision, reconcile, CoordPaths, Ledger, ProvisionOptions};
 use crate::deploy::{abra, stack, AppRef, Deployer};
 use crate::docker::Engine;
-use crate::exit;
+use crate::exit::{ExitClass, RunFacts};
 use crate::redact::Redactor;
-use crate::report::RunResult;
+use crate::report::event::{JanitorRemoval, Progress, RunEnd, RunHeader, RunStart, TeardownFinish};
+use crate::report::{
+    ArtifactPaths, ArtifactWriter, Artifacts, EventBus, EventKind, LedgerFailures, LedgerRecorder,
+    LintResult, Subscriber, TierStatus,
+};
 
 use super::config::{DeployerKind, RunConfig};
 use super::context::Live;
-use super::ledger::Recorder;
-use super::prepare::{self, Prepared};
+use super::error::RunError;
+use super::prepare::{self, Prepared, Purpose};
+use super::teardown;
 use super::tiers::{self, Shared};
-use super::{finish, teardown};
 
-/// Runs the whole session and returns the exit code.
-pub fn run(cfg: RunConfig) -> u8 {
-    let paths = match CoordPaths::resolve(cfg.coord_dir.as_deref()) {
-        Ok(p) => p,
-        Err(e) => return fail(exit::INTERRUPTED, &format!("coord: {e}")),
+/// Where a run reports: its subscribers (the terminal, the progress line), and where a report file that
+/// cannot be written is said (the ledger and the run's files are added by the run itself).
+pub struct Outputs {
+    pub subscribers: Vec<Box<dyn Subscriber>>,
+    pub file_errors: Box<dyn std::io::Write + Send>,
+}
+
+/// Runs the whole session, reporting to `outputs` (and the ledger, and the run's files), and returns
+/// the exit code.
+pub fn run(cfg: RunConfig, outputs: Outputs) -> u8 {
+    let Outputs {
+        subscribers,
+        file_errors,
+    } = outputs;
+    let bus = Arc::new(EventBus::new(Redactor::new()));
+    for s in subscribers {
+        bus.subscribe(s);
+    }
+    let (end, run_dir) = match open(cfg, &bus, file_errors) {
+        Err(e) => (RunEnd::stopped(e.class(), Some(e.to_string())), None),
+        Ok(Opened::NoTests { run_dir }) => {
+            let _ = std::fs::remove_dir_all(&run_dir);
+            (RunEnd::stopped(ExitClass::NoTests, None), None)
+        }
+        Ok(Opened::Ready { shared, failures }) => {
+            let dir = shared.prepared.run_dir.clone();
+            (go(shared, &failures), Some(dir))
+        }
     };
-    if cfg.selection.libtest.list || cfg.selection.collect_only {
-        return list_only(&cfg, &paths);
+    let code = end.exit_code;
+    bus.emit(EventKind::RunFinished(end));
+    if let Some(dir) = run_dir {
+        for sub in ["checkout", "backups", "abra"] {
+            let _ = std::fs::remove_dir_all(dir.join(sub));
+        }
     }
-    if let Err(e) = provision(
-        &paths,
-        &ProvisionOptions {
-            repair_perms: false,
-        },
-    ) {
-        return fail(exit::INTERRUPTED, &format!("coord provision: {e}"));
-    }
-    if let Err(e) = reconcile(&paths) {
-        return fail(exit::INTERRUPTED, &format!("coord reconcile: {e}"));
-    }
-    let ledger = match Ledger::open(&paths) {
-        Ok(l) => l,
-        Err(e) => return fail(exit::INTERRUPTED, &format!("ledger: {e}")),
-    };
+    code
+}
+
+/// `--list` / `--collect-only`: the ids of the tests a run would run, read-only. Nothing is deployed,
+/// provisioned, recorded or consumed.
+pub fn list(cfg: &RunConfig) -> Result<Vec<String>, RunError> {
+    let paths = CoordPaths::resolve(cfg.coord_dir.as_deref()).map_err(RunError::CoordResolve)?;
+    let tmp = tempfile::tempdir().map_err(RunError::TempDir)?;
     let run_id = prepare::new_run_id();
-    let redactor = Redactor::new();
-    let rec = Arc::new(Recorder::new(ledger, &run_id, redactor.clone()));
-    rec.event(
-        "run_start",
-        &cfg.recipe,
-        "started",
-        serde_json::json!({ "ref": cfg.git_ref, "pr": cfg.pr, "stages": cfg.stages.iter().map(|t| t.to_string()).collect::<Vec<_>>(), "deployer": cfg.deployer.name() }),
-    );
-    let started = Instant::now();
-    let prepared = match prepare::prepare(&cfg, &paths, &paths.runs, &run_id, Some(&rec)) {
-        Ok(p) => p,
-        Err(r) => {
-            rec.event(
-                "run_end",
-                &cfg.recipe,
-                "refused",
-                serde_json::json!({ "exit_code": r.code, "reason": r.message }),
-            );
-            return fail(r.code, &r.message);
-        }
+    let p = prepare::prepare(cfg, &paths, tmp.path(), &run_id, Purpose::List)?;
+    Ok(p.plan.tests().map(|t| t.id.clone()).collect())
+}
+
+enum Opened {
+    /// The filters left nothing: nothing is deployed.
+    NoTests { run_dir: PathBuf },
+    Ready {
+        shared: Arc<Shared>,
+        failures: LedgerFailures,
+    },
+}
+
+/// Everything up to a session ready to deploy: coord, ledger, plan, engine, janitor, deployer.
+fn open(
+    cfg: RunConfig,
+    bus: &Arc<EventBus>,
+    file_errors: Box<dyn std::io::Write + Send>,
+) -> Result<Opened, RunError> {
+    let paths = CoordPaths::resolve(cfg.coord_dir.as_deref()).map_err(RunError::CoordResolve)?;
+    let opts = ProvisionOptions {
+        repair_perms: false,
     };
-    let mut result = finish::initial_result(&cfg, &prepared, &run_id);
-    if prepared.plan.tests().next().is_none() {
-        println!("no tests collected (after filters): nothing to verify, nothing deployed");
-        rec.event(
-            "run_end",
-            &prepared.recipe,
-            "no_tests",
-            serde_json::json!({ "exit_code": exit::NO_TESTS }),
-        );
-        let _ = std::fs::remove_dir_all(&prepared.run_dir);
-        return exit::NO_TESTS;
-    }
-    let engine = match Engine::connect().and_then(|e| e.require_swarm().map(|_| e)) {
-        Ok(e) => Arc::new(e),
-        Err(e) => {
-            rec.event(
-                "run_end",
-                &prepared.recipe,
-                "error",
-                serde_json::json!({ "exit_code": exit::INTERNAL, "reason": e.to_string() }),
-            );
-            return fail(exit::INTERNAL, &format!("engine: {e}"));
-        }
-    };
-    janitor(&engine, &paths, &rec);
-    let app = AppRef {
+    provision(&paths, &opts).map_err(RunError::Provision)?;
+    reconcile(&paths).map_err(RunError::Reconcile)?;
+    let ledger = Arc::new(Ledger::open(&paths).map_err(RunError::Ledger)?);
+    let recorder = LedgerRecorder::new(Arc::clone(&ledger));
+    let failures = recorder.failures();
+    bus.subscribe(Box::new(recorder));
+    let run_id = prepare::new_run_id();
+    bus.emit(EventKind::RunStarted(RunStart {
         run_id: run_id.clone(),
+        source: cfg.recipe.clone(),
+        git_ref: cfg.git_ref.clone(),
+        pr: cfg.pr,
+        stages: cfg.stages.clone(),
+        deployer: cfg.deployer.name().to_string(),
+    }));
+    let purpose = Purpose::Run {
+        ledger: &ledger,
+        bus,
+    };
+    let prepared = prepare::prepare(&cfg, &paths, &paths.runs, &run_id, purpose)?;
+    bus.subscribe_first(Box::new(ArtifactWriter::new(
+        artifact_paths(&cfg, &prepared),
+        bus.redactor().clone(),
+        file_errors,
+    )));
+    bus.emit(EventKind::Planned(Box::new(header(&prepared))));
+    if let Some(lint) = &prepared.lint {
+        bus.emit(EventKind::Linted(lint.clone()));
+    }
+    if prepared.plan.tests().next().is_none() {
+        return Ok(Opened::NoTests {
+            run_dir: prepared.run_dir,
+        });
+    }
+    let engine = Engine::connect()
+        .and_then(|e| e.require_swarm().map(|_| e))
+        .map_err(RunError::Engine)?;
+    let engine = Arc::new(engine);
+    janitor(&engine, &paths, bus);
+    let app = AppRef {
+        run_id,
         recipe: prepared.recipe.clone(),
         domain: prepared.domain.clone(),
         stack: prepared.stack.clone(),
@@ -104,158 +147,177 @@ pub fn run(cfg: RunConfig) -> u8 {
             .as_ref()
             .map(|l| l.path().to_path_buf())
             .unwrap_or_default(),
-        redactor: redactor.clone(),
+        redactor: bus.redactor().clone(),
     };
-    let deployer: Box<dyn Deployer> = match make_deployer(&cfg, &engine, &app, &prepared) {
-        Ok(d) => d,
-        Err(e) => {
-            rec.event(
-                "run_end",
-                &prepared.recipe,
-                "error",
-                serde_json::json!({ "exit_code": exit::USAGE, "reason": e }),
-            );
-            return fail(exit::USAGE, &e);
-        }
-    };
-    finish::header(&result);
-    let live = Arc::new(finish::live(&engine, &app, &prepared));
-    let shared = Arc::new(Shared {
-        result: Mutex::new(std::mem::replace(&mut result, finish::empty_result())),
-        deployer: Mutex::new(deployer),
-        abort: Default::default(),
-    });
-    let interrupted = supervise(&shared, &prepared, &live, &cfg, &rec);
+    let deployer = make_deployer(&cfg, &engine, &app, &prepared, bus)?;
+    let live = Arc::new(Live::new(engine.clone(), &app, &prepared));
+    Ok(Opened::Ready {
+        shared: Arc::new(Shared {
+            cfg,
+            prepared,
+            live,
+            bus: Arc::clone(bus),
+            deployer: Mutex::new(deployer),
+            abort: Default::default(),
+        }),
+        failures,
+    })
+}
+
+/// The tiers on their worker, then the end of the run.
+fn go(sh: Arc<Shared>, failures: &LedgerFailures) -> RunEnd {
+    let signal = supervise(&sh);
+    conclude(&sh, signal, failures)
+}
+
+/// After the tiers (or at once on a signal): teardown, whatever happened; the abra lint; and how the
+/// run ended.
+pub(super) fn conclude(sh: &Shared, signal: Option<&str>, failures: &LedgerFailures) -> RunEnd {
     // Teardown, whatever happened. On a signal the worker may still hold the deployer: then the engine
     // removes the stack on its own (it does so in every case, after the deployer's teardown).
-    let td = {
-        let guard = shared.deployer.try_lock();
-        match guard {
-            Ok(mut d) => teardown::teardown(Some(d.as_mut()), &engine, &app),
-            Err(_) => teardown::teardown(None, &engine, &app),
-        }
+    let td = match sh.deployer.try_lock() {
+        Ok(mut d) => teardown::teardown(Some(d.as_mut()), sh.live.engine.as_ref(), &sh.live.app),
+        Err(_) => teardown::teardown(None, sh.live.engine.as_ref(), &sh.live.app),
     };
-    rec.event(
-        "teardown",
-        &app.stack,
-        if td.clean { "clean" } else { "leftovers" },
-        serde_json::json!({ "leftovers": td.leftovers, "error": td.error, "duration_ms": td.duration_ms }),
-    );
-    let mut result = take_result(&shared);
-    result.teardown = td;
-    if let DeployerKind::Abra { .. } = &cfg.deployer {
+    sh.bus.emit(EventKind::TeardownFinished(TeardownFinish {
+        stack: sh.live.app.stack.clone(),
+        result: td,
+        signal: signal.map(str::to_string),
+    }));
+    if let (None, DeployerKind::Abra { .. }) = (signal, &sh.cfg.deployer) {
         // After the app is gone: the recipe lint needs only the run's abra state and checkout.
-        result.lint = Some(abra_lint(&cfg, &prepared, &live));
+        sh.bus.emit(EventKind::Linted(abra_lint(
+            &sh.cfg,
+            &sh.prepared,
+            &sh.live,
+        )));
     }
-    result.interrupted = interrupted.is_some();
-    result.duration_ms = started.elapsed().as_millis() as u64;
-    finish::complete(&cfg, &prepared, &mut result, interrupted, &rec, &paths)
+    let r = sh.bus.result();
+    let failed = r
+        .tiers
+        .iter()
+        .any(|t| matches!(t.status, TierStatus::Failed))
+        || !r.teardown.clean
+        || r.deploy_count != 1;
+    let lost = failures.messages();
+    for m in &lost {
+        sh.bus.emit(EventKind::Warning { message: m.clone() });
+    }
+    if !lost.is_empty() {
+        sh.bus.emit(EventKind::Warning {
+            message: format!(
+                "{} ledger event(s) could not be recorded: the run's record is incomplete",
+                lost.len()
+            ),
+        });
+    }
+    let class = ExitClass::of_run(RunFacts {
+        failed,
+        interrupted: signal.is_some() || r.interrupted,
+        record_incomplete: !lost.is_empty(),
+    });
+    let artifacts = artifact_paths(&sh.cfg, &sh.prepared);
+    RunEnd {
+        class,
+        exit_code: class.code(),
+        reason: None,
+        duration_ms: sh.bus.elapsed_ms(),
+        artifacts: Artifacts {
+            junit: artifacts.junit,
+            markdown: artifacts.markdown,
+            results: Some(artifacts.dir.join(crate::report::results::FILE_NAME)),
+            ledger: CoordPaths::resolve(sh.cfg.coord_dir.as_deref())
+                .ok()
+                .map(|p| p.ledger_db),
+        },
+        secrets_printed: sh.bus.leaked(),
+    }
 }
 
 /// Runs the tiers on a worker thread and waits for it or for SIGINT/SIGTERM. Returns the signal's
-/// name when interrupted.
-fn supervise(
-    shared: &Arc<Shared>,
-    prepared: &Prepared,
-    live: &Arc<Live>,
-    cfg: &RunConfig,
-    rec: &Arc<Recorder>,
-) -> Option<&'static str> {
+/// name when interrupted, without waiting for the worker.
+fn supervise(sh: &Arc<Shared>) -> Option<&'static str> {
     enum Msg {
         Done,
         Signal(i32),
     }
     let (tx, rx) = mpsc::channel();
-    let mut signals = match signal_hook::iterator::Signals::new([
+    let signals = signal_hook::iterator::Signals::new([
         signal_hook::consts::SIGINT,
         signal_hook::consts::SIGTERM,
-    ]) {
-        Ok(s) => Some(s),
+    ]);
+    let handle = match signals {
+        Ok(mut sigs) => {
+            let handle = sigs.handle();
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                if let Some(sig) = sigs.forever().next() {
+                    let _ = tx.send(Msg::Signal(sig));
+                }
+            });
+            Some(handle)
+        }
         Err(e) => {
-            eprintln!("cc-ci: cannot watch SIGINT/SIGTERM ({e}); teardown still follows the run");
+            sh.bus.emit(EventKind::Warning {
+                message: format!(
+                    "cannot watch SIGINT/SIGTERM ({e}); teardown still follows the run"
+                ),
+            });
             None
         }
     };
-    let handle = signals.as_ref().map(|s| s.handle());
-    if let Some(mut sigs) = signals.take() {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            if let Some(sig) = sigs.forever().next() {
-                let _ = tx.send(Msg::Signal(sig));
-            }
-        });
-    }
-    std::thread::scope(|scope| {
-        let worker_tx = tx.clone();
-        let plan = &prepared.plan;
-        let meta = &prepared.discovery.meta;
-        let checkout = &prepared.checkout;
-        scope.spawn(move || {
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                tiers::run_tiers(shared, plan, live, cfg, meta, checkout, rec)
-            }));
-            if r.is_err() {
-                eprintln!("cc-ci: the session panicked; tearing down");
-                shared
-                    .result
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .interrupted = true;
-            }
-            let _ = worker_tx.send(Msg::Done);
-        });
-        let outcome = match rx.recv() {
-            Ok(Msg::Signal(sig)) => {
-                let name = if sig == signal_hook::consts::SIGINT {
-                    "SIGINT"
-                } else {
-                    "SIGTERM"
-                };
-                eprintln!("\ncc-ci: {name} received: stopping the run and tearing down");
-                shared.abort.store(true, Ordering::SeqCst);
-                rec.event(
-                    "run_end",
-                    &prepared.recipe,
-                    "interrupting",
-                    serde_json::json!({ "signal": name }),
-                );
-                // Do not wait for the worker: tear down now and exit. The process ends after the report.
-                let td = teardown::teardown(None, &live.engine, &live.app);
-                finish_interrupted(shared, prepared, cfg, rec, td, name)
-            }
-            _ => None,
-        };
-        if let Some(h) = &handle {
-            h.close();
+    let worker = Arc::clone(sh);
+    std::thread::spawn(move || {
+        let r =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tiers::run_tiers(&worker)));
+        if r.is_err() {
+            worker.bus.emit(EventKind::SessionPanicked);
         }
-        outcome
-    })
+        let _ = tx.send(Msg::Done);
+    });
+    let signal = match rx.recv() {
+        Ok(Msg::Signal(sig)) => {
+            let name = if sig == signal_hook::consts::SIGINT {
+                "SIGINT"
+            } else {
+                "SIGTERM"
+            };
+            sh.abort.store(true, Ordering::SeqCst);
+            sh.bus.emit(EventKind::Interrupted {
+                signal: name.to_string(),
+            });
+            Some(name)
+        }
+        _ => None,
+    };
+    if let Some(h) = &handle {
+        h.close();
+    }
+    signal
 }
 
-/// After a signal: report what ran, record the teardown, and exit 2 without waiting for the worker.
-fn finish_interrupted(
-    shared: &Shared,
-    prepared: &Prepared,
-    cfg: &RunConfig,
-    rec: &Recorder,
-    td: crate::report::TeardownResult,
-    signal: &str,
-) -> ! {
-    rec.event(
-        "teardown",
-        &prepared.stack,
-        if td.clean { "clean" } else { "leftovers" },
-        serde_json::json!({ "leftovers": td.leftovers, "error": td.error, "signal": signal }),
-    );
-    let mut result = take_result(shared);
-    result.teardown = td;
-    result.interrupted = true;
-    let paths = CoordPaths::resolve(cfg.coord_dir.as_deref());
-    let code = match paths {
-        Ok(p) => finish::complete(cfg, prepared, &mut result, Some("signal"), rec, &p),
-        Err(_) => exit::INTERRUPTED,
-    };
-    std::process::exit(i32::from(code));
+fn header(p: &Prepared) -> RunHeader {
+    RunHeader {
+        recipe: p.recipe.clone(),
+        host: hostname(),
+        head_ref: p.checkout.head_ref.clone(),
+        head_ref_source: p.head_ref_source.clone(),
+        previous_release: p.previous_release.as_ref().map(|r| r.tag.clone()),
+        domain: p.domain.clone(),
+        stack: p.stack.clone(),
+        customization: p.customization.clone(),
+    }
+}
+
+fn artifact_paths(cfg: &RunConfig, p: &Prepared) -> ArtifactPaths {
+    ArtifactPaths {
+        dir: cfg
+            .artifacts
+            .clone()
+            .unwrap_or_else(|| p.run_dir.join("artifacts")),
+        junit: cfg.junitxml.clone(),
+        markdown: cfg.summary_md.clone(),
+    }
 }
 
 fn make_deployer(
@@ -263,7 +325,8 @@ fn make_deployer(
     engine: &Arc<Engine>,
     app: &AppRef,
     prepared: &Prepared,
-) -> Result<Box<dyn Deployer>, String> {
+    bus: &Arc<EventBus>,
+) -> Result<Box<dyn Deployer>, RunError> {
     Ok(match &cfg.deployer {
         DeployerKind::Stack => {
             let mut d = stack::StackDeployer::new(
@@ -273,13 +336,18 @@ fn make_deployer(
                     create_proxy_network: cfg.create_proxy_network,
                 },
             );
-            // Progress while the deployer waits: a live line on a terminal, a line every 10 s in CI.
-            let mut reporter = super::progress::Reporter::new("converging");
-            d.set_progress(Box::new(move |line: &str| reporter.update(line)));
+            // Progress while the deployer waits: the progress line's subscriber shows it.
+            let bus = Arc::clone(bus);
+            d.set_progress(Box::new(move |line: &str| {
+                bus.emit(EventKind::Progress(Progress {
+                    label: "converging".into(),
+                    state: line.to_string(),
+                }))
+            }));
             Box::new(d)
         }
         DeployerKind::Abra { abra: bin, server } => {
-            let bin = abra::find_abra(bin.as_deref()).map_err(|e| e.to_string())?;
+            let bin = abra::find_abra(bin.as_deref()).map_err(RunError::Deployer)?;
             let d = abra::AbraDeployer::new(
                 abra::AbraOptions {
                     abra: bin,
@@ -302,21 +370,18 @@ fn make_deployer(
 }
 
 /// `abra recipe lint` on head_ref, in the run's own abra state.
-fn abra_lint(cfg: &RunConfig, p: &Prepared, live: &Live) -> crate::report::LintResult {
+fn abra_lint(cfg: &RunConfig, p: &Prepared, live: &Live) -> LintResult {
     const TOOL: &str = "abra recipe lint";
     let DeployerKind::Abra { abra: bin, .. } = &cfg.deployer else {
-        return crate::report::LintResult::could_not_run(TOOL, "not an abra run");
+        return LintResult::could_not_run(TOOL, "not an abra run");
     };
     let bin = match abra::find_abra(bin.as_deref()) {
         Ok(b) => b,
-        Err(e) => return crate::report::LintResult::could_not_run(TOOL, e.to_string()),
+        Err(e) => return LintResult::could_not_run(TOOL, e.to_string()),
     };
     if let Some(head) = &live.head_ref {
         if let Err(e) = p.checkout.checkout_at(head) {
-            return crate::report::LintResult::could_not_run(
-                TOOL,
-                format!("checkout of head_ref: {e}"),
-            );
+            return LintResult::could_not_run(TOOL, format!("checkout of head_ref: {e}"));
         }
     }
     crate::lint::abra_lint(
@@ -327,44 +392,26 @@ fn abra_lint(cfg: &RunConfig, p: &Prepared, live: &Live) -> crate::report::LintR
     )
 }
 
-fn janitor(engine: &Engine, paths: &CoordPaths, rec: &Recorder) {
+fn janitor(engine: &Engine, paths: &CoordPaths, bus: &EventBus) {
     let r = engine.janitor(&paths.runs, false, &mut |removal| {
-        rec.event(
-            "janitor",
-            &format!("{} {}", removal.kind, removal.name),
-            "removed",
-            serde_json::json!({ "stack": removal.stack, "run_id": removal.run_id, "reason": removal.reason }),
-        );
+        bus.emit(EventKind::JanitorRemoved(JanitorRemoval {
+            kind: removal.kind.clone(),
+            name: removal.name.clone(),
+            stack: removal.stack.clone(),
+            run_id: removal.run_id.clone(),
+            reason: removal.reason.clone(),
+        }));
     });
     if let Err(e) = r {
-        eprintln!("cc-ci: janitor: {e} (continuing; leftovers of dead runs may remain)");
+        bus.emit(EventKind::Warning {
+            message: format!("janitor: {e} (continuing; leftovers of dead runs may remain)"),
+        });
     }
 }
 
-/// `--list` / `--collect-only`: read-only. Nothing is deployed, provisioned, recorded or consumed.
-fn list_only(cfg: &RunConfig, paths: &CoordPaths) -> u8 {
-    let tmp = match tempfile::tempdir() {
-        Ok(t) => t,
-        Err(e) => {
-            return fail(
-                exit::INTERNAL,
-                &format!("cannot create a temporary directory: {e}"),
-            )
-        }
-    };
-    let run_id = prepare::new_run_id();
-    match prepare::prepare(cfg, paths, tmp.path(), &run_id, None) {
-        Ok(p) => finish::list(&p.plan, cfg.selection.collect_only),
-        Err(r) => fail(r.code, &r.message),
-    }
-}
-
-fn fail(code: u8, message: &str) -> u8 {
-    eprintln!("cc-ci run: {message}");
-    code
-}
-
-fn take_result(shared: &Shared) -> RunResult {
-    let mut guard = shared.result.lock().unwrap_or_else(|e| e.into_inner());
-    std::mem::replace(&mut *guard, finish::empty_result())
+fn hostname() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
 }

@@ -4,15 +4,15 @@
 
 use std::time::Instant;
 
+use super::engine::AppEngine;
 use crate::deploy::{AppRef, Deployer};
-use crate::docker::Engine;
 use crate::report::TeardownResult;
 
 /// Removes the app: the deployer's own teardown first (abra: undeploy + rm), then the engine removes
 /// whatever of the stack is still there, and verifies. Never panics, never skips a step.
 pub fn teardown(
     deployer: Option<&mut (dyn Deployer + '_)>,
-    engine: &Engine,
+    engine: &dyn AppEngine,
     app: &AppRef,
 ) -> TeardownResult {
     let start = Instant::now();

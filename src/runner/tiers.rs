@@ -1,253 +1,269 @@
 //! The tier loop, run on the session's worker thread: for each tier, seeding steps, the op (once),
 //! then the assertions as trials. An op failure fails its tier's assertions with the op's error and
-//! marks every later tier as not run, with the reason. Nothing is silently skipped.
+//! marks every later tier as not run, with the reason. Nothing is silently skipped. Everything that
+//! happens is an event on the bus.
 
+use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::deploy::Deployer;
-use crate::recipe::Checkout;
-use crate::report::{
-    OpResult, Outcome, RunResult, TestResult, TierResult, TierStatus, UpgradeProof,
+use crate::report::event::{
+    DeployerNote, OpFinish, OpOutcome, Progress, SeedFinish, SkipReason, TierSkip, TierStart,
 };
-use crate::spec::{RecipeMeta, Tier};
+use crate::report::{EventBus, EventKind, Outcome, UpgradeProof};
+use crate::spec::Tier;
 
 use super::config::RunConfig;
 use super::context::Live;
-use super::ledger::Recorder;
-use super::ops::{self, OpEnv};
-use super::plan::{OpPlan, Plan, TierPlan};
-use super::trials::{self, PytestOutcomes};
-use super::{check, progress, pytest};
+use super::ops::{self, OpEnv, OpError};
+use super::plan::{OpPlan, TierPlan};
+use super::prepare::Prepared;
+use super::trials::{self, TierInputs};
+use super::{check, pytest};
 
-/// State shared between the worker and the main thread (which tears down on a signal).
+/// What the worker and the main thread (which tears down on a signal) share.
 pub struct Shared {
-    pub result: Mutex<RunResult>,
+    pub cfg: RunConfig,
+    pub prepared: Prepared,
+    pub live: Arc<Live>,
+    pub bus: Arc<EventBus>,
     pub deployer: Mutex<Box<dyn Deployer>>,
+    /// Set on a signal: the worker stops before its next tier.
     pub abort: AtomicBool,
 }
 
-/// Runs every tier of the plan. Returns when done or when `shared.abort` is set.
-pub fn run_tiers(
-    shared: &Shared,
-    plan: &Plan,
-    live: &Arc<Live>,
-    cfg: &RunConfig,
-    meta: &RecipeMeta,
-    checkout: &Checkout,
-    rec: &Arc<Recorder>,
-) {
+/// What earlier tiers decided for later ones.
+#[derive(Default)]
+struct Carry {
+    /// An op failed: every later tier is not run, for this reason.
+    blocked: Option<String>,
+    /// The app is not backup-capable: backup and restore do not apply, for this reason.
+    no_backup: Option<String>,
+}
+
+/// Runs every tier of the plan. Returns when done or when `sh.abort` is set.
+pub fn run_tiers(sh: &Shared) {
     let stop = Arc::new(AtomicBool::new(false));
-    let mut blocked: Option<String> = None;
-    let mut no_backup: Option<String> = None;
-    for tp in &plan.tiers {
-        if shared.abort.load(Ordering::SeqCst) {
+    let mut carry = Carry::default();
+    for tp in &sh.prepared.plan.tiers {
+        if sh.abort.load(Ordering::SeqCst) {
             return;
         }
-        let reason = blocked.clone().or_else(|| {
-            (cfg.selection.exitfirst && stop.load(Ordering::SeqCst))
-                .then(|| "stopped after the first failure (-x)".to_string())
-        });
-        if let Some(reason) = reason {
-            push(shared, not_run(tp, &reason, rec));
+        if let Some(why) = skip_reason(sh, tp, &carry, &stop) {
+            skip(sh, tp, why);
             continue;
         }
-        if let Some((reason, declared)) = &tp.not_applicable {
-            push(shared, not_applicable(tp, reason, *declared, rec));
-            continue;
-        }
-        if matches!(tp.tier, Tier::Backup | Tier::Restore) {
-            if let Some(reason) = &no_backup {
-                push(shared, not_applicable(tp, reason, false, rec));
-                continue;
-            }
-        }
-        println!(
-            "\n── {} (op={}, generic={}, overlay={} file(s), {} test(s){}) ──",
-            tp.tier,
-            tp.op.name(),
-            tp.generic,
-            tp.overlay_files,
-            tp.tests.len(),
-            if tp.deselected > 0 {
-                format!(", {} deselected", tp.deselected)
-            } else {
-                String::new()
-            }
-        );
-        let seed_failures: Vec<Option<String>> = tp
-            .seeds
-            .iter()
-            .map(|s| {
-                let r = match &s.script {
-                    Some(script) => ops::install_steps(live, script, &checkout.path).err(),
-                    None => ops::seed(live, &s.steps).err(),
-                };
-                rec.event(
-                    "op",
-                    &format!("{}::seed::{}", tp.tier, s.file),
-                    if r.is_none() { "ok" } else { "failed" },
-                    serde_json::json!({ "error": r }),
-                );
-                if let Some(e) = &r {
-                    println!(
-                        "seeding {} failed: {e} (its assertions fail; generic ones still run)",
-                        s.file
-                    );
-                }
-                r
-            })
-            .collect();
-        let op_result = perform_op(shared, tp, live, cfg, meta, checkout, rec);
-        if let Some(op) = &op_result {
-            if !op.ok {
-                blocked = Some(format!("{} op failed", tp.tier));
-            }
-        }
-        let op_failure = op_result.as_ref().filter(|o| !o.ok).map(|o| {
-            format!(
-                "{} op failed: {}",
-                o.name,
-                o.error.clone().unwrap_or_default()
-            )
-        });
-        if tp.tier == Tier::Install && op_failure.is_none() {
-            no_backup = backup_capability(live);
-            // The version that was really deployed (the previous release, or the head).
-            let deployed = live
-                .install
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone();
-            let mut r = shared.result.lock().unwrap_or_else(|e| e.into_inner());
-            r.version_before = deployed.as_ref().and_then(|s| s.version.clone());
-            r.version_after = r.version_before.clone();
-            r.chaos_version = deployed.and_then(|s| s.chaos_version);
-        }
-        if tp.tier == Tier::Upgrade && op_failure.is_none() {
-            record_upgrade_proof(shared, live);
-        }
-        let pytest_outcomes: PytestOutcomes = if op_failure.is_none() {
-            pytest::run_tier(tp, live, cfg)
-        } else {
-            PytestOutcomes::new()
-        };
-        let tests = if tp.selected {
-            trials::run_tier(
-                tp,
-                live,
-                &cfg.selection,
-                op_failure.clone(),
-                &seed_failures,
-                &pytest_outcomes,
-                &stop,
-                rec,
-            )
-        } else {
-            Vec::new()
-        };
-        let failed = op_failure.is_some()
-            || tests
-                .iter()
-                .any(|t| matches!(t.outcome, Outcome::Failed { .. }));
-        push(
-            shared,
-            TierResult {
-                tier: tp.tier.to_string(),
-                status: if failed {
-                    TierStatus::Failed
-                } else {
-                    TierStatus::Passed
-                },
-                op: op_result,
-                generic: tp.generic.clone(),
-                overlay_files: tp.overlay_files,
-                tests,
-            },
-        );
-        if cfg.pause_after == Some(tp.tier) {
-            progress::pause(tp.tier);
+        run_tier(sh, tp, &stop, &mut carry);
+        if sh.cfg.pause_after == Some(tp.tier) {
+            pause(&sh.bus, tp.tier);
         }
     }
 }
 
-fn perform_op(
-    shared: &Shared,
-    tp: &TierPlan,
-    live: &Arc<Live>,
-    cfg: &RunConfig,
-    meta: &RecipeMeta,
-    checkout: &Checkout,
-    rec: &Recorder,
-) -> Option<OpResult> {
-    if matches!(tp.op, OpPlan::None) {
-        return None;
+/// Why `tp` will not run, if it will not.
+fn skip_reason(sh: &Shared, tp: &TierPlan, carry: &Carry, stop: &AtomicBool) -> Option<SkipReason> {
+    let stopped = (sh.cfg.selection.exitfirst && stop.load(Ordering::SeqCst))
+        .then(|| "stopped after the first failure (-x)".to_string());
+    if let Some(reason) = carry.blocked.clone().or(stopped) {
+        return Some(SkipReason::NotRun { reason });
     }
-    if let OpPlan::Skipped { reason } = &tp.op {
-        rec.event(
-            "op",
-            &format!("{}::op", tp.tier),
-            "skipped",
-            serde_json::json!({ "reason": reason }),
-        );
-        return Some(OpResult {
-            name: format!("skipped ({reason})"),
-            ok: true,
-            duration_ms: 0,
-            error: None,
+    if let Some(na) = &tp.not_applicable {
+        return Some(SkipReason::NotApplicable {
+            reason: na.reason.clone(),
+            declared: na.declared,
         });
     }
-    let start = Instant::now();
-    let mut reporter = progress::Reporter::new(&format!("{} op", tp.op.name()));
-    let result = {
-        let mut deployer = shared.deployer.lock().unwrap_or_else(|e| e.into_inner());
-        let mut env = OpEnv {
-            checkout,
-            op_env: &tp.op_env,
-            env_install: &meta.env_install,
-            env_upgrade: &meta.env_upgrade,
-            deploy_timeout: meta.deploy_timeout,
-            progress: &mut |line: &str| reporter.update(line),
+    match (&carry.no_backup, tp.tier) {
+        (Some(reason), Tier::Backup | Tier::Restore) => Some(SkipReason::NotApplicable {
+            reason: reason.clone(),
+            declared: false,
+        }),
+        _ => None,
+    }
+}
+
+/// Emits a tier that will not run; a tier not run carries each of its tests as not run.
+fn skip(sh: &Shared, tp: &TierPlan, why: SkipReason) {
+    let tests = match &why {
+        SkipReason::NotRun { reason } => tp
+            .tests
+            .iter()
+            .map(|t| {
+                let reason = format!("not run: {reason}");
+                trials::result_of(t, Outcome::NotRun { reason }, 0)
+            })
+            .collect(),
+        SkipReason::NotApplicable { .. } => Vec::new(),
+    };
+    sh.bus.emit(EventKind::TierSkipped(TierSkip {
+        tier: tp.tier,
+        why,
+        generic: tp.generic.to_string(),
+        overlay_files: tp.overlay_files,
+        tests,
+    }));
+}
+
+/// One tier: seeds, op, what the op proved, trials.
+fn run_tier(sh: &Shared, tp: &TierPlan, stop: &Arc<AtomicBool>, carry: &mut Carry) {
+    let live = &sh.live;
+    sh.bus.emit(EventKind::TierStarted(TierStart {
+        tier: tp.tier,
+        op: tp.op.name().to_string(),
+        generic: tp.generic.to_string(),
+        overlay_files: tp.overlay_files,
+        tests: tp.tests.iter().map(|t| t.id.clone()).collect(),
+        deselected: tp.deselected,
+    }));
+    let seed_failures = seeds(sh, tp);
+    let op_failure = match perform_op(sh, tp) {
+        Some(Err(e)) => {
+            carry.blocked = Some(format!("{} op failed", tp.tier));
+            Some(format!("{} op failed: {e}", tp.op.name()))
+        }
+        _ => None,
+    };
+    if op_failure.is_none() {
+        match tp.tier {
+            Tier::Install => {
+                carry.no_backup = backup_capability(live);
+                let deployed = live
+                    .install
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone();
+                sh.bus.emit(EventKind::InstallObserved {
+                    version: deployed.as_ref().and_then(|s| s.version.clone()),
+                    chaos_version: deployed.and_then(|s| s.chaos_version),
+                });
+            }
+            Tier::Upgrade => {
+                if let Some(p) = upgrade_proof(live) {
+                    sh.bus.emit(EventKind::UpgradeProved(p));
+                }
+            }
+            _ => {}
+        }
+    }
+    let pytest_outcomes = match op_failure {
+        None => pytest::run_tier(tp, live, &sh.cfg),
+        Some(_) => pytest::PytestOutcomes::new(),
+    };
+    let failed_trials = tp.selected && {
+        let inputs = TierInputs {
+            op_failure: op_failure.as_deref(),
+            seed_failures: &seed_failures,
+            pytest: &pytest_outcomes,
+            stop,
         };
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            ops::perform(&tp.op, deployer.as_mut(), live, &mut env)
+        trials::run_tier(tp, live, &sh.cfg.selection, &inputs, &sh.bus)
+    };
+    sh.bus.emit(EventKind::TierFinished {
+        tier: tp.tier,
+        failed: op_failure.is_some() || failed_trials,
+    });
+}
+
+/// Runs the tier's seeding steps; each one's failure, by index.
+fn seeds(sh: &Shared, tp: &TierPlan) -> Vec<Option<String>> {
+    tp.seeds
+        .iter()
+        .map(|s| {
+            let r = match &s.script {
+                Some(script) => {
+                    let mut show = |text: String| {
+                        sh.bus.emit(EventKind::StepOutput {
+                            source: "install_steps.sh".into(),
+                            text,
+                        })
+                    };
+                    let checkout = &sh.prepared.checkout.path;
+                    ops::install_steps(&sh.live, script, checkout, &mut show)
+                }
+                None => ops::seed(&sh.live, &s.steps),
+            };
+            let error = r.err().map(|e| e.to_string());
+            sh.bus.emit(EventKind::SeedFinished(SeedFinish {
+                tier: tp.tier,
+                file: s.file.clone(),
+                error: error.clone(),
+            }));
+            error
+        })
+        .collect()
+}
+
+/// Runs the tier's op once. `None` when the tier has no op.
+fn perform_op(sh: &Shared, tp: &TierPlan) -> Option<Result<(), OpError>> {
+    let finish = |outcome, duration_ms, deploy_count| {
+        sh.bus.emit(EventKind::OpFinished(OpFinish {
+            tier: tp.tier,
+            op: tp.op.name().to_string(),
+            outcome,
+            duration_ms,
+            deployer: sh.cfg.deployer.name().to_string(),
+            deploy_count,
         }))
-        .unwrap_or_else(|_| Err("the op panicked".to_string()));
-        // The count comes from the deployer itself, after every op, so a signal still reports it.
-        shared
-            .result
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .deploy_count = deployer.fresh_deploys();
+    };
+    match &tp.op {
+        OpPlan::None => return None,
+        OpPlan::Skipped { reason } => {
+            let reason = reason.clone();
+            finish(OpOutcome::Skipped { reason }, 0, None);
+            return Some(Ok(()));
+        }
+        _ => {}
+    }
+    sh.bus.emit(EventKind::OpStarted {
+        tier: tp.tier,
+        op: tp.op.name().to_string(),
+    });
+    let start = Instant::now();
+    let meta = &sh.prepared.discovery.meta;
+    let label = format!("{} op", tp.op.name());
+    let mut progress = |state: &str| {
+        sh.bus.emit(EventKind::Progress(Progress {
+            label: label.clone(),
+            state: state.to_string(),
+        }))
+    };
+    let mut env = OpEnv {
+        checkout: &sh.prepared.checkout,
+        op_env: &tp.op_env,
+        env_install: &meta.env_install,
+        env_upgrade: &meta.env_upgrade,
+        deploy_timeout: meta.deploy_timeout,
+        progress: &mut progress,
+    };
+    let (result, deploy_count) = {
+        let mut deployer = sh.deployer.lock().unwrap_or_else(|e| e.into_inner());
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            ops::perform(&tp.op, deployer.as_mut(), &sh.live, &mut env)
+        }))
+        .unwrap_or(Err(OpError::Panicked));
         // What the deployer did on its own (abra: server registration, a checkout put back).
         for n in deployer.take_notes() {
-            rec.event(n.kind, &n.subject, &n.outcome, n.data);
+            sh.bus.emit(EventKind::DeployerNote(DeployerNote {
+                kind: n.kind.to_string(),
+                subject: n.subject,
+                outcome: n.outcome,
+                data: n.data,
+            }));
         }
-        r
+        // The count comes from the deployer itself, after every op, so a signal still reports it.
+        (r, deployer.fresh_deploys())
     };
-    reporter.finish();
     let ms = start.elapsed().as_millis() as u64;
-    let error = result.err();
-    println!(
-        "{} op {} in {:.1}s{}",
-        tp.op.name(),
-        if error.is_none() { "ok" } else { "FAILED" },
-        ms as f64 / 1000.0,
-        error.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
-    );
-    rec.event(
-        "op",
-        &format!("{}::{}", tp.tier, tp.op.name()),
-        if error.is_none() { "ok" } else { "failed" },
-        serde_json::json!({ "duration_ms": ms, "error": error, "deployer": cfg.deployer.name() }),
-    );
-    Some(OpResult {
-        name: tp.op.name().to_string(),
-        ok: error.is_none(),
-        duration_ms: ms,
-        error,
-    })
+    let outcome = match &result {
+        Ok(()) => OpOutcome::Ok,
+        Err(e) => OpOutcome::Failed {
+            error: e.to_string(),
+        },
+    };
+    finish(outcome, ms, Some(deploy_count));
+    Some(result)
 }
 
 /// `Some(reason)` when no service of the app carries `backupbot.backup=true`.
@@ -263,99 +279,38 @@ fn backup_capability(live: &Live) -> Option<String> {
     })
 }
 
-fn record_upgrade_proof(shared: &Shared, live: &Live) {
+/// What the upgrade deployed, against head_ref. `None` when the app cannot be read.
+fn upgrade_proof(live: &Live) -> Option<UpgradeProof> {
     let before = live
         .install
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .clone();
-    let Ok(now) = live.snapshot() else { return };
+    let now = live.snapshot().ok()?;
     let verdict = match &live.head_ref {
         Some(h) => {
             match check::verify_chaos_version(h, now.chaos_version.as_deref(), &live.app.stack) {
                 Ok(()) => "chaos-version matches head_ref".to_string(),
-                Err(e) => e,
+                Err(e) => e.to_string(),
             }
         }
         None => "head_ref unknown: fallback to version/image/chaos marker moved".to_string(),
     };
-    let mut r = shared.result.lock().unwrap_or_else(|e| e.into_inner());
-    r.chaos_version = now.chaos_version.clone();
-    r.version_after = now.version.clone();
-    r.upgrade_proof = Some(UpgradeProof {
+    Some(UpgradeProof {
         head_ref: live.head_ref.clone(),
         chaos_version: now.chaos_version,
         version_before: before.and_then(|b| b.version),
         version_after: now.version,
         verdict,
-    });
+    })
 }
 
-fn push(shared: &Shared, t: TierResult) {
-    shared
-        .result
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .tiers
-        .push(t);
-}
-
-fn not_run(tp: &TierPlan, reason: &str, rec: &Recorder) -> TierResult {
-    println!("\n── {} not run: {reason} ──", tp.tier);
-    TierResult {
-        tier: tp.tier.to_string(),
-        status: TierStatus::NotRun {
-            reason: reason.to_string(),
-        },
-        op: None,
-        generic: tp.generic.clone(),
-        overlay_files: tp.overlay_files,
-        tests: unrun(tp, &format!("not run: {reason}"), rec),
+/// `--pause-after`: waits for Enter on a terminal (CI refuses the flag before the run starts).
+fn pause(bus: &EventBus, tier: Tier) {
+    let waiting = std::io::stdin().is_terminal();
+    bus.emit(EventKind::Paused { tier, waiting });
+    if waiting {
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
     }
-}
-
-fn not_applicable(tp: &TierPlan, reason: &str, declared: bool, rec: &Recorder) -> TierResult {
-    println!("\n── {} not applicable: {reason} ──", tp.tier);
-    rec.event(
-        "verdict",
-        &format!("{}::tier", tp.tier),
-        "not_applicable",
-        serde_json::json!({ "reason": reason, "declared": declared }),
-    );
-    TierResult {
-        tier: tp.tier.to_string(),
-        status: TierStatus::NotApplicable {
-            reason: reason.to_string(),
-            declared,
-        },
-        op: None,
-        generic: tp.generic.clone(),
-        overlay_files: tp.overlay_files,
-        tests: Vec::new(),
-    }
-}
-
-/// Every test of a tier that will not run, each with the reason and its own ledger verdict.
-pub fn unrun(tp: &TierPlan, reason: &str, rec: &Recorder) -> Vec<TestResult> {
-    tp.tests
-        .iter()
-        .map(|t| {
-            rec.event(
-                "verdict",
-                &t.id,
-                "not_run",
-                serde_json::json!({ "tier": tp.tier.to_string(), "message": reason }),
-            );
-            TestResult {
-                id: t.id.clone(),
-                name: t.name.clone(),
-                file: t.file.clone(),
-                source: trials::source_of(t.source),
-                outcome: Outcome::NotRun {
-                    reason: reason.to_string(),
-                },
-                duration_ms: 0,
-            }
-        })
-        .collect()
 }

@@ -1,96 +1,159 @@
-//! A tier's assertions as libtest-mimic trials. The op has already run; each trial evaluates its
-//! check against the post-op state, records its verdict (results and ledger), and, under `-x`, the
-//! first failure stops the rest (they are reported as not run, never as passed).
+//! A tier's assertions as trials, run the way libtest runs tests: on `--test-threads` threads (one
+//! under `-x`), ignored ones only with `--ignored`/`--include-ignored`. The op has already run; each
+//! trial evaluates its check against the post-op state and emits its verdict (`TrialStarted`,
+//! `TrialFinished`); under `-x` the first failure stops the rest (reported as not run, never as
+//! passed). What a person sees of it is the terminal subscriber's business.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use libtest_mimic::{Completion, Failed, Trial};
+use crate::report::event::{TrialFinish, TrialsFinish, TrialsStart};
+use crate::report::{EventBus, EventKind, Outcome, TestResult, TestSource};
 
-use crate::report::{Outcome, TestResult, TestSource};
-
-use super::check;
+use super::check::{self, Failure};
 use super::config::Selection;
 use super::context::Live;
-use super::ledger::Recorder;
 use super::plan::{PlannedTest, Source, TestBody, TierPlan};
+use super::pytest::{NodeOutcome, PytestOutcomes};
 
-/// Why every trial of a tier fails without being evaluated (its op failed).
-pub type OpFailure = Option<String>;
+/// What a tier's trials start from.
+pub struct TierInputs<'a> {
+    /// Why every trial fails without being evaluated: the tier's op failed.
+    pub op_failure: Option<&'a str>,
+    /// Each seed's failure, by seed index.
+    pub seed_failures: &'a [Option<String>],
+    pub pytest: &'a PytestOutcomes,
+    /// Set by the first failure under `-x`.
+    pub stop: &'a Arc<AtomicBool>,
+}
 
-/// Outcome of a pytest node, computed once per tier before the trials run.
-pub type PytestOutcomes = BTreeMap<String, Result<(), String>>;
+/// How many trials run at once: 1 under `-x`, else `--test-threads`, else the machine's parallelism.
+pub fn threads(sel: &Selection) -> usize {
+    if sel.exitfirst {
+        return 1;
+    }
+    sel.libtest
+        .test_threads
+        .or_else(|| std::thread::available_parallelism().ok().map(Into::into))
+        .unwrap_or(1)
+        .max(1)
+}
 
-/// Runs the tier's trials; returns their results in plan order.
-#[allow(clippy::too_many_arguments)]
+/// Runs the tier's trials, each emitting its verdict; returns whether any failed.
 pub fn run_tier(
     tier: &TierPlan,
     live: &Arc<Live>,
     sel: &Selection,
-    op_failure: OpFailure,
-    seed_failures: &[Option<String>],
-    pytest: &PytestOutcomes,
-    stop: &Arc<AtomicBool>,
-    recorder: &Arc<Recorder>,
-) -> Vec<TestResult> {
-    let results: Arc<Mutex<BTreeMap<String, TestResult>>> = Arc::default();
-    let mut trials = Vec::new();
-    for t in &tier.tests {
-        let pre_failure = op_failure
-            .clone()
-            .or_else(|| t.seed.and_then(|i| seed_failures.get(i).cloned().flatten()));
-        let pytest_outcome = pytest.get(&t.id).cloned();
-        let ctx = TrialCtx {
-            test: t.clone(),
-            live: Arc::clone(live),
-            pre_failure,
-            pytest_outcome,
-            stop: Arc::clone(stop),
-            exitfirst: sel.exitfirst,
-            results: Arc::clone(&results),
-            recorder: Arc::clone(recorder),
-        };
-        trials.push(
-            Trial::ignorable_test(t.id.clone(), move || ctx.run())
-                .with_ignored_flag(t.ignored.is_some()),
-        );
-    }
-    let mut args = sel.libtest.clone();
-    // Selection was applied by the plan; libtest must not filter again.
-    args.filter = None;
-    args.skip.clear();
-    args.exact = false;
-    args.list = false;
-    if sel.exitfirst {
-        args.test_threads = Some(1);
-    }
-    let _conclusion = libtest_mimic::run(&args, trials);
-    let mut map = results.lock().unwrap_or_else(|e| e.into_inner());
-    tier.tests
-        .iter()
-        .map(|t| {
-            map.remove(&t.id).unwrap_or_else(|| {
-                // Not run by libtest: marked ignored and not asked for with --ignored. Still a verdict.
-                let reason = t.ignored.clone().unwrap_or_else(|| "ignored".to_string());
-                recorder.event(
-                    "verdict",
-                    &t.id,
-                    "ignored",
-                    serde_json::json!({ "tier": t.tier.to_string(), "duration_ms": 0, "message": reason }),
-                );
-                TestResult {
-                    id: t.id.clone(),
-                    name: t.name.clone(),
-                    file: t.file.clone(),
-                    source: source_of(t.source),
-                    outcome: Outcome::Ignored { reason },
-                    duration_ms: 0,
+    inputs: &TierInputs,
+    bus: &Arc<EventBus>,
+) -> bool {
+    let threads = threads(sel);
+    let start = Instant::now();
+    bus.emit(EventKind::TrialsStarted(TrialsStart {
+        tier: tier.tier,
+        count: tier.tests.len(),
+        threads,
+        filtered_out: tier.deselected,
+    }));
+    let failed = AtomicBool::new(false);
+    let queue = Mutex::new(tier.tests.iter());
+    let next = || queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+    let run_ignored = sel.libtest.ignored || sel.libtest.include_ignored;
+    std::thread::scope(|scope| {
+        for _ in 0..threads.min(tier.tests.len()) {
+            scope.spawn(|| {
+                while let Some(t) = next() {
+                    bus.emit(EventKind::TrialStarted {
+                        tier: t.tier,
+                        id: t.id.clone(),
+                    });
+                    let (outcome, ms) = match &t.ignored {
+                        Some(reason) if !run_ignored => (
+                            Outcome::Ignored {
+                                reason: reason.clone(),
+                            },
+                            0,
+                        ),
+                        _ => evaluate(t, live, sel.exitfirst, inputs),
+                    };
+                    if matches!(outcome, Outcome::Failed { .. }) {
+                        failed.store(true, Ordering::SeqCst);
+                    }
+                    bus.emit(EventKind::TrialFinished(TrialFinish {
+                        tier: t.tier,
+                        test: result_of(t, outcome, ms),
+                    }));
                 }
-            })
-        })
-        .collect()
+            });
+        }
+    });
+    bus.emit(EventKind::TrialsFinished(TrialsFinish {
+        tier: tier.tier,
+        duration_ms: start.elapsed().as_millis() as u64,
+    }));
+    failed.load(Ordering::SeqCst)
+}
+
+/// Evaluates one trial: its op's or seed's failure, its check, or its pytest node's outcome.
+fn evaluate(
+    t: &PlannedTest,
+    live: &Arc<Live>,
+    exitfirst: bool,
+    inputs: &TierInputs,
+) -> (Outcome, u64) {
+    let start = Instant::now();
+    if exitfirst && inputs.stop.load(Ordering::SeqCst) {
+        let reason = "not run: stopped after the first failure (-x)".to_string();
+        return (Outcome::NotRun { reason }, 0);
+    }
+    let pre_failure = inputs.op_failure.map(str::to_string).or_else(|| {
+        t.seed
+            .and_then(|i| inputs.seed_failures.get(i).cloned().flatten())
+    });
+    let verdict: Result<(), Failure> = if let Some(f) = pre_failure {
+        check::fail(f)
+    } else {
+        match &t.body {
+            TestBody::Check(c) => {
+                let id = t.id.clone();
+                // A panic inside a check is a failed trial, and the session goes on.
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    debug_fault_injection(&id);
+                    check::evaluate(live, c)
+                }))
+                .unwrap_or_else(|p| check::fail(format!("check panicked: {}", panic_text(&p))))
+            }
+            TestBody::Pytest { .. } => match inputs.pytest.get(&t.id) {
+                Some(NodeOutcome::Passed) => Ok(()),
+                Some(NodeOutcome::Failed(m)) => check::fail(m.clone()),
+                None => check::fail("pytest produced no result for this node"),
+            },
+        }
+    };
+    let ms = start.elapsed().as_millis() as u64;
+    match verdict {
+        Ok(()) => (Outcome::Passed, ms),
+        Err(Failure(msg)) => {
+            if exitfirst {
+                inputs.stop.store(true, Ordering::SeqCst);
+            }
+            let message = live.app.redactor.redact(&msg);
+            (Outcome::Failed { message }, ms)
+        }
+    }
+}
+
+/// The result of planned test `t`.
+pub fn result_of(t: &PlannedTest, outcome: Outcome, duration_ms: u64) -> TestResult {
+    TestResult {
+        id: t.id.clone(),
+        name: t.name.clone(),
+        file: t.file.clone(),
+        source: source_of(t.source),
+        outcome,
+        duration_ms,
+    }
 }
 
 pub fn source_of(s: Source) -> TestSource {
@@ -99,101 +162,6 @@ pub fn source_of(s: Source) -> TestSource {
         Source::Overlay => TestSource::Overlay,
         Source::RepoLocal => TestSource::RepoLocal,
         Source::Pytest => TestSource::Pytest,
-    }
-}
-
-struct TrialCtx {
-    test: PlannedTest,
-    live: Arc<Live>,
-    pre_failure: Option<String>,
-    pytest_outcome: Option<Result<(), String>>,
-    stop: Arc<AtomicBool>,
-    exitfirst: bool,
-    results: Arc<Mutex<BTreeMap<String, TestResult>>>,
-    recorder: Arc<Recorder>,
-}
-
-impl TrialCtx {
-    fn run(self) -> Result<Completion, Failed> {
-        let start = Instant::now();
-        if self.exitfirst && self.stop.load(Ordering::SeqCst) {
-            let reason = "not run: stopped after the first failure (-x)".to_string();
-            self.finish(
-                Outcome::NotRun {
-                    reason: reason.clone(),
-                },
-                0,
-            );
-            return Ok(Completion::ignored_with(reason));
-        }
-        let verdict = if let Some(f) = &self.pre_failure {
-            Err(f.clone())
-        } else {
-            match &self.test.body {
-                TestBody::Check(c) => {
-                    let live = Arc::clone(&self.live);
-                    let c = c.clone();
-                    let id = self.test.id.clone();
-                    // A panic inside a check is a failed trial, and the session goes on.
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-                        debug_fault_injection(&id);
-                        check::evaluate(&live, &c)
-                    }))
-                    .unwrap_or_else(|p| Err(format!("check panicked: {}", panic_text(&p))))
-                }
-                TestBody::Pytest { .. } => self
-                    .pytest_outcome
-                    .clone()
-                    .unwrap_or_else(|| Err("pytest produced no result for this node".into())),
-            }
-        };
-        let ms = start.elapsed().as_millis() as u64;
-        match verdict {
-            Ok(()) => {
-                self.finish(Outcome::Passed, ms);
-                Ok(Completion::Completed)
-            }
-            Err(msg) => {
-                let msg = self.live.app.redactor.redact(&msg);
-                if self.exitfirst {
-                    self.stop.store(true, Ordering::SeqCst);
-                }
-                self.finish(
-                    Outcome::Failed {
-                        message: msg.clone(),
-                    },
-                    ms,
-                );
-                Err(Failed::from(msg))
-            }
-        }
-    }
-
-    fn finish(&self, outcome: Outcome, ms: u64) {
-        let (word, message) = match &outcome {
-            Outcome::Passed => ("passed", None),
-            Outcome::Failed { message } => ("failed", Some(message.clone())),
-            Outcome::Ignored { reason } => ("ignored", Some(reason.clone())),
-            Outcome::NotRun { reason } => ("not_run", Some(reason.clone())),
-        };
-        self.recorder.event(
-            "verdict",
-            &self.test.id,
-            word,
-            serde_json::json!({ "tier": self.test.tier.to_string(), "duration_ms": ms, "message": message }),
-        );
-        let r = TestResult {
-            id: self.test.id.clone(),
-            name: self.test.name.clone(),
-            file: self.test.file.clone(),
-            source: source_of(self.test.source),
-            outcome,
-            duration_ms: ms,
-        };
-        self.results
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(self.test.id.clone(), r);
     }
 }
 

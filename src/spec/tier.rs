@@ -3,8 +3,12 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// A tier. `Ord` follows run order: install → upgrade → backup → restore → custom.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A tier. `Ord` follows run order: install → upgrade → backup → restore → custom. Its serde form is
+/// its name (`"install"`), as in the run's events.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Tier {
     Install,
     Upgrade,

@@ -7,7 +7,8 @@
 use std::path::Path;
 
 use super::abra_deployer::{deployer, request, run, run_of};
-use crate::support::abra::{leftovers, read_log, service_label, StackGuard};
+use crate::support::abra_app::{leftovers, service_label, StackGuard};
+use crate::support::abra_log::read_log;
 use cc_ci::deploy::abra::{AbraDeployer, AbraOptions};
 use cc_ci::deploy::{DeployError, Deployer};
 

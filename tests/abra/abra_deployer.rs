@@ -7,9 +7,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::support::abra::{
-    exec_in, leftovers, read_log, service_label, unique_domain, StackGuard,
-};
+use crate::support::abra_app::{exec_in, leftovers, service_label, unique_domain, StackGuard};
+use crate::support::abra_log::read_log;
 use cc_ci::deploy::abra::{find_abra, AbraDeployer, AbraOptions};
 use cc_ci::deploy::{stack_name, AppRef, DeployError, DeployRequest, Deployer};
 use cc_ci::recipe::{prepare_checkout, Checkout, CheckoutRequest, RecipeSource};

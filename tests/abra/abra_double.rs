@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::support::abra::{double_command, double_on_terminal, read_log};
+use crate::support::abra_log::{double_command, double_on_terminal, read_log};
 use crate::support::recipe_repo::project_root;
 
 /// An ABRA_DIR whose `recipes/hello` is a copy of the example recipe (no server registered).

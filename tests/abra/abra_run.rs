@@ -4,10 +4,11 @@
 //! verdict is recorded, the upgrade proof holds, a stale redeploy fails the upgrade check, and teardown
 //! leaves nothing.
 
-use crate::support::abra::{read_log, wrapper};
+use crate::support::abra::wrapper;
+use crate::support::abra_log::read_log;
 use crate::support::cli::text;
+use crate::support::fixture::ids;
 use crate::support::run::RunFixture;
-use crate::support::shipped::ids;
 
 /// abra's lint ran and passed (a verdict, not "could not run").
 fn assert_lint_passed(r: &serde_json::Value, shown: &str) {

@@ -6,7 +6,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::support::abra::{double, read_log};
+use crate::support::abra::double;
+use crate::support::abra_log::read_log;
 use crate::support::recipe_repo::project_root;
 use cc_ci::lint::{abra_lint, abra_lint_args, ABRA_TOOL};
 
@@ -30,12 +31,12 @@ fn abra_dir(edit: impl Fn(String) -> String) -> tempfile::TempDir {
 }
 
 /// The calls the double logged.
-fn calls(abra_dir: &Path) -> Vec<crate::support::abra::Call> {
+fn calls(abra_dir: &Path) -> Vec<crate::support::abra_log::Call> {
     read_log(&abra_dir.join("abra-double.log"))
 }
 
 fn knobs(abra_dir: &Path, lines: &str) {
-    crate::support::abra::knobs(abra_dir, lines)
+    crate::support::abra_log::knobs(abra_dir, lines)
 }
 
 #[test]

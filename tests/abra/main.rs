@@ -1,7 +1,24 @@
 //! Integration tests: abra. One binary, one module per capability.
 
-#[path = "../support/mod.rs"]
-mod support;
+// The shared fixtures this binary uses (tests/support/), each a module of the crate root (they name
+// each other as `super::…`), reached by the tests as `crate::support::…`.
+#[path = "../support/abra.rs"]
+mod abra;
+#[path = "../support/abra_app.rs"]
+mod abra_app;
+#[path = "../support/abra_log.rs"]
+mod abra_log;
+#[path = "../support/cli.rs"]
+mod cli;
+#[path = "../support/fixture.rs"]
+mod fixture;
+#[path = "../support/recipe_repo.rs"]
+mod recipe_repo;
+#[path = "../support/run.rs"]
+mod run;
+mod support {
+    pub(crate) use super::{abra, abra_app, abra_log, cli, fixture, recipe_repo, run};
+}
 
 mod abra_contract;
 mod abra_deployer;

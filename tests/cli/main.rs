@@ -1,7 +1,20 @@
 //! Integration tests: cli. One binary, one module per capability.
 
-#[path = "../support/mod.rs"]
-mod support;
+// The shared fixtures this binary uses (tests/support/), each a module of the crate root (they name
+// each other as `super::…`), reached by the tests as `crate::support::…`.
+#[path = "../support/browser.rs"]
+mod browser;
+#[path = "../support/cli.rs"]
+mod cli;
+#[path = "../support/process.rs"]
+mod process;
+#[path = "../support/recipe_repo.rs"]
+mod recipe_repo;
+#[path = "../support/report.rs"]
+mod report;
+mod support {
+    pub(crate) use super::{browser, cli, process, recipe_repo, report};
+}
 
 mod dashboard_browser;
 mod lint_builtin;
@@ -12,5 +25,6 @@ mod recipe_checkout;
 mod report_junit;
 mod report_results;
 mod report_text;
+mod reporters_agree;
 mod spec_discovery;
 mod spec_docs;

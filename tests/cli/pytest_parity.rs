@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use crate::support::cli::{cc_ci, output_within, text};
+use crate::support::cli::{cc_ci, text};
+use crate::support::process::output_within;
 use crate::support::recipe_repo;
 
 /// One spec file: its path in the data dir, tier, kind, and tests with their tags.

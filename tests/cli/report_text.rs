@@ -1,41 +1,17 @@
-//! The terminal header, banners and summary and the Markdown PR comment, compared with reviewed
-//! snapshots in tests/snapshots/ (durations and timestamps redacted). After an intended change, run
-//! `UPDATE_SNAPSHOTS=1 cargo test --test cli report_text::` and review the diff.
+//! The terminal header, banners and summary and the Markdown PR comment, compared with reviewed `insta`
+//! snapshots in tests/cli/snapshots/ (durations and timestamps redacted). After an intended change, run
+//! `INSTA_UPDATE=always cargo test --test cli report_text::` (or `cargo insta review`) and review the
+//! diff.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::support::report::{passing, redact_volatile, stale_upgrade};
 use cc_ci::report::{markdown, terminal, RunResult};
 
+/// Compares `actual`, with its volatile parts redacted, with the snapshot `name`.
 fn check(name: &str, actual: &str) {
-    let path: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/snapshots")
-        .join(name);
     let actual = redact_volatile(actual, Path::new("/nonexistent"));
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, &actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "snapshot {} unreadable: {e} (hint: UPDATE_SNAPSHOTS=1 cargo test --test cli report_text::)",
-            path.display()
-        )
-    });
-    if expected != actual {
-        let first = expected
-            .lines()
-            .zip(actual.lines())
-            .position(|(a, b)| a != b)
-            .unwrap_or(expected.lines().count().min(actual.lines().count()));
-        panic!(
-            "{name} differs from its snapshot at line {}:\n--- expected\n{}\n--- actual\n{}\n(hint: if intended, UPDATE_SNAPSHOTS=1 cargo test --test cli report_text::)",
-            first + 1,
-            expected.lines().nth(first).unwrap_or("<end>"),
-            actual.lines().nth(first).unwrap_or("<end>")
-        );
-    }
+    insta::assert_snapshot!(name, actual);
 }
 
 fn terminal_text(r: &RunResult) -> String {
@@ -53,7 +29,7 @@ fn terminal_output_of_a_passing_run_matches_its_snapshot() {
     let mut r = passing("hello", "r1", "2026-11-23T18:00:00Z");
     r.artifacts.junit = Some("/runs/r1/junit.xml".into());
     r.artifacts.results = Some("/runs/r1/results.json".into());
-    check("terminal_passing.txt", &terminal_text(&r));
+    check("terminal_passing", &terminal_text(&r));
 }
 
 #[test]
@@ -65,13 +41,13 @@ fn terminal_output_of_a_stale_upgrade_matches_its_snapshot() {
         ),
         "{text}"
     );
-    check("terminal_stale_upgrade.txt", &text);
+    check("terminal_stale_upgrade", &text);
 }
 
 #[test]
 fn markdown_comment_of_a_passing_run_matches_its_snapshot() {
     check(
-        "markdown_passing.md",
+        "markdown_passing",
         &markdown::render(&passing("hello", "r1", "2026-11-23T18:00:00Z")),
     );
 }
@@ -83,7 +59,7 @@ fn markdown_comment_of_a_stale_upgrade_matches_its_snapshot() {
         md.starts_with("### cc-ci · `hello` · PR #42 · **L1 install** · ❌ failed"),
         "{md}"
     );
-    check("markdown_stale_upgrade.md", &md);
+    check("markdown_stale_upgrade", &md);
 }
 
 #[test]

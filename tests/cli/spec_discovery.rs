@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use cc_ci::discover::{discover, DiscoverRequest, GateVia, Keyword};
+use cc_ci::discover::{discover, DiscoverRequest, GateVia, Granted, Keyword};
 use cc_ci::spec::{lint_set, Check, Step, Tier};
 
 fn root() -> &'static Path {
@@ -138,7 +138,11 @@ fn shipped_allowlist_denies_repo_local_files_of_a_real_checkout() {
     let mut asked = 0;
     let d = discover(&req, &mut || {
         asked += 1;
-        Ok((false, "no grant for repo-local hello#4".into(), None))
+        Ok(Granted {
+            allowed: false,
+            reason: "no grant for repo-local hello#4".into(),
+            grant_id: None,
+        })
     });
     assert_eq!(asked, 1);
     assert_eq!(d.gate.via, GateVia::Denied);
@@ -158,7 +162,11 @@ fn shipped_allowlist_denies_repo_local_files_of_a_real_checkout() {
     assert!(d.errors.is_empty(), "{:?}", d.errors);
 
     let granted = discover(&req, &mut || {
-        Ok((true, "maintainer reviewed".into(), Some("grant-1".into())))
+        Ok(Granted {
+            allowed: true,
+            reason: "maintainer reviewed".into(),
+            grant_id: Some("grant-1".into()),
+        })
     });
     assert_eq!(granted.gate.via, GateVia::Grant("grant-1".into()));
     assert_eq!(

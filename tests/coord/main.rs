@@ -1,7 +1,14 @@
 //! Integration tests: coord. One binary, one module per capability.
 
-#[path = "../support/mod.rs"]
-mod support;
+// The shared fixtures this binary uses (tests/support/), each a module of the crate root (they name
+// each other as `super::…`), reached by the tests as `crate::support::…`.
+#[path = "../support/cli.rs"]
+mod cli;
+#[path = "../support/coord.rs"]
+mod coord;
+mod support {
+    pub(crate) use super::{cli, coord};
+}
 
 mod coord_provision;
 mod grant_escape;

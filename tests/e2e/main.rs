@@ -1,7 +1,26 @@
 //! Integration tests: e2e. One binary, one module per capability.
 
-#[path = "../support/mod.rs"]
-mod support;
+// The shared fixtures this binary uses (tests/support/), each a module of the crate root (they name
+// each other as `super::…`), reached by the tests as `crate::support::…`.
+#[path = "../support/abra.rs"]
+mod abra;
+#[path = "../support/browser.rs"]
+mod browser;
+#[path = "../support/cli.rs"]
+mod cli;
+#[path = "../support/data_dir.rs"]
+mod data_dir;
+#[path = "../support/fixture.rs"]
+mod fixture;
+#[path = "../support/recipe_repo.rs"]
+mod recipe_repo;
+#[path = "../support/run.rs"]
+mod run;
+#[path = "../support/shipped.rs"]
+mod shipped;
+mod support {
+    pub(crate) use super::{abra, browser, cli, fixture, recipe_repo, run, shipped};
+}
 
 mod example_recipe;
 mod overlay_new_e2e;

@@ -4,8 +4,9 @@
 //! Everything else still passes and everything is torn down. Runs are kept to the tiers each point
 //! needs.
 
+use crate::support::fixture::ids;
 use crate::support::run::RunFixture;
-use crate::support::shipped::{ids, ShippedRun};
+use crate::support::shipped::ShippedRun;
 
 const ALL_TIERS: &str = "install,upgrade,backup,restore";
 

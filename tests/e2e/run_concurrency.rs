@@ -70,11 +70,24 @@ fn four_runs_of_the_same_recipe_at_once_all_pass_and_leave_nothing() {
         .skip(1)
         .step_by(2)
         .map(|log| {
-            let calls = crate::support::abra::read_log(log);
-            assert!(!calls.is_empty(), "the abra run called abra");
+            // The double's call log: one JSON object per call, with its argv and environment.
+            let calls: Vec<serde_json::Value> = std::fs::read_to_string(log)
+                .unwrap_or_default()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            let argv = |c: &serde_json::Value| -> Vec<String> {
+                serde_json::from_value(c["argv"].clone()).unwrap()
+            };
+            assert!(
+                calls
+                    .iter()
+                    .any(|c| argv(c).starts_with(&["app".into(), "deploy".into()])),
+                "the abra run deployed through abra: {calls:?}"
+            );
             let dirs: std::collections::BTreeSet<String> = calls
                 .iter()
-                .filter_map(|c| c.env.get("ABRA_DIR").cloned())
+                .filter_map(|c| c["env"]["ABRA_DIR"].as_str().map(str::to_string))
                 .collect();
             assert_eq!(dirs.len(), 1, "one abra state per run: {dirs:?}");
             dirs.into_iter().next().unwrap()

@@ -126,7 +126,7 @@ fn failing_op_reports_its_tier_and_still_tears_down() {
         text_c.replace("ccci/busybox:2", "ccci/busybox:does-not-exist"),
     )
     .unwrap();
-    crate::support::recipe_repo::commit_all(&f.repo.path, "broken image");
+    crate::support::fixture::commit_all(&f.repo.path, "broken image");
     let out = f.run(&["--stages", "install,upgrade,backup"]);
     let shown = text(&out);
     assert_eq!(out.status.code(), Some(1), "{shown}");

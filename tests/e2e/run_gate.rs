@@ -18,7 +18,7 @@ fn with_repo_local(f: &RunFixture, canary: &std::path::Path) {
         "tier: install\ntests:\n  - name: repo_local_check\n    exec:\n      service: app\n      command: \"true\"\n",
     )
     .unwrap();
-    crate::support::recipe_repo::commit_all(repo, "repo-local tests");
+    crate::support::fixture::commit_all(repo, "repo-local tests");
 }
 
 fn ids(f: &RunFixture) -> Vec<String> {

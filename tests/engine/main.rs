@@ -1,7 +1,18 @@
 //! Integration tests: engine. One binary, one module per capability.
 
-#[path = "../support/mod.rs"]
-mod support;
+// The shared fixtures this binary uses (tests/support/), each a module of the crate root (they name
+// each other as `super::…`), reached by the tests as `crate::support::…`.
+#[path = "../support/cli.rs"]
+mod cli;
+#[path = "../support/containers.rs"]
+mod containers;
+#[path = "../support/engine.rs"]
+mod engine;
+#[path = "../support/recipe_repo.rs"]
+mod recipe_repo;
+mod support {
+    pub(crate) use super::{cli, containers, engine, recipe_repo};
+}
 
 mod docker_backup;
 mod docker_connect;

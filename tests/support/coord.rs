@@ -58,10 +58,6 @@ impl Tree {
         out
     }
 
-    pub fn paths(&self) -> cc_ci::coord::CoordPaths {
-        cc_ci::coord::CoordPaths::resolve_with(Some(&self.base), &|_| None).expect("paths")
-    }
-
     /// Every committed event, through `cc-ci ledger export`.
     pub fn events(&self) -> Vec<serde_json::Value> {
         self.ok(&["ledger", "export"])

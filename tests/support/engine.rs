@@ -2,7 +2,7 @@
 //! example app that removes itself (stack and all) when dropped. Tests on this engine run beside other
 //! people's: every name carries a random id and nothing here touches resources it did not create.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -34,13 +34,13 @@ pub fn unique() -> String {
 
 /// One app of the example recipe, with its own run dir, lock and recipe repository.
 pub struct TestApp {
-    pub id: String,
     pub domain: String,
     pub stack: String,
     pub app: AppRef,
     pub repo: RecipeRepo,
     pub deployer: StackDeployer,
-    pub lock: Option<RunLock>,
+    /// Held while the app lives (the janitor leaves a locked run alone).
+    _lock: RunLock,
     pub dir: tempfile::TempDir,
 }
 
@@ -76,13 +76,12 @@ impl TestApp {
             },
         );
         TestApp {
-            id,
             domain,
             stack,
             app,
             repo,
             deployer,
-            lock: Some(lock),
+            _lock: lock,
             dir,
         }
     }
@@ -133,10 +132,6 @@ impl TestApp {
         args.push(full);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         super::containers::docker_ok(&args);
-    }
-
-    pub fn runs_dir(&self) -> PathBuf {
-        self.dir.path().join("runs")
     }
 }
 

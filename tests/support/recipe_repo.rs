@@ -29,34 +29,14 @@ pub fn build(name: &str, dest: &Path) -> RecipeRepo {
         "make-recipe-repo.sh failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    RecipeRepo {
+    let repo = RecipeRepo {
         path: dest.to_path_buf(),
         head: String::from_utf8_lossy(&out.stdout).trim().to_string(),
-    }
-}
-
-/// Runs `git ARGS` in `repo` as a fixed test identity; panics with git's output on failure. Returns stdout.
-pub fn git(repo: &Path, args: &[&str]) -> String {
-    let o = Command::new("git")
-        .args(args)
-        .current_dir(repo)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@t")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@t")
-        .output()
-        .expect("run git");
+    };
     assert!(
-        o.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
+        repo.head.len() == 40 && repo.head.chars().all(|c| c.is_ascii_hexdigit()),
+        "make-recipe-repo.sh printed {:?}, not the head commit",
+        repo.head
     );
-    String::from_utf8_lossy(&o.stdout).trim().to_string()
-}
-
-/// Commits every change in `repo` (a new PR head) and returns the new head.
-pub fn commit_all(repo: &Path, message: &str) -> String {
-    git(repo, &["add", "-A"]);
-    git(repo, &["commit", "-qm", message]);
-    git(repo, &["rev-parse", "HEAD"])
+    repo
 }

@@ -14,8 +14,6 @@ pub struct RunFixture {
     pub coord: PathBuf,
     pub artifacts: PathBuf,
     pub domain: String,
-    /// The recipe's name: its folder under `examples/recipes/` and under the data dir's `overlays/`.
-    pub recipe: String,
 }
 
 impl RunFixture {
@@ -44,64 +42,12 @@ impl RunFixture {
             data,
             repo,
             domain,
-            recipe: name.to_string(),
             dir,
         }
     }
 
-    /// The fixture recipe `name` (`examples/recipes/<name>`) with this project's shipped overlay
-    /// `overlays/<name>/` copied into the data dir, as a CI run would see it.
-    pub fn shipped(name: &str, tag: &str) -> Self {
-        let f = Self::for_recipe(name, tag);
-        copy_dir(
-            &recipe_repo::project_root().join("overlays").join(name),
-            &f.data.join("overlays").join(name),
-        );
-        f
-    }
-
-    /// Commits a change to the recipe's head (a pull request that breaks something): replaces `from`
-    /// by `to` in `file` of the checkout, panicking when `from` is not there.
-    pub fn commit_head_change(&self, file: &str, from: &str, to: &str) -> String {
-        let path = self.repo.path.join(file);
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(
-            text.contains(from),
-            "{}: {from:?} not found, the fixture changed",
-            path.display()
-        );
-        std::fs::write(&path, text.replace(from, to)).unwrap();
-        super::recipe_repo::commit_all(&self.repo.path, "a change that breaks the recipe")
-    }
-
-    /// Every committed ledger event of this fixture's coord tree, as JSONL (`cc-ci ledger export`).
-    pub fn ledger_export(&self) -> String {
-        let out = super::cli::cc_ci(self.dir.path())
-            .args(["ledger", "export", "--coord-dir"])
-            .arg(&self.coord)
-            .output()
-            .expect("run cc-ci ledger export");
-        assert_eq!(out.status.code(), Some(0), "{}", super::cli::text(&out));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Uses `coord` as the coord tree (several fixtures can share one, as runs on one host do).
-    pub fn with_coord(mut self, coord: PathBuf) -> Self {
-        self.coord = coord;
-        self
-    }
-
     pub fn stack(&self) -> String {
         cc_ci::deploy::stack_name(&self.domain)
-    }
-
-    /// Adds an overlay file for the recipe.
-    pub fn overlay(&self, name: &str, yaml: &str) -> PathBuf {
-        let d = self.data.join("overlays").join(&self.recipe);
-        std::fs::create_dir_all(&d).unwrap();
-        let p = d.join(name);
-        std::fs::write(&p, yaml).unwrap();
-        p
     }
 
     /// The `cc-ci run` command with this fixture's coord, data, artifacts and domain.
@@ -152,21 +98,6 @@ impl RunFixture {
             }
         }
         panic!("no test ending with {id_suffix} in results.json: {r:#}");
-    }
-
-    /// Ids of the tests of results.json whose outcome is `kind` (`passed`, `failed`, ...), sorted.
-    pub fn ids_with_outcome(&self, kind: &str) -> Vec<String> {
-        let r = self.results();
-        let mut ids: Vec<String> = r["tiers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|t| t["tests"].as_array().unwrap().iter())
-            .filter(|t| outcome_kind(&t["outcome"]) == kind)
-            .map(|t| t["id"].as_str().unwrap().to_string())
-            .collect();
-        ids.sort();
-        ids
     }
 
     /// Asserts that no service, container, volume, secret, config or network of the stack remains.
@@ -247,7 +178,7 @@ pub fn leftovers(stack: &str) -> Vec<String> {
     out
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
         let e = e.unwrap();

@@ -31,7 +31,7 @@ impl ShippedRun {
 
     /// The ids of this recipe's overlay tests (`<tier>::overlays/<recipe>/<file>::<name>`) that passed.
     pub fn overlay_passed(&self) -> Vec<String> {
-        let marker = format!("::overlays/{}/", self.fixture.recipe);
+        let marker = format!("::overlays/{}/", self.fixture.recipe());
         self.passed
             .iter()
             .filter(|id| id.contains(&marker))
@@ -46,14 +46,4 @@ impl ShippedRun {
         assert_eq!(r["teardown"]["clean"], true, "{}", self.shown);
         self.fixture.assert_nothing_left();
     }
-}
-
-/// `<tier>::overlays/<recipe>/<file>::<name>` for each `(tier, file, name)`, sorted.
-pub fn ids(recipe: &str, tests: &[(&str, &str, &str)]) -> Vec<String> {
-    let mut v: Vec<String> = tests
-        .iter()
-        .map(|(tier, file, name)| format!("{tier}::overlays/{recipe}/{file}::{name}"))
-        .collect();
-    v.sort();
-    v
 }

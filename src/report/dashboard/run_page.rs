@@ -5,7 +5,7 @@
 use super::html::{esc, outcome, page, rung_status};
 use super::RunFiles;
 use crate::report::level;
-use crate::report::model::{human_ms, short_ref, RunResult, TierStatus};
+use crate::report::model::{human_ms, short_ref, RunResult, TierResult, TierStatus};
 
 fn opt(v: &Option<String>) -> String {
     esc(v.as_deref().unwrap_or("—"))
@@ -14,6 +14,23 @@ fn opt(v: &Option<String>) -> String {
 pub(crate) fn render(r: &RunResult, files: &RunFiles) -> String {
     let ladder = level::compute(r);
     let mut b = String::new();
+    head(&mut b, r, &ladder);
+    rungs(&mut b, &ladder);
+    proof(&mut b, r);
+    b.push_str("<h2>Tiers</h2>\n");
+    for t in &r.tiers {
+        tier(&mut b, t);
+    }
+    closing(&mut b, r);
+    file_links(&mut b, files);
+    page(
+        &format!("{} · {} · cc-ci", esc(&r.recipe), esc(&r.run_id)),
+        &b,
+    )
+}
+
+/// The title, the verdict line and what was tested.
+fn head(b: &mut String, r: &RunResult, ladder: &level::Ladder) {
     b.push_str("<p><a href=\"../../index.html\">← all recipes</a></p>\n");
     b.push_str(&format!(
         "<h1 id=\"title\">{} · {}</h1>\n",
@@ -58,7 +75,10 @@ pub(crate) fn render(r: &RunResult, files: &RunFiles) -> String {
         b.push_str(&format!("<dt>{k}</dt><dd>{v}</dd>\n"));
     }
     b.push_str("</dl>\n");
+}
 
+/// The level's rungs, the cap and the flags.
+fn rungs(b: &mut String, ladder: &level::Ladder) {
     b.push_str("<h2>Level</h2>\n<table id=\"rungs\"><thead><tr><th>Rung</th><th>Status</th><th>Why</th></tr></thead><tbody>\n");
     for g in &ladder.rungs {
         b.push_str(&format!(
@@ -77,7 +97,9 @@ pub(crate) fn render(r: &RunResult, files: &RunFiles) -> String {
     for f in &ladder.flags {
         b.push_str(&format!("<p class=\"flag\">⚠ {}</p>\n", esc(f)));
     }
+}
 
+fn proof(b: &mut String, r: &RunResult) {
     b.push_str("<h2>Upgrade proof</h2>\n");
     match &r.upgrade_proof {
         Some(p) => b.push_str(&format!(
@@ -90,70 +112,73 @@ pub(crate) fn render(r: &RunResult, files: &RunFiles) -> String {
         )),
         None => b.push_str("<p id=\"proof\">upgrade did not run</p>\n"),
     }
+}
 
-    b.push_str("<h2>Tiers</h2>\n");
-    for t in &r.tiers {
-        let status = match &t.status {
-            TierStatus::NotApplicable { reason, declared } => format!(
-                "<span class=\"skip\">{}: {}</span>",
-                if *declared { "declared n/a" } else { "n/a" },
-                esc(reason)
-            ),
-            TierStatus::NotRun { reason } => {
-                format!("<span class=\"not-run\">not run: {}</span>", esc(reason))
-            }
-            TierStatus::Passed => "<span class=\"pass\">passed</span>".into(),
-            TierStatus::Failed => "<span class=\"fail\">failed</span>".into(),
+/// One tier: its status, op, and a table of its tests with their messages.
+fn tier(b: &mut String, t: &TierResult) {
+    let status = match &t.status {
+        TierStatus::NotApplicable { reason, declared } => format!(
+            "<span class=\"skip\">{}: {}</span>",
+            if *declared { "declared n/a" } else { "n/a" },
+            esc(reason)
+        ),
+        TierStatus::NotRun { reason } => {
+            format!("<span class=\"not-run\">not run: {}</span>", esc(reason))
+        }
+        TierStatus::Passed => "<span class=\"pass\">passed</span>".into(),
+        TierStatus::Failed => "<span class=\"fail\">failed</span>".into(),
+    };
+    b.push_str(&format!(
+        "<h3 id=\"tier-{tier}\">{tier} — {status}</h3>\n<p class=\"sub\">generic={} · overlay files={}",
+        esc(&t.generic),
+        t.overlay_files,
+        tier = esc(&t.tier),
+    ));
+    if let Some(op) = &t.op {
+        let state = if op.ok {
+            "ok"
+        } else {
+            "<span class=\"fail\">failed</span>"
         };
         b.push_str(&format!(
-            "<h3 id=\"tier-{tier}\">{tier} — {status}</h3>\n<p class=\"sub\">generic={} · overlay files={}",
-            esc(&t.generic),
-            t.overlay_files,
-            tier = esc(&t.tier),
+            " · op <code>{}</code> {state} in {}",
+            esc(&op.name),
+            human_ms(op.duration_ms)
         ));
-        if let Some(op) = &t.op {
-            let state = if op.ok {
-                "ok"
-            } else {
-                "<span class=\"fail\">failed</span>"
-            };
-            b.push_str(&format!(
-                " · op <code>{}</code> {state} in {}",
-                esc(&op.name),
-                human_ms(op.duration_ms)
-            ));
-        }
-        b.push_str("</p>\n");
-        if let Some(e) =
-            t.op.as_ref()
-                .filter(|o| !o.ok)
-                .and_then(|o| o.error.as_ref())
-        {
-            b.push_str(&format!("<pre>{}</pre>\n", esc(e)));
-        }
-        if t.tests.is_empty() {
-            continue;
-        }
-        b.push_str("<table class=\"tests\"><thead><tr><th>Test</th><th>Source</th><th>Result</th><th>Time</th><th>Message</th></tr></thead><tbody>\n");
-        for x in &t.tests {
-            let detail = x
-                .outcome
-                .detail()
-                .map(|d| format!("<pre>{}</pre>", esc(d)))
-                .unwrap_or_default();
-            b.push_str(&format!(
-                "<tr class=\"test\" data-outcome=\"{}\"><td><code>{}</code><br><small>{}</small></td><td>{}</td><td>{}</td><td>{}</td><td>{detail}</td></tr>\n",
-                esc(x.outcome.label()),
-                esc(&x.name),
-                esc(&x.file),
-                x.source.as_str(),
-                outcome(&x.outcome),
-                human_ms(x.duration_ms)
-            ));
-        }
-        b.push_str("</tbody></table>\n");
     }
+    b.push_str("</p>\n");
+    if let Some(e) =
+        t.op.as_ref()
+            .filter(|o| !o.ok)
+            .and_then(|o| o.error.as_ref())
+    {
+        b.push_str(&format!("<pre>{}</pre>\n", esc(e)));
+    }
+    if t.tests.is_empty() {
+        return;
+    }
+    b.push_str("<table class=\"tests\"><thead><tr><th>Test</th><th>Source</th><th>Result</th><th>Time</th><th>Message</th></tr></thead><tbody>\n");
+    for x in &t.tests {
+        let detail = x
+            .outcome
+            .detail()
+            .map(|d| format!("<pre>{}</pre>", esc(d)))
+            .unwrap_or_default();
+        b.push_str(&format!(
+            "<tr class=\"test\" data-outcome=\"{}\"><td><code>{}</code><br><small>{}</small></td><td>{}</td><td>{}</td><td>{}</td><td>{detail}</td></tr>\n",
+            esc(x.outcome.label()),
+            esc(&x.name),
+            esc(&x.file),
+            x.source.as_str(),
+            outcome(&x.outcome),
+            human_ms(x.duration_ms)
+        ));
+    }
+    b.push_str("</tbody></table>\n");
+}
 
+/// Teardown, lint, the trust gate and the customization manifest.
+fn closing(b: &mut String, r: &RunResult) {
     b.push_str("<h2>Teardown</h2>\n");
     if r.teardown.clean {
         b.push_str(&format!(
@@ -210,6 +235,10 @@ pub(crate) fn render(r: &RunResult, files: &RunFiles) -> String {
             esc(&r.customization.join("\n"))
         ));
     }
+}
+
+/// Links to the run's files copied beside the page.
+fn file_links(b: &mut String, files: &RunFiles) {
     b.push_str("<h2>Files</h2>\n<ul id=\"files\">\n");
     for (label, f) in [
         ("results.json", files.results),
@@ -221,8 +250,50 @@ pub(crate) fn render(r: &RunResult, files: &RunFiles) -> String {
         }
     }
     b.push_str("</ul>\n");
-    page(
-        &format!("{} · {} · cc-ci", esc(&r.recipe), esc(&r.run_id)),
-        &b,
-    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sample;
+    use crate::report::{Outcome, TeardownResult};
+
+    fn files() -> RunFiles {
+        RunFiles {
+            results: Some("results.json"),
+            junit: None,
+            markdown: Some("summary.md"),
+        }
+    }
+
+    #[test]
+    fn a_failed_run_page_shows_the_failure_the_leftovers_and_the_files() {
+        let mut r = sample::run();
+        r.tiers[1].tests[0].outcome = Outcome::Failed {
+            message: "stale deploy: <b>x</b>".into(),
+        };
+        r.teardown = TeardownResult {
+            clean: false,
+            leftovers: vec!["volume hello_data".into()],
+            error: None,
+            duration_ms: 1200,
+        };
+        let html = render(&r, &files());
+        assert!(
+            html.contains("stale deploy: &lt;b&gt;x&lt;/b&gt;"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<li><code>volume hello_data</code></li>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<a href=\"summary.md\">Markdown report</a>"),
+            "{html}"
+        );
+        assert!(!html.contains("JUnit XML"), "{html}");
+        for tier in ["install", "upgrade", "backup", "restore", "custom"] {
+            assert!(html.contains(&format!("id=\"tier-{tier}\"")), "{tier}");
+        }
+    }
 }

@@ -1,0 +1,204 @@
+//! The terminal as a subscriber of the run's events: the header once the run is planned, a line per
+//! tier and per op, seeding failures, the pause prompt, and the closing summary — the text of
+//! [`terminal`](super::terminal), in the order things happen. Diagnostics (signals, warnings, why a
+//! run could not start) go to the error stream. It decides nothing; a write error is ignored (the
+//! ledger and results.json are the record).
+
+use std::io::Write;
+
+use crate::exit::ExitClass;
+use crate::spec::Tier;
+
+use super::aggregate::Aggregator;
+use super::event::{EventKind, OpFinish, OpOutcome, RunEvent, SkipReason, Subscriber, TierStart};
+use super::libtest::{TrialBlock, TrialStyle};
+use super::terminal;
+
+/// Writes what a person reads while a run goes.
+pub struct TerminalReporter {
+    out: Box<dyn Write + Send>,
+    err: Box<dyn Write + Send>,
+    /// Where trial blocks go (`--logfile`), when not to `out`.
+    trials_out: Option<Box<dyn Write + Send>>,
+    style: TrialStyle,
+    run: Aggregator,
+    planned: bool,
+    /// Longest test id of the current tier.
+    width: usize,
+    block: Option<TrialBlock>,
+}
+
+impl TerminalReporter {
+    /// `out` gets the run's story (stdout), `err` its diagnostics (stderr). Trials look like libtest's
+    /// pretty format without colour.
+    pub fn new(out: Box<dyn Write + Send>, err: Box<dyn Write + Send>) -> Self {
+        Self {
+            out,
+            err,
+            trials_out: None,
+            style: TrialStyle::default(),
+            run: Aggregator::default(),
+            planned: false,
+            width: 0,
+            block: None,
+        }
+    }
+
+    /// Trial blocks in `style`, written to `logfile` instead of `out` when given (libtest's
+    /// `--format`, `--color`, `-q`, `--logfile`).
+    pub fn with_trials(
+        mut self,
+        style: TrialStyle,
+        logfile: Option<Box<dyn Write + Send>>,
+    ) -> Self {
+        self.style = style;
+        self.trials_out = logfile;
+        self
+    }
+
+    /// The trial block's part of an event.
+    fn show_trials(&mut self, ev: &RunEvent) -> std::io::Result<()> {
+        let w: &mut dyn Write = match &mut self.trials_out {
+            Some(f) => f,
+            None => &mut self.out,
+        };
+        match (&ev.kind, &mut self.block) {
+            (EventKind::TrialsStarted(s), _) => {
+                self.block = Some(TrialBlock::start(self.style, s, self.width, w)?);
+            }
+            (EventKind::TrialStarted { id, .. }, Some(b)) => b.test_started(id, w)?,
+            (EventKind::TrialFinished(f), Some(b)) => b.test_finished(f, w)?,
+            (EventKind::TrialsFinished(f), Some(b)) => {
+                b.finish(f, w)?;
+                self.block = None;
+            }
+            _ => {}
+        }
+        w.flush()
+    }
+
+    fn show(&mut self, ev: &RunEvent) -> std::io::Result<()> {
+        if let EventKind::TierStarted(t) = &ev.kind {
+            self.width = t
+                .tests
+                .iter()
+                .map(|id| id.chars().count())
+                .max()
+                .unwrap_or(0);
+        }
+        self.show_trials(ev)?;
+        let out = &mut self.out;
+        match &ev.kind {
+            EventKind::Planned(_) => {
+                self.planned = true;
+                terminal::header(self.run.result(), out)?;
+            }
+            EventKind::TierStarted(t) => tier_banner(t, out)?,
+            EventKind::SeedFinished(s) => {
+                if let Some(e) = &s.error {
+                    writeln!(
+                        out,
+                        "seeding {} failed: {e} (its assertions fail; generic ones still run)",
+                        s.file
+                    )?;
+                }
+            }
+            EventKind::StepOutput { source, text } => writeln!(out, "{source}:\n{text}")?,
+            EventKind::OpFinished(o) => op_line(o, out)?,
+            EventKind::TierSkipped(s) => match &s.why {
+                SkipReason::NotRun { reason } => {
+                    writeln!(out, "\n── {} not run: {reason} ──", s.tier)?
+                }
+                SkipReason::NotApplicable { reason, .. } => {
+                    writeln!(out, "\n── {} not applicable: {reason} ──", s.tier)?
+                }
+            },
+            EventKind::Paused { tier, waiting } => pause_line(*tier, *waiting, out)?,
+            EventKind::Interrupted { signal } => writeln!(
+                self.err,
+                "\ncc-ci: {signal} received: stopping the run and tearing down"
+            )?,
+            EventKind::SessionPanicked => {
+                writeln!(self.err, "cc-ci: the session panicked; tearing down")?
+            }
+            EventKind::Warning { message } => writeln!(self.err, "cc-ci: {message}")?,
+            EventKind::RunFinished(end) => match (&end.reason, end.class) {
+                (Some(reason), _) => writeln!(self.err, "cc-ci run: {reason}")?,
+                (None, ExitClass::NoTests) => writeln!(
+                    out,
+                    "no tests collected (after filters): nothing to verify, nothing deployed"
+                )?,
+                (None, _) if self.planned => terminal::summary(self.run.result(), out)?,
+                (None, _) => {}
+            },
+            _ => {}
+        }
+        out.flush()
+    }
+}
+
+/// `── install (op=deploy, generic=run, overlay=0 file(s), 3 test(s)) ──`
+fn tier_banner(t: &TierStart, out: &mut dyn Write) -> std::io::Result<()> {
+    let deselected = if t.deselected > 0 {
+        format!(", {} deselected", t.deselected)
+    } else {
+        String::new()
+    };
+    writeln!(
+        out,
+        "\n── {} (op={}, generic={}, overlay={} file(s), {} test(s){deselected}) ──",
+        t.tier,
+        t.op,
+        t.generic,
+        t.overlay_files,
+        t.tests.len()
+    )
+}
+
+/// `deploy op ok in 9.6s` (an op an overlay skipped says nothing).
+fn op_line(o: &OpFinish, out: &mut dyn Write) -> std::io::Result<()> {
+    let secs = o.duration_ms as f64 / 1000.0;
+    match &o.outcome {
+        OpOutcome::Ok => writeln!(out, "{} op ok in {secs:.1}s", o.op),
+        OpOutcome::Failed { error } => writeln!(out, "{} op FAILED in {secs:.1}s: {error}", o.op),
+        OpOutcome::Skipped { .. } => Ok(()),
+    }
+}
+
+/// The `--pause-after` prompt, or why there is none.
+fn pause_line(tier: Tier, waiting: bool, out: &mut dyn Write) -> std::io::Result<()> {
+    if waiting {
+        writeln!(
+            out,
+            "paused after {tier}: the app is live. Press Enter to continue (teardown follows as always)…"
+        )
+    } else {
+        writeln!(
+            out,
+            "--pause-after {tier}: standard input is not a terminal; not pausing"
+        )
+    }
+}
+
+impl Subscriber for TerminalReporter {
+    fn event(&mut self, ev: &RunEvent) {
+        self.run.event(ev);
+        let _ = self.show(ev);
+    }
+}
+
+/// `--list` (libtest's `id: test` lines) or `--collect-only` (pytest's ids and count).
+pub fn list(ids: &[&str], pytest_style: bool, w: &mut dyn Write) -> std::io::Result<()> {
+    for id in ids {
+        if pytest_style {
+            writeln!(w, "{id}")?;
+        } else {
+            writeln!(w, "{id}: test")?;
+        }
+    }
+    if pytest_style {
+        writeln!(w, "\n{} tests collected", ids.len())
+    } else {
+        writeln!(w, "\n{} tests, 0 benchmarks", ids.len())
+    }
+}
