@@ -13,6 +13,7 @@ pub mod console;
 pub mod dashboard;
 pub mod event;
 pub mod junit;
+pub mod junit_empty;
 pub mod ledger;
 pub mod level;
 pub mod libtest;

@@ -35,4 +35,4 @@ pub use engine::AppEngine;
 pub use error::RunError;
 pub use plan::{OpPlan, Plan, PlannedTest, TestBody, TierPlan};
 pub use select::selects;
-pub use session::{list, run, Outputs};
+pub use session::{list, run, Listing, Outputs};

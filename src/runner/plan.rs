@@ -428,9 +428,13 @@ fn add_tests(tp: &mut TierPlan, input: &PlanInput, overlays: &[&OverlaySpec]) {
             tags: &[],
             ignored: false,
         };
-        if !select::selects(input.selection, &candidate) {
-            tp.deselected += 1;
-            continue;
+        match select::pick(input.selection, &candidate) {
+            select::Pick::Run => {}
+            select::Pick::Deselected => {
+                tp.deselected += 1;
+                continue;
+            }
+            select::Pick::NotCollected => continue,
         }
         tp.tests.push(PlannedTest {
             id,
@@ -468,9 +472,13 @@ fn add_spec_tests(
             tags: &t.tags,
             ignored: t.ignore.is_some(),
         };
-        if !select::selects(sel, &candidate) {
-            tp.deselected += 1;
-            continue;
+        match select::pick(sel, &candidate) {
+            select::Pick::Run => {}
+            select::Pick::Deselected => {
+                tp.deselected += 1;
+                continue;
+            }
+            select::Pick::NotCollected => continue,
         }
         tp.tests.push(PlannedTest {
             id,

@@ -52,6 +52,8 @@ pub struct Prepared {
     pub domain: String,
     pub stack: String,
     pub customization: Vec<String>,
+    /// What the selection has to say (`--lf`/`--ff`: what was rerun), in pytest's words.
+    pub notes: Vec<String>,
     /// The built-in recipe lint of head_ref (stack deployer; the abra deployer lints with abra later).
     pub lint: Option<crate::report::LintResult>,
 }
@@ -180,7 +182,7 @@ pub fn prepare(
         cwd: cfg.selection.cwd.as_deref(),
     };
     let selection = super::select::resolved(&cfg.selection, &roots)?;
-    let plan = plan::build(&PlanInput {
+    let mut plan = plan::build(&PlanInput {
         stages: &cfg.stages,
         meta: &discovery.meta,
         generic: &discovery.generic,
@@ -195,6 +197,12 @@ pub fn prepare(
             .clone()
             .filter(|_| allowed),
     })?;
+    let notes = last_failed(&mut plan, &selection, paths, &id.recipe)?;
+    for message in &notes {
+        purpose.emit(EventKind::Warning {
+            message: message.clone(),
+        });
+    }
     let customization = super::manifest::manifest(&discovery, &data, &overlays, cfg);
     // The checkout is at head_ref now; the install op may move it to the previous release.
     let lint = match (purpose, &cfg.deployer) {
@@ -215,8 +223,30 @@ pub fn prepare(
         domain: id.domain,
         stack: id.stack,
         customization,
+        notes,
         lint,
     })
+}
+
+/// `--lf` / `--ff`: the plan against the recipe's last run in the ledger (read-only; a listing may
+/// read it too).
+fn last_failed(
+    plan: &mut Plan,
+    sel: &super::config::Selection,
+    paths: &CoordPaths,
+    recipe: &str,
+) -> Result<Vec<String>, RunError> {
+    if sel.last_failed == super::config::LastFailed::Off {
+        return Ok(Vec::new());
+    }
+    let previous = crate::coord::last_run(paths, recipe)
+        .map_err(RunError::Ledger)?
+        .map(|r| r.failed);
+    Ok(
+        super::select::apply_last_failed(plan, sel.last_failed, previous.as_ref())
+            .into_iter()
+            .collect(),
+    )
 }
 
 /// The run's private checkout; a listing of a local path reads it in place.

@@ -68,14 +68,29 @@ pub fn run(cfg: RunConfig, outputs: Outputs) -> u8 {
     code
 }
 
-/// `--list` / `--collect-only`: the ids of the tests a run would run, read-only. Nothing is deployed,
+/// What a listing found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listing {
+    /// The ids of the tests a run would run, in run order.
+    pub ids: Vec<String>,
+    /// Tests the filters deselected.
+    pub deselected: usize,
+    /// What the selection had to say (`--lf`).
+    pub notes: Vec<String>,
+}
+
+/// `--list` / `--collect-only`: the tests a run would run, read-only. Nothing is deployed,
 /// provisioned, recorded or consumed.
-pub fn list(cfg: &RunConfig) -> Result<Vec<String>, RunError> {
+pub fn list(cfg: &RunConfig) -> Result<Listing, RunError> {
     let paths = CoordPaths::resolve(cfg.coord_dir.as_deref()).map_err(RunError::CoordResolve)?;
     let tmp = tempfile::tempdir().map_err(RunError::TempDir)?;
     let run_id = prepare::new_run_id();
     let p = prepare::prepare(cfg, &paths, tmp.path(), &run_id, Purpose::List)?;
-    Ok(p.plan.tests().map(|t| t.id.clone()).collect())
+    Ok(Listing {
+        ids: p.plan.tests().map(|t| t.id.clone()).collect(),
+        deselected: p.plan.tiers.iter().map(|t| t.deselected).sum(),
+        notes: p.notes,
+    })
 }
 
 enum Opened {

@@ -315,6 +315,7 @@ impl Harness {
             domain: "hello.ci.local".into(),
             stack: STACK.into(),
             customization: Vec::new(),
+            notes: Vec::new(),
             lint: None,
             checkout,
         };

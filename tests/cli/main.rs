@@ -21,6 +21,7 @@ mod lint_builtin;
 mod overlay_cli;
 mod overlay_cli_values;
 mod pytest_parity;
+mod pytest_parity_reports;
 mod recipe_checkout;
 mod report_junit;
 mod report_results;
