@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::report::durations::Durations;
 use crate::report::junit_empty::{write_empty, Empty, StoppedRunJunit};
 use crate::report::{console, ProgressLine, Subscriber, TerminalReporter, TrialFormat, TrialStyle};
 use crate::runner::{self, DeployerKind, RunConfig};
@@ -126,6 +127,7 @@ pub fn run(a: RunArgs, matches: Option<&clap::ArgMatches>) -> anyhow::Result<Exi
         path: a.junitxml.clone(),
         recipe: a.recipe.clone().unwrap_or_default(),
     };
+    let durations = a.tests.durations_shown();
     let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "0" && v != "false");
     let trust_gate_off = std::env::var("CCCI_TRUST_GATE_OFF").is_ok_and(|v| v == "1");
     let (config, notes) = match build_config(a, matches, ci, trust_gate_off) {
@@ -149,13 +151,19 @@ pub fn run(a: RunArgs, matches: Option<&clap::ArgMatches>) -> anyhow::Result<Exi
     };
     let terminal = TerminalReporter::new(Box::new(std::io::stdout()), Box::new(std::io::stderr()))
         .with_trials(trial_style(&config.selection.libtest), logfile);
-    let mut subscribers: Vec<Box<dyn Subscriber>> = vec![
+    let mut subscribers: Vec<Box<dyn Subscriber>> = Vec::new();
+    if let Some((count, min_ms)) = durations {
+        // Before the terminal: the slowest durations come ahead of the summary, as in pytest.
+        let out = Box::new(std::io::stdout());
+        subscribers.push(Box::new(Durations::new(count, min_ms, out)));
+    }
+    subscribers.extend::<[Box<dyn Subscriber>; 2]>([
         Box::new(terminal),
         Box::new(ProgressLine::new(
             Box::new(std::io::stderr()),
             std::io::stderr().is_terminal(),
         )),
-    ];
+    ]);
     if let Some(path) = junit.path {
         subscribers.push(Box::new(StoppedRunJunit::new(
             path,

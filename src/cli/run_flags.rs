@@ -38,6 +38,18 @@ pub struct TestArgs {
     /// pytest: with --lf and no previous failures, run everything (all) or nothing (none).
     #[arg(long = "lfnf", visible_alias = "last-failed-no-failures", value_enum, value_name = "all|none", default_value_t = NoFailures::All)]
     pub last_failed_no_failures: NoFailures,
+    /// pytest: after the run, show the N slowest ops and trials (0: all).
+    #[arg(long, value_name = "N")]
+    pub durations: Option<usize>,
+    /// pytest: hide durations shorter than this many seconds (0 to 3600; default 0.005) unless -vv.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.005, value_parser = durations_min)]
+    pub durations_min: f64,
+    /// pytest: show the output of each command run in the app as it finishes (`--capture=no`).
+    #[arg(short = 's')]
+    pub no_capture: bool,
+    /// pytest: `no` (or `tee-sys`) is -s; `fd` and `sys` keep output in the verdicts (the default).
+    #[arg(long, value_enum, value_name = "METHOD")]
+    pub capture: Option<CaptureArg>,
     /// pytest: list the tests that would run, without deploying.
     #[arg(long = "collect-only", visible_alias = "co")]
     pub collect_only: bool,
@@ -74,7 +86,7 @@ pub struct TestArgs {
     /// libtest: pretty (one line per test), terse (one character) or json.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<libtest_mimic::FormatSetting>,
-    /// libtest: accepted for `cargo test` compatibility (cc-ci never captures test lines).
+    /// libtest: the same as -s.
     #[arg(long)]
     pub nocapture: bool,
     /// libtest: accepted for `cargo test` compatibility.
@@ -91,6 +103,15 @@ pub struct TestArgs {
     pub unstable: Option<UnstableArg>,
     #[command(flatten)]
     pub pytest_ignored: super::run_ignored::PytestIgnored,
+}
+
+/// `--capture`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CaptureArg {
+    Fd,
+    Sys,
+    No,
+    TeeSys,
 }
 
 /// `--lfnf`: what `--lf` runs when the last run had no failures.
@@ -181,7 +202,6 @@ impl TestArgs {
             positional: self.positional,
             targets: Vec::new(),
             cwd,
-            exitfirst: maxfail == Some(1),
             maxfail,
             last_failed: match (self.last_failed, self.failed_first) {
                 (true, _) => LastFailed::Only {
@@ -191,6 +211,9 @@ impl TestArgs {
                 (false, false) => LastFailed::Off,
             },
             collect_only: self.collect_only,
+            show_output: self.no_capture
+                || self.nocapture
+                || matches!(self.capture, Some(CaptureArg::No | CaptureArg::TeeSys)),
             verbose: verbosity > 0,
             libtest,
         };
@@ -213,6 +236,30 @@ impl TestArgs {
         } else {
             self.maxfail.filter(|n| *n > 0)
         }
+    }
+}
+
+/// `--durations-min`: seconds, 0 to an hour.
+fn durations_min(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if !(0.0..=3600.0).contains(&v) {
+        return Err(format!("{v} is outside 0 to 3600 seconds"));
+    }
+    Ok(v)
+}
+
+impl TestArgs {
+    /// `--durations`: how many of the slowest to show (0: all) and below which milliseconds a
+    /// duration is hidden (none under -vv).
+    pub fn durations_shown(&self) -> Option<(usize, u64)> {
+        let min_ms = if i16::from(self.verbose) - i16::from(self.quiet) >= 2 {
+            0
+        } else {
+            (self.durations_min * 1000.0).round() as u64
+        };
+        self.durations.map(|n| (n, min_ms))
     }
 }
 

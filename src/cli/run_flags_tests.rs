@@ -53,7 +53,7 @@ fn verbosity_and_exitfirst_flags_count_instead_of_being_refused() {
         !selection(&["-q", "--format", "json"]).0.libtest.quiet,
         "an explicit --format wins over -q"
     );
-    assert!(selection(&["-x", "-x"]).0.exitfirst);
+    assert_eq!(selection(&["-x", "-x"]).0.maxfail, Some(1));
 }
 
 #[test]
@@ -199,8 +199,6 @@ fn x_is_maxfail_one_and_the_one_given_last_wins_as_in_pytest() {
     assert_eq!(mf(&["--maxfail=3", "-x"]), Some(1));
     assert_eq!(mf(&["--maxfail", "2", "-x", "--maxfail=4"]), Some(4));
     assert_eq!(mf(&["--maxfail=0"]), None, "0 never stops");
-    assert!(selection(&["--maxfail=3", "-x"]).0.exitfirst);
-    assert!(!selection(&["-x", "--maxfail=3"]).0.exitfirst);
     assert!(
         parse(&["--maxfail=-1"]).is_err(),
         "a negative count is a usage error"
@@ -231,4 +229,43 @@ fn lf_and_ff_read_as_pytest_spells_them() {
             none_runs_all: true
         }
     );
+}
+
+#[test]
+fn durations_and_their_minimum_are_read_and_bounded() {
+    let d = |args: &[&str]| parse(args).unwrap().tests.durations_shown();
+    assert_eq!(d(&[]), None);
+    assert_eq!(d(&["--durations=5"]), Some((5, 5)));
+    assert_eq!(
+        d(&["--durations", "0", "--durations-min=1.5"]),
+        Some((0, 1500))
+    );
+    assert_eq!(
+        d(&["--durations=3", "-vv"]),
+        Some((3, 0)),
+        "-vv shows the short ones"
+    );
+    assert_eq!(d(&["--durations=3", "-vv", "-q"]), Some((3, 5)));
+    for bad in [
+        "--durations-min=-1",
+        "--durations-min=7200",
+        "--durations-min=abc",
+    ] {
+        assert!(parse(&["--durations=1", bad]).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn s_capture_no_and_nocapture_show_output() {
+    let shown = |args: &[&str]| selection(args).0.show_output;
+    assert!(!shown(&[]));
+    assert!(!shown(&["--capture=fd"]));
+    for args in [
+        &["-s"][..],
+        &["--capture=no"],
+        &["--capture", "tee-sys"],
+        &["--nocapture"],
+    ] {
+        assert!(shown(args), "{args:?}");
+    }
 }

@@ -11,6 +11,7 @@ pub mod badge;
 pub mod bus;
 pub mod console;
 pub mod dashboard;
+pub mod durations;
 pub mod event;
 pub mod junit;
 pub mod junit_empty;

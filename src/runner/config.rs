@@ -40,10 +40,11 @@ pub struct Selection {
     pub targets: Vec<super::select::Target>,
     /// The working directory relative paths among `positional` are tried against first.
     pub cwd: Option<std::path::PathBuf>,
-    /// `-x`: the same as `maxfail == Some(1)`.
-    pub exitfirst: bool,
     /// `--maxfail=N` / `-x`: stop the assertions after this many failures; `None`: never.
     pub maxfail: Option<usize>,
+    /// `-s` / `--capture=no`: show the output of every command run in the app (and of legacy pytest
+    /// overlays) as it finishes.
+    pub show_output: bool,
     /// `--lf` / `--ff`: rerun the assertions that failed in the recipe's last run (only / first).
     pub last_failed: LastFailed,
     pub collect_only: bool,

@@ -262,10 +262,20 @@ pub fn run_tier(tp: &TierPlan, live: &Live, cfg: &RunConfig) -> PytestOutcomes {
         context_env(&mut cmd, live, cfg, tp.tier);
         cmd.arg(format!("--junitxml={}", xml.display()))
             .args(["-q", "-o", "junit_family=xunit1"]);
+        if live.echo.is_some() {
+            cmd.arg("-s");
+        }
         for (_, node) in ids {
             cmd.arg(format!("{}::{node}", file_name(file)));
         }
         let run = cmd.output();
+        if let (Some(bus), Ok(out)) = (&live.echo, &run) {
+            // `-s`: what the overlay printed, as pytest would have shown it (the bus masks secrets).
+            bus.emit(crate::report::EventKind::StepOutput {
+                source: format!("pytest {}", file_name(file)),
+                text: String::from_utf8_lossy(&out.stdout).trim_end().to_string(),
+            });
+        }
         let parsed = std::fs::read_to_string(&xml)
             .map_err(PytestError::NoJunit)
             .and_then(|x| super::pytest_junit::parse(&x, &file_name(file)));

@@ -165,7 +165,11 @@ fn open(
         redactor: bus.redactor().clone(),
     };
     let deployer = make_deployer(&cfg, &engine, &app, &prepared, bus)?;
-    let live = Arc::new(Live::new(engine.clone(), &app, &prepared));
+    let mut live = Live::new(engine.clone(), &app, &prepared);
+    if cfg.selection.show_output {
+        live.echo = Some(Arc::clone(bus));
+    }
+    let live = Arc::new(live);
     Ok(Opened::Ready {
         shared: Arc::new(Shared {
             cfg,
