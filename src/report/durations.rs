@@ -34,7 +34,7 @@ impl Durations {
     pub fn render(&self) -> String {
         let mut all: Vec<&(u64, &'static str, String)> = self.seen.iter().collect();
         // Slowest first; ties keep the order things happened in.
-        all.sort_by(|a, b| b.0.cmp(&a.0));
+        all.sort_by_key(|d| std::cmp::Reverse(d.0));
         if self.count > 0 {
             all.truncate(self.count);
         }
