@@ -213,6 +213,8 @@ pub struct PytestNode {
     pub node: String,
     pub repo_local: bool,
     pub error: Option<String>,
+    /// The names of the node's pytest markers (`-m` selects by them, as pytest's does).
+    pub markers: Vec<String>,
 }
 
 /// What the plan is built from.
@@ -425,7 +427,7 @@ fn add_tests(tp: &mut TierPlan, input: &PlanInput, overlays: &[&OverlaySpec]) {
             file: &node.display_file,
             name: &node.node,
             kind: source.mark(),
-            tags: &[],
+            tags: &node.markers,
             ignored: false,
         };
         match select::pick(input.selection, &candidate) {

@@ -66,6 +66,13 @@ const SPECS: &[Spec] = &[
     },
 ];
 
+/// A legacy pytest overlay in the data dir: cc-ci collects it with pytest (tier from the file name, or
+/// a `tier` marker) and `-m` sees its markers.
+const LEGACY_FILE: &str = "overlays/hello/test_extra.py";
+const LEGACY_DATA: &str = "import pytest\n\n\n@pytest.mark.slow\ndef test_one():\n    pass\n\n\n@pytest.mark.tier(\"restore\")\ndef test_two():\n    pass\n";
+/// Its mirror: the same nodes with cc-ci's marks for them as markers (tier and kind beside its own).
+const LEGACY_MIRROR: &str = "import pytest\n\n\n@pytest.mark.custom\n@pytest.mark.pytest\n@pytest.mark.slow\ndef test_one():\n    pass\n\n\n@pytest.mark.restore\n@pytest.mark.pytest\n@pytest.mark.tier(\"restore\")\ndef test_two():\n    pass\n";
+
 /// The data dir with the specs, the pytest mirror beside it, and the recipe.
 pub struct Twin {
     dir: tempfile::TempDir,
@@ -93,6 +100,9 @@ impl Twin {
             marks.extend([s.tier, s.kind]);
             marks.extend(s.tests.iter().flat_map(|(_, tags)| tags.iter().copied()));
         }
+        write(&data.join(LEGACY_FILE), LEGACY_DATA);
+        write(&mirror.join(LEGACY_FILE), LEGACY_MIRROR);
+        marks.extend(["pytest", "tier"]);
         let markers: Vec<String> = marks.iter().map(|m| format!("    {m}")).collect();
         write(
             &mirror.join("pytest.ini"),
@@ -230,7 +240,8 @@ fn keyword_expressions_select_what_pytest_selects() {
     let all = same(&t, &[]);
     assert_eq!(
         all.len(),
-        SPECS.iter().map(|s| s.tests.len()).sum::<usize>()
+        SPECS.iter().map(|s| s.tests.len()).sum::<usize>() + 2,
+        "the specs' tests and the legacy overlay's two nodes"
     );
     for k in [
         "install",
@@ -242,6 +253,8 @@ fn keyword_expressions_select_what_pytest_selects() {
         "slow",
         "http and not install",
         "hello",
+        "extra",
+        "test_two or greeting",
     ] {
         let picked = same(&t, &["-k", k]);
         assert!(
@@ -260,6 +273,10 @@ fn mark_expressions_over_tiers_kinds_and_tags_select_what_pytest_selects() {
         "slow and not backup",
         "http or custom",
         "restore and overlay",
+        "pytest",
+        "slow and custom",
+        "tier",
+        "restore and not pytest",
     ] {
         assert!(!same(&t, &["-m", m]).is_empty(), "-m {m:?}");
     }
@@ -287,7 +304,8 @@ fn nothing_selected_exits_5_and_a_bad_expression_exits_4_in_both() {
 #[test]
 fn positional_paths_and_node_ids_select_what_pytest_selects() {
     let t = Twin::new();
-    assert_eq!(same(&t, &["overlays/"]).len(), 4);
+    assert_eq!(same(&t, &["overlays/"]).len(), 6);
+    assert_eq!(same(&t, &["overlays/hello/test_extra.py::test_two"]).len(), 1);
     same(&t, &["overlays/hello", "-k", "seed"]);
     assert_eq!(same(&t, &["generic-tests/install.yaml"]).len(), 2);
     same(
