@@ -156,7 +156,10 @@ impl Live {
                 text: match &r {
                     Ok(o) => {
                         let out = format!("{}{}", o.stdout, o.stderr);
-                        format!("{}\n(exit {})", out.trim_end(), o.exit_code)
+                        match out.trim_end() {
+                            "" => format!("(exit {})", o.exit_code),
+                            shown => format!("{shown}\n(exit {})", o.exit_code),
+                        }
                     }
                     Err(e) => format!("failed: {e}"),
                 },

@@ -8,12 +8,14 @@ mod browser;
 mod cli;
 #[path = "../support/process.rs"]
 mod process;
+#[path = "../support/pytest_mirror.rs"]
+mod pytest_mirror;
 #[path = "../support/recipe_repo.rs"]
 mod recipe_repo;
 #[path = "../support/report.rs"]
 mod report;
 mod support {
-    pub(crate) use super::{browser, cli, process, recipe_repo, report};
+    pub(crate) use super::{browser, cli, pytest_mirror, recipe_repo, report};
 }
 
 mod dashboard_browser;

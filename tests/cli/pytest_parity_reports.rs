@@ -6,8 +6,9 @@
 use std::path::Path;
 use std::process::Output;
 
-use crate::pytest_parity::{py, Twin};
+use crate::pytest_parity::twin;
 use crate::support::cli::text;
+use crate::support::pytest_mirror::py;
 
 /// The last non-empty stdout line without its `in 0.12s` tail.
 fn closing_line(out: &Output) -> String {
@@ -26,7 +27,7 @@ fn closing_line(out: &Output) -> String {
 
 #[test]
 fn the_collect_only_closing_line_reads_as_pytest_writes_it() {
-    let t = Twin::new();
+    let t = twin();
     for args in [
         &[][..],
         &["-k", "converged"],
@@ -42,6 +43,7 @@ fn the_collect_only_closing_line_reads_as_pytest_writes_it() {
         pa.extend(args.iter().map(|a| py(a)));
         let pr: Vec<&str> = pa.iter().map(String::as_str).collect();
         let (p, _) = t.pytest(&pr);
+        assert!(t.pytest_outcomes().is_empty(), "a listing runs nothing");
         assert_eq!(
             closing_line(&c),
             closing_line(&p),
@@ -68,7 +70,7 @@ fn assert_empty_junit(path: &Path, who: &str) {
 
 #[test]
 fn junit_is_written_for_a_listing_nothing_selected_and_a_bad_expression_as_pytest_does() {
-    let t = Twin::new();
+    let t = twin();
     let cases: [(&str, &[&str], i32); 4] = [
         ("listing", &["--co"], 0),
         ("none", &["--co", "-k", "nomatch"], 5),
@@ -77,11 +79,7 @@ fn junit_is_written_for_a_listing_nothing_selected_and_a_bad_expression_as_pytes
     ];
     for (name, args, code) in cases {
         for (who, flag) in [("cc-ci", "--junitxml"), ("pytest", "--junit-xml")] {
-            let path = t
-                .mirror
-                .parent()
-                .unwrap()
-                .join(format!("reports/{who}/{name}/junit.xml"));
+            let path = t.dir().join(format!("reports/{who}/{name}/junit.xml"));
             let target = format!("{flag}={}", path.display());
             let mut all: Vec<&str> = args.to_vec();
             all.push(&target);
@@ -103,8 +101,8 @@ fn junit_is_written_for_a_listing_nothing_selected_and_a_bad_expression_as_pytes
 
 #[test]
 fn a_run_that_selects_nothing_or_refuses_a_flag_still_leaves_its_junit_file() {
-    let t = Twin::new();
-    let dir = t.mirror.parent().unwrap().join("run-reports");
+    let t = twin();
+    let dir = t.dir().join("run-reports");
     // No --co: a real run that stops before deploying anything (exit 5), and usage errors found
     // after the path is known (exit 4): a bad -m, a bad --maxfail combination is not one, a path that
     // does not exist.
