@@ -43,19 +43,7 @@ pub fn evaluate(live: &Live, check: &Check) -> Result<(), Failure> {
             service,
             key,
             expect,
-        } => {
-            let svc = service.as_deref().unwrap_or(&live.main_service);
-            let key = key.replace("{stack}", &live.app.stack);
-            let s = live.service(svc)?;
-            match s.labels.get(&key) {
-                None => fail(format!("service `{svc}` has no label `{key}`")),
-                Some(v) if expect.matches(v) => Ok(()),
-                Some(v) => fail(format!(
-                    "label `{key}` of service `{svc}` is {v:?}, expected it to {}",
-                    describe(expect)
-                )),
-            }
-        }
+        } => label(live, service.as_deref(), key, expect),
         Check::DeployedHead => deployed_head(live),
         Check::VersionMoved => version_moved(live),
         Check::Exec {
@@ -67,11 +55,14 @@ pub fn evaluate(live: &Live, check: &Check) -> Result<(), Failure> {
             record,
         } => {
             let out = live.exec(service, &command.argv(), Some(*exit))?;
-            if let Some(m) = stdout {
-                expect_text("stdout", &out.stdout, m)?;
-            }
-            if let Some(m) = stderr {
-                expect_text("stderr", &out.stderr, m)?;
+            let expect = [
+                ("stdout", &out.stdout, stdout),
+                ("stderr", &out.stderr, stderr),
+            ];
+            for (what, got, m) in expect {
+                if let Some(m) = m {
+                    expect_text(what, got, m)?;
+                }
             }
             if let Some(name) = record {
                 live.record(name, out.stdout.trim_end().to_string());
@@ -88,30 +79,7 @@ pub fn evaluate(live: &Live, check: &Check) -> Result<(), Failure> {
             service,
             matches,
             not_matches,
-        } => {
-            let logs = live
-                .engine
-                .logs(&live.app.stack, service, 2000)
-                .map_err(|e| live.engine_error(e))?;
-            let logs = live.app.redactor.redact(&logs);
-            for re in matches {
-                if !re.is_match(&logs) {
-                    return fail(format!(
-                        "logs of `{service}` do not match /{re}/ (last lines:\n{})",
-                        tail(&logs, 10)
-                    ));
-                }
-            }
-            for re in not_matches {
-                if let Some(m) = re.find(&logs) {
-                    return fail(format!(
-                        "logs of `{service}` match /{re}/, which must not appear: {:?}",
-                        m.as_str()
-                    ));
-                }
-            }
-            Ok(())
-        }
+        } => logs(live, service, matches, not_matches),
         Check::Http {
             path,
             status,
@@ -127,6 +95,52 @@ pub fn evaluate(live: &Live, check: &Check) -> Result<(), Failure> {
         } => recorded(live, name, service, command, compare),
         Check::BackupExists => backup_exists(live),
     }
+}
+
+/// A label of a service's spec matches; `{stack}` in the key is the stack.
+fn label(live: &Live, service: Option<&str>, key: &str, expect: &TextMatch) -> Result<(), Failure> {
+    let svc = service.unwrap_or(&live.main_service);
+    let key = key.replace("{stack}", &live.app.stack);
+    let s = live.service(svc)?;
+    match s.labels.get(&key) {
+        None => fail(format!("service `{svc}` has no label `{key}`")),
+        Some(v) if expect.matches(v) => Ok(()),
+        Some(v) => fail(format!(
+            "label `{key}` of service `{svc}` is {v:?}, expected it to {}",
+            describe(expect)
+        )),
+    }
+}
+
+/// The service's last 2000 log lines match every regex of `matches` and none of `not_matches`.
+fn logs(
+    live: &Live,
+    service: &str,
+    matches: &[regex::Regex],
+    not_matches: &[regex::Regex],
+) -> Result<(), Failure> {
+    let logs = live
+        .engine
+        .logs(&live.app.stack, service, 2000)
+        .map_err(|e| live.engine_error(e))?;
+    let logs = live.app.redactor.redact(&logs);
+    for re in matches {
+        if !re.is_match(&logs) {
+            return fail(format!(
+                "logs of `{service}` do not match /{re}/ (last lines:\n{})",
+                tail(&logs, 10)
+            ));
+        }
+    }
+    for re in not_matches {
+        if let Some(m) = re.find(&logs) {
+            return fail(format!(
+                "logs of `{service}` match /{re}/, which must not appear: {:?}",
+                m.as_str()
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn describe(m: &TextMatch) -> String {

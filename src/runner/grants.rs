@@ -23,7 +23,18 @@ pub fn generic_skip(
         return Ok(None);
     }
     let Purpose::Run { ledger, bus } = purpose else {
-        // A listing shows what a run would skip, without checking (or consuming) a grant.
+        // A listing shows what a run would skip, without checking (or consuming) a grant; in CI it
+        // refuses as the run would when no valid skip-generic grant covers the recipe.
+        if cfg.ci {
+            let g = peek(paths, "skip-generic", recipe, cfg.pr);
+            if !g.allowed {
+                return Err(RunError::SkipGenericDenied {
+                    recipe: recipe.to_string(),
+                    reason: format!("a run would refuse to start ({})", g.reason),
+                    pr: cfg.pr,
+                });
+            }
+        }
         return Ok(Some("--skip-generic / CCCI_SKIP_GENERIC=1".to_string()));
     };
     let decision = |allowed: bool, reason: String, grant: Option<String>| {
@@ -70,6 +81,11 @@ pub fn generic_skip(
 
 /// Whether a valid `repo-local` grant covers the recipe, without consuming a use or recording a check.
 pub fn peek_grant(paths: &CoordPaths, recipe: &str, pr: Option<u64>) -> Granted {
+    peek(paths, "repo-local", recipe, pr)
+}
+
+/// Whether a valid grant for `gate` covers the recipe, without consuming a use or recording a check.
+fn peek(paths: &CoordPaths, gate: &str, recipe: &str, pr: Option<u64>) -> Granted {
     let rows = match crate::coord::list_grants(paths) {
         Ok(r) => r,
         Err(e) => {
@@ -81,10 +97,7 @@ pub fn peek_grant(paths: &CoordPaths, recipe: &str, pr: Option<u64>) -> Granted 
         }
     };
     match rows.iter().find(|g| {
-        g.state == "valid"
-            && g.gate == "repo-local"
-            && g.recipe == recipe
-            && (g.pr.is_none() || g.pr == pr)
+        g.state == "valid" && g.gate == gate && g.recipe == recipe && (g.pr.is_none() || g.pr == pr)
     }) {
         Some(g) => Granted {
             allowed: true,
@@ -96,7 +109,7 @@ pub fn peek_grant(paths: &CoordPaths, recipe: &str, pr: Option<u64>) -> Granted 
         },
         None => Granted {
             allowed: false,
-            reason: "listing: no valid repo-local grant covers this recipe".into(),
+            reason: format!("listing: no valid {gate} grant covers this recipe"),
             grant_id: None,
         },
     }

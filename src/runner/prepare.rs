@@ -8,7 +8,9 @@ use crate::coord::{check_grant, record_obligation, CoordPaths, GrantQuery, Ledge
 use crate::deploy::stack_name;
 use crate::discover::{self, DiscoverRequest, Discovery};
 use crate::docker::RunLock;
-use crate::recipe::{prepare_checkout, Checkout, CheckoutRequest, RecipeSource, Release};
+use crate::recipe::{
+    prepare_checkout_limited, Checkout, CheckoutRequest, GitLimits, RecipeSource, Release,
+};
 use crate::report::event::{Gate, GateDecision};
 use crate::report::{EventBus, EventKind};
 
@@ -133,8 +135,9 @@ pub fn prepare(
     run_id: &str,
     purpose: Purpose,
 ) -> Result<Prepared, RunError> {
-    let id = identity(cfg, runs_root, run_id)?;
     let data = data_dir(cfg.data_dir.as_deref());
+    check_data_dir(&data, cfg.skip_generic).map_err(RunError::DataDir)?;
+    let id = identity(cfg, runs_root, run_id)?;
     let lock = match purpose {
         Purpose::Run { .. } => {
             Some(RunLock::acquire(&id.run_dir, run_id, &id.stack).map_err(RunError::RunLock)?)
@@ -142,34 +145,25 @@ pub fn prepare(
         Purpose::List => None,
     };
     let checkout = checkout(cfg, paths, &id, purpose)?;
-    let head_ref_source = match (&cfg.git_ref, &checkout.head_ref) {
-        (Some(_), _) => "REF",
-        (None, Some(_)) => "checkout HEAD",
-        (None, None) => "unknown",
-    }
-    .to_string();
+    let head_ref_source = head_ref_source(cfg, &checkout);
     let previous_release = checkout.previous_release()?;
     let discovery = discover_gated(cfg, paths, &id.recipe, run_id, &data, &checkout, purpose);
     if !discovery.errors.is_empty() {
-        let list = discovery.errors.iter().map(|e| e.to_string()).collect();
-        return Err(RunError::InvalidSpecs(list));
+        let files: std::collections::BTreeSet<&Path> =
+            discovery.errors.iter().map(|e| e.file.as_path()).collect();
+        return Err(RunError::InvalidSpecs {
+            files: files.len(),
+            errors: discovery.errors.iter().map(|e| e.to_string()).collect(),
+        });
+    }
+    if discovery.generic.is_empty() && !cfg.skip_generic {
+        return Err(RunError::DataDir(format!(
+            "{} holds no generic test specs: the generic tests would be dropped silently (hint: restore it from the cc-ci release, or pass --skip-generic)",
+            data.join("generic-tests").display()
+        )));
     }
     let skip_generic = super::grants::generic_skip(cfg, paths, &id.recipe, run_id, purpose)?;
-    let allowed = discovery.gate.allowed;
-    let mut overlays: Vec<OverlaySpec> = discovery
-        .overlays
-        .iter()
-        .map(|s| OverlaySpec::shipped(s.clone()))
-        .collect();
-    if allowed {
-        overlays.extend(
-            discovery
-                .repo_local
-                .specs
-                .iter()
-                .map(|s| OverlaySpec::repo_local(s.clone())),
-        );
-    }
+    let overlays = overlay_specs(&discovery);
     let pytest = super::pytest::collect(&discovery, &data, &checkout.path)?;
     // Positional paths name files of the data dir or of the recipe (its checkout or where it came from).
     let recipe_roots: Vec<&Path> = [Some(checkout.path.as_path()), id.source.path()]
@@ -195,7 +189,7 @@ pub fn prepare(
             .repo_local
             .install_steps
             .clone()
-            .filter(|_| allowed),
+            .filter(|_| discovery.gate.allowed),
     })?;
     let notes = last_failed(&mut plan, &selection, paths, &id.recipe)?;
     for message in &notes {
@@ -249,6 +243,29 @@ fn last_failed(
     )
 }
 
+/// Where head_ref came from: `REF`, `checkout HEAD` or `unknown`.
+fn head_ref_source(cfg: &RunConfig, checkout: &Checkout) -> String {
+    match (&cfg.git_ref, &checkout.head_ref) {
+        (Some(_), _) => "REF",
+        (None, Some(_)) => "checkout HEAD",
+        (None, None) => "unknown",
+    }
+    .to_string()
+}
+
+/// The recipe's overlay specs, and the repo-local ones when the trust gate allowed them.
+fn overlay_specs(discovery: &Discovery) -> Vec<OverlaySpec> {
+    let shipped = discovery.overlays.iter().cloned().map(OverlaySpec::shipped);
+    let repo_local = discovery
+        .repo_local
+        .specs
+        .iter()
+        .filter(|_| discovery.gate.allowed)
+        .cloned()
+        .map(OverlaySpec::repo_local);
+    shipped.chain(repo_local).collect()
+}
+
 /// The run's private checkout; a listing of a local path reads it in place.
 fn checkout(
     cfg: &RunConfig,
@@ -261,19 +278,58 @@ fn checkout(
     {
         return read_in_place(path, &id.recipe);
     }
-    let cache = paths.base.join("cache");
+    // A listing writes nothing to the coord tree: its cache lives in its temporary root.
+    let cache = match purpose {
+        Purpose::Run { .. } => paths.base.join("cache"),
+        Purpose::List => id.run_dir.parent().unwrap_or(&id.run_dir).join("cache"),
+    };
     std::fs::create_dir_all(&cache).map_err(|source| RunError::CreateDir {
         path: cache.clone(),
         source,
     })?;
-    Ok(prepare_checkout(&CheckoutRequest {
-        source: &id.source,
-        base_url: &cfg.recipe_base_url,
-        cache_dir: &cache,
-        dest: &id.run_dir.join("checkout"),
-        pr: cfg.pr,
-        git_ref: cfg.git_ref.as_deref(),
-    })?)
+    Ok(prepare_checkout_limited(
+        &CheckoutRequest {
+            source: &id.source,
+            base_url: &cfg.recipe_base_url,
+            cache_dir: &cache,
+            dest: &id.run_dir.join("checkout"),
+            pr: cfg.pr,
+            git_ref: cfg.git_ref.as_deref(),
+        },
+        &GitLimits::with_timeout(cfg.git_timeout),
+    )?)
+}
+
+/// Passes a prepared run on, unless SIGINT/SIGTERM came while preparing (the run ends interrupted).
+pub fn unless_interrupted(p: Prepared) -> Result<Prepared, RunError> {
+    if crate::recipe::interrupt_flag().load(std::sync::atomic::Ordering::SeqCst) {
+        let _ = std::fs::remove_dir_all(&p.run_dir);
+        return Err(RunError::Interrupted);
+    }
+    Ok(p)
+}
+
+/// The data dir must be a directory holding `generic-tests/` (unless the generic tests are skipped).
+fn check_data_dir(data: &Path, skip_generic: bool) -> Result<(), String> {
+    let hint =
+        "hint: --data-dir / CCCI_DATA_DIR names the folder holding generic-tests/ and overlays/";
+    match std::fs::metadata(data) {
+        Err(e) => return Err(format!("data dir {}: {e} ({hint})", data.display())),
+        Ok(m) if !m.is_dir() => {
+            return Err(format!(
+                "data dir {} is not a directory ({hint})",
+                data.display()
+            ))
+        }
+        Ok(_) => {}
+    }
+    if !skip_generic && !data.join("generic-tests").is_dir() {
+        return Err(format!(
+            "data dir {} has no generic-tests/ folder: the generic tests would be dropped ({hint})",
+            data.display()
+        ));
+    }
+    Ok(())
 }
 
 /// Discovery with the trust gate; a run checks (and consumes) a repo-local grant and emits the

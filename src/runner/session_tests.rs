@@ -253,6 +253,83 @@ fn generic() -> Vec<SpecFile> {
     ]
 }
 
+/// A prepared run of `hello` with the generic specs, release `1.0.0` before the head.
+fn prepared(dir: &Path, stages: &[Tier], selection: &Selection) -> Prepared {
+    let checkout = recipe(&dir.join("recipe"));
+    let specs = generic();
+    let meta = RecipeMeta::default();
+    let plan = plan::build(&PlanInput {
+        stages,
+        meta: &meta,
+        generic: &specs,
+        overlays: &[],
+        pytest: &[],
+        skip_generic: None,
+        previous_release: Some("1.0.0".into()),
+        selection,
+        install_steps: None,
+    })
+    .unwrap();
+    let run_dir = dir.join("run");
+    std::fs::create_dir_all(&run_dir).unwrap();
+    Prepared {
+        recipe: "hello".into(),
+        run_dir: run_dir.clone(),
+        lock: None,
+        head_ref_source: "checkout HEAD".into(),
+        previous_release: None,
+        discovery: Discovery {
+            meta,
+            meta_path: None,
+            generic: specs,
+            overlays: Vec::new(),
+            pytest: Vec::new(),
+            repo_local: RepoLocal::default(),
+            gate: GateDecision {
+                allowed: false,
+                via: GateVia::NotNeeded,
+                reason: "no repo-local files".into(),
+                files: Vec::new(),
+            },
+            errors: Vec::new(),
+            warnings: Vec::new(),
+        },
+        plan,
+        domain: "hello.ci.local".into(),
+        stack: STACK.into(),
+        customization: Vec::new(),
+        notes: Vec::new(),
+        lint: None,
+        checkout,
+    }
+}
+
+/// The configuration such a run was given.
+fn config(dir: &Path, stages: Vec<Tier>, selection: Selection) -> RunConfig {
+    RunConfig {
+        recipe: "hello".into(),
+        git_ref: None,
+        pr: None,
+        stages,
+        deployer: DeployerKind::Stack,
+        domain: None,
+        skip_generic: false,
+        coord_dir: Some(dir.join("coord")),
+        data_dir: None,
+        allowlist: None,
+        recipe_base_url: String::new(),
+        junitxml: None,
+        summary_md: None,
+        artifacts: None,
+        pause_after: None,
+        create_proxy_network: false,
+        git_timeout: crate::recipe::DEFAULT_GIT_TIMEOUT,
+        ci: false,
+        trust_gate_off: false,
+        selection,
+    }
+}
+
 struct Harness {
     sh: Arc<Shared>,
     app: SharedApp,
@@ -264,7 +341,6 @@ impl Harness {
     /// A session of `hello` on the fake app; `args` are `cc-ci run` libtest arguments.
     fn new(args: &[&str], maxfail: Option<usize>, app: App) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let checkout = recipe(&dir.path().join("recipe"));
         let mut argv = vec!["cc-ci"];
         argv.extend_from_slice(args);
         let selection = Selection {
@@ -273,73 +349,8 @@ impl Harness {
             ..Selection::default()
         };
         let stages = parse_stages(None).unwrap();
-        let specs = generic();
-        let meta = RecipeMeta::default();
-        let plan = plan::build(&PlanInput {
-            stages: &stages,
-            meta: &meta,
-            generic: &specs,
-            overlays: &[],
-            pytest: &[],
-            skip_generic: None,
-            previous_release: Some("1.0.0".into()),
-            selection: &selection,
-            install_steps: None,
-        })
-        .unwrap();
-        let run_dir = dir.path().join("run");
-        std::fs::create_dir_all(&run_dir).unwrap();
-        let prepared = Prepared {
-            recipe: "hello".into(),
-            run_dir: run_dir.clone(),
-            lock: None,
-            head_ref_source: "checkout HEAD".into(),
-            previous_release: None,
-            discovery: Discovery {
-                meta,
-                meta_path: None,
-                generic: specs,
-                overlays: Vec::new(),
-                pytest: Vec::new(),
-                repo_local: RepoLocal::default(),
-                gate: GateDecision {
-                    allowed: false,
-                    via: GateVia::NotNeeded,
-                    reason: "no repo-local files".into(),
-                    files: Vec::new(),
-                },
-                errors: Vec::new(),
-                warnings: Vec::new(),
-            },
-            plan,
-            domain: "hello.ci.local".into(),
-            stack: STACK.into(),
-            customization: Vec::new(),
-            notes: Vec::new(),
-            lint: None,
-            checkout,
-        };
-        let cfg = RunConfig {
-            recipe: "hello".into(),
-            git_ref: None,
-            pr: None,
-            stages,
-            deployer: DeployerKind::Stack,
-            domain: None,
-            skip_generic: false,
-            coord_dir: Some(dir.path().join("coord")),
-            data_dir: None,
-            allowlist: None,
-            recipe_base_url: String::new(),
-            junitxml: None,
-            summary_md: None,
-            artifacts: None,
-            pause_after: None,
-            create_proxy_network: false,
-            ci: false,
-            trust_gate_off: false,
-            selection,
-        };
+        let prepared = prepared(dir.path(), &stages, &selection);
+        let cfg = config(dir.path(), stages, selection);
         let app = Arc::new(Mutex::new(app));
         let head = prepared.checkout.head_ref.clone().unwrap();
         let redactor = Redactor::new();
@@ -351,7 +362,7 @@ impl Harness {
             recipe: "hello".into(),
             domain: "hello.ci.local".into(),
             stack: STACK.into(),
-            run_dir,
+            run_dir: prepared.run_dir.clone(),
             lock_path: Default::default(),
             redactor,
         };

@@ -15,7 +15,7 @@ mod recipe_repo;
 #[path = "../support/report.rs"]
 mod report;
 mod support {
-    pub(crate) use super::{browser, cli, pytest_mirror, recipe_repo, report};
+    pub(crate) use super::{browser, cli, process, pytest_mirror, recipe_repo, report};
 }
 
 mod dashboard_browser;
@@ -29,5 +29,7 @@ mod report_junit;
 mod report_results;
 mod report_text;
 mod reporters_agree;
+mod run_usage;
 mod spec_discovery;
 mod spec_docs;
+mod spec_hostile;

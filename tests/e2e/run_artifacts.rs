@@ -9,8 +9,7 @@ use std::path::Path;
 use crate::support::cli::text;
 use crate::support::run::RunFixture;
 use cc_ci::report::{level, results, Outcome, RunResult};
-use quick_xml::events::{BytesStart, Event};
-use quick_xml::Reader;
+use quick_junit::{Report, TestCaseStatus};
 
 /// The outcome words shared by results.json (`kind`), the ledger (`outcome`) and this file's JUnit
 /// reading.
@@ -23,68 +22,48 @@ fn word(o: &Outcome) -> &'static str {
     }
 }
 
-fn attr(e: &BytesStart, name: &str) -> String {
-    e.attributes()
-        .flatten()
-        .find(|a| a.key.as_ref() == name.as_bytes())
-        .and_then(|a| a.unescape_value().ok().map(|v| v.to_string()))
-        .unwrap_or_default()
-}
-
 /// JUnit test cases of the tier suites as `<tier>::<testcase name>` → outcome word (`op::…` cases and
-/// the run suite are left out: they are not assertions). Panics on a duplicate case.
+/// the run suite are left out: they are not assertions), read with quick-junit's reader. Panics on a
+/// duplicate case.
 fn junit_outcomes(xml: &str, recipe: &str) -> BTreeMap<String, String> {
-    let mut reader = Reader::from_str(xml);
+    let report = Report::deserialize_from_str(xml).expect("the JUnit XML parses");
+    assert!(
+        !report.test_suites.is_empty(),
+        "no testsuite in the JUnit XML:\n{xml}"
+    );
     let mut out = BTreeMap::new();
-    let mut tier: Option<String> = None;
-    let mut case: Option<String> = None;
-    let mut seen_suites = 0;
-    loop {
-        match reader.read_event().expect("the JUnit XML parses") {
-            Event::Eof => break,
-            Event::Start(e) | Event::Empty(e) if e.name().as_ref() == b"testsuite" => {
-                seen_suites += 1;
-                let name = attr(&e, "name");
-                let t = name
-                    .strip_prefix(&format!("{recipe}::"))
-                    .unwrap_or_else(|| panic!("suite {name} is not named {recipe}::<tier>"));
-                tier = (t != "run").then(|| t.to_string());
+    for suite in &report.test_suites {
+        let name = suite.name.as_str();
+        let tier = name
+            .strip_prefix(&format!("{recipe}::"))
+            .unwrap_or_else(|| panic!("suite {name} is not named {recipe}::<tier>"));
+        if tier == "run" {
+            continue;
+        }
+        for case in suite.test_cases.iter() {
+            let case_name = case.name.as_str();
+            if case_name.starts_with("op::") {
+                continue;
             }
-            Event::Start(e) | Event::Empty(e) if e.name().as_ref() == b"testcase" => {
-                let name = attr(&e, "name");
-                case = match &tier {
-                    Some(t) if !name.starts_with("op::") => {
-                        let id = format!("{t}::{name}");
-                        let old = out.insert(id.clone(), "passed".to_string());
-                        assert!(old.is_none(), "{id} twice in the JUnit XML");
-                        Some(id)
+            let w = match &case.status {
+                TestCaseStatus::Success { .. } => "passed".to_string(),
+                TestCaseStatus::NonSuccess { .. } => "failed".to_string(),
+                TestCaseStatus::Skipped { message, .. } => {
+                    let m = message.as_ref().map(|m| m.as_str()).unwrap_or("");
+                    if m.starts_with("ignored") {
+                        "ignored".to_string()
+                    } else if m.starts_with("not run") {
+                        "not_run".to_string()
+                    } else {
+                        format!("skipped ({m})")
                     }
-                    _ => None,
-                };
-            }
-            Event::Start(e) | Event::Empty(e) => {
-                let Some(id) = &case else { continue };
-                let w = match e.name().as_ref() {
-                    b"failure" | b"error" => "failed".to_string(),
-                    b"skipped" => {
-                        let m = attr(&e, "message");
-                        if m.starts_with("ignored") {
-                            "ignored".to_string()
-                        } else if m.starts_with("not run") {
-                            "not_run".to_string()
-                        } else {
-                            format!("skipped ({m})")
-                        }
-                    }
-                    _ => continue,
-                };
-                out.insert(id.clone(), w);
-            }
-            Event::End(e) if e.name().as_ref() == b"testcase" => case = None,
-            _ => {}
+                }
+            };
+            let id = format!("{tier}::{case_name}");
+            let old = out.insert(id.clone(), w);
+            assert!(old.is_none(), "{id} twice in the JUnit XML");
         }
     }
-    assert!(seen_suites > 0, "no testsuite in the JUnit XML:\n{xml}");
     out
 }
 
@@ -217,6 +196,26 @@ fn results_junit_markdown_and_ledger_agree_on_every_verdict() {
         extra.is_empty(),
         "verdicts without a test in results.json: {extra:?}"
     );
+
+    // The checkpoint printed, commented and in results.json is the head the run ended on; this run's
+    // run_end event, the last, records it.
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&export.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let (before, last) = (&events[events.len() - 2], &events[events.len() - 1]);
+    assert_eq!(
+        (&last["kind"], &last["run_id"]),
+        (&"run_end".into(), &r.run_id.as_str().into())
+    );
+    let cp = format!("{}:{}", before["seq"], before["hash"].as_str().unwrap());
+    assert_eq!(last["data"]["checkpoint"], cp.as_str());
+    assert_eq!(r.ledger_checkpoint.as_deref(), Some(cp.as_str()));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!("ledger checkpoint {cp}")),
+        "{shown}"
+    );
+    assert!(summary.contains(&format!("--checkpoint {cp}")), "{summary}");
 
     // Badges next to results.json, carrying the level.
     for name in ["badge.svg", "badge-hello.svg"] {
