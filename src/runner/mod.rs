@@ -14,6 +14,7 @@ mod engine;
 mod error;
 mod grants;
 mod http;
+mod last_failed;
 mod manifest;
 mod ops;
 mod plan;

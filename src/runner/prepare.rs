@@ -237,7 +237,7 @@ fn last_failed(
         .map_err(RunError::Ledger)?
         .map(|r| r.failed);
     Ok(
-        super::select::apply_last_failed(plan, sel.last_failed, previous.as_ref())
+        super::last_failed::apply(plan, sel.last_failed, previous.as_ref())
             .into_iter()
             .collect(),
     )

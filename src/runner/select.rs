@@ -3,13 +3,11 @@
 //! `--skip`, `--ignored` / `--include-ignored`, pytest's `-k` over the trial id and marks and `-m`
 //! over the trial's marks (tier, kind, tags). Selection applies to assertions only; ops are never selected away.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::spec::Tier;
 
-use super::config::{LastFailed, Selection};
-use super::plan::Plan;
+use super::config::Selection;
 
 /// One positional argument, resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -261,65 +259,6 @@ fn display_of(real: &Path, roots: &Roots) -> Option<String> {
         consider(r, REPO_LOCAL);
     }
     best.map(|(_, s)| s)
-}
-
-/// Applies `--lf` / `--ff` to a built plan, given the assertions that failed in the recipe's last run
-/// (`None`: no such run). Only assertions move or go: ops stay once and in order. Returns the note
-/// to print, in pytest's words.
-pub fn apply_last_failed(
-    plan: &mut Plan,
-    mode: LastFailed,
-    previous: Option<&BTreeSet<String>>,
-) -> Option<String> {
-    let none = BTreeSet::new();
-    let previous = previous.unwrap_or(&none);
-    let failed_now = |id: &str| previous.contains(id);
-    let rerun = plan.tests().filter(|t| failed_now(&t.id)).count();
-    let plural = |n: usize| if n == 1 { "failure" } else { "failures" };
-    match mode {
-        LastFailed::Off => None,
-        LastFailed::Only { none_runs_all } if previous.is_empty() => {
-            if none_runs_all {
-                return Some(
-                    "run-last-failure: no previously failed tests, not deselecting items.".into(),
-                );
-            }
-            for tp in &mut plan.tiers {
-                tp.deselected += tp.tests.len();
-                tp.tests.clear();
-            }
-            Some("run-last-failure: no previously failed tests, deselecting all items.".into())
-        }
-        LastFailed::Only { .. } if rerun == 0 => Some(format!(
-            "run-last-failure: {} known {} not in selected tests",
-            previous.len(),
-            plural(previous.len())
-        )),
-        LastFailed::Only { .. } => {
-            for tp in &mut plan.tiers {
-                let before = tp.tests.len();
-                tp.tests.retain(|t| failed_now(&t.id));
-                tp.deselected += before - tp.tests.len();
-            }
-            Some(format!(
-                "run-last-failure: rerun previous {rerun} {}",
-                plural(rerun)
-            ))
-        }
-        LastFailed::First if rerun == 0 => {
-            Some("run-last-failure: no previously failed tests, not deselecting items.".into())
-        }
-        LastFailed::First => {
-            for tp in &mut plan.tiers {
-                // A stable sort: failed first, each group in plan order.
-                tp.tests.sort_by_key(|t| !failed_now(&t.id));
-            }
-            Some(format!(
-                "run-last-failure: rerun previous {rerun} {} first",
-                plural(rerun)
-            ))
-        }
-    }
 }
 
 #[cfg(test)]
