@@ -118,6 +118,18 @@ fn run_tier(sh: &Shared, tp: &TierPlan, stop: &StopRule, carry: &mut Carry) {
     }));
     let seed_failures = seeds(sh, tp);
     let op_failure = match perform_op(sh, tp) {
+        Some(Err(OpError::Unsupported { reason, .. })) => {
+            // Not a failure: the tier (and restore after a backup) cannot run here. Nothing of it is
+            // asserted, so nothing of it can pass.
+            if tp.tier == Tier::Backup {
+                carry.no_backup = Some(reason);
+            }
+            sh.bus.emit(EventKind::TierFinished {
+                tier: tp.tier,
+                failed: false,
+            });
+            return;
+        }
         Some(Err(e)) => {
             carry.blocked = Some(format!("{} op failed", tp.tier));
             Some(format!("{} op failed: {e}", tp.op.name()))
@@ -257,6 +269,9 @@ fn perform_op(sh: &Shared, tp: &TierPlan) -> Option<Result<(), OpError>> {
     let ms = start.elapsed().as_millis() as u64;
     let outcome = match &result {
         Ok(()) => OpOutcome::Ok,
+        Err(OpError::Unsupported { reason, .. }) => OpOutcome::Unsupported {
+            reason: reason.clone(),
+        },
         Err(e) => OpOutcome::Failed {
             error: e.to_string(),
         },

@@ -22,6 +22,7 @@ mod dashboard_browser;
 mod lint_builtin;
 mod overlay_cli;
 mod overlay_cli_values;
+mod properties;
 mod pytest_parity;
 mod pytest_parity_reports;
 mod recipe_checkout;
