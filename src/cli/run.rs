@@ -21,6 +21,10 @@ pub struct RunArgs {
     /// Recipe: a name (cloned from CCCI_RECIPE_BASE_URL), a git URL, or a local path.
     #[arg(long, env = "RECIPE")]
     pub recipe: Option<String>,
+    /// The recipe's name (overlays, results, ledger). Default: `TYPE` in `.env.sample`, else the
+    /// source's name.
+    #[arg(long, env = "CCCI_RECIPE_NAME")]
+    pub recipe_name: Option<String>,
     /// Pin the commit to test (head_ref). Default: the checkout's HEAD.
     #[arg(long = "ref", env = "REF")]
     pub git_ref: Option<String>,
@@ -244,6 +248,12 @@ fn list(config: &RunConfig, junit: &Junit, started: std::time::Instant) -> ExitC
             let elapsed = started.elapsed().as_secs_f64();
             let pytest_style = config.selection.collect_only;
             let _ = console::list(&ids, listing.deselected, pytest_style, elapsed, out);
+            // Every tier that will not run says why (`--collect-only` with -v, or when it is empty).
+            if !config.selection.collect_only || config.selection.verbose || ids.is_empty() {
+                for line in &listing.will_not_run {
+                    println!("{line}");
+                }
+            }
             let collected = console::collected(ids.len(), listing.deselected);
             junit.write(&Empty::Listing(collected));
             crate::exit::code(if ids.is_empty() {
@@ -288,6 +298,7 @@ fn build_config(
     let (selection, notes) = a.tests.selection(cwd, matches).map_err(|e| e.to_string())?;
     let config = RunConfig {
         recipe,
+        recipe_name: a.recipe_name.filter(|n| !n.is_empty()),
         git_ref: a.git_ref.filter(|r| !r.is_empty()),
         pr: a.pr,
         stages,

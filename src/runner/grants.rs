@@ -86,31 +86,5 @@ pub fn peek_grant(paths: &CoordPaths, recipe: &str, pr: Option<u64>) -> Granted 
 
 /// Whether a valid grant for `gate` covers the recipe, without consuming a use or recording a check.
 fn peek(paths: &CoordPaths, gate: &str, recipe: &str, pr: Option<u64>) -> Granted {
-    let rows = match crate::coord::list_grants(paths) {
-        Ok(r) => r,
-        Err(e) => {
-            return Granted {
-                allowed: false,
-                reason: format!("no grant could be read for a listing: {e}"),
-                grant_id: None,
-            }
-        }
-    };
-    match rows.iter().find(|g| {
-        g.state == "valid" && g.gate == gate && g.recipe == recipe && (g.pr.is_none() || g.pr == pr)
-    }) {
-        Some(g) => Granted {
-            allowed: true,
-            reason: format!(
-                "listing: grant {} would allow (not consumed by a listing)",
-                g.id
-            ),
-            grant_id: Some(g.id.clone()),
-        },
-        None => Granted {
-            allowed: false,
-            reason: format!("listing: no valid {gate} grant covers this recipe"),
-            grant_id: None,
-        },
-    }
+    crate::preflight::peek_grant(paths, gate, recipe, pr)
 }

@@ -91,6 +91,7 @@ mod tests {
             previous_release: Some("1.0.0+1".into()),
             selection: &Selection::default(),
             install_steps: None,
+            backup_capable: true,
         })
         .unwrap()
     }

@@ -58,6 +58,8 @@ pub struct Prepared {
     pub notes: Vec<String>,
     /// The built-in recipe lint of head_ref (stack deployer; the abra deployer lints with abra later).
     pub lint: Option<crate::report::LintResult>,
+    /// The stack as it loads before any deploy: compose files, warnings, backup capability.
+    pub facts: crate::preflight::Facts,
 }
 
 /// A new run id: UTC time plus 6 random hex characters, sortable and unique.
@@ -137,7 +139,7 @@ pub fn prepare(
 ) -> Result<Prepared, RunError> {
     let data = data_dir(cfg.data_dir.as_deref());
     check_data_dir(&data, cfg.skip_generic).map_err(RunError::DataDir)?;
-    let id = identity(cfg, runs_root, run_id)?;
+    let mut id = identity(cfg, runs_root, run_id)?;
     let lock = match purpose {
         Purpose::Run { .. } => {
             Some(RunLock::acquire(&id.run_dir, run_id, &id.stack).map_err(RunError::RunLock)?)
@@ -145,6 +147,12 @@ pub fn prepare(
         Purpose::List => None,
     };
     let checkout = checkout(cfg, paths, &id, purpose)?;
+    // The recipe's own name (TYPE), not the directory's, keys overlays, results and the ledger.
+    let preflight_err = |e| RunError::Preflight(Box::new(e), cfg.recipe.clone());
+    let recipe_identity =
+        crate::preflight::identity(&checkout.path, &id.recipe, cfg.recipe_name.as_deref())
+            .map_err(preflight_err)?;
+    id.recipe = recipe_identity.name.clone();
     let head_ref_source = head_ref_source(cfg, &checkout);
     let previous_release = checkout.previous_release()?;
     let discovery = discover_gated(cfg, paths, &id.recipe, run_id, &data, &checkout, purpose);
@@ -162,6 +170,13 @@ pub fn prepare(
             data.join("generic-tests").display()
         )));
     }
+    let facts = crate::preflight::inspect(
+        &checkout.path,
+        &id.stack,
+        &id.domain,
+        &discovery.meta.env_install,
+    )
+    .map_err(preflight_err)?;
     let skip_generic = super::grants::generic_skip(cfg, paths, &id.recipe, run_id, purpose)?;
     let overlays = overlay_specs(&discovery);
     let pytest = super::pytest::collect(&discovery, &data, &checkout.path)?;
@@ -190,6 +205,7 @@ pub fn prepare(
             .install_steps
             .clone()
             .filter(|_| discovery.gate.allowed),
+        backup_capable: facts.backup_capable(),
     })?;
     let notes = last_failed(&mut plan, &selection, paths, &id.recipe)?;
     for message in &notes {
@@ -197,7 +213,11 @@ pub fn prepare(
             message: message.clone(),
         });
     }
-    let customization = super::manifest::manifest(&discovery, &data, &overlays, cfg);
+    let mut customization = vec![
+        format!("recipe: {}", recipe_identity.describe()),
+        format!("compose files: {}", facts.files.join(", ")),
+    ];
+    customization.extend(super::manifest::manifest(&discovery, &data, &overlays, cfg));
     // The checkout is at head_ref now; the install op may move it to the previous release.
     let lint = match (purpose, &cfg.deployer) {
         (Purpose::Run { .. }, super::config::DeployerKind::Stack) => Some(
@@ -219,6 +239,7 @@ pub fn prepare(
         customization,
         notes,
         lint,
+        facts,
     })
 }
 

@@ -71,7 +71,8 @@ pub fn run(cfg: RunConfig, outputs: Outputs) -> u8 {
     code
 }
 
-/// What a listing found.
+/// What `--list` / `--collect-only` show: the ids of the tests a run would run, how many the filters
+/// deselected, what the selection had to say, and every tier that will not run with its reason.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Listing {
     /// The ids of the tests a run would run, in run order.
@@ -80,10 +81,12 @@ pub struct Listing {
     pub deselected: usize,
     /// What the selection had to say (`--lf`).
     pub notes: Vec<String>,
+    /// `tier upgrade will not run: unsupported: no previous release: …`, one line per tier.
+    pub will_not_run: Vec<String>,
 }
 
-/// `--list` / `--collect-only`: the tests a run would run, read-only. Nothing is deployed,
-/// provisioned, recorded or consumed.
+/// `--list` / `--collect-only`, read-only: nothing is deployed, provisioned, recorded or consumed. A
+/// source that is not a recipe is refused here, as a run would refuse it.
 pub fn list(cfg: &RunConfig) -> Result<Listing, RunError> {
     watch_signals();
     let paths = CoordPaths::resolve(cfg.coord_dir.as_deref()).map_err(RunError::CoordResolve)?;
@@ -95,7 +98,16 @@ pub fn list(cfg: &RunConfig) -> Result<Listing, RunError> {
         ids: p.plan.tests().map(|t| t.id.clone()).collect(),
         deselected: p.plan.tiers.iter().map(|t| t.deselected).sum(),
         notes: p.notes,
+        will_not_run: will_not_run(&p.plan),
     })
+}
+
+/// One line per tier that will not run, with its reason.
+fn will_not_run(plan: &super::Plan) -> Vec<String> {
+    plan.will_not_run()
+        .into_iter()
+        .map(|(t, why)| format!("tier {t} will not run: {why}"))
+        .collect()
 }
 
 /// Until the session watches signals itself (`supervise`), SIGINT/SIGTERM raise the flag that stops
@@ -169,10 +181,19 @@ fn open(
         file_errors,
     )));
     bus.emit(EventKind::Planned(Box::new(header(&prepared))));
+    // Before the engine is touched: what swarm will ignore, and the lint verdict.
+    for w in &prepared.facts.warnings {
+        bus.emit(EventKind::Warning {
+            message: format!("compose: {w}"),
+        });
+    }
     if let Some(lint) = &prepared.lint {
         bus.emit(EventKind::Linted(lint.clone()));
     }
     if prepared.plan.tests().next().is_none() {
+        for message in will_not_run(&prepared.plan) {
+            bus.emit(EventKind::Warning { message });
+        }
         return Ok(Opened::NoTests {
             run_dir: prepared.run_dir,
         });

@@ -268,6 +268,7 @@ fn prepared(dir: &Path, stages: &[Tier], selection: &Selection) -> Prepared {
         previous_release: Some("1.0.0".into()),
         selection,
         install_steps: None,
+        backup_capable: true,
     })
     .unwrap();
     let run_dir = dir.join("run");
@@ -300,6 +301,7 @@ fn prepared(dir: &Path, stages: &[Tier], selection: &Selection) -> Prepared {
         customization: Vec::new(),
         notes: Vec::new(),
         lint: None,
+        facts: Default::default(),
         checkout,
     }
 }
@@ -308,6 +310,7 @@ fn prepared(dir: &Path, stages: &[Tier], selection: &Selection) -> Prepared {
 fn config(dir: &Path, stages: Vec<Tier>, selection: Selection) -> RunConfig {
     RunConfig {
         recipe: "hello".into(),
+        recipe_name: None,
         git_ref: None,
         pr: None,
         stages,
