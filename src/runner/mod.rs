@@ -15,6 +15,7 @@ mod engine;
 mod error;
 mod grants;
 mod http;
+mod last_failed;
 mod manifest;
 mod ops;
 mod plan;
@@ -31,7 +32,9 @@ mod teardown;
 mod tiers;
 mod trials;
 
-pub use config::{parse_stages, DeployerKind, RunConfig, Selection, StageError, UpgradeFrom};
+pub use config::{
+    parse_stages, DeployerKind, LastFailed, RunConfig, Selection, StageError, UpgradeFrom,
+};
 pub use engine::AppEngine;
 pub use error::RunError;
 pub use plan::{OpPlan, Plan, PlannedTest, TestBody, TierPlan};
