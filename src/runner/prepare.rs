@@ -227,7 +227,8 @@ pub fn prepare(
             .filter(|_| discovery.gate.allowed),
         backup_capable: facts.backup_capable(),
     })?;
-    let notes = last_failed(&mut plan, &selection, paths, &id.recipe)?;
+    let notes =
+        super::last_failed::from_ledger(&mut plan, selection.last_failed, paths, &id.recipe)?;
     for message in &notes {
         purpose.emit(EventKind::Warning {
             message: message.clone(),
@@ -263,27 +264,6 @@ pub fn prepare(
         lint,
         facts,
     })
-}
-
-/// `--lf` / `--ff`: the plan against the recipe's last run in the ledger (read-only; a listing may
-/// read it too).
-fn last_failed(
-    plan: &mut Plan,
-    sel: &super::config::Selection,
-    paths: &CoordPaths,
-    recipe: &str,
-) -> Result<Vec<String>, RunError> {
-    if sel.last_failed == super::config::LastFailed::Off {
-        return Ok(Vec::new());
-    }
-    let previous = crate::coord::last_run(paths, recipe)
-        .map_err(RunError::Ledger)?
-        .map(|r| r.failed);
-    Ok(
-        super::last_failed::apply(plan, sel.last_failed, previous.as_ref())
-            .into_iter()
-            .collect(),
-    )
 }
 
 /// Where head_ref came from: `REF`, `checkout HEAD` or `unknown`.
