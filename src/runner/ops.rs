@@ -189,6 +189,12 @@ fn backup(
                 "attempt": n, "of": attempts, "artifact": artifact.path, "sha256": artifact.sha256,
                 "pieces": v.pieces, "problems": v.problems, "unverifiable": v.unverifiable,
             }),
+            notice: (!v.problems.is_empty()).then(|| {
+                format!(
+                    "backup attempt {n}/{attempts} rejected: {}",
+                    v.problems.join("; ")
+                )
+            }),
         });
         if v.problems.is_empty() {
             *live.backup.lock().unwrap_or_else(|e| e.into_inner()) = Some(artifact);

@@ -246,6 +246,7 @@ fn perform_op(sh: &Shared, tp: &TierPlan) -> Option<Result<(), OpError>> {
             subject: n.subject,
             outcome: n.outcome,
             data: n.data,
+            notice: n.notice,
         }))
     };
     let mut env = OpEnv {
