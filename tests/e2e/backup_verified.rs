@@ -61,7 +61,7 @@ fn an_empty_dump_is_caught_and_the_backup_retaken_once_then_kept() {
     assert_eq!(piece["sha256"].as_str().unwrap().len(), 64);
     // The kept backup is the second one: the restore would read exactly it.
     assert_ne!(a[0]["data"]["artifact"], a[1]["data"]["artifact"]);
-    assert_eq!(f.outcome("backup_exists"), "Passed");
+    assert_eq!(f.outcome("backup_exists"), "passed");
 }
 
 #[test]
