@@ -48,16 +48,40 @@ impl Engine {
         poll_interval: Option<Duration>,
     ) -> Result<ConvergeReport, DockerError> {
         let start = Instant::now();
-        let deadline = start + timeout;
-        let mut watch = match poll_interval {
+        let mut deadline = start + timeout;
+        let new_watch = || match poll_interval {
             None => StackWatch::new(self, stack, SAFETY_TICK),
             Some(i) => StackWatch::polling(stack, i),
         };
-        let mut crashes: Option<CrashWatch> = None;
+        let mut watch = new_watch();
+        let mut crash_watch: Option<CrashWatch> = None;
         let mut last_line = String::new();
         loop {
-            let snap = self.snapshot(stack).await?;
-            let crashes = crashes.get_or_insert_with(|| CrashWatch::baseline(&snap));
+            let looked = match self.snapshot(stack).await {
+                Ok(snap) => {
+                    let crashes = crash_watch.get_or_insert_with(|| CrashWatch::baseline(&snap));
+                    self.fail_fast(stack, &snap, crashes).await.map(|_| snap)
+                }
+                Err(e) => Err(e),
+            };
+            let snap = match looked {
+                Ok(snap) => snap,
+                Err(e) => {
+                    // An engine restart: wait for it (bounded), then look again with a fresh watch and
+                    // crash baseline (the restart itself fails the tasks it stopped); the outage does
+                    // not count against the deploy timeout.
+                    let waited = self.ride_out().await?.ok_or(e)?;
+                    deadline += waited;
+                    progress(&format!(
+                        "the engine did not answer for {}; it is back, waiting on",
+                        crate::duration::rounded(waited)
+                    ));
+                    watch = new_watch();
+                    crash_watch = None;
+                    last_line.clear();
+                    continue;
+                }
+            };
             let states = snap.states(stack);
             let line = states
                 .iter()
@@ -68,7 +92,6 @@ impl Engine {
                 progress(&line);
                 last_line = line.clone();
             }
-            self.fail_fast(stack, &snap, crashes).await?;
             if !states.is_empty() && states.iter().all(|s| s.converged()) {
                 return Ok(ConvergeReport {
                     services: states,
