@@ -3,6 +3,7 @@
 //! the call's own and is returned as it was; when it does not, it waits with backoff until the engine
 //! answers again, at most the engine wait (`--engine-wait`, default 60 s), and then says how long it
 //! waited — or fails with [`DockerError::EngineGone`], an infrastructure failure, not the recipe's.
+//! Teardown waits at least [`TEARDOWN_ENGINE_WAIT`]: the stack comes back with the engine.
 //! It never changes anything on the engine.
 
 use std::time::{Duration, Instant};
@@ -13,6 +14,8 @@ use super::{DockerError, Engine};
 
 /// The default engine wait.
 pub const DEFAULT_ENGINE_WAIT: Duration = Duration::from_secs(60);
+/// The least a teardown waits for an engine that stopped answering.
+pub const TEARDOWN_ENGINE_WAIT: Duration = Duration::from_secs(120);
 /// How long one probe of the engine may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 /// The first pause between probes; each next one doubles, up to [`BACKOFF_MAX`].
@@ -65,11 +68,22 @@ impl Engine {
     /// `Ok(Some(waited))` when it did not and came back within the engine wait; else
     /// [`DockerError::EngineGone`].
     pub(crate) async fn ride_out(&self) -> Result<Option<Duration>, DockerError> {
+        self.ride_out_within(self.engine_wait()).await
+    }
+
+    /// [`Engine::ride_out`] for teardown: it waits at least [`TEARDOWN_ENGINE_WAIT`], since a stack
+    /// comes back with its engine and only a teardown removes it.
+    pub(crate) async fn ride_out_teardown(&self) -> Result<Option<Duration>, DockerError> {
+        self.ride_out_within(self.engine_wait().max(TEARDOWN_ENGINE_WAIT))
+            .await
+    }
+
+    async fn ride_out_within(&self, wait: Duration) -> Result<Option<Duration>, DockerError> {
         let Some(mut last) = self.probe().await else {
             return Ok(None);
         };
         let start = Instant::now();
-        let deadline = start + self.engine_wait();
+        let deadline = start + wait;
         let mut pause = BACKOFF_FIRST;
         while Instant::now() < deadline {
             tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))).await;

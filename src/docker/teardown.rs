@@ -45,7 +45,7 @@ impl Engine {
         let mut deadline = Instant::now() + SETTLE;
         // An engine that is restarting is waited for (bounded) before anything, and after any failed
         // pass: the stack comes back with the engine, so it is removed then.
-        if let Some(waited) = self.ride_out().await? {
+        if let Some(waited) = self.ride_out_teardown().await? {
             deadline += waited;
         }
         let mut watch = StackWatch::new(self, stack, TEARDOWN_TICK);
@@ -61,7 +61,7 @@ impl Engine {
                 Ok(left) if left.is_empty() => return Ok(()),
                 Ok(_) => {}
                 Err(e) => {
-                    let waited = self.ride_out().await?.ok_or(e)?;
+                    let waited = self.ride_out_teardown().await?.ok_or(e)?;
                     deadline += waited;
                     watch = StackWatch::new(self, stack, TEARDOWN_TICK);
                     continue;

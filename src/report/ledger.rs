@@ -182,6 +182,9 @@ fn run_end(end: &RunEnd, r: &RunResult) -> NewEvent {
             "head_ref": r.head_ref, "chaos_version": r.chaos_version,
         }),
     };
+    if let Some(why) = &end.infrastructure {
+        data["infrastructure"] = json!(why);
+    }
     if let Some(c) = &end.ledger_checkpoint {
         // The head just before this event: the run_end event vouches for the run's record.
         data["checkpoint"] = json!(c);

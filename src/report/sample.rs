@@ -132,6 +132,7 @@ pub fn run() -> RunResult {
         }),
         secrets_printed: false,
         ledger_checkpoint: Some(format!("128:{}", "3f".repeat(32))),
+        infrastructure: None,
         interrupted: false,
         exit_code: 0,
         artifacts: Artifacts::default(),

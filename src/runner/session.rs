@@ -193,6 +193,7 @@ fn open(
     let engine = Engine::connect()
         .and_then(|e| e.require_swarm().map(|_| e))
         .map_err(RunError::Engine)?;
+    engine.set_engine_wait(cfg.engine_wait);
     let engine = Arc::new(engine);
     janitor(&engine, &paths, bus);
     // Another coord tree's live run (or a stack nobody live made) is only seen on the engine.
@@ -222,6 +223,7 @@ fn open(
             bus: Arc::clone(bus),
             deployer: Mutex::new(deployer),
             abort: Default::default(),
+            infrastructure: Default::default(),
         }),
         failures,
     })
@@ -242,6 +244,9 @@ pub(super) fn conclude(sh: &Shared, signal: Option<&str>, failures: &LedgerFailu
         Ok(mut d) => teardown::teardown(Some(d.as_mut()), sh.live.engine.as_ref(), &sh.live.app),
         Err(_) => teardown::teardown(None, sh.live.engine.as_ref(), &sh.live.app),
     };
+    if !td.clean {
+        sh.check_engine();
+    }
     sh.bus.emit(EventKind::TeardownFinished(TeardownFinish {
         stack: sh.live.app.stack.clone(),
         result: td,
@@ -274,10 +279,16 @@ pub(super) fn conclude(sh: &Shared, signal: Option<&str>, failures: &LedgerFailu
             ),
         });
     }
+    let infrastructure = sh
+        .infrastructure
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
     let class = ExitClass::of_run(RunFacts {
         failed,
         interrupted: signal.is_some() || r.interrupted,
         record_incomplete: !lost.is_empty(),
+        infrastructure: infrastructure.is_some(),
     });
     let artifacts = artifact_paths(&sh.cfg, &sh.prepared);
     RunEnd {
@@ -295,6 +306,7 @@ pub(super) fn conclude(sh: &Shared, signal: Option<&str>, failures: &LedgerFailu
         },
         secrets_printed: sh.bus.leaked(),
         ledger_checkpoint: None,
+        infrastructure,
     }
 }
 
