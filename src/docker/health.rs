@@ -79,6 +79,42 @@ impl Engine {
             Err(e) => Err(DockerError::api(format!("inspect container {id}"), e)),
         }
     }
+
+    /// What the services without a healthy container say about their healthcheck, for a timeout
+    /// (a health stuck in `starting` included).
+    pub(crate) async fn health_notes(&self, snap: &super::services::StackSnapshot) -> Vec<String> {
+        let mut notes = Vec::new();
+        for svc in &snap.services {
+            let name = super::services::spec_name(svc);
+            // A task with a healthcheck stays `starting` until healthy: every task meant to run.
+            let live = snap.tasks.iter().filter(|t| {
+                t.service_id == svc.id
+                    && t.desired_state.map(|s| s.to_string()).as_deref() == Some("running")
+            });
+            for t in live {
+                let Some(id) = t
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.container_status.as_ref())
+                    .and_then(|c| c.container_id.clone())
+                else {
+                    continue;
+                };
+                let healthy = snap
+                    .container_status
+                    .get(&id)
+                    .is_some_and(|s| s.contains("(healthy)"));
+                if healthy {
+                    continue;
+                }
+                if let Ok(Some(h)) = self.container_health(&id).await {
+                    notes.push(format!("{name}: health {}, {}", h.status, h.describe()));
+                    break;
+                }
+            }
+        }
+        notes
+    }
 }
 
 /// The report of an inspected container, `None` without a healthcheck.
