@@ -1,10 +1,10 @@
 //! The host's engine lock, held exclusively while a test stops the engine (everyone else holds it
 //! shared while they use Docker), and the restart itself, by pid, through scripts/engine-restart.sh.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, OpenOptions};
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long a test waits for the other users of the engine to let go.
 const LOCK_WAIT: Duration = Duration::from_secs(15 * 60);
@@ -36,20 +36,22 @@ impl EngineLock {
             .truncate(false)
             .open(&path)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let deadline = Instant::now() + LOCK_WAIT;
-        loop {
-            match file.try_lock() {
-                Ok(()) => break,
-                Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(200))
-                }
-                Err(e) => panic!(
-                    "engine lock {}: {e} (others still use the engine after {LOCK_WAIT:?}; never run \
-                     these tests under a shared hold of it)",
-                    path.display()
-                ),
-            }
-        }
+        // A blocking flock is woken the moment the last shared holder lets go (polling would miss
+        // short gaps between other people's runs); a helper thread waits so the wait is bounded.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let r = file.lock().map(|()| file);
+            let _ = tx.send(r);
+        });
+        let file = match rx.recv_timeout(LOCK_WAIT) {
+            Ok(Ok(file)) => file,
+            Ok(Err(e)) => panic!("engine lock {}: {e}", path.display()),
+            Err(_) => panic!(
+                "engine lock {}: others still use the engine after {LOCK_WAIT:?} (never run these \
+                 tests under a shared hold of it)",
+                path.display()
+            ),
+        };
         EngineLock { _file: file }
     }
 }
