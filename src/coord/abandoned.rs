@@ -35,6 +35,34 @@ pub fn abandoned_end(run_id: &str, stack: &str, by: Option<&str>) -> NewEvent {
         }))
 }
 
+/// Records an `abandoned` run_end for every run of `dead` (run id → its stack) that started and never
+/// ended. Returns the ids closed, and one message per run that could not be checked or recorded.
+pub fn close_dead_runs(
+    ledger: &super::Ledger,
+    dead: &std::collections::BTreeMap<String, String>,
+    by: Option<&str>,
+) -> (Vec<String>, Vec<String>) {
+    let mut closed = Vec::new();
+    let mut problems = Vec::new();
+    for (run_id, stack) in dead {
+        if Some(run_id.as_str()) == by {
+            continue;
+        }
+        let result = never_ended(ledger.paths(), run_id).and_then(|open| {
+            if open {
+                ledger.append(abandoned_end(run_id, stack, by))?;
+            }
+            Ok(open)
+        });
+        match result {
+            Ok(true) => closed.push(run_id.clone()),
+            Ok(false) => {}
+            Err(e) => problems.push(format!("closing dead run {run_id}: {e}")),
+        }
+    }
+    (closed, problems)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -195,7 +195,7 @@ fn open(
         .map_err(RunError::Engine)?;
     engine.set_engine_wait(cfg.engine_wait);
     let engine = Arc::new(engine);
-    janitor(&engine, &paths, bus);
+    janitor(&engine, &paths, bus, &ledger, &run_id);
     // Another coord tree's live run (or a stack nobody live made) is only seen on the engine.
     engine
         .check_stack_free(&prepared.stack, &run_id)
@@ -476,8 +476,14 @@ fn abra_lint(cfg: &RunConfig, p: &Prepared, live: &Live) -> LintResult {
     )
 }
 
-fn janitor(engine: &Engine, paths: &CoordPaths, bus: &EventBus) {
+fn janitor(engine: &Engine, paths: &CoordPaths, bus: &EventBus, ledger: &Ledger, run_id: &str) {
+    // Dead runs whose leftovers are reaped (run id → stack): their run_end is recorded `abandoned`.
+    let mut dead = std::collections::BTreeMap::new();
     let r = engine.janitor(&paths.runs, false, &mut |removal| {
+        if let Some(id) = &removal.run_id {
+            dead.entry(id.clone())
+                .or_insert_with(|| removal.stack.clone());
+        }
         bus.emit(EventKind::JanitorRemoved(JanitorRemoval {
             kind: removal.kind.clone(),
             name: removal.name.clone(),
@@ -490,6 +496,15 @@ fn janitor(engine: &Engine, paths: &CoordPaths, bus: &EventBus) {
         bus.emit(EventKind::Warning {
             message: format!("janitor: {e} (continuing; leftovers of dead runs may remain)"),
         });
+    }
+    let (closed, problems) = crate::coord::abandoned::close_dead_runs(ledger, &dead, Some(run_id));
+    for id in closed {
+        bus.emit(EventKind::Warning {
+            message: format!("janitor: run {id} died without ending; recorded it as abandoned"),
+        });
+    }
+    for message in problems {
+        bus.emit(EventKind::Warning { message });
     }
 }
 
