@@ -114,3 +114,35 @@ fn a_published_port_this_host_already_holds_is_a_warning_note() {
     drop(held);
     t.deployer.teardown().unwrap();
 }
+
+#[test]
+fn a_missing_proxy_network_is_created_with_a_line_and_a_ledger_note_and_kept() {
+    let mut t = TestApp::new("proxynet");
+    t.checkout("main");
+    let name = format!("ccci-proxy-{}", crate::support::engine::unique());
+    patch(
+        &t,
+        &[(
+            "  proxy:\n    external: true\n",
+            &format!("  proxy:\n    external: true\n    name: {name}\n"),
+        )],
+    );
+    t.deployer.set_proxy_network(&name);
+    t.install(false);
+    let notes = t.deployer.take_notes();
+    let created = notes
+        .iter()
+        .find(|n| n.kind == "network" && n.subject == name)
+        .unwrap_or_else(|| panic!("no network note among {notes:?}"));
+    assert_eq!(created.outcome, "created");
+    let line = created.notice.clone().unwrap_or_default();
+    assert!(
+        line.contains(&format!("network {name}")) && line.contains("was missing"),
+        "{line}"
+    );
+    t.deployer.teardown().unwrap();
+    // Never removed by a run: it is the host proxy's. This test made it, so it removes it.
+    let kept = crate::support::containers::docker(30, &["network", "inspect", &name]);
+    crate::support::containers::docker_ok(&["network", "rm", &name]);
+    assert!(kept.status.success(), "the proxy network outlives the run");
+}
