@@ -159,7 +159,8 @@ impl Engine {
                 return Err(e);
             }
             for cid in watch.new_ended(snap, svc.id.as_deref().unwrap_or_default()) {
-                if let Some(h) = self.container_health(&cid).await?.filter(|h| h.failed()) {
+                let health = self.container_health(&cid).await?;
+                if let Some(h) = health.filter(|h| h.streak_failed()) {
                     return Err(unhealthy(&name, "swarm stopped its task as unhealthy", &h));
                 }
             }

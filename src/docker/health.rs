@@ -41,6 +41,13 @@ impl HealthReport {
         self.status == "unhealthy" || (self.retries > 0 && self.streak >= self.retries)
     }
 
+    /// True when the failing streak reached the retries and the last probe failed: what an ended
+    /// container must show to count as stopped for its health (the engine marks every container it
+    /// stops `unhealthy`, a healthy one replaced by an upgrade included).
+    pub fn streak_failed(&self) -> bool {
+        self.streak >= self.retries.max(1) && self.last_probe.as_ref().is_some_and(|(c, _)| *c != 0)
+    }
+
     /// `healthcheck `CMD …` failed 3 times in a row (retries 3, start period 5s, every 2s); last
     /// probe (exit 1): …`.
     pub fn describe(&self) -> String {
@@ -218,7 +225,7 @@ mod tests {
     #[test]
     fn an_unhealthy_container_names_its_command_streak_and_last_probe() {
         let h = health_of_container(&inspected()).unwrap();
-        assert!(h.failed());
+        assert!(h.failed() && h.streak_failed());
         assert_eq!(h.ran_for.map(|d| d.as_millis()), Some(12_400));
         assert_eq!(
             h.describe(),
@@ -247,7 +254,18 @@ mod tests {
             Some(bollard::models::HealthStatusEnum::STARTING);
         let h = health_of_container(&c).unwrap();
         assert_eq!((h.retries, h.interval), (3, DEFAULT_INTERVAL));
-        assert!(!h.failed());
+        assert!(!h.failed() && !h.streak_failed());
+        // A healthy container the engine stopped (an upgrade replaced it) reads `unhealthy` with no
+        // failing streak: not stopped for its health.
+        let mut c = inspected();
+        let health = c.state.as_mut().unwrap().health.as_mut().unwrap();
+        health.failing_streak = Some(0);
+        health.log = Some(vec![serde_json::from_value(
+            serde_json::json!({"ExitCode": 0, "Output": ""}),
+        )
+        .unwrap()]);
+        let h = health_of_container(&c).unwrap();
+        assert!(h.failed() && !h.streak_failed());
     }
 
     #[test]
