@@ -15,6 +15,7 @@ mod health;
 mod hooks;
 mod janitor;
 mod logs;
+mod outage;
 mod preflight;
 mod resources;
 mod restore;
@@ -34,6 +35,7 @@ pub use archive::{manifest_path, read_backup, BackupManifest, ManifestEntry, Mem
 pub use client::Engine;
 pub use error::DockerError;
 pub use janitor::{JanitorReport, Removal};
+pub use outage::DEFAULT_ENGINE_WAIT;
 pub use preflight::host_port_in_use;
 pub use runlock::{LockInfo, RunLock};
 pub use stacklock::{acquire_stack, StackBusy};
