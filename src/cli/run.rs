@@ -183,8 +183,16 @@ fn trial_style(a: &libtest_mimic::Arguments) -> TrialStyle {
 /// `--list` / `--collect-only`: exit 5 when nothing is collected.
 fn list(config: &RunConfig) -> ExitCode {
     match runner::list(config) {
-        Ok(ids) => {
-            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        Ok(listing) => {
+            // The trust gate's decision is always said; stdout keeps libtest's/pytest's format.
+            if config.selection.verbose {
+                eprintln!("cc-ci run: data dir {}", listing.data_dir);
+            }
+            eprintln!("cc-ci run: trust gate: {}", listing.gate);
+            for h in &listing.held_back {
+                eprintln!("cc-ci run: held back: {h}");
+            }
+            let ids: Vec<&str> = listing.ids.iter().map(String::as_str).collect();
             let out = &mut std::io::stdout();
             let _ = console::list(&ids, config.selection.collect_only, out);
             crate::exit::code(if ids.is_empty() {

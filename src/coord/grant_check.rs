@@ -72,6 +72,20 @@ pub fn check_grant(
     Ok(decision)
 }
 
+/// Decides `q` exactly as [`check_grant`] would, without recording anything or consuming a use (a
+/// dry run). Uses are counted from a read-only view of the database; when it cannot be read the
+/// answer is deny, as a real check's would be.
+pub fn decide_grant(paths: &CoordPaths, q: &GrantQuery) -> Result<GrantDecision, CoordError> {
+    let key = match key::load(&paths.grant_key) {
+        Ok(k) => k,
+        Err(e) => return Ok(deny(format!("grant key unusable: {e}"))),
+    };
+    let files = grants::load_all(paths)?;
+    let conn = super::db::open_ro(&paths.ledger_db).ok();
+    let now = time::OffsetDateTime::now_utc();
+    decide(paths, &key, &files, q, now, conn.as_ref())
+}
+
 fn deny(reason: String) -> GrantDecision {
     GrantDecision {
         allowed: false,

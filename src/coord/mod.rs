@@ -24,7 +24,7 @@ mod verify;
 
 pub use error::CoordError;
 pub use event::{Event, NewEvent};
-pub use grant_check::{check_grant, GrantDecision, GrantQuery};
+pub use grant_check::{check_grant, decide_grant, GrantDecision, GrantQuery};
 pub use grants::{mint, revoke, Claims, GrantFile, MintRequest, Scope};
 pub use key::{inspect as inspect_key, KeyStatus};
 pub use ledger::{export, Appended, Ledger, LedgerOptions};

@@ -131,6 +131,26 @@ pub struct GateDecision {
     pub pr: Option<u64>,
     /// The repo-local files the decision covers.
     pub files: Vec<String>,
+    /// An allow that is not spent yet ("would allow"): the grant use (or the off-switch's obligation) is
+    /// taken when the run first executes a repo-local file, and a second decision says so. A run that
+    /// ends before that spends nothing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub provisional: bool,
+    /// Nothing was asked: there are no repo-local files (shown as `none`, never as a deny).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_needed: bool,
+}
+
+impl GateDecision {
+    /// `allow`, `would allow`, `deny` or `none` (nothing to decide).
+    pub fn word(&self) -> &'static str {
+        match (self.not_needed, self.allowed, self.provisional) {
+            (true, _, _) => "none",
+            (false, true, true) => "would allow",
+            (false, true, false) => "allow",
+            (false, false, _) => "deny",
+        }
+    }
 }
 
 /// Everything the run header shows.

@@ -247,7 +247,7 @@ fn closing(md: &mut String, r: &RunResult) {
     if !r.gate.is_empty() {
         md.push_str("<details><summary>Trust gate</summary>\n\n");
         for g in &r.gate {
-            let w = if g.allowed { "allow" } else { "deny" };
+            let w = g.word();
             let _ = writeln!(md, "- {w}: {} — {}", cell(&g.subject), cell(&g.reason));
         }
         md.push_str("\n</details>\n\n");

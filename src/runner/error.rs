@@ -41,6 +41,9 @@ pub enum RunError {
     /// Spec files that do not parse; every one is listed with its position.
     #[error("{} invalid spec file(s); nothing was deployed:\n{}", .0.len(), .0.join("\n"))]
     InvalidSpecs(Vec<String>),
+    /// The data dir is missing, not a directory, or without generic tests.
+    #[error("{0}")]
+    DataDir(String),
     #[error("{0}")]
     GrantCheck(#[source] CoordError),
     #[error("skipping the generic tests in CI needs a skip-generic grant for {recipe}: {reason} \
@@ -51,6 +54,10 @@ pub enum RunError {
         reason: String,
         pr: Option<u64>,
     },
+    /// The repo-local grant that would have allowed no longer does when the run is about to execute a
+    /// repo-local file (used up or revoked meanwhile).
+    #[error("trust gate: {0}; nothing was deployed")]
+    TrustGate(String),
     /// A positional argument that names no test, file or directory.
     #[error("{0}")]
     Target(#[from] TargetError),
@@ -76,6 +83,8 @@ impl RunError {
             RunError::Recipe(_)
             | RunError::InvalidSpecs(_)
             | RunError::SkipGenericDenied { .. }
+            | RunError::TrustGate(_)
+            | RunError::DataDir(_)
             | RunError::Target(_)
             | RunError::Plan(_)
             | RunError::Deployer(_) => ExitClass::Usage,

@@ -29,10 +29,11 @@ mod session_tests;
 mod teardown;
 mod tiers;
 mod trials;
+mod trust;
 
 pub use config::{parse_stages, DeployerKind, RunConfig, Selection, StageError};
 pub use engine::AppEngine;
 pub use error::RunError;
 pub use plan::{OpPlan, Plan, PlannedTest, TestBody, TierPlan};
 pub use select::selects;
-pub use session::{list, run, Outputs};
+pub use session::{list, run, Listing, Outputs};

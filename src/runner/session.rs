@@ -68,14 +68,42 @@ pub fn run(cfg: RunConfig, outputs: Outputs) -> u8 {
     code
 }
 
-/// `--list` / `--collect-only`: the ids of the tests a run would run, read-only. Nothing is deployed,
-/// provisioned, recorded or consumed.
-pub fn list(cfg: &RunConfig) -> Result<Vec<String>, RunError> {
+/// What a listing found: the tests a run would run, where they came from, and what the trust gate
+/// decided (always said, also when nothing is collected).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    /// The ids of the tests a run would run, in run order.
+    pub ids: Vec<String>,
+    /// The data dir the generic tests and overlays came from.
+    pub data_dir: String,
+    /// The trust gate's decision about repo-local files: `deny  repo-local — why`.
+    pub gate: String,
+    /// Repo-local files that are not listed, each with why.
+    pub held_back: Vec<String>,
+}
+
+/// `--list` / `--collect-only`: the tests a run would run, read-only. Nothing is deployed,
+/// provisioned, recorded or consumed, and no repo-local file runs unless the allowlist allows it.
+pub fn list(cfg: &RunConfig) -> Result<Listing, RunError> {
     let paths = CoordPaths::resolve(cfg.coord_dir.as_deref()).map_err(RunError::CoordResolve)?;
     let tmp = tempfile::tempdir().map_err(RunError::TempDir)?;
     let run_id = prepare::new_run_id();
     let p = prepare::prepare(cfg, &paths, tmp.path(), &run_id, Purpose::List)?;
-    Ok(p.plan.tests().map(|t| t.id.clone()).collect())
+    let g = prepare::gate_event(&p.discovery.gate, &p.recipe, cfg.pr);
+    let mut held_back = p.held_back.clone();
+    if !g.allowed {
+        let checkout = &p.checkout.path;
+        held_back.extend(p.discovery.gate.files.iter().map(|f| {
+            let shown = f.strip_prefix(checkout).unwrap_or(f);
+            format!("{}: not read (the trust gate denies)", shown.display())
+        }));
+    }
+    Ok(Listing {
+        ids: p.plan.tests().map(|t| t.id.clone()).collect(),
+        data_dir: p.data_dir.to_string(),
+        gate: format!("{}  {} — {}", g.word(), g.gate.as_str(), g.reason),
+        held_back,
+    })
 }
 
 enum Opened {
@@ -150,6 +178,11 @@ fn open(
         redactor: bus.redactor().clone(),
     };
     let deployer = make_deployer(&cfg, &engine, &app, &prepared, bus)?;
+    // The run goes ahead: the skip-generic grant's use is spent now, before the first deploy.
+    if prepared.skip_grant.is_some() {
+        let recipe = &prepared.recipe;
+        super::grants::spend_generic_skip(&cfg, &ledger, bus, recipe, &app.run_id)?;
+    }
     let live = Arc::new(Live::new(engine.clone(), &app, &prepared));
     Ok(Opened::Ready {
         shared: Arc::new(Shared {

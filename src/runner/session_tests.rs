@@ -300,6 +300,13 @@ fn prepared(dir: &Path, stages: &[Tier], selection: &Selection) -> Prepared {
         customization: Vec::new(),
         lint: None,
         checkout,
+        admission: crate::runner::trust::Admission::none(),
+        held_back: Vec::new(),
+        skip_grant: None,
+        data_dir: super::prepare::DataDir {
+            path: dir.to_path_buf(),
+            from: "the session test",
+        },
     }
 }
 

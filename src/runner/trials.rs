@@ -26,6 +26,8 @@ pub struct TierInputs<'a> {
     pub pytest: &'a PytestOutcomes,
     /// Set by the first failure under `-x`.
     pub stop: &'a Arc<AtomicBool>,
+    /// Why every repo-local trial fails without running: the trust gate refused at their first use.
+    pub repo_local_refused: Option<&'a str>,
 }
 
 /// How many trials run at once: 1 under `-x`, else `--test-threads`, else the machine's parallelism.
@@ -107,10 +109,18 @@ fn evaluate(
         let reason = "not run: stopped after the first failure (-x)".to_string();
         return (Outcome::NotRun { reason }, 0);
     }
-    let pre_failure = inputs.op_failure.map(str::to_string).or_else(|| {
-        t.seed
-            .and_then(|i| inputs.seed_failures.get(i).cloned().flatten())
-    });
+    let refused = inputs
+        .repo_local_refused
+        .filter(|_| t.source == Source::RepoLocal)
+        .map(|why| format!("trust gate: {why}"));
+    let pre_failure = inputs
+        .op_failure
+        .map(str::to_string)
+        .or(refused)
+        .or_else(|| {
+            t.seed
+                .and_then(|i| inputs.seed_failures.get(i).cloned().flatten())
+        });
     let verdict: Result<(), Failure> = if let Some(f) = pre_failure {
         check::fail(f)
     } else {
