@@ -93,6 +93,14 @@ impl TerminalReporter {
                 self.planned = true;
                 terminal::header(self.run.result(), out)?;
             }
+            // A decision after the header: a grant use spent (or refused) at the first repo-local file.
+            EventKind::GateDecided(g) if self.planned => writeln!(
+                out,
+                "trust gate: {}  {} — {}",
+                g.word(),
+                g.gate.as_str(),
+                g.reason
+            )?,
             EventKind::TierStarted(t) => tier_banner(t, out)?,
             EventKind::SeedFinished(s) => {
                 if let Some(e) = &s.error {
