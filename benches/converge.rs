@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bollard::system::EventsOptions;
+use bollard::query_parameters::EventsOptions;
 use cc_ci::deploy::stack::{StackDeployer, StackOptions};
 use cc_ci::deploy::{stack_name, AppRef, DeployRequest, Deployer};
 use cc_ci::docker::{Engine, RunLock, LABEL_NAMESPACE};
@@ -45,10 +45,10 @@ fn last_state_event(stack: &str, since: SystemTime, until: SystemTime) -> Option
             "type".to_string(),
             vec!["container".to_string(), "service".to_string()],
         );
-        let mut s = docker.events(Some(EventsOptions::<String> {
+        let mut s = docker.events(Some(EventsOptions {
             since: Some(format!("{:.9}", secs(since))),
             until: Some(format!("{:.9}", secs(until) + 0.001)),
-            filters,
+            filters: Some(filters),
         }));
         let mut last = None;
         while let Some(Ok(ev)) = s.next().await {

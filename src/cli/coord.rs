@@ -48,8 +48,9 @@ pub enum CoordCmd {
     Obligations {
         #[command(flatten)]
         dir: CoordDirArg,
-        /// How long after an obligation a matching grant may be minted.
-        #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+        /// How long after an obligation a matching grant may be minted (at most 365d).
+        #[arg(long, default_value = "24h",
+              value_parser = crate::duration::clap_parser(Duration::ZERO, coord::MAX_GRACE))]
         grace: Duration,
     },
     /// Record an obligation (what the runner does when CCCI_TRUST_GATE_OFF=1 replaces a grant).
@@ -70,10 +71,13 @@ pub enum CoordCmd {
     },
 }
 
-/// Prints a coord error and returns exit 2.
+/// Prints a coord error and returns exit 4 for a usage error, else 2.
 pub fn fail(e: CoordError) -> ExitCode {
     eprintln!("cc-ci: error: {e}");
-    exit::code(exit::INTERRUPTED)
+    match e {
+        CoordError::Usage(_) => exit::code(exit::USAGE),
+        _ => exit::code(exit::INTERRUPTED),
+    }
 }
 
 pub fn run(cmd: CoordCmd) -> anyhow::Result<ExitCode> {
@@ -99,7 +103,7 @@ fn run_inner(cmd: CoordCmd) -> Result<ExitCode, CoordError> {
         CoordCmd::Reconcile { dir } => {
             let report = coord::reconcile(&dir.resolve()?)?;
             println!("{report}");
-            Ok(exit::code(if report.rejected.is_empty() {
+            Ok(exit::code(if !report.needs_attention() {
                 exit::OK
             } else {
                 exit::FAILED

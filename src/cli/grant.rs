@@ -1,5 +1,6 @@
 //! `cc-ci grant`: mint, check, list and revoke signed escape grants. `check` exits 0 when a valid
-//! grant allows, 1 when denied, 2 on error; every check is recorded in the ledger.
+//! grant allows, 1 when denied, 2 on error, 4 on a usage error (an unknown gate, a recipe name that is
+//! a path); every check is recorded in the ledger.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -22,8 +23,8 @@ pub enum GrantCmd {
         /// Limit the grant to one pull request.
         #[arg(long)]
         pr: Option<u64>,
-        /// How long it is valid, e.g. `2h`.
-        #[arg(long, value_parser = humantime::parse_duration)]
+        /// How long it is valid, e.g. `2h` (1s to 90d).
+        #[arg(long, value_parser = crate::duration::clap_parser(Duration::from_secs(1), coord::MAX_TTL))]
         ttl: Duration,
         /// How many allowed checks it answers.
         #[arg(long, default_value_t = 1)]
@@ -82,8 +83,6 @@ fn run_inner(cmd: GrantCmd) -> Result<ExitCode, CoordError> {
             reason,
             minter,
         } => {
-            let paths = dir.resolve()?;
-            let ledger = Ledger::open(&paths)?;
             let minter = minter
                 .or_else(|| std::env::var("USER").ok())
                 .or_else(|| std::env::var("LOGNAME").ok())
@@ -97,6 +96,9 @@ fn run_inner(cmd: GrantCmd) -> Result<ExitCode, CoordError> {
                 reason,
                 minter,
             };
+            req.check()?;
+            let paths = dir.resolve()?;
+            let ledger = Ledger::open(&paths)?;
             let claims = coord::mint(&paths, &ledger, &req)?;
             println!("{}", claims.id);
             eprintln!(
@@ -112,6 +114,8 @@ fn run_inner(cmd: GrantCmd) -> Result<ExitCode, CoordError> {
             pr,
             run,
         } => {
+            coord::check_gate(&gate)?;
+            coord::check_recipe(&recipe)?;
             let paths = dir.resolve()?;
             let ledger = Ledger::open(&paths)?;
             let q = GrantQuery {

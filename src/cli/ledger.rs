@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::cli::coord::{fail, CoordDirArg};
-use crate::coord::{self, Appended, CoordError, Ledger, LedgerOptions, NewEvent};
+use crate::coord::{self, Appended, Checkpoint, CoordError, Ledger, LedgerOptions, NewEvent};
 use crate::exit;
 
 #[derive(Debug, clap::Subcommand)]
@@ -26,9 +26,17 @@ pub enum LedgerCmd {
     Verify {
         #[command(flatten)]
         dir: CoordDirArg,
+        /// A checkpoint a run printed (`SEQ:HASH`): the chain must still hold that event there.
+        #[arg(long, value_name = "SEQ:HASH", value_parser = |s: &str| s.parse::<Checkpoint>())]
+        checkpoint: Option<Checkpoint>,
     },
     /// Print every committed event as JSONL (one object per line).
     Export {
+        #[command(flatten)]
+        dir: CoordDirArg,
+    },
+    /// Rebuild a lost or damaged ledger.db (moved aside first) from a mirror that verifies.
+    Rebuild {
         #[command(flatten)]
         dir: CoordDirArg,
     },
@@ -89,14 +97,26 @@ fn run_inner(cmd: LedgerCmd) -> Result<ExitCode, CoordError> {
             }
             Ok(exit::code(exit::OK))
         }
-        LedgerCmd::Verify { dir } => {
-            let report = coord::verify(&dir.resolve()?)?;
+        LedgerCmd::Verify { dir, checkpoint } => {
+            let report = coord::verify_with(&dir.resolve()?, checkpoint.as_ref())?;
             let _ = writeln!(out, "{report}");
             Ok(exit::code(if report.intact {
                 exit::OK
             } else {
                 exit::FAILED
             }))
+        }
+        LedgerCmd::Rebuild { dir } => {
+            let r = coord::rebuild(&dir.resolve()?)?;
+            let _ = writeln!(
+                out,
+                "rebuilt the database from {} mirrored event(s)",
+                r.events
+            );
+            if let Some(c) = r.checkpoint {
+                let _ = writeln!(out, "ledger checkpoint {c}");
+            }
+            Ok(exit::code(exit::OK))
         }
         LedgerCmd::Export { dir } => {
             let paths = dir.resolve()?;

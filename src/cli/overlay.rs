@@ -4,13 +4,12 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
-
-use crate::discover::{check_set, is_yaml, parse_allowlist, validate_recipe_name, MAX_SPEC_BYTES};
+use crate::discover::{
+    check_set, file_error, is_yaml, list, parse_allowlist, read_text, validate_recipe_name,
+};
 use crate::exit;
 use crate::spec::{
-    lint_set, parse_meta_all, parse_spec_all, reference, RecipeMeta, SpecError, SpecErrorKind,
-    SpecFile,
+    lint_set, parse_meta_all, parse_spec_all, reference, RecipeMeta, SpecError, SpecFile,
 };
 
 #[derive(Debug, clap::Subcommand)]
@@ -100,13 +99,22 @@ fn new(recipe: &str, dir: &Path, service: &str) -> anyhow::Result<ExitCode> {
             return Ok(exit::code(exit::FAILED));
         }
     }
-    std::fs::create_dir_all(&target)
-        .with_context(|| format!("cannot create {}", target.display()))?;
+    // A --dir that cannot hold the overlays (a file, a read-only place) is a usage error.
+    if let Err(e) = std::fs::create_dir_all(&target) {
+        eprintln!(
+            "cc-ci: error: cannot create {}: {e} (hint: --dir names the folder that holds every recipe's overlays)",
+            target.display()
+        );
+        return Ok(exit::code(exit::USAGE));
+    }
     for (p, text) in &files {
         let text = text
             .replace("{recipe}", recipe)
             .replace("{service}", service);
-        std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?;
+        if let Err(e) = std::fs::write(p, text) {
+            eprintln!("cc-ci: error: cannot write {}: {e}", p.display());
+            return Ok(exit::code(exit::USAGE));
+        }
         println!("created {}", p.display());
     }
     println!(
@@ -117,31 +125,70 @@ fn new(recipe: &str, dir: &Path, service: &str) -> anyhow::Result<ExitCode> {
     Ok(exit::code(exit::OK))
 }
 
-/// Every YAML file under `p` (or `p` itself), plus allowlist files, sorted.
-fn collect(p: &Path, yaml: &mut Vec<PathBuf>, allowlists: &mut Vec<PathBuf>) {
-    if p.is_file() {
-        if p.file_name()
-            .is_some_and(|n| n == "repo-local-approved.txt")
-        {
-            allowlists.push(p.to_path_buf());
+/// What `overlay check` found to read: YAML files and allowlists (display paths), the regular file
+/// behind each, and the entries that cannot be read (a FIFO, a symlink out of the tree, …).
+#[derive(Default)]
+struct Found {
+    yaml: Vec<PathBuf>,
+    allowlists: Vec<PathBuf>,
+    real: std::collections::HashMap<PathBuf, PathBuf>,
+    errors: Vec<SpecError>,
+}
+
+impl Found {
+    fn push(&mut self, display: PathBuf, real: PathBuf) {
+        let allowlist = display
+            .file_name()
+            .is_some_and(|n| n == "repo-local-approved.txt");
+        if allowlist {
+            self.allowlists.push(display.clone());
         } else {
-            yaml.push(p.to_path_buf());
+            self.yaml.push(display.clone());
         }
-        return;
+        self.real.insert(display, real);
     }
-    let Ok(rd) = std::fs::read_dir(p) else { return };
-    let mut entries: Vec<_> = rd.filter_map(Result::ok).collect();
-    entries.sort_by_key(|e| e.file_name());
-    for e in entries {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let Ok(t) = e.file_type() else { continue };
-        if t.is_dir() && !name.starts_with('.') {
-            collect(&e.path(), yaml, allowlists);
-        } else if t.is_file() && is_yaml(&name) {
-            yaml.push(e.path());
-        } else if t.is_file() && name == "repo-local-approved.txt" {
-            allowlists.push(e.path());
+}
+
+/// Every YAML file under the argument `p` (or `p` itself), plus allowlist files, sorted. A file
+/// named explicitly is read wherever it is; inside a folder, symlinks must stay inside it.
+fn collect_arg(p: &Path, found: &mut Found) {
+    match std::fs::metadata(p) {
+        Ok(m) if m.is_dir() => collect(p, p, found),
+        Ok(m) if m.is_file() => {
+            let real = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+            found.push(p.to_path_buf(), real);
         }
+        Ok(m) => found.errors.push(file_error(
+            p,
+            format!(
+                "is {}, not a regular file",
+                crate::regular::kind(m.file_type())
+            ),
+        )),
+        Err(e) => found
+            .errors
+            .push(file_error(p, format!("cannot read: {e}"))),
+    }
+}
+
+fn collect(dir: &Path, root: &Path, found: &mut Found) {
+    let listing = list(dir, root, |n| is_yaml(n) || n == "repo-local-approved.txt");
+    found.errors.extend(listing.errors(dir));
+    for (name, real) in listing.files {
+        found.push(dir.join(name), real);
+    }
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut subdirs: Vec<_> = rd
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .map(|e| e.path())
+        .collect();
+    subdirs.sort();
+    for d in subdirs {
+        collect(&d, root, found);
     }
 }
 
@@ -150,24 +197,10 @@ fn is_meta(p: &Path) -> bool {
         .is_some_and(|n| n == "recipe.yaml" || n == "recipe.yml")
 }
 
-/// Reads a file to check, as a positioned error when it is too large or not UTF-8 text.
-fn read(p: &Path) -> Result<String, SpecError> {
-    let io = |message: String| SpecError {
-        file: p.to_path_buf(),
-        line: 0,
-        column: 0,
-        key: None,
-        kind: Box::new(SpecErrorKind::Io { message }),
-    };
-    let len = std::fs::metadata(p)
-        .map_err(|e| io(format!("cannot read: {e}")))?
-        .len();
-    if len > MAX_SPEC_BYTES {
-        return Err(io(format!(
-            "is larger than {MAX_SPEC_BYTES} bytes; a spec file is small (hint: split it)"
-        )));
-    }
-    std::fs::read_to_string(p).map_err(|e| io(format!("cannot read: {e}")))
+/// Reads a file to check (the regular file behind its display path), as positioned errors when it
+/// is too large or not spec text.
+fn read(found: &Found, p: &Path) -> Result<String, SpecError> {
+    read_text(found.real.get(p).map_or(p, |r| r.as_path()), p)
 }
 
 fn check(paths: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
@@ -185,20 +218,22 @@ fn check(paths: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
     } else {
         paths
     };
-    let (mut files, mut allowlists) = (Vec::new(), Vec::new());
+    let mut found = Found::default();
     for p in &paths {
-        if !p.exists() {
+        if std::fs::symlink_metadata(p).is_err() {
             eprintln!("cc-ci: error: {} does not exist", p.display());
             return Ok(exit::code(exit::USAGE));
         }
-        collect(p, &mut files, &mut allowlists);
+        collect_arg(p, &mut found);
     }
-    files.dedup();
-    let mut errors: Vec<SpecError> = Vec::new();
+    found.yaml.sort();
+    found.yaml.dedup();
+    let mut errors: Vec<SpecError> = std::mem::take(&mut found.errors);
+    let (files, allowlists) = (found.yaml.clone(), found.allowlists.clone());
     // Specs grouped by folder, each folder linted against its own recipe.yaml.
     let mut groups: Vec<(PathBuf, Vec<SpecFile>)> = Vec::new();
     for f in files.iter().filter(|f| !is_meta(f)) {
-        let text = match read(f) {
+        let text = match read(&found, f) {
             Ok(t) => t,
             Err(e) => {
                 errors.push(e);
@@ -223,7 +258,7 @@ fn check(paths: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
         }
     }
     for m in &meta_files {
-        let text = match read(m) {
+        let text = match read(&found, m) {
             Ok(t) => t,
             Err(e) => {
                 errors.push(e);
@@ -237,7 +272,7 @@ fn check(paths: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
         }
     }
     for a in &allowlists {
-        let text = match read(a) {
+        let text = match read(&found, a) {
             Ok(t) => t,
             Err(e) => {
                 errors.push(e);

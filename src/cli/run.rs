@@ -74,6 +74,10 @@ pub struct RunArgs {
     /// Create the external `proxy` network when it is missing (both deployers; it is never removed).
     #[arg(long, env = "CCCI_CREATE_PROXY_NETWORK", default_value_t = true, action = clap::ArgAction::Set)]
     pub create_proxy_network: bool,
+    /// Deadline of each git call (clone, fetch) of the recipe, e.g. `2m` (1s to 1h).
+    #[arg(long, env = "CCCI_GIT_TIMEOUT", default_value = "120s",
+          value_parser = crate::duration::clap_parser(GIT_TIMEOUT_MIN, GIT_TIMEOUT_MAX))]
+    pub git_timeout: std::time::Duration,
     /// Print cc-ci's version and exit.
     #[arg(id = "show_version", short = 'V', long = "version")]
     pub version: bool,
@@ -111,6 +115,10 @@ impl From<TierArg> for Tier {
         }
     }
 }
+
+/// Bounds of `--git-timeout`.
+const GIT_TIMEOUT_MIN: std::time::Duration = std::time::Duration::from_secs(1);
+const GIT_TIMEOUT_MAX: std::time::Duration = crate::duration::HOUR;
 
 /// Runs `cc-ci run`: a listing, or a run reported on the terminal (stdout, the progress line on
 /// stderr).
@@ -250,6 +258,7 @@ fn build_config(
         artifacts: a.artifacts,
         pause_after,
         create_proxy_network: a.create_proxy_network,
+        git_timeout: a.git_timeout,
         ci,
         trust_gate_off,
         selection,

@@ -63,9 +63,30 @@ fn create_once(path: &Path) -> rusqlite::Result<()> {
     conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} COMMIT;"))
 }
 
+/// Refuses a database (or its `-wal`/`-shm` companion) that is not a regular file: SQLite would block
+/// forever reading a FIFO planted in its place.
+fn check_files(path: &Path) -> rusqlite::Result<()> {
+    let mut names = vec![path.to_path_buf()];
+    for suffix in ["-wal", "-shm"] {
+        let mut s = path.as_os_str().to_owned();
+        s.push(suffix);
+        names.push(s.into());
+    }
+    for p in names {
+        if let Err(e) = super::sys::check_regular(&p) {
+            return Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+                Some(format!("{}: {e}", p.display())),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Opens an existing database for writing. Never creates one: a missing ledger must not silently
 /// restart the chain.
 pub fn open_rw(path: &Path, busy: Duration) -> rusqlite::Result<Connection> {
+    check_files(path)?;
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -78,12 +99,83 @@ pub fn open_rw(path: &Path, busy: Duration) -> rusqlite::Result<Connection> {
 
 /// Opens an existing database for reading only.
 pub fn open_ro(path: &Path) -> rusqlite::Result<Connection> {
+    check_files(path)?;
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(DEFAULT_BUSY_TIMEOUT)?;
     Ok(conn)
+}
+
+/// A connection for reading, on the database itself or, when the tree cannot be written (a
+/// read-only mount with a WAL but no `-shm` SQLite could create), on a private copy of it.
+pub struct Reader {
+    pub conn: Connection,
+    /// The directory holding the copy, removed on drop.
+    _copy: Option<tempfile::TempDir>,
+}
+
+impl std::ops::Deref for Reader {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+/// Opens the database for reading, falling back to a private copy (database and WAL) when SQLite
+/// cannot open it in place read-only.
+pub fn open_read(path: &Path) -> rusqlite::Result<Reader> {
+    let conn = open_ro(path)?;
+    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(())) {
+        Ok(()) => return Ok(Reader { conn, _copy: None }),
+        Err(e)
+            if matches!(
+                e.sqlite_error_code(),
+                Some(
+                    rusqlite::ErrorCode::CannotOpen
+                        | rusqlite::ErrorCode::ReadOnly
+                        | rusqlite::ErrorCode::PermissionDenied
+                )
+            ) => {}
+        Err(e) => return Err(e),
+    }
+    drop(conn);
+    let cant = |why: String| {
+        rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+            Some(why),
+        )
+    };
+    let dir = tempfile::tempdir().map_err(|e| cant(format!("cannot make a private copy: {e}")))?;
+    let copy = dir.path().join("ledger.db");
+    for (from, to) in [("", ""), ("-wal", "-wal")] {
+        let mut src = path.as_os_str().to_owned();
+        src.push(from);
+        let mut dst = copy.as_os_str().to_owned();
+        dst.push(to);
+        let src = std::path::PathBuf::from(src);
+        if from.is_empty() || src.exists() {
+            let bytes = super::sys::read_regular(&src, u64::MAX / 2)
+                .map_err(|e| cant(format!("cannot copy {}: {e}", src.display())))?;
+            std::fs::write(&dst, bytes)
+                .map_err(|e| cant(format!("cannot make a private copy: {e}")))?;
+        }
+    }
+    let conn = Connection::open(&copy)?;
+    conn.busy_timeout(DEFAULT_BUSY_TIMEOUT)?;
+    Ok(Reader {
+        conn,
+        _copy: Some(dir),
+    })
+}
+
+/// Whether an SQLite error says the file is damaged (not a transient or permission problem).
+pub fn is_corrupt(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+    )
 }
 
 /// The seq and hash of the last event, or `(0, GENESIS)` for an empty ledger.
@@ -120,13 +212,13 @@ pub fn insert(tx: &Transaction<'_>, ev: &Event) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Whether an event with this id is already committed.
-pub fn has_id(tx: &Connection, id: &str) -> rusqlite::Result<bool> {
-    let mut st = tx.prepare_cached("SELECT 1 FROM events WHERE id = ?1")?;
-    st.exists([id])
-}
-
 const COLS: &str = "seq, id, ts, host, run_id, kind, subject, outcome, data, prev_hash, hash";
+
+/// The committed event with this id, if any.
+pub fn row_by_id(tx: &Connection, id: &str) -> rusqlite::Result<Option<Row>> {
+    let mut st = tx.prepare_cached(&format!("SELECT {COLS} FROM events WHERE id = ?1"))?;
+    st.query_row([id], row_raw).optional()
+}
 
 fn row_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
     let row = row_raw(r)?;

@@ -37,9 +37,17 @@ pub enum CoordError {
         hint: String,
     },
 
-    /// The grant key is readable or writable by group or others.
-    #[error("grant key {} has mode {mode:04o}: group/other permissions are not allowed (hint: run `cc-ci coord provision --repair-perms` or `chmod 600 {}`)", path.display(), path.display())]
-    KeyInsecure { path: PathBuf, mode: u32 },
+    /// A key (grant or ledger) is readable or writable by group or others.
+    #[error("{what} {} has mode {mode:04o}: group/other permissions are not allowed (hint: run `cc-ci coord provision --repair-perms` or `chmod 600 {}`)", path.display(), path.display())]
+    KeyInsecure {
+        what: &'static str,
+        path: PathBuf,
+        mode: u32,
+    },
+
+    /// The base directory is open to group or others.
+    #[error("coord directory {} has mode {mode:04o}: group/other permissions are not allowed (hint: run `cc-ci coord provision --repair-perms` or `chmod 700 {}`)", path.display(), path.display())]
+    DirInsecure { path: PathBuf, mode: u32 },
 
     /// The coord tree has not been provisioned (a directory the operation needs is missing).
     #[error("coord tree not provisioned: {} is missing (hint: run `cc-ci coord provision`)", path.display())]
@@ -56,6 +64,10 @@ pub enum CoordError {
     /// A grant operation was asked for something that does not exist or makes no sense.
     #[error("grant: {0}")]
     Grant(String),
+
+    /// The request itself is wrong (a usage error: the CLI exits 4).
+    #[error("{0}")]
+    Usage(String),
 }
 
 impl CoordError {
@@ -76,9 +88,17 @@ impl CoordError {
         path: impl Into<PathBuf>,
         source: rusqlite::Error,
     ) -> Self {
+        let path = path.into();
+        if super::db::is_corrupt(&source) {
+            return CoordError::Invalid {
+                path,
+                what: format!("cannot {action}: the database is corrupt ({source})"),
+                hint: "run `cc-ci ledger verify`: it checks the mirror on its own and says how to rebuild the database".into(),
+            };
+        }
         CoordError::Sqlite {
             action,
-            path: path.into(),
+            path,
             source,
         }
     }

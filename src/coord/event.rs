@@ -62,6 +62,7 @@ impl NewEvent {
 /// An event stamped with its identity, before it has a place in the chain. This is what a spool file
 /// holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Stamped {
     pub id: String,
     pub ts: String,

@@ -43,7 +43,7 @@ pub fn check_grant(
     ledger: &Ledger,
     q: &GrantQuery,
 ) -> Result<GrantDecision, CoordError> {
-    let key = key::load(&paths.grant_key);
+    let key = key::load(&paths.grant_key, key::GRANT);
     let files = grants::load_all(paths)?;
     let now = time::OffsetDateTime::now_utc();
     let (decision, _) = ledger.append_decided(|tx| {
@@ -76,7 +76,7 @@ pub fn check_grant(
 /// dry run). Uses are counted from a read-only view of the database; when it cannot be read the
 /// answer is deny, as a real check's would be.
 pub fn decide_grant(paths: &CoordPaths, q: &GrantQuery) -> Result<GrantDecision, CoordError> {
-    let key = match key::load(&paths.grant_key) {
+    let key = match key::load(&paths.grant_key, key::GRANT) {
         Ok(k) => k,
         Err(e) => return Ok(deny(format!("grant key unusable: {e}"))),
     };
@@ -172,8 +172,29 @@ fn decide(
 ) -> Result<GrantDecision, CoordError> {
     let db = |e| CoordError::sql("read grant uses", &paths.ledger_db, e);
     let mut reasons = Vec::new();
-    for (_, parsed) in files {
-        let Ok(g) = parsed else { continue };
+    for (path, parsed) in files {
+        let g = match parsed {
+            Ok(g) => g,
+            Err(bad) => {
+                // A file that may be this grant cannot be used: say so, never "no grant".
+                let other = bad.gate.as_deref().is_some_and(|g| g != q.gate)
+                    || bad.recipe.as_deref().is_some_and(|r| r != q.recipe);
+                if !other {
+                    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+                    let label = if bad.forged {
+                        " (forged or altered)"
+                    } else {
+                        ""
+                    };
+                    reasons.push(format!(
+                        "grant file {}: {}{label}",
+                        name.unwrap_or_default(),
+                        bad.why
+                    ));
+                }
+                continue;
+            }
+        };
         let c = &g.claims;
         if c.gate != q.gate || c.scope.recipe != q.recipe {
             continue;

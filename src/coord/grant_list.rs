@@ -43,24 +43,24 @@ impl std::fmt::Display for GrantRow {
 /// Lists every grant file. A missing or insecure key makes every grant `forged`-or-unknown, so it
 /// is an error here.
 pub fn list_grants(paths: &CoordPaths) -> Result<Vec<GrantRow>, CoordError> {
-    let k = key::load(&paths.grant_key)?;
+    let k = key::load(&paths.grant_key, key::GRANT)?;
     let conn = db::open_ro(&paths.ledger_db).ok();
     let now = time::OffsetDateTime::now_utc();
     let mut rows = Vec::new();
     for (path, parsed) in grants::load_all(paths)? {
         let g = match parsed {
             Ok(g) => g,
-            Err(e) => {
+            Err(bad) => {
                 rows.push(GrantRow {
                     id: path.display().to_string(),
-                    gate: String::new(),
-                    recipe: String::new(),
+                    gate: bad.gate.unwrap_or_default(),
+                    recipe: bad.recipe.unwrap_or_default(),
                     pr: None,
                     expires: String::new(),
                     uses: 0,
                     used: None,
-                    state: "unreadable".into(),
-                    reason: e,
+                    state: if bad.forged { "forged" } else { "unreadable" }.into(),
+                    reason: bad.why,
                 });
                 continue;
             }

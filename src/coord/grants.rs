@@ -97,28 +97,85 @@ pub(crate) fn revoked_marker(paths: &CoordPaths, id: &str) -> PathBuf {
     paths.grants.join(format!("{id}.revoked"))
 }
 
-/// Mints a grant: writes its file and records a `grant_mint` event. Returns the claims.
-pub fn mint(paths: &CoordPaths, ledger: &Ledger, req: &MintRequest) -> Result<Claims, CoordError> {
+/// The gates a grant can open.
+pub const GATES: &[&str] = &["repo-local", "skip-generic"];
+
+/// The longest a grant may live: grants are short-lived escapes, not standing permissions.
+pub const MAX_TTL: Duration = Duration::from_secs(90 * 86_400);
+
+/// A gate must be one the runner asks for; a typo would mint a grant nothing ever checks.
+pub fn check_gate(gate: &str) -> Result<(), CoordError> {
+    if GATES.contains(&gate) {
+        return Ok(());
+    }
+    let near = GATES
+        .iter()
+        .find(|g| strsim::damerau_levenshtein(g, gate) <= 3)
+        .map(|g| format!("did you mean `{g}`? "))
+        .unwrap_or_default();
+    Err(CoordError::Usage(format!(
+        "unknown gate `{gate}` ({near}known gates: {})",
+        GATES.join(", ")
+    )))
+}
+
+/// A recipe name as `cc-ci overlay new` accepts it: letters, digits, `_`, `-`, `.`; no path.
+pub fn check_recipe(recipe: &str) -> Result<(), CoordError> {
+    let ok = !recipe.is_empty()
+        && !recipe.starts_with('.')
+        && !recipe.contains("..")
+        && recipe
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if ok {
+        return Ok(());
+    }
+    Err(CoordError::Usage(format!(
+        "recipe name `{recipe}` may hold only letters, digits, `_`, `-` and `.`, and is not a path (hint: give the name, e.g. `hello`)"
+    )))
+}
+
+impl MintRequest {
+    /// Refuses a request no grant should be minted for (usage errors).
+    pub fn check(&self) -> Result<(), CoordError> {
+        check_request(self)
+    }
+}
+
+fn check_request(req: &MintRequest) -> Result<(), CoordError> {
     for (name, v) in [
         ("gate", &req.gate),
         ("recipe", &req.recipe),
         ("reason", &req.reason),
     ] {
         if v.trim().is_empty() {
-            return Err(CoordError::Grant(format!("--{name} must not be empty")));
+            return Err(CoordError::Usage(format!("--{name} must not be empty")));
         }
     }
+    check_gate(&req.gate)?;
+    check_recipe(&req.recipe)?;
     if req.uses == 0 {
-        return Err(CoordError::Grant("--uses must be at least 1".into()));
+        return Err(CoordError::Usage("--uses must be at least 1".into()));
     }
-    if req.ttl.is_zero() {
-        return Err(CoordError::Grant("--ttl must be longer than zero".into()));
+    if req.ttl.is_zero() || req.ttl > MAX_TTL {
+        return Err(CoordError::Usage(format!(
+            "--ttl must be longer than zero and at most {}",
+            crate::duration::show(MAX_TTL)
+        )));
     }
-    let key = key::load(&paths.grant_key)?;
+    Ok(())
+}
+
+/// Mints a grant: writes its file and records a `grant_mint` event. Returns the claims.
+pub fn mint(paths: &CoordPaths, ledger: &Ledger, req: &MintRequest) -> Result<Claims, CoordError> {
+    check_request(req)?;
+    let key = key::load(&paths.grant_key, key::GRANT)?;
     let mut rnd = [0u8; 6];
     getrandom::getrandom(&mut rnd)
         .map_err(|e| CoordError::Grant(format!("cannot draw a grant id: {e}")))?;
     let now = time::OffsetDateTime::now_utc();
+    let ttl =
+        time::Duration::try_from(req.ttl).map_err(|e| CoordError::Usage(format!("--ttl: {e}")))?;
     let claims = Claims {
         id: format!("g-{}", hex::encode(rnd)),
         gate: req.gate.clone(),
@@ -127,7 +184,12 @@ pub fn mint(paths: &CoordPaths, ledger: &Ledger, req: &MintRequest) -> Result<Cl
             pr: req.pr,
         },
         not_before: format_rfc3339(now),
-        expires: format_rfc3339(now + req.ttl),
+        expires: format_rfc3339(now.checked_add(ttl).ok_or_else(|| {
+            CoordError::Usage(format!(
+                "--ttl {} reaches past the calendar",
+                crate::duration::show(req.ttl)
+            ))
+        })?),
         uses: req.uses,
         reason: req.reason.clone(),
         minter: req.minter.clone(),
@@ -159,10 +221,25 @@ pub fn mint(paths: &CoordPaths, ledger: &Ledger, req: &MintRequest) -> Result<Cl
     Ok(claims)
 }
 
-/// A grant file's path and its parse result (the parse error as text).
-pub type LoadedGrant = (PathBuf, Result<GrantFile, String>);
+/// The largest grant file read.
+const MAX_GRANT_BYTES: u64 = 64 * 1024;
 
-/// Every grant file in the grants directory, with its parse result.
+/// A grant file that cannot be used: why, and what it claims to be when that can still be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadGrant {
+    pub why: String,
+    /// Whether it was read but does not parse as a grant (forged or altered) rather than unreadable.
+    pub forged: bool,
+    pub gate: Option<String>,
+    pub recipe: Option<String>,
+}
+
+/// A grant file's path and its parse result.
+pub type LoadedGrant = (PathBuf, Result<GrantFile, BadGrant>);
+
+/// Every grant file in the grants directory, with its parse result. Only regular files are read
+/// (a FIFO is reported, never opened); a file with an unknown field or a key given twice is a
+/// forgery, not "no grant".
 pub fn load_all(paths: &CoordPaths) -> Result<Vec<LoadedGrant>, CoordError> {
     let rd = match std::fs::read_dir(&paths.grants) {
         Ok(rd) => rd,
@@ -181,13 +258,33 @@ pub fn load_all(paths: &CoordPaths) -> Result<Vec<LoadedGrant>, CoordError> {
         if !name.ends_with(".json") || name.starts_with('.') {
             continue;
         }
-        let parsed = std::fs::read(&p)
-            .map_err(|e| e.to_string())
-            .and_then(|b| serde_json::from_slice::<GrantFile>(&b).map_err(|e| e.to_string()));
+        let parsed = match sys::read_regular(&p, MAX_GRANT_BYTES) {
+            Err(e) => Err(BadGrant {
+                why: format!("unreadable: {e}"),
+                forged: false,
+                gate: None,
+                recipe: None,
+            }),
+            Ok(bytes) => parse(&bytes),
+        };
         out.push((p, parsed));
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
+}
+
+/// Parses a grant file strictly; on failure, reads leniently what it claims to cover.
+fn parse(bytes: &[u8]) -> Result<GrantFile, BadGrant> {
+    serde_json::from_slice::<GrantFile>(bytes).map_err(|e| {
+        let loose: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
+        let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
+        BadGrant {
+            why: format!("does not parse as a grant: {e}"),
+            forged: true,
+            gate: text(&loose["claims"]["gate"]),
+            recipe: text(&loose["claims"]["scope"]["recipe"]),
+        }
+    })
 }
 
 /// Revokes grant `id`: a marker file beside it and a `grant_revoke` event.

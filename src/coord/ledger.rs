@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
+use super::checkpoint::Checkpoint;
 use super::event::{Event, NewEvent, Stamped};
-use super::{db, mirror, spool, sys, CoordError, CoordPaths};
+use super::{db, key, mirror, seal, spool, sys, CoordError, CoordPaths};
 
 /// Where an appended event went.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +42,8 @@ impl Default for LedgerOptions {
 pub struct Ledger {
     paths: CoordPaths,
     host: String,
+    /// The ledger key: authenticates spool files and seals the head. Never printed.
+    key: [u8; key::KEY_LEN],
     opts: LedgerOptions,
     /// The open connection and the (device, inode) of the file it opened.
     conn: Mutex<Option<(Connection, (u64, u64))>>,
@@ -59,18 +62,21 @@ impl Ledger {
         Self::open_with(paths, LedgerOptions::default())
     }
 
-    /// Opens the ledger with explicit options. Fails only when the spool directory is missing (the
-    /// tree is not provisioned); an unavailable database is retried at each append.
+    /// Opens the ledger with explicit options. Fails only when the spool directory or the ledger key
+    /// is missing (the tree is not provisioned) or the key is unsafe; an unavailable database is
+    /// retried at each append.
     pub fn open_with(paths: &CoordPaths, opts: LedgerOptions) -> Result<Ledger, CoordError> {
         if !paths.spool.is_dir() {
             return Err(CoordError::NotProvisioned {
                 path: paths.spool.clone(),
             });
         }
+        let key = key::load(&paths.ledger_key, key::LEDGER)?;
         let conn = connect(paths, &opts);
         Ok(Ledger {
             paths: paths.clone(),
             host: sys::hostname(),
+            key,
             opts,
             conn: Mutex::new(conn),
             mirror_error: Mutex::new(None),
@@ -143,11 +149,12 @@ impl Ledger {
         let mut out = Vec::with_capacity(evs.len());
         for ev in evs {
             let stamped = Stamped::stamp(ev, &self.host);
-            let path =
-                spool::write(&self.paths.spool, &stamped).map_err(|e| CoordError::EventLost {
+            let path = spool::write(&self.paths.spool, &stamped, &self.key).map_err(|e| {
+                CoordError::EventLost {
                     db: db_error.why.clone(),
                     spool: e.to_string(),
-                })?;
+                }
+            })?;
             out.push(Appended::Spooled { path });
         }
         Ok((t, out))
@@ -174,6 +181,9 @@ impl Ledger {
             prev = e.hash.clone();
             chained.push(e);
         }
+        if !chained.is_empty() {
+            seal::write(&tx, &self.key, seq, &prev).map_err(DbFailure::from)?;
+        }
         tx.commit().map_err(DbFailure::from)?;
         if !chained.is_empty() {
             if let Err(e) = mirror::sync(
@@ -193,9 +203,14 @@ impl Ledger {
         Ok((t, out))
     }
 
+    /// The head of the committed chain as a checkpoint (`None` for an empty ledger).
+    pub fn checkpoint(&self) -> Result<Option<Checkpoint>, CoordError> {
+        head(&self.paths)
+    }
+
     /// The last `n` committed events, oldest first.
     pub fn tail(&self, n: u64) -> Result<Vec<Event>, CoordError> {
-        let conn = db::open_ro(&self.paths.ledger_db)
+        let conn = db::open_read(&self.paths.ledger_db)
             .map_err(|e| CoordError::sql("open", &self.paths.ledger_db, e))?;
         db::last_n(&conn, n).map_err(|e| CoordError::sql("read events", &self.paths.ledger_db, e))
     }
@@ -232,10 +247,24 @@ fn connect(paths: &CoordPaths, opts: &LedgerOptions) -> Option<(Connection, (u64
     Some((conn, id))
 }
 
+/// The head of the committed chain of the tree at `paths` as a checkpoint (`None` when empty).
+pub fn head(paths: &CoordPaths) -> Result<Option<Checkpoint>, CoordError> {
+    let conn = db::open_read(&paths.ledger_db)
+        .map_err(|e| CoordError::sql("open", &paths.ledger_db, e))?;
+    let (seq, hash) =
+        db::last(&conn).map_err(|e| CoordError::sql("read the chain head", &paths.ledger_db, e))?;
+    Ok((seq > 0).then_some(Checkpoint { seq, hash }))
+}
+
 /// Writes every committed event as JSONL (the mirror format) to `w`, in seq order. Returns how many.
 pub fn export(paths: &CoordPaths, w: &mut dyn std::io::Write) -> Result<u64, CoordError> {
-    let conn =
-        db::open_ro(&paths.ledger_db).map_err(|e| CoordError::sql("open", &paths.ledger_db, e))?;
+    if !paths.ledger_db.exists() {
+        return Err(CoordError::NotProvisioned {
+            path: paths.ledger_db.clone(),
+        });
+    }
+    let conn = db::open_read(&paths.ledger_db)
+        .map_err(|e| CoordError::sql("open", &paths.ledger_db, e))?;
     let mut after = 0;
     let mut n = 0;
     loop {
@@ -331,7 +360,31 @@ mod tests {
         assert_eq!(out.last(), Some(&Appended::Committed { seq: 11 }));
         let tail = ledger.tail(2).unwrap();
         assert_eq!(tail[1].subject, "b9");
+        let head = ledger.checkpoint().unwrap().unwrap();
+        assert_eq!((head.seq, &head.hash), (11, &tail[1].hash));
         assert!(verify(&p).unwrap().intact);
+    }
+
+    #[test]
+    fn mirroring_goes_on_after_a_garbage_line_and_verify_points_at_it() {
+        let (_d, p) = tree();
+        let ledger = Ledger::open(&p).unwrap();
+        ledger.append(NewEvent::new("op", "a", "ok")).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&p.mirror)
+            .unwrap();
+        std::io::Write::write_all(&mut f, b"not an event\n").unwrap();
+        ledger.append(NewEvent::new("op", "b", "ok")).unwrap();
+        assert!(ledger.take_mirror_error().is_none());
+        let text = std::fs::read_to_string(&p.mirror).unwrap();
+        assert!(
+            text.lines().last().unwrap().contains("\"subject\":\"b\""),
+            "{text}"
+        );
+        let d = verify(&p).unwrap().first_divergence.unwrap();
+        assert_eq!((d.source, d.line), ("mirror", Some(3)));
+        assert_eq!(d.what, "unreadable mirror line");
     }
 
     #[test]

@@ -34,11 +34,13 @@ pub fn sync(
     fresh: &[Event],
     durable: bool,
 ) -> Result<MirrorSync, CoordError> {
+    super::sys::check_regular(mirror).map_err(|e| CoordError::io("open the mirror", mirror, e))?;
     let mut f = OpenOptions::new()
         .read(true)
         .append(true)
         .create(true)
         .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(mirror)
         .map_err(|e| CoordError::io("open the mirror", mirror, e))?;
     let lock_file = f
@@ -129,15 +131,27 @@ fn tail(f: &mut File, path: &Path) -> Result<(u64, u64), CoordError> {
             return Ok((0, cut as u64));
         }
         let line = std::str::from_utf8(&body[line_start..]).unwrap_or("");
-        let seq = seq_of(line).ok_or_else(|| CoordError::Parse {
-            path: path.to_path_buf(),
-            why: format!(
-                "the last line has no readable seq (hint: run `cc-ci ledger verify`; a tampered mirror can be rebuilt with `cc-ci ledger export > {}`)",
-                path.display()
-            ),
-        })?;
+        let seq = match seq_of(line) {
+            Some(seq) => seq,
+            // Garbage written after the last event: mirroring goes on after it (never over it), so
+            // `cc-ci ledger verify` shows the garbage at its line and no later event is lost.
+            None => last_readable_seq(f, path)?,
+        };
         return Ok((seq, cut as u64));
     }
+}
+
+/// The seq of the last line that has one (0 when none has).
+fn last_readable_seq(f: &mut File, path: &Path) -> Result<u64, CoordError> {
+    let io = |e| CoordError::io("read the mirror", path, e);
+    let mut all = Vec::new();
+    f.seek(SeekFrom::Start(0)).map_err(io)?;
+    f.read_to_end(&mut all).map_err(io)?;
+    Ok(all
+        .split(|&b| b == b'\n')
+        .rev()
+        .find_map(|l| std::str::from_utf8(l).ok().and_then(seq_of))
+        .unwrap_or(0))
 }
 
 fn seq_of(line: &str) -> Option<u64> {
@@ -176,6 +190,17 @@ mod tests {
         assert_eq!(tail(&mut f, &p).unwrap(), (7, 0));
         std::fs::write(&p, "{\"se").unwrap();
         assert_eq!(tail(&mut f, &p).unwrap(), (0, 4));
+    }
+
+    #[test]
+    fn tail_skips_back_over_garbage_after_the_last_event() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("m.jsonl");
+        std::fs::write(&p, "{\"seq\":1}\n{\"seq\":2}\ngarbage\n\u{ff}more\n").unwrap();
+        let mut f = OpenOptions::new().read(true).append(true).open(&p).unwrap();
+        assert_eq!(tail(&mut f, &p).unwrap(), (2, 0));
+        std::fs::write(&p, "only garbage\n").unwrap();
+        assert_eq!(tail(&mut f, &p).unwrap(), (0, 0));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! Main types: [`CoordPaths`] (where), [`Ledger`] (append events), [`provision`], [`reconcile`],
 //! [`verify`], [`check_grant`]. See `docs/coord.md` for the formats.
 
+mod checkpoint;
 mod db;
 mod error;
 pub mod event;
@@ -17,22 +18,28 @@ mod mirror;
 mod obligations;
 mod paths;
 mod provision;
+mod rebuild;
 mod reconcile;
+mod seal;
 mod spool;
 mod sys;
 mod verify;
 
+pub use checkpoint::Checkpoint;
 pub use error::CoordError;
 pub use event::{Event, NewEvent};
 pub use grant_check::{check_grant, decide_grant, GrantDecision, GrantQuery};
-pub use grants::{mint, revoke, Claims, GrantFile, MintRequest, Scope};
+pub use grants::{
+    check_gate, check_recipe, mint, revoke, Claims, GrantFile, MintRequest, Scope, GATES, MAX_TTL,
+};
 pub use key::{inspect as inspect_key, KeyStatus};
-pub use ledger::{export, Appended, Ledger, LedgerOptions};
-pub use obligations::{obligations, record_obligation, Obligation, Standing};
+pub use ledger::{export, head, Appended, Ledger, LedgerOptions};
+pub use obligations::{obligations, record_obligation, Obligation, Standing, MAX_GRACE};
 pub use paths::CoordPaths;
 pub use provision::{provision, ProvisionOptions, ProvisionReport};
+pub use rebuild::{rebuild, RebuildReport};
 pub use reconcile::{reconcile, ReconcileReport};
-pub use verify::{verify, Divergence, VerifyReport};
+pub use verify::{verify, verify_with, Divergence, VerifyReport};
 
 /// Everything a grant listing shows about one grant file.
 pub use grant_list::{list_grants, GrantRow};

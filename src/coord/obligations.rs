@@ -77,13 +77,24 @@ impl std::fmt::Display for Obligation {
     }
 }
 
-/// Evaluates every obligation against the grants minted within `grace` after it, and records an
-/// `escalation` for each overdue one.
+/// The longest grace period a watcher may give.
+pub const MAX_GRACE: Duration = Duration::from_secs(365 * 86_400);
+
+/// Evaluates every obligation against the grants minted within `grace` (at most [`MAX_GRACE`])
+/// after it, and records an `escalation` for each overdue one.
 pub fn obligations(
     paths: &CoordPaths,
     ledger: &Ledger,
     grace: Duration,
 ) -> Result<Vec<Obligation>, CoordError> {
+    if grace > MAX_GRACE {
+        return Err(CoordError::Usage(format!(
+            "--grace is longer than the limit of {}",
+            crate::duration::show(MAX_GRACE)
+        )));
+    }
+    let grace_t =
+        time::Duration::try_from(grace).map_err(|e| CoordError::Usage(format!("--grace: {e}")))?;
     let conn =
         db::open_ro(&paths.ledger_db).map_err(|e| CoordError::sql("open", &paths.ledger_db, e))?;
     let read = |kind| {
@@ -101,7 +112,10 @@ pub fn obligations(
         let Some(at) = parse_rfc3339(&o.ts) else {
             continue;
         };
-        let deadline = at + grace;
+        // A timestamp near the end of the calendar has no deadline after it: it can never be overdue.
+        let deadline = at
+            .checked_add(grace_t)
+            .unwrap_or(time::PrimitiveDateTime::MAX.assume_utc());
         let cover = mints
             .iter()
             .find(|m| covers(m, &gate, &recipe, pr, at, deadline));

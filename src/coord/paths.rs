@@ -24,6 +24,8 @@ pub struct CoordPaths {
     pub grants: PathBuf,
     /// `grant-key`: 32 random bytes, 0600.
     pub grant_key: PathBuf,
+    /// `ledger-key`: 32 random bytes, 0600; authenticates spool files and seals the chain head.
+    pub ledger_key: PathBuf,
     /// `runs/`: per-run directories.
     pub runs: PathBuf,
 }
@@ -66,6 +68,7 @@ impl CoordPaths {
             mirror: base.join("ledger.jsonl"),
             spool: base.join("spool"),
             runs: base.join("runs"),
+            ledger_key: base.join("ledger-key"),
             grants,
             grant_key,
             base,
@@ -81,6 +84,7 @@ impl std::fmt::Display for CoordPaths {
         writeln!(f, "spool    {}", self.spool.display())?;
         writeln!(f, "grants   {}", self.grants.display())?;
         writeln!(f, "key      {}", self.grant_key.display())?;
+        writeln!(f, "lkey     {}", self.ledger_key.display())?;
         write!(f, "runs     {}", self.runs.display())
     }
 }

@@ -1,14 +1,21 @@
-//! Reconcile: commits every spooled event exactly once (its id is unique in the database), deletes a
-//! spool file only after its event is committed, and repairs a mirror that lags the database. Safe to
-//! run concurrently with appends and with itself: a file another reconciler already committed is
-//! recognised by its id and only removed. It never rewrites a committed event.
+//! Reconcile: commits every authenticated, valid spooled event exactly once (its id is unique in the
+//! database), deletes a spool file only after its event is committed (or found committed with the same
+//! content), and repairs a mirror that lags the database. A file that is not a regular file, too
+//! large, unauthenticated or malformed is moved to `spool/quarantine/` and recorded as a `quarantine`
+//! event; a file whose id is already taken by different content is kept there too and raises an
+//! `alarm` event. Safe to run concurrently with appends and with itself. It never rewrites a committed
+//! event and never deletes a file it has not committed.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::TransactionBehavior;
+use rusqlite::{Transaction, TransactionBehavior};
+use serde_json::json;
 
-use super::{db, mirror, spool, sys, CoordError, CoordPaths};
+use super::event::{canonical, NewEvent, Row, Stamped};
+use super::key::{self, KEY_LEN};
+use super::spool::{self, Spooled};
+use super::{db, mirror, seal, sys, CoordError, CoordPaths};
 
 /// Spool files committed per transaction.
 const BATCH: usize = 2000;
@@ -18,16 +25,25 @@ const BATCH: usize = 2000;
 pub struct ReconcileReport {
     /// Spooled events committed by this run.
     pub ingested: u64,
-    /// Spool files whose event was already committed (removed without a second commit).
+    /// Spool files whose event was already committed with the same content (removed).
     pub duplicates: u64,
-    /// Spool files that could not be read, with the reason; they are left in place.
-    pub rejected: Vec<(PathBuf, String)>,
+    /// Files moved to `spool/quarantine/` without being committed, with the reason.
+    pub quarantined: Vec<(PathBuf, String)>,
+    /// Files whose id collides with different content, kept in quarantine, with the reason.
+    pub alarms: Vec<(PathBuf, String)>,
     /// Lines appended to repair the mirror.
     pub mirror_repaired: u64,
     /// Bytes of a torn mirror line that were cut.
     pub mirror_cut_bytes: u64,
     /// Temporary spool files left by writers killed mid-write (never acknowledged), removed.
     pub stale_tmp_removed: u64,
+}
+
+impl ReconcileReport {
+    /// Whether something needs a person's attention (quarantined files, id collisions).
+    pub fn needs_attention(&self) -> bool {
+        !self.quarantined.is_empty() || !self.alarms.is_empty()
+    }
 }
 
 impl std::fmt::Display for ReconcileReport {
@@ -40,8 +56,14 @@ impl std::fmt::Display for ReconcileReport {
         if self.mirror_cut_bytes > 0 {
             write!(f, ", {} byte(s) of a torn line cut", self.mirror_cut_bytes)?;
         }
-        for (p, why) in &self.rejected {
-            write!(f, "\nrejected  {}: {why}", p.display())?;
+        for (p, why) in &self.quarantined {
+            write!(f, "\nquarantined  {}: {why}", p.display())?;
+        }
+        for (p, why) in &self.alarms {
+            write!(f, "\nALARM        {}: {why}", p.display())?;
+        }
+        if self.needs_attention() {
+            write!(f, "\n(hint: quarantined files are kept for inspection and recorded in the ledger; nothing in them was committed)")?;
         }
         Ok(())
     }
@@ -54,40 +76,17 @@ pub fn reconcile(paths: &CoordPaths) -> Result<ReconcileReport, CoordError> {
             path: paths.ledger_db.clone(),
         });
     }
+    let key = key::load(&paths.ledger_key, key::LEDGER)?;
     let mut conn = db::open_rw(&paths.ledger_db, db::DEFAULT_BUSY_TIMEOUT)
         .map_err(|e| CoordError::sql("open", &paths.ledger_db, e))?;
     let mut report = ReconcileReport::default();
     let files = spool::list(&paths.spool)?;
     for chunk in files.chunks(BATCH) {
-        let mut loaded = Vec::with_capacity(chunk.len());
-        for p in chunk {
-            match spool::read(p) {
-                Ok(Some(ev)) => loaded.push((p, ev)),
-                Ok(None) => {}
-                Err(e) => report.rejected.push((p.clone(), e.to_string())),
-            }
-        }
+        let batch = load(chunk, &key);
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| CoordError::sql("begin a write transaction", &paths.ledger_db, e))?;
-        let (mut seq, mut prev) = db::last(&tx)
-            .map_err(|e| CoordError::sql("read the chain head", &paths.ledger_db, e))?;
-        let mut done = Vec::with_capacity(loaded.len());
-        for (p, ev) in loaded {
-            let dup = db::has_id(&tx, &ev.id)
-                .map_err(|e| CoordError::sql("look up an event id", &paths.ledger_db, e))?;
-            if dup {
-                report.duplicates += 1;
-            } else {
-                seq += 1;
-                let chained = ev.chain(seq, &prev);
-                db::insert(&tx, &chained)
-                    .map_err(|e| CoordError::sql("insert a spooled event", &paths.ledger_db, e))?;
-                prev = chained.hash;
-                report.ingested += 1;
-            }
-            done.push(p);
-        }
+        let done = commit(&tx, paths, &key, batch, &mut report)?;
         tx.commit()
             .map_err(|e| CoordError::sql("commit spooled events", &paths.ledger_db, e))?;
         for p in done {
@@ -104,6 +103,168 @@ pub fn reconcile(paths: &CoordPaths) -> Result<ReconcileReport, CoordError> {
     report.mirror_repaired = m.appended;
     report.mirror_cut_bytes = m.cut_bytes;
     Ok(report)
+}
+
+/// One batch of spool files, read and sorted into what may be committed and what may not.
+#[derive(Default)]
+struct Batch<'a> {
+    events: Vec<(&'a PathBuf, Stamped)>,
+    /// Rejected files: reason and digest.
+    rejected: Vec<(&'a PathBuf, String, Option<String>)>,
+    /// Files whose id another file of the batch carries with different content.
+    colliding: Vec<(&'a PathBuf, String)>,
+}
+
+fn load<'a>(chunk: &'a [PathBuf], key: &[u8; KEY_LEN]) -> Batch<'a> {
+    let mut b = Batch::default();
+    for p in chunk {
+        match spool::read(p, key) {
+            Spooled::Gone => {}
+            Spooled::Event(ev) => b.events.push((p, ev)),
+            Spooled::Rejected { reason, sha256 } => b.rejected.push((p, reason, sha256)),
+        }
+    }
+    // Two authenticated files with one id and different content: commit neither, keep both.
+    let mut clash = std::collections::BTreeSet::new();
+    for (i, (_, a)) in b.events.iter().enumerate() {
+        if b.events[i + 1..]
+            .iter()
+            .any(|(_, o)| o.id == a.id && o != a)
+        {
+            clash.insert(a.id.clone());
+        }
+    }
+    let (keep, clashing): (Vec<_>, Vec<_>) = std::mem::take(&mut b.events)
+        .into_iter()
+        .partition(|(_, e)| !clash.contains(&e.id));
+    b.events = keep;
+    b.colliding = clashing
+        .into_iter()
+        .map(|(p, e)| {
+            let why = format!(
+                "event id {} is carried by another spool file with different content",
+                e.id
+            );
+            (p, why)
+        })
+        .collect();
+    b
+}
+
+/// Commits a batch inside `tx`; returns the files to delete once the transaction has committed.
+fn commit<'a>(
+    tx: &Transaction<'_>,
+    paths: &CoordPaths,
+    key: &[u8; KEY_LEN],
+    mut b: Batch<'a>,
+    report: &mut ReconcileReport,
+) -> Result<Vec<&'a PathBuf>, CoordError> {
+    let sql = |action| move |e| CoordError::sql(action, &paths.ledger_db, e);
+    let mut chain = Chain::start(tx, paths)?;
+    let mut done = Vec::new();
+    for (p, ev) in std::mem::take(&mut b.events) {
+        match db::row_by_id(tx, &ev.id).map_err(sql("look up an event id"))? {
+            None => {
+                chain.insert(tx, ev)?;
+                report.ingested += 1;
+                done.push(p);
+            }
+            Some(row) if same(&row, &ev) => {
+                report.duplicates += 1;
+                done.push(p);
+            }
+            Some(row) => b.colliding.push((
+                p,
+                format!(
+                    "event id {} is already committed at seq {} with different content",
+                    ev.id, row.seq
+                ),
+            )),
+        }
+    }
+    for (p, reason, sha256) in b.rejected {
+        if let Some(moved) = spool::quarantine(&paths.spool, p)? {
+            let ev = NewEvent::new("quarantine", name(p), "quarantined").data(json!({
+                "reason": reason, "sha256": sha256, "kept_at": moved.display().to_string(),
+            }));
+            chain.insert(tx, chain.stamp(ev))?;
+            report.quarantined.push((moved, reason));
+        }
+    }
+    for (p, reason) in b.colliding {
+        if let Some(moved) = spool::quarantine(&paths.spool, p)? {
+            let ev = NewEvent::new("alarm", name(p), "spool_id_collision").data(json!({
+                "reason": reason, "kept_at": moved.display().to_string(),
+            }));
+            chain.insert(tx, chain.stamp(ev))?;
+            report.alarms.push((moved, reason));
+        }
+    }
+    chain.seal(tx, key)?;
+    Ok(done)
+}
+
+/// The head of the chain while a batch is inserted.
+struct Chain<'p> {
+    seq: u64,
+    prev: String,
+    inserted: bool,
+    host: String,
+    paths: &'p CoordPaths,
+}
+
+impl<'p> Chain<'p> {
+    fn start(tx: &Transaction<'_>, paths: &'p CoordPaths) -> Result<Self, CoordError> {
+        let (seq, prev) = db::last(tx)
+            .map_err(|e| CoordError::sql("read the chain head", &paths.ledger_db, e))?;
+        Ok(Chain {
+            seq,
+            prev,
+            inserted: false,
+            host: sys::hostname(),
+            paths,
+        })
+    }
+
+    fn stamp(&self, ev: NewEvent) -> Stamped {
+        Stamped::stamp(ev, &self.host)
+    }
+
+    fn insert(&mut self, tx: &Transaction<'_>, ev: Stamped) -> Result<(), CoordError> {
+        self.seq += 1;
+        let chained = ev.chain(self.seq, &self.prev);
+        db::insert(tx, &chained)
+            .map_err(|e| CoordError::sql("insert an event", &self.paths.ledger_db, e))?;
+        self.prev = chained.hash;
+        self.inserted = true;
+        Ok(())
+    }
+
+    fn seal(&self, tx: &Transaction<'_>, key: &[u8; KEY_LEN]) -> Result<(), CoordError> {
+        if self.inserted {
+            seal::write(tx, key, self.seq, &self.prev)
+                .map_err(|e| CoordError::sql("seal the chain head", &self.paths.ledger_db, e))?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether a committed row holds exactly the spooled event.
+fn same(row: &Row, ev: &Stamped) -> bool {
+    row.id == ev.id
+        && row.ts == ev.ts
+        && row.host == ev.host
+        && row.run_id == ev.run_id
+        && row.kind == ev.kind
+        && row.subject == ev.subject
+        && row.outcome == ev.outcome
+        && row.data == canonical(&ev.data)
+}
+
+fn name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// A temporary spool file older than this belongs to a writer that died before its rename.

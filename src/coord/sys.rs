@@ -1,5 +1,6 @@
 //! Small operating-system helpers for the coord tree: host name, advisory file locks, durable atomic
-//! writes and directory fsync. It knows nothing about events or grants.
+//! writes, directory fsync, and opening only regular files (a FIFO, socket, device or symlink planted
+//! in the tree is refused without ever blocking on it). It knows nothing about events or grants.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -78,6 +79,8 @@ pub fn write_atomic(dest: &Path, bytes: &[u8], mode: u32) -> Result<(), CoordErr
     })?;
     sync_dir(dir)
 }
+
+pub use crate::regular::{check_regular, kind, read_regular};
 
 /// Fsyncs a directory so a rename or unlink in it is durable.
 pub fn sync_dir(dir: &Path) -> Result<(), CoordError> {

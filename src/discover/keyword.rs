@@ -3,6 +3,8 @@
 //! Under `-k` an identifier is a case-insensitive substring of the trial id (or, as in pytest, of one of
 //! its marks); under `-m` it is the exact
 //! name of one of the trial's marks (its tier, its kind, its tags). Parses and matches; never selects ops.
+//! Nesting (`not`, parentheses) is bounded by [`MAX_DEPTH`] and `and`/`or` chains are flat, so no
+//! expression can overflow the stack while parsing, matching or being dropped.
 
 use std::fmt;
 
@@ -20,12 +22,17 @@ pub struct MarkExpr {
     source: String,
 }
 
+/// The deepest nesting of `not` and parentheses an expression may have.
+pub const MAX_DEPTH: usize = 64;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Expr {
     Word(String),
     Not(Box<Expr>),
-    And(Box<Expr>, Box<Expr>),
-    Or(Box<Expr>, Box<Expr>),
+    /// Every operand holds (a chain `a and b and c` is one node).
+    And(Vec<Expr>),
+    /// Some operand holds.
+    Or(Vec<Expr>),
 }
 
 /// A syntax error in a `-k` or `-m` expression, with its 1-based column.
@@ -76,11 +83,11 @@ fn is_blank(c: char) -> bool {
 
 fn lex(s: &str, option: &'static str) -> Result<Vec<(Tok, usize)>, KeywordError> {
     let mut out = Vec::new();
-    let chars: Vec<(usize, char)> = s.char_indices().collect();
+    let chars: Vec<char> = s.chars().collect();
     let mut i = 0;
     while i < chars.len() {
-        let (pos, c) = chars[i];
-        let col = s[..pos].chars().count() + 1;
+        let c = chars[i];
+        let col = i + 1;
         if is_blank(c) {
             i += 1;
         } else if c == '(' {
@@ -91,10 +98,10 @@ fn lex(s: &str, option: &'static str) -> Result<Vec<(Tok, usize)>, KeywordError>
             i += 1;
         } else if is_word_char(c) {
             let start = i;
-            while i < chars.len() && is_word_char(chars[i].1) {
+            while i < chars.len() && is_word_char(chars[i]) {
                 i += 1;
             }
-            let w: String = chars[start..i].iter().map(|(_, c)| c).collect();
+            let w: String = chars[start..i].iter().collect();
             let t = match w.as_str() {
                 "and" => Tok::And,
                 "or" => Tok::Or,
@@ -112,7 +119,7 @@ fn lex(s: &str, option: &'static str) -> Result<Vec<(Tok, usize)>, KeywordError>
             });
         }
     }
-    out.push((Tok::End, s.chars().count() + 1));
+    out.push((Tok::End, chars.len() + 1));
     Ok(out)
 }
 
@@ -121,6 +128,8 @@ struct Parser<'a> {
     at: usize,
     src: &'a str,
     option: &'static str,
+    /// `not`s and parentheses open around the current token.
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -138,34 +147,57 @@ impl Parser<'_> {
         }
     }
     fn or(&mut self) -> Result<Expr, KeywordError> {
-        let mut e = self.and()?;
+        let mut terms = vec![self.and()?];
         while *self.peek() == Tok::Or {
             self.at += 1;
-            e = Expr::Or(Box::new(e), Box::new(self.and()?));
+            terms.push(self.and()?);
         }
-        Ok(e)
+        Ok(if terms.len() == 1 {
+            terms.remove(0)
+        } else {
+            Expr::Or(terms)
+        })
     }
     fn and(&mut self) -> Result<Expr, KeywordError> {
-        let mut e = self.not()?;
+        let mut terms = vec![self.not()?];
         while *self.peek() == Tok::And {
             self.at += 1;
-            e = Expr::And(Box::new(e), Box::new(self.not()?));
+            terms.push(self.not()?);
         }
-        Ok(e)
+        Ok(if terms.len() == 1 {
+            terms.remove(0)
+        } else {
+            Expr::And(terms)
+        })
+    }
+    /// Enters one level of nesting, refusing to go deeper than [`MAX_DEPTH`].
+    fn deeper(&mut self) -> Result<(), KeywordError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.fail(&format!(
+                "at most {MAX_DEPTH} nested `not`s and parentheses"
+            )));
+        }
+        Ok(())
     }
     fn not(&mut self) -> Result<Expr, KeywordError> {
         match self.peek().clone() {
             Tok::Not => {
+                self.deeper()?;
                 self.at += 1;
-                Ok(Expr::Not(Box::new(self.not()?)))
+                let e = Expr::Not(Box::new(self.not()?));
+                self.depth -= 1;
+                Ok(e)
             }
             Tok::LParen => {
+                self.deeper()?;
                 self.at += 1;
                 let e = self.or()?;
                 if *self.peek() != Tok::RParen {
                     return Err(self.fail("right parenthesis"));
                 }
                 self.at += 1;
+                self.depth -= 1;
                 Ok(e)
             }
             Tok::Word(w) => {
@@ -188,6 +220,7 @@ fn parse(expr: &str, option: &'static str) -> Result<Option<Expr>, KeywordError>
         at: 0,
         src: expr,
         option,
+        depth: 0,
     };
     let e = p.or()?;
     if *p.peek() != Tok::End {
@@ -252,8 +285,8 @@ impl Expr {
         match self {
             Expr::Word(w) => Expr::Word(w.to_lowercase()),
             Expr::Not(a) => Expr::Not(Box::new(a.lowercased())),
-            Expr::And(a, b) => Expr::And(Box::new(a.lowercased()), Box::new(b.lowercased())),
-            Expr::Or(a, b) => Expr::Or(Box::new(a.lowercased()), Box::new(b.lowercased())),
+            Expr::And(terms) => Expr::And(terms.into_iter().map(Expr::lowercased).collect()),
+            Expr::Or(terms) => Expr::Or(terms.into_iter().map(Expr::lowercased).collect()),
         }
     }
 
@@ -261,8 +294,8 @@ impl Expr {
         match self {
             Expr::Word(w) => word(w),
             Expr::Not(a) => !a.eval(word),
-            Expr::And(a, b) => a.eval(word) && b.eval(word),
-            Expr::Or(a, b) => a.eval(word) || b.eval(word),
+            Expr::And(terms) => terms.iter().all(|t| t.eval(word)),
+            Expr::Or(terms) => terms.iter().any(|t| t.eval(word)),
         }
     }
 }
@@ -317,6 +350,24 @@ mod tests {
         assert_eq!(e.column, 3);
         assert!(e.to_string().contains("column 3"), "{e}");
         assert!(Keyword::parse("or").is_err());
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_and_long_chains_are_fine() {
+        let parens = format!("{}x{}", "(".repeat(2600), ")".repeat(2600));
+        let e = Keyword::parse(&parens).unwrap_err();
+        assert_eq!(e.column, MAX_DEPTH + 1);
+        assert!(e.to_string().contains("at most 64 nested"), "{e}");
+        let nots = format!("{}x", "not ".repeat(10_000));
+        assert!(Keyword::parse(&nots).is_err());
+        assert!(MarkExpr::parse(&nots).is_err());
+        let ok = format!("{}x{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
+        assert!(Keyword::parse(&ok).unwrap().matches("x"));
+        let chain = vec!["x"; 100_000].join(" or ");
+        let k = Keyword::parse(&chain).unwrap();
+        assert!(k.matches("x") && !k.matches("y"));
+        let chain = vec!["x"; 100_000].join(" and ");
+        assert!(Keyword::parse(&chain).unwrap().matches("x"));
     }
 
     #[test]

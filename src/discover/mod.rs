@@ -27,7 +27,10 @@ pub use gate::{
 };
 pub use keyword::{Keyword, KeywordError, MarkExpr};
 pub use pytest::{tier_of as pytest_tier, PytestFile};
-pub use walk::{is_yaml, validate_recipe_name, validate_relative, MAX_SPEC_BYTES};
+pub use walk::{
+    file_error, is_yaml, list, read_text, validate_recipe_name, validate_relative, Listing,
+    MAX_SPEC_BYTES,
+};
 
 /// What to discover.
 #[derive(Debug, Clone, Copy)]
@@ -85,26 +88,42 @@ fn sort(specs: &mut [SpecFile]) {
     specs.sort_by(|a, b| (a.tier, &a.path).cmp(&(b.tier, &b.path)));
 }
 
-/// Repo-local files present in a checkout (absolute paths), whatever the gate will say.
+/// Repo-local files present in a checkout (absolute paths), whatever the gate will say. A symlink
+/// counts only when it leads to a regular file inside the checkout.
 pub fn repo_local_files(checkout: &Path) -> Vec<PathBuf> {
     let dot = checkout.join(".cc-ci");
-    let mut out: Vec<PathBuf> = walk::files(&dot, |n| {
+    let names = |dir: &Path, keep: &dyn Fn(&str) -> bool| -> Vec<PathBuf> {
+        walk::list(dir, checkout, keep)
+            .files
+            .into_iter()
+            .map(|(n, _)| dir.join(n))
+            .collect()
+    };
+    let mut out = names(&dot, &|n| {
         walk::is_yaml(n)
             || (n.starts_with("test_") && n.ends_with(".py"))
             || n == "install_steps.sh"
-    })
-    .into_iter()
-    .map(|n| dot.join(n))
-    .collect();
-    out.extend(
-        walk::files(checkout, |n| {
-            (n.starts_with("test_") && n.ends_with(".py")) || n == "install_steps.sh"
-        })
-        .into_iter()
-        .map(|n| checkout.join(n)),
-    );
+    });
+    out.extend(names(checkout, &|n| {
+        (n.starts_with("test_") && n.ends_with(".py")) || n == "install_steps.sh"
+    }));
     out.sort();
     out
+}
+
+/// Reads `recipe.yaml` (or `recipe.yml`) of an overlay folder into `d.meta`.
+fn read_meta(dir: &Path, root: &Path, rel: &Path, d: &mut Discovery, errors: &mut Vec<SpecError>) {
+    let listing = walk::list(dir, root, |n| n == "recipe.yaml" || n == "recipe.yml");
+    errors.extend(listing.errors(rel));
+    if let Some((name, real)) = listing.files.first() {
+        let display = rel.join(name);
+        match walk::read_text(real, &display).map(|t| parse_meta_all(&display, &t)) {
+            Ok(Ok(m)) => d.meta = m,
+            Ok(Err(es)) => errors.extend(es),
+            Err(e) => errors.push(e),
+        }
+        d.meta_path = Some(display);
+    }
 }
 
 /// Finds and parses everything for `req.recipe`. `grant` is asked for the `repo-local` gate only
@@ -133,30 +152,19 @@ pub fn discover(req: &DiscoverRequest, grant: &mut dyn FnMut() -> GrantAnswer) -
         d.errors.push(walk::file_error(Path::new(req.recipe), e));
         return d;
     }
+    let root = req.project_root;
     walk::read_specs(
-        &req.project_root.join("generic-tests"),
+        &root.join("generic-tests"),
+        root,
         Path::new("generic-tests"),
         &mut d.generic,
         &mut errors,
     );
     let rel = Path::new("overlays").join(req.recipe);
-    let dir = req.project_root.join(&rel);
-    for name in ["recipe.yaml", "recipe.yml"] {
-        let p = dir.join(name);
-        if p.is_file() && d.meta_path.is_none() {
-            let display = rel.join(name);
-            match std::fs::read_to_string(&p) {
-                Ok(text) => match parse_meta_all(&display, &text) {
-                    Ok(m) => d.meta = m,
-                    Err(es) => errors.extend(es),
-                },
-                Err(e) => errors.push(walk::file_error(&display, format!("cannot read: {e}"))),
-            }
-            d.meta_path = Some(display);
-        }
-    }
-    walk::read_specs(&dir, &rel, &mut d.overlays, &mut errors);
-    d.pytest = pytest::find(&dir, &rel);
+    let dir = root.join(&rel);
+    read_meta(&dir, root, &rel, &mut d, &mut errors);
+    walk::read_specs(&dir, root, &rel, &mut d.overlays, &mut errors);
+    d.pytest = pytest::find(&dir, root, &rel, &mut errors);
 
     let files = req.checkout.map(repo_local_files).unwrap_or_default();
     let (gate, gate_errors) = if req.checkout.is_none() {
@@ -173,16 +181,15 @@ pub fn discover(req: &DiscoverRequest, grant: &mut dyn FnMut() -> GrantAnswer) -
     errors.extend(gate_errors);
     if let (true, Some(checkout)) = (gate.allowed, req.checkout) {
         let dot = checkout.join(".cc-ci");
-        walk::read_specs(
-            &dot,
-            Path::new("repo-local/.cc-ci"),
-            &mut d.repo_local.specs,
+        let shown = Path::new("repo-local/.cc-ci");
+        walk::read_specs(&dot, checkout, shown, &mut d.repo_local.specs, &mut errors);
+        d.repo_local.pytest = pytest::find(&dot, checkout, shown, &mut errors);
+        d.repo_local.pytest.extend(pytest::find(
+            checkout,
+            checkout,
+            Path::new("repo-local"),
             &mut errors,
-        );
-        d.repo_local.pytest = pytest::find(&dot, Path::new("repo-local/.cc-ci"));
-        d.repo_local
-            .pytest
-            .extend(pytest::find(checkout, Path::new("repo-local")));
+        ));
         d.repo_local.install_steps = [
             checkout.join(".cc-ci/install_steps.sh"),
             checkout.join("install_steps.sh"),

@@ -26,13 +26,22 @@ pub fn tier_of(file_name: &str) -> Tier {
     }
 }
 
-/// The `test_*.py` files directly in `dir` (sorted), shown under `display_dir`.
-pub fn find(dir: &Path, display_dir: &Path) -> Vec<PytestFile> {
-    super::walk::files(dir, |n| n.starts_with("test_") && n.ends_with(".py"))
+/// The `test_*.py` files directly in `dir` (sorted), shown under `display_dir`; symlinks may lead
+/// anywhere inside `root`. Entries that cannot be used are appended to `errors`.
+pub fn find(
+    dir: &Path,
+    root: &Path,
+    display_dir: &Path,
+    errors: &mut Vec<crate::spec::SpecError>,
+) -> Vec<PytestFile> {
+    let listing = super::walk::list(dir, root, |n| n.starts_with("test_") && n.ends_with(".py"));
+    errors.extend(listing.errors(display_dir));
+    listing
+        .files
         .into_iter()
-        .map(|name| PytestFile {
+        .map(|(name, real)| PytestFile {
             path: display_dir.join(&name),
-            source: dir.join(&name),
+            source: real,
             tier: tier_of(&name),
         })
         .collect()
@@ -64,7 +73,9 @@ mod tests {
         ] {
             std::fs::write(d.path().join(n), "").unwrap();
         }
-        let found = find(d.path(), Path::new("overlays/hello"));
+        let mut errors = Vec::new();
+        let found = find(d.path(), d.path(), Path::new("overlays/hello"), &mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
         let names: Vec<_> = found
             .iter()
             .map(|p| p.path.to_string_lossy().into_owned())

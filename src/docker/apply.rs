@@ -5,12 +5,13 @@
 use std::collections::HashMap;
 
 use base64::Engine as _;
-use bollard::network::{CreateNetworkOptions, InspectNetworkOptions};
-use bollard::secret::ListSecretsOptions;
-use bollard::service::{InspectServiceOptions, ServiceSpec, UpdateServiceOptions};
+use bollard::models::{ConfigSpec, Driver, NetworkCreateRequest, SecretSpec, ServiceSpec};
+use bollard::query_parameters::{
+    InspectNetworkOptions, InspectServiceOptions, ListConfigsOptions, ListSecretsOptions,
+    UpdateServiceOptions,
+};
 
 use super::error::{is_conflict, is_not_found};
-use super::raw::filters_query;
 use super::{DockerError, Engine};
 
 /// What to create a network with.
@@ -37,7 +38,7 @@ impl Engine {
         self.block(async {
             match self
                 .docker
-                .inspect_network(name, None::<InspectNetworkOptions<String>>)
+                .inspect_network(name, None::<InspectNetworkOptions>)
                 .await
             {
                 Ok(n) => Ok(n.name.as_deref() == Some(name)),
@@ -53,14 +54,15 @@ impl Engine {
             return Ok(false);
         }
         self.block(async {
-            let opts = CreateNetworkOptions {
+            // No `CheckDuplicate` (bollard's model no longer has it): swarm's store refuses a second
+            // overlay network of the same name itself, which is the conflict handled below.
+            let opts = NetworkCreateRequest {
                 name: req.name.clone(),
-                check_duplicate: true,
-                driver: req.driver.clone().unwrap_or_else(|| "overlay".into()),
-                internal: req.internal,
-                attachable: req.attachable,
-                options: req.options.clone(),
-                labels: req.labels.clone(),
+                driver: Some(req.driver.clone().unwrap_or_else(|| "overlay".into())),
+                internal: Some(req.internal),
+                attachable: Some(req.attachable),
+                options: Some(req.options.clone()),
+                labels: Some(req.labels.clone()),
                 ..Default::default()
             };
             match self.docker.create_network(opts).await {
@@ -78,7 +80,7 @@ impl Engine {
             f.insert("name".to_string(), vec![name.to_string()]);
             let v = self
                 .docker
-                .list_secrets(Some(ListSecretsOptions { filters: f }))
+                .list_secrets(Some(ListSecretsOptions { filters: Some(f) }))
                 .await
                 .map_err(|e| DockerError::api("list secrets", e))?;
             Ok(v.into_iter()
@@ -98,7 +100,7 @@ impl Engine {
         if let Some(id) = self.secret_id(name)? {
             return Ok((id, false));
         }
-        let spec = bollard::secret::SecretSpec {
+        let spec = SecretSpec {
             name: Some(name.into()),
             labels: Some(labels.clone()),
             data: Some(base64::engine::general_purpose::STANDARD.encode(data())),
@@ -114,10 +116,12 @@ impl Engine {
     /// The id of the config named exactly `name`, if it exists.
     pub fn config_id(&self, name: &str) -> Result<Option<String>, DockerError> {
         self.block(async {
-            let q = filters_query(&serde_json::json!({ "name": [name] }));
-            let v: Vec<bollard::models::Config> = self
-                .raw
-                .get_json(&format!("/configs?{q}"))
+            let filters = HashMap::from([("name".to_string(), vec![name.to_string()])]);
+            let v = self
+                .docker
+                .list_configs(Some(ListConfigsOptions {
+                    filters: Some(filters),
+                }))
                 .await
                 .map_err(|e| DockerError::api("list configs", e))?;
             Ok(v.into_iter()
@@ -138,29 +142,20 @@ impl Engine {
         if let Some(id) = self.config_id(name)? {
             return Ok((id, false));
         }
-        let mut body = serde_json::json!({
-            "Name": name,
-            "Labels": labels,
-            "Data": base64::engine::general_purpose::STANDARD.encode(data),
-        });
-        if let Some(t) = templating {
-            body["Templating"] = serde_json::json!({ "Name": t });
+        let spec = ConfigSpec {
+            name: Some(name.into()),
+            labels: Some(labels.clone()),
+            data: Some(base64::engine::general_purpose::STANDARD.encode(data)),
+            templating: templating.map(|t| Driver {
+                name: t.into(),
+                options: None,
+            }),
+        };
+        match self.block(self.docker.create_config(spec)) {
+            Ok(r) => Ok((r.id, true)),
+            Err(e) if is_conflict(&e) => Ok((self.config_id(name)?.unwrap_or_default(), false)),
+            Err(e) => Err(DockerError::api(format!("create config {name}"), e)),
         }
-        let resp = self
-            .block(self.raw.request("POST", "/configs/create", Some(&body)))
-            .map_err(|e| DockerError::api(format!("create config {name}"), e))?;
-        if resp.status == 409 {
-            return Ok((self.config_id(name)?.unwrap_or_default(), false));
-        }
-        resp.ok()
-            .map_err(|e| DockerError::api(format!("create config {name}"), e))?;
-        let v: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
-        let id = v
-            .get("ID")
-            .and_then(|x| x.as_str())
-            .unwrap_or_default()
-            .to_string();
-        Ok((id, true))
     }
 
     /// Creates the service, or updates it in place (same name) with the new spec.
@@ -178,7 +173,7 @@ impl Engine {
                 .await
             {
                 Ok(existing) => {
-                    let version = existing.version.and_then(|v| v.index).unwrap_or(0);
+                    let version = existing.version.and_then(|v| v.index).unwrap_or(0) as i32;
                     self.docker
                         .update_service(
                             &name,

@@ -10,8 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use bollard::container::DownloadFromContainerOptions;
-use bollard::models::MountPointTypeEnum;
+use bollard::query_parameters::DownloadFromContainerOptions;
 use futures_util::StreamExt;
 
 use super::archive::{check_tar, write_artifact, ManifestEntry, Member};
@@ -161,7 +160,7 @@ impl Engine {
             .mounts
             .unwrap_or_default()
             .into_iter()
-            .filter(|m| m.typ == Some(MountPointTypeEnum::VOLUME))
+            .filter(|m| m.typ.as_deref() == Some("volume"))
             .filter_map(|m| {
                 let name = m.name?;
                 let vol = name.strip_prefix(&prefix).unwrap_or(&name).to_string();

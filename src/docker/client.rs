@@ -1,19 +1,22 @@
-//! The connection: one bollard client with a negotiated API version and one shared multi-thread tokio
-//! runtime, behind the blocking [`Engine`] facade. Every other file of this module adds `impl Engine`
-//! blocks; none of them creates a runtime or a client of its own.
+//! The engine handle: the one [`Transport`] (the only connection to the engine), the bollard client
+//! over it with a negotiated API version, and one shared multi-thread tokio runtime, behind the blocking
+//! [`Engine`] facade. Every other file of this module adds `impl Engine` blocks; none of them creates a
+//! runtime, a client or a connection of its own.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bollard::Docker;
+use http::Method;
 
-use super::raw::RawApi;
+use super::transport::{RawAnswer, Transport};
 use super::DockerError;
 
 /// The Docker engine, as a blocking facade. `Send + Sync`; share it in an `Arc`.
 pub struct Engine {
     pub(crate) docker: Docker,
-    pub(crate) raw: RawApi,
+    transport: Arc<Transport>,
     rt: tokio::runtime::Runtime,
     host: String,
     api_version: String,
@@ -26,6 +29,9 @@ impl std::fmt::Debug for Engine {
 }
 
 const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
+/// bollard's per-call timeout. Long: an archive download or an attached exec can take minutes; every
+/// caller bounds its own wait.
+const CALL_TIMEOUT: Duration = Duration::from_secs(600);
 
 impl Engine {
     /// Connects to the engine named by `DOCKER_HOST` (default: the local socket) and negotiates the API
@@ -42,12 +48,10 @@ impl Engine {
             .enable_all()
             .build()
             .map_err(|e| no_engine(format!("cannot start the async runtime: {e}")))?;
-        let docker = if host.starts_with("unix://") {
-            Docker::connect_with_unix(&host, 600, bollard::API_DEFAULT_VERSION)
-        } else {
-            Docker::connect_with_defaults().map(|d| d.with_timeout(Duration::from_secs(600)))
-        }
-        .map_err(|e| no_engine(e.to_string()))?;
+        let transport = Arc::new(Transport::for_host(&host).map_err(no_engine)?);
+        let docker = transport
+            .bollard(CALL_TIMEOUT, bollard::API_DEFAULT_VERSION)
+            .map_err(|e| no_engine(e.to_string()))?;
         let docker = rt
             .block_on(async {
                 tokio::time::timeout(Duration::from_secs(15), docker.negotiate_version()).await
@@ -56,10 +60,9 @@ impl Engine {
             .map_err(|e| no_engine(e.to_string()))?;
         let v = docker.client_version();
         let api_version = format!("{}.{}", v.major_version, v.minor_version);
-        let raw = RawApi::new(&host, &api_version).map_err(no_engine)?;
         Ok(Engine {
             docker,
-            raw,
+            transport,
             rt,
             host,
             api_version,
@@ -95,6 +98,18 @@ impl Engine {
             });
         }
         Ok(())
+    }
+
+    /// A call bollard's model cannot carry, through the same connection (see `transport.rs`).
+    pub(crate) async fn raw(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<RawAnswer, String> {
+        self.transport
+            .raw(&self.api_version, method, path_and_query, body)
+            .await
     }
 
     /// Runs a future on the shared runtime and blocks the calling thread until it finishes.

@@ -1,16 +1,14 @@
-//! Waiting for a stack to converge. The waiter follows the engine's event stream (container and
-//! service events of the stack) and re-checks the state on each one, with a slow safety tick for the
-//! changes no event announces. It fails fast on a rolled-back or paused update and on a crash loop
-//! (with the task's error and its log tail). It never changes the stack.
+//! Waiting for a stack to converge. The waiter looks at the stack whenever its [`StackWatch`] says so
+//! (an event of the stack, container health included, the quick follow-ups after it, or the safety
+//! tick). It fails fast on a rolled-back or paused update and on a crash loop (with the task's error and
+//! its log tail). It never changes the stack.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use bollard::system::EventsOptions;
-use futures_util::StreamExt;
-
 use super::services::StackSnapshot;
-use super::{ConvergeReport, DockerError, Engine, LABEL_NAMESPACE};
+use super::watch::StackWatch;
+use super::{ConvergeReport, DockerError, Engine};
 
 /// How often the state is re-checked when no event arrives.
 const SAFETY_TICK: Duration = Duration::from_secs(5);
@@ -49,44 +47,15 @@ impl Engine {
     ) -> Result<ConvergeReport, DockerError> {
         let start = Instant::now();
         let deadline = start + timeout;
-        // Two streams, filtered by the engine: the stack's containers (by label) and services (service
-        // events carry no labels, so they are matched by name below). Other stacks' chatter never
-        // reaches us.
-        let mut events = match poll_interval {
-            None => {
-                let stream = |filters: HashMap<String, Vec<String>>| {
-                    self.docker.events(Some(EventsOptions::<String> {
-                        since: None,
-                        until: None,
-                        filters,
-                    }))
-                };
-                let containers = stream(HashMap::from([
-                    ("type".to_string(), vec!["container".to_string()]),
-                    (
-                        "label".to_string(),
-                        vec![format!("{LABEL_NAMESPACE}={stack}")],
-                    ),
-                ]));
-                let services = stream(HashMap::from([(
-                    "type".to_string(),
-                    vec!["service".to_string()],
-                )]));
-                Some(futures_util::stream::select(containers, services))
-            }
-            Some(_) => None,
+        let mut watch = match poll_interval {
+            None => StackWatch::new(self, stack, SAFETY_TICK),
+            Some(i) => StackWatch::polling(stack, i),
         };
-        let tick = poll_interval.unwrap_or(SAFETY_TICK);
-        let mut watch = CrashWatch::default();
+        let mut crashes: Option<CrashWatch> = None;
         let mut last_line = String::new();
-        let (mut event_checks, mut tick_checks) = (0u32, 0u32);
-        let mut first = true;
         loop {
             let snap = self.snapshot(stack).await?;
-            if first {
-                watch.baseline(&snap);
-                first = false;
-            }
+            let crashes = crashes.get_or_insert_with(|| CrashWatch::baseline(&snap));
             let states = snap.states(stack);
             let line = states
                 .iter()
@@ -97,17 +66,16 @@ impl Engine {
                 progress(&line);
                 last_line = line.clone();
             }
-            self.fail_fast(stack, &snap, &mut watch).await?;
+            self.fail_fast(stack, &snap, crashes).await?;
             if !states.is_empty() && states.iter().all(|s| s.converged()) {
                 return Ok(ConvergeReport {
                     services: states,
                     waited: start.elapsed(),
-                    event_checks,
-                    tick_checks,
+                    event_checks: watch.event_wakes + watch.follow_up_wakes,
+                    tick_checks: watch.tick_wakes,
                 });
             }
-            let now = Instant::now();
-            if now >= deadline {
+            if Instant::now() >= deadline {
                 let detail = if states.is_empty() {
                     "the stack has no services".to_string()
                 } else {
@@ -119,27 +87,7 @@ impl Engine {
                     detail,
                 });
             }
-            let sleep = tokio::time::sleep(tick.min(deadline - now));
-            match events.as_mut() {
-                None => {
-                    sleep.await;
-                    tick_checks += 1;
-                }
-                Some(stream) => {
-                    tokio::pin!(sleep);
-                    loop {
-                        tokio::select! {
-                            _ = &mut sleep => { tick_checks += 1; break; }
-                            ev = stream.next() => match ev {
-                                Some(Ok(ev)) if relevant(stack, &ev) => { event_checks += 1; break; }
-                                Some(Ok(_)) => continue,
-                                // The stream broke: fall back to the tick until the deadline.
-                                Some(Err(_)) | None => { events = None; tick_checks += 1; (&mut sleep).await; break; }
-                            }
-                        }
-                    }
-                }
-            }
+            watch.wait(deadline).await;
         }
     }
 
@@ -196,18 +144,19 @@ impl Engine {
 }
 
 /// Remembers which failed tasks existed when the wait began, so only new failures count.
-#[derive(Default)]
 struct CrashWatch {
     seen_before: HashSet<String>,
 }
 
 impl CrashWatch {
-    fn baseline(&mut self, snap: &StackSnapshot) {
-        for t in &snap.tasks {
-            if is_failed(t) {
-                self.seen_before.insert(t.id.clone().unwrap_or_default());
-            }
-        }
+    fn baseline(snap: &StackSnapshot) -> CrashWatch {
+        let seen_before = snap
+            .tasks
+            .iter()
+            .filter(|t| is_failed(t))
+            .map(|t| t.id.clone().unwrap_or_default())
+            .collect();
+        CrashWatch { seen_before }
     }
 
     /// Errors of the tasks of `service_id` that failed since the wait began, oldest first.
@@ -240,76 +189,4 @@ fn is_failed(t: &bollard::models::Task) -> bool {
         .and_then(|s| s.state)
         .map(|s| s.to_string());
     matches!(s.as_deref(), Some("failed") | Some("rejected"))
-}
-
-/// A service event of the stack, or a container event (not an exec or a healthcheck probe) of it.
-fn relevant(stack: &str, ev: &bollard::models::EventMessage) -> bool {
-    let action = ev.action.as_deref().unwrap_or_default();
-    if action.starts_with("exec_") {
-        return false;
-    }
-    let attrs = ev.actor.as_ref().and_then(|a| a.attributes.as_ref());
-    let typ = ev.typ.map(|t| t.to_string()).unwrap_or_default();
-    match typ.as_str() {
-        "service" => attrs
-            .and_then(|a| a.get("name"))
-            .is_some_and(|n| n.starts_with(&format!("{stack}_"))),
-        "container" => attrs
-            .and_then(|a| a.get(LABEL_NAMESPACE))
-            .is_some_and(|n| n == stack),
-        _ => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use bollard::models::{EventActor, EventMessage, EventMessageTypeEnum};
-
-    fn ev(typ: EventMessageTypeEnum, action: &str, attrs: &[(&str, &str)]) -> EventMessage {
-        EventMessage {
-            typ: Some(typ),
-            action: Some(action.into()),
-            actor: Some(EventActor {
-                id: Some("x".into()),
-                attributes: Some(
-                    attrs
-                        .iter()
-                        .map(|(k, v)| (k.to_string(), v.to_string()))
-                        .collect(),
-                ),
-            }),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn only_the_stacks_own_events_count() {
-        use EventMessageTypeEnum::*;
-        assert!(relevant("s", &ev(SERVICE, "update", &[("name", "s_app")])));
-        assert!(!relevant(
-            "s",
-            &ev(SERVICE, "update", &[("name", "other_app")])
-        ));
-        assert!(relevant(
-            "s",
-            &ev(CONTAINER, "start", &[(LABEL_NAMESPACE, "s")])
-        ));
-        assert!(relevant(
-            "s",
-            &ev(
-                CONTAINER,
-                "health_status: healthy",
-                &[(LABEL_NAMESPACE, "s")]
-            )
-        ));
-        assert!(!relevant(
-            "s",
-            &ev(CONTAINER, "exec_start: wget", &[(LABEL_NAMESPACE, "s")])
-        ));
-        assert!(!relevant(
-            "s",
-            &ev(CONTAINER, "start", &[(LABEL_NAMESPACE, "t")])
-        ));
-    }
 }

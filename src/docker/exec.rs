@@ -43,7 +43,7 @@ impl Engine {
         let full = format!("{stack}_{service}");
         let mut attempts = 0u32;
         let mut backoff = Duration::from_millis(250);
-        let mut last_error;
+        let mut last_error = String::new();
         let mut last_stderr = String::new();
         loop {
             attempts += 1;
@@ -55,6 +55,11 @@ impl Engine {
             .await
             {
                 Ok(a) => a,
+                // An attempt cut short by the deadline says less than the one before it (its exit
+                // code, its stderr): that one stays the last error.
+                Err(_) if attempts > 1 => Attempt::Engine(format!(
+                    "{last_error} (the attempt at the deadline did not finish)"
+                )),
                 Err(_) => Attempt::Engine(format!(
                     "attempt did not finish within the remaining {remaining:?}"
                 )),

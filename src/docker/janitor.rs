@@ -7,8 +7,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use super::resources::Res;
 use super::runlock::RunLock;
-use super::teardown::Res;
+use super::watch::StackWatch;
 use super::{DockerError, Engine, LABEL_NAMESPACE, LABEL_RUN_ID, LABEL_RUN_LOCK};
 
 /// Kinds the janitor looks at, in removal order.
@@ -189,7 +190,9 @@ impl Engine {
                 .await
                 .map_err(|e| DockerError::api(format!("remove service {}", r.name), e));
         }
-        self.remove_res(r, deadline).await
+        // No stack to follow: retry on a plain half-second interval while the engine says "in use".
+        let mut watch = StackWatch::polling("", std::time::Duration::from_millis(500));
+        self.remove_res(r, deadline, &mut watch).await
     }
 }
 

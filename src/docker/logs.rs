@@ -1,6 +1,7 @@
 //! Log tails of a service: the newest task containers' output (running or exited), as text. Read-only.
 
-use bollard::container::{LogOutput, LogsOptions};
+use bollard::container::LogOutput;
+use bollard::query_parameters::LogsOptions;
 use futures_util::StreamExt;
 
 use super::{DockerError, Engine};
@@ -35,7 +36,7 @@ impl Engine {
             let status = c.status.clone().unwrap_or_default();
             let mut stream = self.docker.logs(
                 &id,
-                Some(LogsOptions::<String> {
+                Some(LogsOptions {
                     stdout: true,
                     stderr: true,
                     tail: tail.to_string(),

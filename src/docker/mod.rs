@@ -14,11 +14,13 @@ mod exec;
 mod hooks;
 mod janitor;
 mod logs;
-pub(crate) mod raw;
+mod resources;
 mod restore;
 mod runlock;
 mod services;
 mod teardown;
+mod transport;
+mod watch;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -109,7 +111,9 @@ impl ServiceState {
 pub struct ConvergeReport {
     pub services: Vec<ServiceState>,
     pub waited: Duration,
-    /// How many state checks an engine event triggered (the rest came from the safety tick).
+    /// How many state checks an engine event triggered: at the event, and the quick follow-ups after it
+    /// (swarm records a task's new state a moment after the container event that caused it, and API
+    /// 1.41 has no task events).
     pub event_checks: u32,
     /// How many state checks the safety tick triggered.
     pub tick_checks: u32,

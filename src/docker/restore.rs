@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use bollard::container::UploadToContainerOptions;
+use bollard::query_parameters::UploadToContainerOptions;
+use http::Method;
 
 use super::archive::{read_artifact, Member};
 use super::hooks::{with_post_hook, RESTORE_POST, RESTORE_PRE};
@@ -135,7 +136,7 @@ impl Engine {
                         path: parent,
                         ..Default::default()
                     }),
-                    bytes::Bytes::from(data.clone()),
+                    bollard::body_full(bytes::Bytes::from(data.clone())),
                 )
                 .await
                 .map_err(|x| err(format!("upload of {} into {service}: {x}", e.path)))?;
@@ -154,9 +155,9 @@ impl Engine {
     pub(crate) async fn force_update(&self, full_name: &str) -> Result<(), DockerError> {
         let api = |e: String| DockerError::api(format!("force update {full_name}"), e);
         let svc: serde_json::Value = self
-            .raw
-            .get_json(&format!("/services/{full_name}"))
+            .raw(Method::GET, &format!("/services/{full_name}"), None)
             .await
+            .and_then(|a| a.json())
             .map_err(api)?;
         let version = svc
             .pointer("/Version/Index")
@@ -174,15 +175,13 @@ impl Engine {
             .and_then(|v| v.as_u64())
             .unwrap_or(0);
         tmpl["ForceUpdate"] = serde_json::json!(n + 1);
-        let resp = self
-            .raw
-            .request(
-                "POST",
-                &format!("/services/{id}/update?version={version}"),
-                Some(&spec),
-            )
-            .await
-            .map_err(api)?;
-        resp.ok().map_err(api)
+        self.raw(
+            Method::POST,
+            &format!("/services/{id}/update?version={version}"),
+            Some(&spec),
+        )
+        .await
+        .and_then(|a| a.ok())
+        .map_err(api)
     }
 }

@@ -3,10 +3,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use bollard::container::ListContainersOptions;
 use bollard::models::{ContainerSummary, Service, Task};
+use bollard::query_parameters::{ListContainersOptions, ListTasksOptions};
+use http::Method;
 
-use super::raw::filters_query;
+use super::transport::filters_query;
 use super::{short_name, DockerError, Engine, ServiceState, LABEL_NAMESPACE, LABEL_SERVICE_NAME};
 
 /// A snapshot of a stack: its services with their tasks.
@@ -25,29 +26,25 @@ impl Engine {
         Ok(snap.states(stack))
     }
 
-    /// The stack's services, read raw: the engine spells the healthcheck key `Healthcheck`, which
-    /// bollard's model (expecting `HealthCheck`) drops, so it is copied across here.
+    /// The stack's services, read raw: the engine spells the container spec's healthcheck key
+    /// `Healthcheck` while bollard's model expects `HealthCheck` and silently drops it (shown on the
+    /// engine by the test `restart_keeps_the_healthcheck_bollard_drops_and_convergence_follows_events`),
+    /// so the key is copied across here.
     pub(crate) async fn list_stack_services(
         &self,
         stack: &str,
     ) -> Result<Vec<Service>, DockerError> {
+        let api = |e: String| DockerError::api("list services", e);
         let q =
             filters_query(&serde_json::json!({ "label": [format!("{LABEL_NAMESPACE}={stack}")] }));
         let raw: Vec<serde_json::Value> = self
-            .raw
-            .get_json(&format!("/services?status=true&{q}"))
+            .raw(Method::GET, &format!("/services?status=true&{q}"), None)
             .await
-            .map_err(|e| DockerError::api("list services", e))?;
+            .and_then(|a| a.json())
+            .map_err(api)?;
         let mut v = Vec::with_capacity(raw.len());
-        for mut item in raw {
-            if let Some(cs) = item.pointer_mut("/Spec/TaskTemplate/ContainerSpec") {
-                if let Some(h) = cs.get("Healthcheck").cloned() {
-                    cs["HealthCheck"] = h;
-                }
-            }
-            let svc: Service =
-                serde_json::from_value(item).map_err(|e| DockerError::api("list services", e))?;
-            v.push(svc);
+        for item in raw {
+            v.push(service_from_engine_json(item).map_err(|e| api(e.to_string()))?);
         }
         v.sort_by_key(spec_name);
         Ok(v)
@@ -60,9 +57,11 @@ impl Engine {
         if service_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let q = filters_query(&serde_json::json!({ "service": service_ids }));
-        self.raw
-            .get_json(&format!("/tasks?{q}"))
+        let filters = HashMap::from([("service".to_string(), service_ids.to_vec())]);
+        self.docker
+            .list_tasks(Some(ListTasksOptions {
+                filters: Some(filters),
+            }))
             .await
             .map_err(|e| DockerError::api("list tasks", e))
     }
@@ -85,7 +84,7 @@ impl Engine {
             .docker
             .list_containers(Some(ListContainersOptions {
                 all,
-                filters,
+                filters: Some(filters),
                 ..Default::default()
             }))
             .await
@@ -105,7 +104,7 @@ impl Engine {
             .docker
             .list_containers(Some(ListContainersOptions {
                 all: false,
-                filters,
+                filters: Some(filters),
                 ..Default::default()
             }))
             .await
@@ -120,6 +119,19 @@ impl Engine {
             container_status,
         })
     }
+}
+
+/// A service as the engine's JSON spells it, into bollard's model without losing the healthcheck:
+/// `Healthcheck` (the engine's key) is copied to `HealthCheck` (the model's).
+pub(crate) fn service_from_engine_json(
+    mut item: serde_json::Value,
+) -> Result<Service, serde_json::Error> {
+    if let Some(cs) = item.pointer_mut("/Spec/TaskTemplate/ContainerSpec") {
+        if let Some(h) = cs.get("Healthcheck").cloned() {
+            cs["HealthCheck"] = h;
+        }
+    }
+    serde_json::from_value(item)
 }
 
 pub(crate) fn spec_name(s: &Service) -> String {
@@ -266,6 +278,44 @@ pub(crate) fn health_of(status: &str) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The engine's own spelling (Go's field name `Healthcheck`), as `docker service inspect` prints it.
+    fn engine_json() -> serde_json::Value {
+        serde_json::json!({
+            "ID": "x",
+            "Spec": {"Name": "s_app", "TaskTemplate": {"ContainerSpec": {
+                "Image": "i",
+                "Healthcheck": {"Test": ["CMD", "true"], "Interval": 2000000000}
+            }}}
+        })
+    }
+
+    #[test]
+    fn bollards_model_drops_the_engines_healthcheck_key() {
+        let svc: Service = serde_json::from_value(engine_json()).unwrap();
+        let cs = svc
+            .spec
+            .unwrap()
+            .task_template
+            .unwrap()
+            .container_spec
+            .unwrap();
+        assert_eq!(cs.health_check, None);
+    }
+
+    #[test]
+    fn a_service_read_from_the_engine_keeps_its_healthcheck() {
+        let svc = service_from_engine_json(engine_json()).unwrap();
+        let cs = svc
+            .spec
+            .unwrap()
+            .task_template
+            .unwrap()
+            .container_spec
+            .unwrap();
+        assert!(has_healthcheck(&cs));
+        assert_eq!(cs.health_check.unwrap().interval, Some(2_000_000_000));
+    }
 
     #[test]
     fn health_is_read_from_the_status_text() {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use super::git::git;
+use super::git::{git_limited, GitLimits};
 use super::RecipeError;
 
 /// How long a run waits for another process's cache update before giving up.
@@ -119,24 +119,41 @@ pub fn lock_path(entry: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// Creates or updates the mirror of `url` at `entry`. The caller holds the exclusive lock.
-pub(crate) fn update_mirror(entry: &Path, url: &str) -> Result<(), RecipeError> {
+/// Creates or updates the mirror of `url` at `entry`, each git call within `limits`. The caller holds
+/// the exclusive lock. A fetch that timed out or was interrupted is not retried as a fresh clone.
+pub(crate) fn update_mirror(
+    entry: &Path,
+    url: &str,
+    limits: &GitLimits,
+) -> Result<(), RecipeError> {
     let parent = entry.parent().unwrap_or(Path::new("."));
     if entry.join("HEAD").exists() {
         // We hold the exclusive lock, so no git process of ours works in the mirror: any git lock
         // file in it was left by a killed process and would make every later fetch fail.
         remove_stale_git_locks(entry);
-        let fetched = git(entry, &["fetch", "--quiet", "--prune", "--force", "origin"]);
+        let fetched = git_limited(
+            entry,
+            &["fetch", "--quiet", "--prune", "--force", "origin"],
+            limits,
+        );
         match fetched {
             Ok(_) => return Ok(()),
+            Err(e @ (RecipeError::GitTimeout { .. } | RecipeError::GitInterrupted { .. })) => {
+                return Err(e)
+            }
             // A damaged mirror heals by a fresh clone; if that fails too, the fetch error is the news.
-            Err(e) => return fresh_clone(entry, parent, url).map_err(|_| e),
+            Err(e) => return fresh_clone(entry, parent, url, limits).map_err(|_| e),
         }
     }
-    fresh_clone(entry, parent, url)
+    fresh_clone(entry, parent, url, limits)
 }
 
-fn fresh_clone(entry: &Path, parent: &Path, url: &str) -> Result<(), RecipeError> {
+fn fresh_clone(
+    entry: &Path,
+    parent: &Path,
+    url: &str,
+    limits: &GitLimits,
+) -> Result<(), RecipeError> {
     // Clone into a temporary directory and swap it into place only when complete, so a crash never
     // leaves a half-made mirror behind.
     let tmp = tempfile::Builder::new()
@@ -145,11 +162,12 @@ fn fresh_clone(entry: &Path, parent: &Path, url: &str) -> Result<(), RecipeError
         .map_err(|e| RecipeError::io(parent, e))?;
     let target = tmp.path().join("m.git");
     let target_s = target.to_string_lossy().into_owned();
-    git(
+    git_limited(
         parent,
         &["clone", "--quiet", "--mirror", "--", url, &target_s],
+        limits,
     )?;
-    git(&target, &["config", "gc.auto", "0"])?;
+    git_limited(&target, &["config", "gc.auto", "0"], limits)?;
     if entry.exists() {
         let old = tmp.path().join("old.git");
         std::fs::rename(entry, &old).map_err(|e| RecipeError::io(entry, e))?;
@@ -177,9 +195,18 @@ fn remove_stale_git_locks(dir: &Path) {
 }
 
 /// Fetches one extra ref or commit into the mirror (for a `--ref` the mirror's refs do not reach).
-/// The caller holds the exclusive lock. Returns false when the source does not have it.
-pub(crate) fn fetch_extra(entry: &Path, what: &str) -> bool {
-    git(entry, &["fetch", "--quiet", "origin", "--", what]).is_ok()
+/// The caller holds the exclusive lock. Returns false when the source does not have it; a timeout or
+/// an interrupt is an error.
+pub(crate) fn fetch_extra(
+    entry: &Path,
+    what: &str,
+    limits: &GitLimits,
+) -> Result<bool, RecipeError> {
+    match git_limited(entry, &["fetch", "--quiet", "origin", "--", what], limits) {
+        Ok(_) => Ok(true),
+        Err(e @ (RecipeError::GitTimeout { .. } | RecipeError::GitInterrupted { .. })) => Err(e),
+        Err(_) => Ok(false),
+    }
 }
 
 #[cfg(test)]

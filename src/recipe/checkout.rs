@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::cache::{self, CacheLock, LOCK_WAIT};
-use super::git::{git, git_ok};
+use super::git::{git, git_limited, git_ok, GitLimits};
 use super::{RecipeError, RecipeSource};
 
 /// The default catalogue base URL (`CCCI_RECIPE_BASE_URL` overrides it upstream of this module).
@@ -48,8 +48,18 @@ pub struct Checkout {
     pub head_ref_source: HeadRefSource,
 }
 
-/// Prepares the run's private checkout of `req.source` in `req.dest`.
+/// Prepares the run's private checkout of `req.source` in `req.dest`, with the default git limits.
 pub fn prepare_checkout(req: &CheckoutRequest) -> Result<Checkout, RecipeError> {
+    prepare_checkout_limited(req, &GitLimits::default())
+}
+
+/// Prepares the run's private checkout, every git call within `limits` (a deadline each; the
+/// interrupt flag stops it). A call that fails that way leaves no partial cache entry and no lock.
+pub fn prepare_checkout_limited(
+    req: &CheckoutRequest,
+    limits: &GitLimits,
+) -> Result<Checkout, RecipeError> {
+    let git = |dir: &Path, args: &[&str]| git_limited(dir, args, limits);
     let name = req.source.name();
     super::source::validate_name(&name)?;
     if let Some(r) = req.git_ref {
@@ -77,10 +87,10 @@ pub fn prepare_checkout(req: &CheckoutRequest) -> Result<Checkout, RecipeError> 
             let lock = cache::lock_path(&entry);
             {
                 let _x = CacheLock::exclusive(&lock, LOCK_WAIT)?;
-                cache::update_mirror(&entry, &url)?;
+                cache::update_mirror(&entry, &url, limits)?;
                 if let Some(r) = req.git_ref {
                     if !has_commit(&entry, r)? && looks_like_sha(r) {
-                        cache::fetch_extra(&entry, r);
+                        cache::fetch_extra(&entry, r, limits)?;
                     }
                 }
             }
@@ -95,12 +105,13 @@ pub fn prepare_checkout(req: &CheckoutRequest) -> Result<Checkout, RecipeError> 
 
     if let Some(pr) = req.pr {
         let spec = format!("refs/pull/{pr}/head");
-        git(req.dest, &["fetch", "--quiet", "origin", "--", &spec]).map_err(|e| {
-            RecipeError::PrNotFound {
+        git(req.dest, &["fetch", "--quiet", "origin", "--", &spec]).map_err(|e| match e {
+            RecipeError::GitTimeout { .. } | RecipeError::GitInterrupted { .. } => e,
+            e => RecipeError::PrNotFound {
                 pr,
                 source_desc: desc.clone(),
                 detail: e.to_string(),
-            }
+            },
         })?;
         git(req.dest, &["checkout", "--quiet", "--detach", "FETCH_HEAD"])?;
     }
@@ -109,7 +120,12 @@ pub fn prepare_checkout(req: &CheckoutRequest) -> Result<Checkout, RecipeError> 
         Some(r) => {
             if !has_commit(req.dest, r)? && looks_like_sha(r) {
                 // Path sources (and refs that only the source has): ask the source itself.
-                let _ = git(req.dest, &["fetch", "--quiet", "origin", "--", r]);
+                if let Err(
+                    e @ (RecipeError::GitTimeout { .. } | RecipeError::GitInterrupted { .. }),
+                ) = git(req.dest, &["fetch", "--quiet", "origin", "--", r])
+                {
+                    return Err(e);
+                }
             }
             if !has_commit(req.dest, r)? {
                 return Err(RecipeError::RefNotFound {
@@ -245,6 +261,41 @@ mod tests {
         for r in ["0123abcd", "1.0.0+1.36.1", "refs/pull/1/head", "main"] {
             validate_ref(r).unwrap();
         }
+    }
+
+    #[test]
+    fn a_silent_remote_leaves_no_partial_cache_entry_and_no_held_lock() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!(
+            "git://127.0.0.1:{}/hello.git",
+            l.local_addr().unwrap().port()
+        );
+        let source = RecipeSource::parse(&url).unwrap();
+        let d = tempfile::tempdir().unwrap();
+        let cache_dir = d.path().join("cache");
+        let req = CheckoutRequest {
+            source: &source,
+            base_url: DEFAULT_BASE_URL,
+            cache_dir: &cache_dir,
+            dest: &d.path().join("run/checkout"),
+            pr: None,
+            git_ref: None,
+        };
+        let limits = GitLimits {
+            timeout: std::time::Duration::from_secs(1),
+            cancel: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        };
+        let e = prepare_checkout_limited(&req, &limits).unwrap_err();
+        assert!(matches!(e, RecipeError::GitTimeout { .. }), "{e}");
+        let left: Vec<String> = std::fs::read_dir(&cache_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left.len(), 1, "only the lock file may remain: {left:?}");
+        assert!(left[0].ends_with(".git.lock"), "{left:?}");
+        let lock = cache_dir.join(&left[0]);
+        assert!(CacheLock::try_exclusive(&lock).unwrap().is_some());
+        assert!(!d.path().join("run/checkout").exists());
     }
 
     #[test]

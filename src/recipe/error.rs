@@ -38,6 +38,14 @@ pub enum RecipeError {
         dir: PathBuf,
         stderr: String,
     },
+    #[error("`git {args}` in {dir} did not finish within {} and was killed with everything it started (hint: is the remote reachable? raise the limit with --git-timeout or CCCI_GIT_TIMEOUT)", crate::duration::show(*timeout))]
+    GitTimeout {
+        args: String,
+        dir: PathBuf,
+        timeout: std::time::Duration,
+    },
+    #[error("`git {args}` in {dir} was interrupted (SIGINT/SIGTERM) and killed with everything it started")]
+    GitInterrupted { args: String, dir: PathBuf },
     #[error("cannot run git: {0} (hint: is git installed and on PATH?)")]
     GitSpawn(std::io::Error),
     #[error("recipe cache lock {path}: {message}")]
@@ -50,6 +58,11 @@ pub enum RecipeError {
 }
 
 impl RecipeError {
+    /// Whether a signal stopped the work (the run must end as interrupted, exit 2).
+    pub fn is_interrupted(&self) -> bool {
+        matches!(self, RecipeError::GitInterrupted { .. })
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         RecipeError::Io {
             path: path.into(),

@@ -12,7 +12,11 @@ mod source;
 
 pub use cache::{entry_path as cache_entry_path, lock_path as cache_lock_path, CacheLock};
 pub use chaos::{chaos_version, ChaosError};
-pub use checkout::{prepare_checkout, Checkout, CheckoutRequest, HeadRefSource, DEFAULT_BASE_URL};
+pub use checkout::{
+    prepare_checkout, prepare_checkout_limited, Checkout, CheckoutRequest, HeadRefSource,
+    DEFAULT_BASE_URL,
+};
 pub use error::RecipeError;
+pub use git::{interrupt_flag, GitLimits, DEFAULT_TIMEOUT as DEFAULT_GIT_TIMEOUT};
 pub use releases::{parse_tag, Release};
 pub use source::{validate_name, RecipeSource};

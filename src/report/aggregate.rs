@@ -60,6 +60,7 @@ pub fn empty() -> RunResult {
         upgrade_proof: None,
         lint: None,
         secrets_printed: false,
+        ledger_checkpoint: None,
         interrupted: false,
         exit_code: 0,
         artifacts: Artifacts::default(),
@@ -149,6 +150,7 @@ impl Aggregator {
                 r.duration_ms = end.duration_ms;
                 r.artifacts = end.artifacts.clone();
                 r.secrets_printed = end.secrets_printed;
+                r.ledger_checkpoint = end.ledger_checkpoint.clone();
             }
             EventKind::JanitorRemoved(_)
             | EventKind::SeedFinished(_)

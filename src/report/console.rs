@@ -130,15 +130,26 @@ impl TerminalReporter {
                 writeln!(self.err, "cc-ci: the session panicked; tearing down")?
             }
             EventKind::Warning { message } => writeln!(self.err, "cc-ci: {message}")?,
-            EventKind::RunFinished(end) => match (&end.reason, end.class) {
-                (Some(reason), _) => writeln!(self.err, "cc-ci run: {reason}")?,
-                (None, ExitClass::NoTests) => writeln!(
-                    out,
-                    "no tests collected (after filters): nothing to verify, nothing deployed"
-                )?,
-                (None, _) if self.planned => terminal::summary(self.run.result(), out)?,
-                (None, _) => {}
-            },
+            EventKind::RunFinished(end) => {
+                let summary = match (&end.reason, end.class) {
+                    (Some(reason), _) => {
+                        writeln!(self.err, "cc-ci run: {reason}").map(|_| false)?
+                    }
+                    (None, ExitClass::NoTests) => writeln!(
+                        out,
+                        "no tests collected (after filters): nothing to verify, nothing deployed"
+                    )
+                    .map(|_| false)?,
+                    (None, _) if self.planned => {
+                        terminal::summary(self.run.result(), out).map(|_| true)?
+                    }
+                    (None, _) => false,
+                };
+                // The summary carries the checkpoint; a run that ended without one still says it.
+                if let (false, Some(c)) = (summary, &end.ledger_checkpoint) {
+                    writeln!(out, "ledger checkpoint {c}")?;
+                }
+            }
             _ => {}
         }
         out.flush()

@@ -314,6 +314,10 @@ pub struct RunEnd {
     pub artifacts: Artifacts,
     /// A registered secret value reached an event, and so the output.
     pub secrets_printed: bool,
+    /// The ledger's head (`SEQ:HASH`) as the run ended, before the `run_end` event that records it;
+    /// `cc-ci ledger verify --checkpoint` checks it later. `None` when the ledger could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger_checkpoint: Option<String>,
 }
 
 impl RunEnd {
@@ -326,6 +330,7 @@ impl RunEnd {
             duration_ms: 0,
             artifacts: Artifacts::default(),
             secrets_printed: false,
+            ledger_checkpoint: None,
         }
     }
 }

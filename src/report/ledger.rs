@@ -166,7 +166,7 @@ fn teardown(t: &TeardownFinish) -> NewEvent {
 }
 
 fn run_end(end: &RunEnd, r: &RunResult) -> NewEvent {
-    let data = match &end.reason {
+    let mut data = match &end.reason {
         Some(reason) => json!({ "exit_code": end.exit_code, "reason": reason }),
         None if r.tiers.is_empty() => json!({ "exit_code": end.exit_code }),
         None => json!({
@@ -175,6 +175,10 @@ fn run_end(end: &RunEnd, r: &RunResult) -> NewEvent {
             "head_ref": r.head_ref, "chaos_version": r.chaos_version,
         }),
     };
+    if let Some(c) = &end.ledger_checkpoint {
+        // The head just before this event: the run_end event vouches for the run's record.
+        data["checkpoint"] = json!(c);
+    }
     NewEvent::new("run_end", &r.recipe, end.class.word()).data(data)
 }
 

@@ -257,6 +257,14 @@ fn closing(md: &mut String, r: &RunResult) {
         md.push_str(&fenced(&r.customization.join("\n")));
         md.push_str("\n</details>\n\n");
     }
+    if let Some(c) = &r.ledger_checkpoint {
+        let _ = writeln!(
+            md,
+            "**Ledger checkpoint:** {} — `cc-ci ledger verify --checkpoint {}` proves the host's ledger still holds this run's record\n",
+            code(c),
+            c
+        );
+    }
     let _ = writeln!(
         md,
         "<sub>run {} · {} · {} · deployer {} · exit {}</sub>",
@@ -292,5 +300,12 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("<details open><summary><b>upgrade</b>"), "{md}");
+        let c = format!("128:{}", "3f".repeat(32));
+        assert!(
+            md.contains(&format!(
+                "**Ledger checkpoint:** `{c}` — `cc-ci ledger verify --checkpoint {c}`"
+            )),
+            "{md}"
+        );
     }
 }

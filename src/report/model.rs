@@ -56,6 +56,10 @@ pub struct RunResult {
     /// The host the run ran on (informational).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
+    /// The ledger's head when the run ended, `SEQ:HASH` (`cc-ci ledger verify --checkpoint` checks
+    /// it later); `None` when the ledger could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger_checkpoint: Option<String>,
 }
 
 /// One trust-gate decision (guarantee 5).

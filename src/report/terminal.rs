@@ -257,6 +257,9 @@ fn ladder_and_result(r: &RunResult, w: &mut dyn Write) -> io::Result<()> {
         r.exit_code,
         human_ms(r.duration_ms)
     )?;
+    if let Some(c) = &r.ledger_checkpoint {
+        writeln!(w, "  ledger checkpoint {c}")?;
+    }
     Ok(())
 }
 
@@ -300,6 +303,8 @@ mod tests {
         );
         assert!(s.contains("deploy-count = 1 (expect 1)\n"), "{s}");
         assert!(s.contains("level             L5 lint"), "{s}");
+        let c = format!("128:{}", "3f".repeat(32));
+        assert!(s.ends_with(&format!("  ledger checkpoint {c}\n")), "{s}");
     }
 
     #[test]

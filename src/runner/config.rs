@@ -67,6 +67,8 @@ pub struct RunConfig {
     pub artifacts: Option<PathBuf>,
     pub pause_after: Option<Tier>,
     pub create_proxy_network: bool,
+    /// Deadline of each git call (clone, fetch) while preparing the checkout.
+    pub git_timeout: std::time::Duration,
     /// The `CI` variable is set: skipping generic tests needs a grant; pausing is refused.
     pub ci: bool,
     /// The deprecated emergency off-switch `CCCI_TRUST_GATE_OFF=1` was used.
@@ -74,12 +76,13 @@ pub struct RunConfig {
     pub selection: Selection,
 }
 
-/// A `STAGES` value that names something other than a tier.
+/// A `STAGES` value that names something other than a tier, or no tier at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown stage `{stage}` in STAGES={value:?} (expected a comma-separated subset of install,upgrade,backup,restore,custom)")]
-pub struct StageError {
-    pub stage: String,
-    pub value: String,
+pub enum StageError {
+    #[error("unknown stage `{stage}` in STAGES={value:?} (expected a comma-separated subset of install,upgrade,backup,restore,custom)")]
+    Unknown { stage: String, value: String },
+    #[error("STAGES={value:?} names no stage (expected a comma-separated subset of install,upgrade,backup,restore,custom; leave it unset for every tier)")]
+    Empty { value: String },
 }
 
 /// Parses `STAGES` (comma-separated tier names). Empty or absent means every tier, in order.
@@ -90,13 +93,18 @@ pub fn parse_stages(s: Option<&str>) -> Result<Vec<Tier>, StageError> {
     }
     let mut out = Vec::new();
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let t: Tier = part.parse().map_err(|_| StageError {
+        let t: Tier = part.parse().map_err(|_| StageError::Unknown {
             stage: part.to_string(),
             value: s.to_string(),
         })?;
         if !out.contains(&t) {
             out.push(t);
         }
+    }
+    if out.is_empty() {
+        return Err(StageError::Empty {
+            value: s.to_string(),
+        });
     }
     out.sort();
     Ok(out)
@@ -118,6 +126,14 @@ mod tests {
             parse_stages(Some("restore, install,backup")).unwrap(),
             vec![Tier::Install, Tier::Backup, Tier::Restore]
         );
+    }
+
+    #[test]
+    fn stages_of_only_commas_are_a_usage_error() {
+        for s in [",,,", " , ", ","] {
+            let e = parse_stages(Some(s)).unwrap_err();
+            assert!(e.to_string().contains("names no stage"), "{s:?}: {e}");
+        }
     }
 
     #[test]

@@ -38,12 +38,15 @@ pub enum RunError {
     TempDir(#[source] std::io::Error),
     #[error("{0}")]
     RunLock(#[source] DockerError),
-    /// Spec files that do not parse; every one is listed with its position.
-    #[error("{} invalid spec file(s); nothing was deployed:\n{}", .0.len(), .0.join("\n"))]
-    InvalidSpecs(Vec<String>),
+    /// Spec files that do not parse; every error is listed with its position.
+    #[error("{} error(s) in {files} spec file(s); nothing was deployed:\n{}", errors.len(), errors.join("\n"))]
+    InvalidSpecs { errors: Vec<String>, files: usize },
     /// The data dir is missing, not a directory, or without generic tests.
     #[error("{0}")]
     DataDir(String),
+    /// SIGINT/SIGTERM while preparing (a running git was killed with its process group).
+    #[error("interrupted (SIGINT/SIGTERM) while preparing; nothing was deployed")]
+    Interrupted,
     #[error("{0}")]
     GrantCheck(#[source] CoordError),
     #[error("skipping the generic tests in CI needs a skip-generic grant for {recipe}: {reason} \
@@ -80,11 +83,16 @@ impl RunError {
             | RunError::Provision(_)
             | RunError::Reconcile(_)
             | RunError::Ledger(_) => ExitClass::Provisioning,
+            RunError::Recipe(e) if e.is_interrupted() => ExitClass::Interrupted,
+            RunError::Recipe(crate::recipe::RecipeError::GitTimeout { .. }) => {
+                ExitClass::Infrastructure
+            }
+            RunError::Interrupted => ExitClass::Interrupted,
             RunError::Recipe(_)
-            | RunError::InvalidSpecs(_)
+            | RunError::InvalidSpecs { .. }
+            | RunError::DataDir(_)
             | RunError::SkipGenericDenied { .. }
             | RunError::TrustGate(_)
-            | RunError::DataDir(_)
             | RunError::Target(_)
             | RunError::Plan(_)
             | RunError::Deployer(_) => ExitClass::Usage,

@@ -65,9 +65,13 @@ pub fn generic_skip(
     let d = decide_grant(paths, &query(cfg, recipe, None)).map_err(RunError::GrantCheck)?;
     let Some(id) = d.grant_id.filter(|_| d.allowed) else {
         emit(decision(cfg, recipe, false, d.reason.clone()));
+        let reason = match purpose {
+            Purpose::Run { .. } => d.reason,
+            Purpose::List => format!("a run would refuse to start ({})", d.reason),
+        };
         return Err(RunError::SkipGenericDenied {
             recipe: recipe.to_string(),
-            reason: d.reason,
+            reason,
             pr: cfg.pr,
         });
     };

@@ -10,7 +10,9 @@ use crate::coord::{decide_grant, CoordPaths, GrantQuery, Ledger};
 use crate::deploy::stack_name;
 use crate::discover::{self, DiscoverRequest, Discovery, GateVia};
 use crate::docker::RunLock;
-use crate::recipe::{prepare_checkout, Checkout, CheckoutRequest, RecipeSource, Release};
+use crate::recipe::{
+    prepare_checkout_limited, Checkout, CheckoutRequest, GitLimits, RecipeSource, Release,
+};
 use crate::report::event::{Gate, GateDecision};
 use crate::report::{EventBus, EventKind};
 
@@ -168,9 +170,10 @@ pub fn prepare(
     run_id: &str,
     purpose: Purpose,
 ) -> Result<Prepared, RunError> {
-    let id = identity(cfg, runs_root, run_id)?;
     let data_dir = data_dir(cfg.data_dir.as_deref())?;
     let data = data_dir.path.clone();
+    check_data_dir(&data, cfg.skip_generic).map_err(RunError::DataDir)?;
+    let id = identity(cfg, runs_root, run_id)?;
     let lock = match purpose {
         Purpose::Run { .. } => {
             Some(RunLock::acquire(&id.run_dir, run_id, &id.stack).map_err(RunError::RunLock)?)
@@ -182,8 +185,18 @@ pub fn prepare(
     let previous_release = checkout.previous_release()?;
     let discovery = discover_gated(cfg, paths, &id.recipe, &data, &checkout, purpose);
     if !discovery.errors.is_empty() {
-        let list = discovery.errors.iter().map(|e| e.to_string()).collect();
-        return Err(RunError::InvalidSpecs(list));
+        let files: std::collections::BTreeSet<&Path> =
+            discovery.errors.iter().map(|e| e.file.as_path()).collect();
+        return Err(RunError::InvalidSpecs {
+            files: files.len(),
+            errors: discovery.errors.iter().map(|e| e.to_string()).collect(),
+        });
+    }
+    if discovery.generic.is_empty() && !cfg.skip_generic {
+        return Err(RunError::DataDir(format!(
+            "{} holds no generic test specs: the generic tests would be dropped silently (hint: restore it from the cc-ci release, or pass --skip-generic)",
+            data.join("generic-tests").display()
+        )));
     }
     let skip = super::grants::generic_skip(cfg, paths, &id.recipe, purpose)?;
     let overlays = overlay_specs(&discovery);
@@ -347,19 +360,58 @@ fn checkout(
     {
         return read_in_place(path, &id.recipe);
     }
-    let cache = paths.base.join("cache");
+    // A listing writes nothing to the coord tree: its cache lives in its temporary root.
+    let cache = match purpose {
+        Purpose::Run { .. } => paths.base.join("cache"),
+        Purpose::List => id.run_dir.parent().unwrap_or(&id.run_dir).join("cache"),
+    };
     std::fs::create_dir_all(&cache).map_err(|source| RunError::CreateDir {
         path: cache.clone(),
         source,
     })?;
-    Ok(prepare_checkout(&CheckoutRequest {
-        source: &id.source,
-        base_url: &cfg.recipe_base_url,
-        cache_dir: &cache,
-        dest: &id.run_dir.join("checkout"),
-        pr: cfg.pr,
-        git_ref: cfg.git_ref.as_deref(),
-    })?)
+    Ok(prepare_checkout_limited(
+        &CheckoutRequest {
+            source: &id.source,
+            base_url: &cfg.recipe_base_url,
+            cache_dir: &cache,
+            dest: &id.run_dir.join("checkout"),
+            pr: cfg.pr,
+            git_ref: cfg.git_ref.as_deref(),
+        },
+        &GitLimits::with_timeout(cfg.git_timeout),
+    )?)
+}
+
+/// Passes a prepared run on, unless SIGINT/SIGTERM came while preparing (the run ends interrupted).
+pub fn unless_interrupted(p: Prepared) -> Result<Prepared, RunError> {
+    if crate::recipe::interrupt_flag().load(std::sync::atomic::Ordering::SeqCst) {
+        let _ = std::fs::remove_dir_all(&p.run_dir);
+        return Err(RunError::Interrupted);
+    }
+    Ok(p)
+}
+
+/// The data dir must be a directory holding `generic-tests/` (unless the generic tests are skipped).
+fn check_data_dir(data: &Path, skip_generic: bool) -> Result<(), String> {
+    let hint =
+        "hint: --data-dir / CCCI_DATA_DIR names the folder holding generic-tests/ and overlays/";
+    match std::fs::metadata(data) {
+        Err(e) => return Err(format!("data dir {}: {e} ({hint})", data.display())),
+        Ok(m) if !m.is_dir() => {
+            return Err(format!(
+                "data dir {} is not a directory ({hint})",
+                data.display()
+            ))
+        }
+        Ok(_) => {}
+    }
+    if !skip_generic && !data.join("generic-tests").is_dir() {
+        return Err(format!(
+            "data dir {} has no generic-tests/ folder: the generic tests would be dropped ({hint})",
+            data.display()
+        ));
+    }
+    Ok(())
 }
 
 /// Discovery with the trust gate. Nothing is spent here: a grant (or the off-switch) only *would

@@ -43,11 +43,13 @@ pub fn run(cfg: RunConfig, outputs: Outputs) -> u8 {
         subscribers,
         file_errors,
     } = outputs;
+    watch_signals();
     let bus = Arc::new(EventBus::new(Redactor::new()));
     for s in subscribers {
         bus.subscribe(s);
     }
-    let (end, run_dir) = match open(cfg, &bus, file_errors) {
+    let coord_dir = cfg.coord_dir.clone();
+    let (mut end, run_dir) = match open(cfg, &bus, file_errors) {
         Err(e) => (RunEnd::stopped(e.class(), Some(e.to_string())), None),
         Ok(Opened::NoTests { run_dir }) => {
             let _ = std::fs::remove_dir_all(&run_dir);
@@ -58,6 +60,7 @@ pub fn run(cfg: RunConfig, outputs: Outputs) -> u8 {
             (go(shared, &failures), Some(dir))
         }
     };
+    end.ledger_checkpoint = ledger_head(coord_dir.as_deref());
     let code = end.exit_code;
     bus.emit(EventKind::RunFinished(end));
     if let Some(dir) = run_dir {
@@ -85,10 +88,12 @@ pub struct Listing {
 /// `--list` / `--collect-only`: the tests a run would run, read-only. Nothing is deployed,
 /// provisioned, recorded or consumed, and no repo-local file runs unless the allowlist allows it.
 pub fn list(cfg: &RunConfig) -> Result<Listing, RunError> {
+    watch_signals();
     let paths = CoordPaths::resolve(cfg.coord_dir.as_deref()).map_err(RunError::CoordResolve)?;
     let tmp = tempfile::tempdir().map_err(RunError::TempDir)?;
     let run_id = prepare::new_run_id();
-    let p = prepare::prepare(cfg, &paths, tmp.path(), &run_id, Purpose::List)?;
+    let p = prepare::prepare(cfg, &paths, tmp.path(), &run_id, Purpose::List)
+        .and_then(prepare::unless_interrupted)?;
     let g = prepare::gate_event(&p.discovery.gate, &p.recipe, cfg.pr);
     let mut held_back = p.held_back.clone();
     if !g.allowed {
@@ -104,6 +109,25 @@ pub fn list(cfg: &RunConfig) -> Result<Listing, RunError> {
         gate: format!("{}  {} — {}", g.word(), g.gate.as_str(), g.reason),
         held_back,
     })
+}
+
+/// Until the session watches signals itself (`supervise`), SIGINT/SIGTERM raise the flag that stops
+/// a running git (clone, fetch) with its process group; the run then ends interrupted (exit 2).
+fn watch_signals() {
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Err(e) = signal_hook::flag::register(sig, crate::recipe::interrupt_flag()) {
+            eprintln!("cc-ci: cannot watch signal {sig} ({e})");
+        }
+    }
+}
+
+/// The ledger's head as `SEQ:HASH`, for the end of the run (`None` when it cannot be read).
+fn ledger_head(coord_dir: Option<&std::path::Path>) -> Option<String> {
+    let paths = CoordPaths::resolve(coord_dir).ok()?;
+    crate::coord::head(&paths)
+        .ok()
+        .flatten()
+        .map(|c| c.to_string())
 }
 
 enum Opened {
@@ -126,7 +150,7 @@ fn open(
         repair_perms: false,
     };
     provision(&paths, &opts).map_err(RunError::Provision)?;
-    reconcile(&paths).map_err(RunError::Reconcile)?;
+    let reconciled = reconcile(&paths).map_err(RunError::Reconcile)?;
     let ledger = Arc::new(Ledger::open(&paths).map_err(RunError::Ledger)?);
     let recorder = LedgerRecorder::new(Arc::clone(&ledger));
     let failures = recorder.failures();
@@ -144,7 +168,14 @@ fn open(
         ledger: &ledger,
         bus,
     };
-    let prepared = prepare::prepare(&cfg, &paths, &paths.runs, &run_id, purpose)?;
+    if reconciled.needs_attention() {
+        // Quarantined spool files and id collisions are recorded; the operator must see them too.
+        bus.emit(EventKind::Warning {
+            message: format!("coord reconcile: {reconciled}"),
+        });
+    }
+    let prepared = prepare::prepare(&cfg, &paths, &paths.runs, &run_id, purpose)
+        .and_then(prepare::unless_interrupted)?;
     bus.subscribe_first(Box::new(ArtifactWriter::new(
         artifact_paths(&cfg, &prepared),
         bus.redactor().clone(),
@@ -264,6 +295,7 @@ pub(super) fn conclude(sh: &Shared, signal: Option<&str>, failures: &LedgerFailu
                 .map(|p| p.ledger_db),
         },
         secrets_printed: sh.bus.leaked(),
+        ledger_checkpoint: None,
     }
 }
 
@@ -299,6 +331,10 @@ fn supervise(sh: &Arc<Shared>) -> Option<&'static str> {
             None
         }
     };
+    // A signal that came after preparing and before the watcher above only raised the flag.
+    if crate::recipe::interrupt_flag().load(Ordering::SeqCst) {
+        let _ = tx.send(Msg::Signal(signal_hook::consts::SIGTERM));
+    }
     let worker = Arc::clone(sh);
     std::thread::spawn(move || {
         let r =

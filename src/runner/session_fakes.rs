@@ -333,6 +333,7 @@ fn config(dir: &Path, stages: Vec<Tier>, selection: Selection) -> RunConfig {
         artifacts: None,
         pause_after: None,
         create_proxy_network: false,
+        git_timeout: crate::recipe::DEFAULT_GIT_TIMEOUT,
         ci: false,
         trust_gate_off: false,
         selection,

@@ -244,22 +244,32 @@ impl<'p> Decoder<'p> {
         }
     }
 
-    /// A duration like `90s`, `5m`, `1m 30s`; a plain integer means seconds.
-    pub fn duration(&mut self, node: &Node, key: &str, context: &str) -> Option<Duration> {
+    /// A duration like `90s`, `5m`, `1m 30s` (a plain integer means seconds) in `[min, max]`.
+    pub fn duration(
+        &mut self,
+        node: &Node,
+        key: &str,
+        context: &str,
+        min: Duration,
+        max: Duration,
+    ) -> Option<Duration> {
         let s = self.string(node, key, context)?;
-        if let Ok(secs) = s.trim().parse::<u64>() {
-            return Some(Duration::from_secs(secs));
-        }
-        match humantime::parse_duration(s.trim()) {
+        match crate::duration::parse_bounded(&s, min, max) {
             Ok(d) => Some(d),
-            Err(e) => {
+            Err(e @ crate::duration::DurationError::Syntax { .. }) => {
+                let why = e.to_string();
+                let why = why.split(" (hint:").next().unwrap_or(&why).to_string();
                 self.invalid_hint(
                     node,
                     Some(key),
                     context,
-                    format!("`{s}` is not a duration: {e}"),
+                    why,
                     Some("write e.g. `90s`, `5m` or `1m 30s`".into()),
                 );
+                None
+            }
+            Err(e) => {
+                self.invalid(node, Some(key), context, e.to_string());
                 None
             }
         }

@@ -56,6 +56,8 @@ pub enum SpecErrorKind {
     DuplicateTest { name: String, first_line: usize },
     /// The file cannot be read or is not where it may be.
     Io { message: String },
+    /// The bytes are not spec text (not UTF-8, a byte order mark, a NUL or control character).
+    Text { message: String },
 }
 
 impl SpecError {
@@ -130,7 +132,7 @@ impl SpecError {
             SpecErrorKind::DuplicateTest { name, first_line } => format!(
                 "duplicate test name `{name}` (first defined on line {first_line}; trial ids must be unique)"
             ),
-            SpecErrorKind::Io { message } => message.clone(),
+            SpecErrorKind::Io { message } | SpecErrorKind::Text { message } => message.clone(),
         };
         format!("{pos}: {msg}")
     }

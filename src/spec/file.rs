@@ -81,6 +81,9 @@ pub fn parse_spec(display_path: &Path, text: &str) -> Result<SpecFile, SpecError
 
 /// Parses a spec file, returning every error found (never an empty error list).
 pub fn parse_spec_all(display_path: &Path, text: &str) -> Result<SpecFile, Vec<SpecError>> {
+    if let Some(e) = super::source::check_text(display_path, text) {
+        return Err(vec![e]);
+    }
     let root = node::parse(text).map_err(|e| {
         vec![SpecError {
             file: display_path.to_path_buf(),
@@ -124,6 +127,9 @@ fn decode(dec: &mut Decoder, root: &node::Node, path: &Path) -> Option<SpecFile>
         return None;
     }
     let fl = dec.fields(root, None, "spec file", &keys)?;
+    if let Some(n) = fl.get("description") {
+        dec.string(n, "description", "spec file");
+    }
     let tier = dec.required(&fl, "tier").and_then(|n| {
         let s = dec.string(n, "tier", "spec file")?;
         match s.parse::<Tier>() {

@@ -74,8 +74,8 @@ pub const META_FIELDS: &[Field] = &[
     f("tiers", "list of tiers", false, "tiers the recipe supports; default: all"),
     f("not_applicable", "mapping tier: reason", false, "tiers that do not apply, with an honest reason (recorded as N/A)"),
     f("skip_generic", "list of tiers", false, "opt out of the generic tests of these tiers (in CI this needs a `skip-generic` grant)"),
-    f("deploy_timeout", "duration", false, "how long a deploy may take to converge; default: the recipe's `coop-cloud.<stack>.timeout` label"),
-    f("http_timeout", "duration", false, "how long HTTP checks retry before failing"),
+    f("deploy_timeout", "duration", false, "how long a deploy may take to converge (1s to 1h); default: the recipe's `coop-cloud.<stack>.timeout` label"),
+    f("http_timeout", "duration", false, "how long HTTP checks retry before failing (1s to 1h)"),
     f("health_path", "string", false, "path of the generic HTTP check; default `/`"),
     f("accepted_statuses", "list of integers", false, "statuses the generic HTTP check accepts; default 200–399; 404 is never accepted"),
     f("readiness", "mapping", false, "probe to wait on after a deploy: `{http: {path, port}}` or `{tcp: {port}}`"),
@@ -96,6 +96,9 @@ pub fn parse_meta(display_path: &Path, text: &str) -> Result<RecipeMeta, SpecErr
 
 /// Parses `recipe.yaml`, returning every error. An empty file is empty metadata.
 pub fn parse_meta_all(display_path: &Path, text: &str) -> Result<RecipeMeta, Vec<SpecError>> {
+    if let Some(e) = super::source::check_text(display_path, text) {
+        return Err(vec![e]);
+    }
     let root = node::parse(text).map_err(|e| {
         vec![SpecError {
             file: display_path.to_path_buf(),
@@ -120,6 +123,10 @@ pub fn parse_meta_all(display_path: &Path, text: &str) -> Result<RecipeMeta, Vec
 }
 
 const CTX: &str = "recipe.yaml";
+
+/// Bounds of `deploy_timeout` and `http_timeout`: a wait of a second at least, of an hour at most.
+pub const MIN_TIMEOUT: Duration = Duration::from_secs(1);
+pub const MAX_TIMEOUT: Duration = crate::duration::HOUR;
 
 fn tier_of(dec: &mut Decoder, n: &Node, key: &str) -> Option<Tier> {
     let s = dec.string(n, key, CTX)?;
@@ -179,6 +186,9 @@ fn decode(dec: &mut Decoder, root: &Node) -> RecipeMeta {
     let Some(fl) = dec.fields(root, None, CTX, &keys) else {
         return m;
     };
+    if let Some(n) = fl.get("description") {
+        dec.string(n, "description", CTX);
+    }
     if let Some(n) = fl.get("tiers") {
         m.tiers = dec.list(n, "tiers", CTX).map(|items| {
             items
@@ -226,10 +236,10 @@ fn decode(dec: &mut Decoder, root: &Node) -> RecipeMeta {
     }
     m.deploy_timeout = fl
         .get("deploy_timeout")
-        .and_then(|n| dec.duration(n, "deploy_timeout", CTX));
+        .and_then(|n| dec.duration(n, "deploy_timeout", CTX, MIN_TIMEOUT, MAX_TIMEOUT));
     m.http_timeout = fl
         .get("http_timeout")
-        .and_then(|n| dec.duration(n, "http_timeout", CTX));
+        .and_then(|n| dec.duration(n, "http_timeout", CTX, MIN_TIMEOUT, MAX_TIMEOUT));
     m.health_path = fl.get("health_path").and_then(|n| {
         let p = dec.text(n, "health_path", CTX)?;
         if !p.starts_with('/') {

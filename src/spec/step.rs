@@ -61,11 +61,14 @@ pub const STEPS: &[Kind] = &[
         fields: &[f("name", "name", true, "the name to record under"), f("service", "string", true, "the compose service"),
             f("command", "string | list", true, "command whose stdout is recorded")],
         example: "- record: {name: index_sum, service: app, command: sha256sum /var/www/index.html}" },
-    Kind { name: "sleep", summary: "Waits a fixed time (a duration: `5s`, `1m`).", fields: &[],
+    Kind { name: "sleep", summary: "Waits a fixed time (a duration: `5s`, `1m`; at most 1h).", fields: &[],
         example: "- sleep: 5s" },
     Kind { name: "wait_healthy", summary: "Waits until every service has converged and every healthcheck passes (bounded by the deploy timeout).", fields: &[],
         example: "- wait_healthy: {}" },
 ];
+
+/// The longest `sleep` step.
+pub const MAX_SLEEP: Duration = crate::duration::HOUR;
 
 /// The keys of `op:`.
 pub const OP_KEYS: [&str; 3] = ["skip", "env", "steps"];
@@ -107,7 +110,9 @@ fn parse_step(dec: &mut Decoder, node: &Node) -> Option<Step> {
     };
     let ctx = format!("{name} step");
     match *name {
-        "sleep" => dec.duration(value, "sleep", &ctx).map(Step::Sleep),
+        "sleep" => dec
+            .duration(value, "sleep", &ctx, Duration::ZERO, MAX_SLEEP)
+            .map(Step::Sleep),
         "wait_healthy" => {
             let empty = value.is_null() || matches!(&value.value, Value::Map(m) if m.is_empty());
             if !empty {

@@ -26,5 +26,7 @@ mod report_junit;
 mod report_results;
 mod report_text;
 mod reporters_agree;
+mod run_usage;
 mod spec_discovery;
 mod spec_docs;
+mod spec_hostile;

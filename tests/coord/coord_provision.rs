@@ -93,7 +93,16 @@ fn a_group_readable_key_is_refused_then_repaired_and_recorded() {
     t.expect(
         2,
         &[
-            "grant", "mint", "--gate", "g", "--recipe", "r", "--ttl", "1h", "--reason", "x",
+            "grant",
+            "mint",
+            "--gate",
+            "repo-local",
+            "--recipe",
+            "r",
+            "--ttl",
+            "1h",
+            "--reason",
+            "x",
         ],
     );
 
@@ -162,10 +171,19 @@ fn processes_provisioning_at_once_agree_on_one_key() {
         );
         // Everyone agrees: a grant minted now checks with the key on disk.
         let id = t.ok(&[
-            "grant", "mint", "--gate", "g", "--recipe", "r", "--ttl", "1h", "--reason", "x",
+            "grant",
+            "mint",
+            "--gate",
+            "repo-local",
+            "--recipe",
+            "r",
+            "--ttl",
+            "1h",
+            "--reason",
+            "x",
         ]);
         assert!(id.trim().starts_with("g-"));
-        t.ok(&["grant", "check", "--gate", "g", "--recipe", "r"]);
+        t.ok(&["grant", "check", "--gate", "repo-local", "--recipe", "r"]);
         t.ok(&["ledger", "verify"]);
     }
 }

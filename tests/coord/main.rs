@@ -6,10 +6,14 @@
 mod cli;
 #[path = "../support/coord.rs"]
 mod coord;
+#[path = "../support/process.rs"]
+mod process;
 mod support {
-    pub(crate) use super::{cli, coord};
+    pub(crate) use super::{cli, coord, process};
 }
 
+mod coord_hostile;
 mod coord_provision;
 mod grant_escape;
 mod ledger_chain;
+mod ledger_hostile;

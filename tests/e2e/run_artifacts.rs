@@ -197,6 +197,26 @@ fn results_junit_markdown_and_ledger_agree_on_every_verdict() {
         "verdicts without a test in results.json: {extra:?}"
     );
 
+    // The checkpoint printed, commented and in results.json is the head the run ended on; this run's
+    // run_end event, the last, records it.
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&export.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let (before, last) = (&events[events.len() - 2], &events[events.len() - 1]);
+    assert_eq!(
+        (&last["kind"], &last["run_id"]),
+        (&"run_end".into(), &r.run_id.as_str().into())
+    );
+    let cp = format!("{}:{}", before["seq"], before["hash"].as_str().unwrap());
+    assert_eq!(last["data"]["checkpoint"], cp.as_str());
+    assert_eq!(r.ledger_checkpoint.as_deref(), Some(cp.as_str()));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!("ledger checkpoint {cp}")),
+        "{shown}"
+    );
+    assert!(summary.contains(&format!("--checkpoint {cp}")), "{summary}");
+
     // Badges next to results.json, carrying the level.
     for name in ["badge.svg", "badge-hello.svg"] {
         let svg = std::fs::read_to_string(f.artifacts.join(name))

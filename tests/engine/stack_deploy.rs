@@ -93,13 +93,77 @@ fn a_failed_upgrade_that_swarm_rolls_back_is_reported_as_rolled_back() {
     t.deployer.teardown().unwrap();
 }
 
+/// `docker service inspect` (the CLI, not cc-ci's code) prints the service's healthcheck and force-update
+/// counter as the engine stores them.
+fn inspect_healthcheck(service: &str) -> (serde_json::Value, u64) {
+    use wait_timeout::ChildExt;
+    let mut child = std::process::Command::new("docker")
+        .args(["service", "inspect", service])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("docker CLI");
+    let mut out = String::new();
+    std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut out).unwrap();
+    let status = child
+        .wait_timeout(std::time::Duration::from_secs(30))
+        .unwrap();
+    if status.is_none() {
+        let _ = child.kill();
+    }
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "docker service inspect"
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let tmpl = &v[0]["Spec"]["TaskTemplate"];
+    let force = tmpl["ForceUpdate"].as_u64().unwrap_or(0);
+    (tmpl["ContainerSpec"]["Healthcheck"].clone(), force)
+}
+
+/// What bollard's typed API makes of the same service: the engine spells the key `Healthcheck`,
+/// bollard's model `HealthCheck`, so the healthcheck is silently dropped on read.
+fn bollard_healthcheck(service: &str) -> Option<bollard::models::HealthConfig> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let docker = bollard::Docker::connect_with_defaults()
+            .unwrap()
+            .negotiate_version()
+            .await
+            .unwrap();
+        let svc = docker.inspect_service(service, None).await.unwrap();
+        svc.spec?.task_template?.container_spec?.health_check
+    })
+}
+
 #[test]
-fn convergence_is_seen_through_engine_events() {
+fn restart_keeps_the_healthcheck_bollard_drops_and_convergence_follows_events() {
     let mut t = TestApp::new("events");
     t.checkout("main");
     t.install(false);
     let e = engine();
+    let service = format!("{}_app", t.stack);
+    let (before, force_before) = inspect_healthcheck(&service);
+    assert_eq!(
+        before["Test"][1], "wget",
+        "the recipe's healthcheck: {before}"
+    );
+    assert_eq!(
+        bollard_healthcheck(&service),
+        None,
+        "bollard's model now reads `Healthcheck`: the raw read in services.rs can go"
+    );
     e.restart_service(&t.stack, "app").unwrap();
+    let (after, force_after) = inspect_healthcheck(&service);
+    assert_eq!(
+        force_after,
+        force_before + 1,
+        "the restart is a force update"
+    );
+    assert_eq!(after, before, "the force update kept the healthcheck");
     let mut lines = Vec::new();
     let r = e
         .wait_converged(&t.stack, std::time::Duration::from_secs(120), &mut |l| {

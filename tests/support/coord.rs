@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use super::cli::{cc_ci, text};
+use super::process::output_within;
 
 /// A temporary home and the coord base inside it.
 pub struct Tree {
@@ -34,9 +35,9 @@ impl Tree {
         c
     }
 
-    /// Runs `cc-ci <args> --coord-dir <base>`.
+    /// Runs `cc-ci <args> --coord-dir <base>` (killed, failing the test, after two minutes).
     pub fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().expect("run cc-ci")
+        output_within(&mut self.cmd(args), std::time::Duration::from_secs(120))
     }
 
     /// Runs and asserts exit 0; returns stdout.

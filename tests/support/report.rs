@@ -140,6 +140,7 @@ pub fn passing(recipe: &str, run_id: &str, started_at: &str) -> RunResult {
             not_run: None,
         }),
         secrets_printed: false,
+        ledger_checkpoint: None,
         interrupted: false,
         exit_code: 0,
         artifacts: Artifacts::default(),

@@ -91,10 +91,10 @@ pub fn service_spec(
                     driver_config,
                     ..Default::default()
                 };
-                (MountTypeEnum::VOLUME, source, Some(opts))
+                (MountType::VOLUME, source, Some(opts))
             }
-            MountKind::Bind => (MountTypeEnum::BIND, m.source.clone(), None),
-            MountKind::Tmpfs => (MountTypeEnum::TMPFS, None, None),
+            MountKind::Bind => (MountType::BIND, m.source.clone(), None),
+            MountKind::Tmpfs => (MountType::TMPFS, None, None),
         };
         mounts.push(Mount {
             target: Some(m.target.clone()),
@@ -209,6 +209,7 @@ pub fn service_spec(
             memory_bytes: d.reservations.memory,
             generic_resources: None,
         }),
+        ..Default::default()
     };
     let networks = service_networks(svc)
         .into_iter()
