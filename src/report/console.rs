@@ -10,7 +10,9 @@ use crate::exit::ExitClass;
 use crate::spec::Tier;
 
 use super::aggregate::Aggregator;
-use super::event::{EventKind, OpFinish, OpOutcome, RunEvent, SkipReason, Subscriber, TierStart};
+use super::event::{
+    EventKind, OpFinish, OpOutcome, Pause, RunEvent, SkipReason, Subscriber, TierStart,
+};
 use super::libtest::{TrialBlock, TrialStyle};
 use super::terminal;
 
@@ -121,7 +123,7 @@ impl TerminalReporter {
                     writeln!(out, "\n── {} not applicable: {reason} ──", s.tier)?
                 }
             },
-            EventKind::Paused { tier, waiting } => pause_line(*tier, *waiting, out)?,
+            EventKind::Paused(p) => pause_lines(p, out)?,
             EventKind::Interrupted { signal } => writeln!(
                 self.err,
                 "\ncc-ci: {signal} received: stopping the run and tearing down"
@@ -184,19 +186,25 @@ fn op_line(o: &OpFinish, out: &mut dyn Write) -> std::io::Result<()> {
     }
 }
 
-/// The `--pause-after` prompt, or why there is none.
-fn pause_line(tier: Tier, waiting: bool, out: &mut dyn Write) -> std::io::Result<()> {
-    if waiting {
-        writeln!(
-            out,
-            "paused after {tier}: the app is live. Press Enter to continue (teardown follows as always)…"
-        )
-    } else {
-        writeln!(
+/// The `--pause-after` prompt with how to look inside the app, or why there is no prompt.
+fn pause_lines(p: &Pause, out: &mut dyn Write) -> std::io::Result<()> {
+    let tier = p.tier;
+    if !p.waiting {
+        return writeln!(
             out,
             "--pause-after {tier}: standard input is not a terminal; not pausing"
-        )
+        );
     }
+    writeln!(out, "paused after {tier}: the app is live (run {}).", p.run_id)?;
+    writeln!(out, "  run a command in it (one per call; repeat with other commands):")?;
+    writeln!(out, "    {}", p.exec_hint())?;
+    if !p.services.is_empty() {
+        writeln!(out, "  services: {}", p.services.join(", "))?;
+    }
+    writeln!(
+        out,
+        "Press Enter to continue (teardown follows as always)…"
+    )
 }
 
 impl Subscriber for TerminalReporter {

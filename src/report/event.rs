@@ -75,7 +75,7 @@ pub enum EventKind {
     /// A tier that will not run (an earlier op failed, `-x`) or does not apply, with its tests.
     TierSkipped(TierSkip),
     /// `--pause-after`: the app is live; `waiting` is false when there is no terminal to wait on.
-    Paused { tier: Tier, waiting: bool },
+    Paused(Pause),
     /// SIGINT/SIGTERM: the run stops and tears down at once.
     Interrupted { signal: String },
     /// The session panicked; teardown follows.
@@ -98,6 +98,37 @@ pub struct RunStart {
     pub pr: Option<u64>,
     pub stages: Vec<Tier>,
     pub deployer: String,
+}
+
+/// `--pause-after`: where the app can be looked at while the run waits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pause {
+    pub tier: Tier,
+    /// False when there is no terminal to wait on (the run goes on at once).
+    pub waiting: bool,
+    pub run_id: String,
+    /// The app's services (short names), the main one first.
+    #[serde(default)]
+    pub services: Vec<String>,
+    /// The coord tree the run uses, when it was not the default one (`cc-ci exec` needs it then).
+    #[serde(default)]
+    pub coord_dir: Option<String>,
+}
+
+impl Pause {
+    /// A ready-to-paste `cc-ci exec` into the main service.
+    pub fn exec_hint(&self) -> String {
+        let coord = self
+            .coord_dir
+            .as_ref()
+            .map(|d| format!(" --coord-dir '{d}'"))
+            .unwrap_or_default();
+        let service = self.services.first().map_or("app", String::as_str);
+        format!(
+            "cc-ci exec{coord} --run {} --service {service} -- sh -c 'ps; ls /'",
+            self.run_id
+        )
+    }
 }
 
 /// Which gate a decision is about.

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use crate::deploy::Deployer;
 use crate::report::event::{
-    DeployerNote, OpFinish, OpOutcome, Progress, SeedFinish, SkipReason, TierSkip, TierStart,
+    DeployerNote, OpFinish, OpOutcome, Pause, Progress, SeedFinish, SkipReason, TierSkip, TierStart,
 };
 use crate::report::{EventBus, EventKind, Outcome, UpgradeProof};
 use crate::spec::Tier;
@@ -57,7 +57,7 @@ pub fn run_tiers(sh: &Shared) {
         }
         run_tier(sh, tp, &stop, &mut carry);
         if sh.cfg.pause_after == Some(tp.tier) {
-            pause(&sh.bus, tp.tier);
+            pause(sh, tp.tier);
         }
     }
 }
@@ -342,10 +342,28 @@ fn upgrade_proof(live: &Live) -> Option<UpgradeProof> {
     })
 }
 
-/// `--pause-after`: waits for Enter on a terminal (CI refuses the flag before the run starts).
-fn pause(bus: &EventBus, tier: Tier) {
+/// `--pause-after`: says how to look inside the live app, then waits for Enter on a terminal (CI
+/// refuses the flag before the run starts).
+fn pause(sh: &Shared, tier: Tier) {
     let waiting = std::io::stdin().is_terminal();
-    bus.emit(EventKind::Paused { tier, waiting });
+    let live = &sh.live;
+    let mut services: Vec<String> = live
+        .services()
+        .map(|s| s.into_iter().map(|s| s.name).collect())
+        .unwrap_or_default();
+    services.sort_by_key(|s| (*s != live.main_service, s.clone()));
+    sh.bus.emit(EventKind::Paused(Pause {
+        tier,
+        waiting,
+        run_id: live.app.run_id.clone(),
+        services,
+        coord_dir: sh.cfg.coord_dir.as_ref().map(|d| {
+            std::path::absolute(d)
+                .unwrap_or_else(|_| d.clone())
+                .display()
+                .to_string()
+        }),
+    }));
     if waiting {
         let mut line = String::new();
         let _ = std::io::stdin().read_line(&mut line);
