@@ -7,7 +7,6 @@
 use std::io::Write;
 
 use crate::exit::ExitClass;
-use crate::spec::Tier;
 
 use super::aggregate::Aggregator;
 use super::event::{
@@ -195,16 +194,20 @@ fn pause_lines(p: &Pause, out: &mut dyn Write) -> std::io::Result<()> {
             "--pause-after {tier}: standard input is not a terminal; not pausing"
         );
     }
-    writeln!(out, "paused after {tier}: the app is live (run {}).", p.run_id)?;
-    writeln!(out, "  run a command in it (one per call; repeat with other commands):")?;
+    writeln!(
+        out,
+        "paused after {tier}: the app is live (run {}).",
+        p.run_id
+    )?;
+    writeln!(
+        out,
+        "  run a command in it (one per call; repeat with other commands):"
+    )?;
     writeln!(out, "    {}", p.exec_hint())?;
     if !p.services.is_empty() {
         writeln!(out, "  services: {}", p.services.join(", "))?;
     }
-    writeln!(
-        out,
-        "Press Enter to continue (teardown follows as always)…"
-    )
+    writeln!(out, "Press Enter to continue (teardown follows as always)…")
 }
 
 impl Subscriber for TerminalReporter {
