@@ -22,14 +22,15 @@ pub struct DashboardArgs {
     pub results: Vec<PathBuf>,
 }
 
-/// The coord base, resolved as DESIGN §3 says: explicit → CCCI_COORD_DIR → $XDG_CACHE_HOME/cc-ci/coord →
-/// $HOME/.cache/cc-ci/coord. (Private until `crate::coord::CoordPaths::resolve` lands; then use that.)
+/// Renders the dashboard of the runs the resolved coord base's ledger mirror lists (and of `--results`).
 pub fn run(a: DashboardArgs) -> anyhow::Result<ExitCode> {
     // The one shared resolver, as every consumer of the coord tree uses.
     let paths = crate::coord::CoordPaths::resolve(a.coord_dir.as_deref())?;
     let mirror = paths.mirror;
     let mut loaded = if mirror.exists() || a.results.is_empty() {
-        match dashboard::from_ledger(&mirror) {
+        // Older runs recorded their results path relative to where they ran: try it from here first.
+        let cwd = std::env::current_dir().ok();
+        match dashboard::from_ledger(&mirror, cwd.as_deref()) {
             Ok(l) => l,
             Err(e) => {
                 eprintln!("cc-ci: error: {e}");

@@ -253,9 +253,10 @@ fn build_config(
         data_dir: a.data_dir,
         allowlist: a.allowlist,
         recipe_base_url: a.recipe_base_url,
-        junitxml: a.junitxml,
-        summary_md: a.summary_md,
-        artifacts: a.artifacts,
+        // Recorded in results.json and the ledger: absolute, so they mean the same from anywhere.
+        junitxml: a.junitxml.map(absolute),
+        summary_md: a.summary_md.map(absolute),
+        artifacts: a.artifacts.map(absolute),
         pause_after,
         create_proxy_network: a.create_proxy_network,
         git_timeout: a.git_timeout,
@@ -264,4 +265,9 @@ fn build_config(
         selection,
     };
     Ok((config, notes))
+}
+
+/// `p` against the working directory (unchanged when it cannot be resolved).
+fn absolute(p: PathBuf) -> PathBuf {
+    std::path::absolute(&p).unwrap_or(p)
 }

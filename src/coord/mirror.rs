@@ -203,6 +203,20 @@ mod tests {
         assert_eq!(tail(&mut f, &p).unwrap(), (0, 0));
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 128, failure_persistence: None, ..Default::default() })]
+
+        #[test]
+        fn the_tail_of_any_mirror_never_panics_and_never_grows_it(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+            let d = tempfile::tempdir().unwrap();
+            let p = d.path().join("m.jsonl");
+            std::fs::write(&p, &bytes).unwrap();
+            let mut f = OpenOptions::new().read(true).append(true).open(&p).unwrap();
+            let _ = tail(&mut f, &p);
+            proptest::prop_assert!(std::fs::metadata(&p).unwrap().len() <= bytes.len() as u64);
+        }
+    }
+
     #[test]
     fn tail_finds_a_line_longer_than_one_chunk() {
         let d = tempfile::tempdir().unwrap();

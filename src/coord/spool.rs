@@ -306,6 +306,40 @@ mod tests {
         assert!(rejected(&big).contains("larger than"));
     }
 
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() })]
+
+            #[test]
+            fn arbitrary_bytes_are_never_an_event(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+                let d = tempfile::tempdir().unwrap();
+                let p = d.path().join("1-x.json");
+                std::fs::write(&p, &bytes).unwrap();
+                prop_assert!(!matches!(read(&p, &K), Spooled::Event(_)));
+            }
+
+            #[test]
+            fn a_spooled_event_reads_back_as_itself(
+                subject in any::<String>(),
+                outcome in any::<String>(),
+                value in any::<String>(),
+                run in proptest::option::of("[a-z0-9-]{1,20}"),
+            ) {
+                let d = tempfile::tempdir().unwrap();
+                let mut n = NewEvent::new("verdict", subject, outcome).data(json!({ "v": value }));
+                if let Some(r) = &run {
+                    n = n.run(r);
+                }
+                let ev = Stamped::stamp(n, "host");
+                let p = write(d.path(), &ev, &K).unwrap();
+                prop_assert_eq!(read(&p, &K), Spooled::Event(ev));
+            }
+        }
+    }
+
     #[test]
     fn quarantine_keeps_every_file_under_a_free_name() {
         let d = tempfile::tempdir().unwrap();

@@ -170,12 +170,23 @@ impl Aggregator {
         if let Some(n) = o.deploy_count {
             self.r.deploy_count = n;
         }
+        if let OpOutcome::Unsupported { reason } = &o.outcome {
+            // The tier cannot run here: unsupported, with no op result that could read as a pass.
+            if let Some(t) = self.tier_mut(o.tier.as_str()) {
+                t.status = TierStatus::NotApplicable {
+                    reason: reason.clone(),
+                    declared: false,
+                };
+            }
+            return;
+        }
         let (name, ok, duration_ms, error) = match &o.outcome {
             OpOutcome::Ok => (o.op.clone(), true, o.duration_ms, None),
             OpOutcome::Failed { error } => {
                 (o.op.clone(), false, o.duration_ms, Some(error.clone()))
             }
             OpOutcome::Skipped { reason } => (format!("skipped ({reason})"), true, 0, None),
+            OpOutcome::Unsupported { .. } => return,
         };
         if let Some(t) = self.tier_mut(o.tier.as_str()) {
             t.op = Some(OpResult {
@@ -197,11 +208,14 @@ impl Aggregator {
             .map(|(_, ids)| ids.clone())
             .unwrap_or_default();
         if let Some(t) = self.tier_mut(tier) {
-            t.status = if failed {
-                TierStatus::Failed
-            } else {
-                TierStatus::Passed
-            };
+            // An op that was unsupported already made the tier so; otherwise the verdict is here.
+            if matches!(t.status, TierStatus::Passed | TierStatus::Failed) {
+                t.status = if failed {
+                    TierStatus::Failed
+                } else {
+                    TierStatus::Passed
+                };
+            }
             let pos = |id: &str| order.iter().position(|o| o == id).unwrap_or(usize::MAX);
             t.tests.sort_by_key(|x| pos(&x.id));
         }

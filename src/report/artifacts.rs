@@ -1,5 +1,6 @@
 //! The run's files, written when the last event arrives: the Markdown PR comment, JUnit XML,
-//! results.json, the badges and `events.jsonl` (the event stream itself). A subscriber: it renders the
+//! results.json (and its copy in the run's coord directory), the badges and `events.jsonl` (the event
+//! stream itself). A subscriber: it renders the
 //! [`RunResult`](super::RunResult) the events add up to, masked once more with every secret known at the
 //! end. A file that cannot be written is reported on the error stream and left out of the artifacts.
 
@@ -23,6 +24,9 @@ pub struct ArtifactPaths {
     pub dir: PathBuf,
     pub junit: Option<PathBuf>,
     pub markdown: Option<PathBuf>,
+    /// A second results.json, in the run's own coord directory, when `dir` is elsewhere: the dashboard
+    /// finds the run there after its artifact directory was cleaned away.
+    pub copy_dir: Option<PathBuf>,
 }
 
 /// Writes the run's files at its end.
@@ -72,6 +76,14 @@ impl ArtifactWriter {
                 "cannot write results.json in {}: {e}",
                 dir.display()
             ));
+        }
+        if let Some(copy) = self.paths.copy_dir.clone().filter(|c| *c != dir) {
+            if let Err(e) = results::write(&r, &copy) {
+                self.problem(format!(
+                    "cannot write the copy of results.json in {}: {e}",
+                    copy.display()
+                ));
+            }
         }
         if let Err(e) = badge::write_badges(&r, &dir) {
             self.problem(format!("cannot write the badges in {}: {e}", dir.display()));

@@ -118,8 +118,12 @@ impl TerminalReporter {
                 SkipReason::NotRun { reason } => {
                     writeln!(out, "\n── {} not run: {reason} ──", s.tier)?
                 }
+                SkipReason::NotApplicable {
+                    reason,
+                    declared: true,
+                } => writeln!(out, "\n── {} not applicable: {reason} ──", s.tier)?,
                 SkipReason::NotApplicable { reason, .. } => {
-                    writeln!(out, "\n── {} not applicable: {reason} ──", s.tier)?
+                    writeln!(out, "\n── {} unsupported: {reason} ──", s.tier)?
                 }
             },
             EventKind::Paused(p) => pause_lines(p, out)?,
@@ -182,6 +186,9 @@ fn op_line(o: &OpFinish, out: &mut dyn Write) -> std::io::Result<()> {
         OpOutcome::Ok => writeln!(out, "{} op ok in {secs:.1}s", o.op),
         OpOutcome::Failed { error } => writeln!(out, "{} op FAILED in {secs:.1}s: {error}", o.op),
         OpOutcome::Skipped { .. } => Ok(()),
+        OpOutcome::Unsupported { reason } => {
+            writeln!(out, "{} op unsupported here: {reason}", o.op)
+        }
     }
 }
 

@@ -264,6 +264,11 @@ pub enum OpOutcome {
     Skipped {
         reason: String,
     },
+    /// The op cannot be done here (e.g. abra found no backup bot on the server): the tier is
+    /// unsupported — not failed, never passed — and its assertions do not run.
+    Unsupported {
+        reason: String,
+    },
 }
 
 /// A tier's op ended.

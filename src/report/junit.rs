@@ -210,7 +210,7 @@ fn tier_status(t: &TierResult) -> String {
             reason,
             declared: true,
         } => format!("declared not applicable: {reason}"),
-        TierStatus::NotApplicable { reason, .. } => format!("not applicable: {reason}"),
+        TierStatus::NotApplicable { reason, .. } => format!("unsupported: {reason}"),
     }
 }
 

@@ -92,7 +92,7 @@ pub fn records_of(ev: &RunEvent, run: &Aggregator) -> Vec<NewEvent> {
                 if s.error.is_none() { "ok" } else { "failed" },
             )
             .data(json!({ "error": s.error }))],
-            EventKind::OpFinished(o) => vec![op(o)],
+            EventKind::OpFinished(o) => op(o),
             EventKind::TrialFinished(t) => vec![verdict(&t.test, t.tier)],
             EventKind::TierSkipped(s) => skipped(s),
             EventKind::Interrupted { signal } => {
@@ -126,18 +126,31 @@ fn gate(g: &GateDecision) -> NewEvent {
     NewEvent::new("gate_decision", subject, outcome).data(data)
 }
 
-fn op(o: &OpFinish) -> NewEvent {
+/// The op; an unsupported op is also the tier's verdict (unsupported, as a tier that cannot run).
+fn op(o: &OpFinish) -> Vec<NewEvent> {
     let error = match &o.outcome {
         OpOutcome::Skipped { reason } => {
-            return NewEvent::new("op", format!("{}::op", o.tier), "skipped")
-                .data(json!({ "reason": reason }));
+            return vec![NewEvent::new("op", format!("{}::op", o.tier), "skipped")
+                .data(json!({ "reason": reason }))];
+        }
+        OpOutcome::Unsupported { reason } => {
+            let subject = format!("{}::{}", o.tier, o.op);
+            return vec![
+                NewEvent::new("op", subject, "unsupported").data(json!({
+                    "duration_ms": o.duration_ms, "reason": reason, "deployer": o.deployer,
+                })),
+                NewEvent::new("verdict", format!("{}::tier", o.tier), "not_applicable")
+                    .data(json!({ "reason": reason, "declared": false })),
+            ];
         }
         OpOutcome::Failed { error } => Some(error),
         OpOutcome::Ok => None,
     };
     let outcome = if error.is_none() { "ok" } else { "failed" };
-    NewEvent::new("op", format!("{}::{}", o.tier, o.op), outcome)
-        .data(json!({ "duration_ms": o.duration_ms, "error": error, "deployer": o.deployer }))
+    vec![
+        NewEvent::new("op", format!("{}::{}", o.tier, o.op), outcome)
+            .data(json!({ "duration_ms": o.duration_ms, "error": error, "deployer": o.deployer })),
+    ]
 }
 
 /// A tier that does not apply is one verdict; a tier not run, one verdict per test.

@@ -1,9 +1,11 @@
 //! The level ladder: what a finished run proves about a recipe, as one number.
 //!
 //! L1 install · L2 upgrade · L3 backup/restore · L4 functional · L5 lint. Each rung is pass, fail,
-//! skip (intentional: declared not applicable in recipe.yaml, or structurally impossible) or unverified
-//! (should have run and did not). The level is the highest passing rung with every rung below it passing
-//! or intentionally skipped; a fail or unverified rung stops the climb. This module only reads verdicts:
+//! skip (intentional: declared not applicable in recipe.yaml, or structurally impossible), unsupported
+//! (backup or restore cannot be tested for this recipe or on this server — no `backupbot.backup` label,
+//! no backup bot — and recipe.yaml does not declare it) or unverified (should have run and did not). The
+//! level is the highest passing rung with every rung below it passing or intentionally skipped; a fail,
+//! unsupported or unverified rung stops the climb. This module only reads verdicts:
 //! it never changes one, and no renderer may change the level it computes.
 
 use serde::{Deserialize, Serialize};
@@ -43,6 +45,10 @@ pub enum RungStatus {
     Skip {
         reason: String,
     },
+    /// Cannot be tested here and not declared so: never passed, and the climb stops below it.
+    Unsupported {
+        reason: String,
+    },
     /// Should have run and did not.
     Unverified {
         reason: String,
@@ -55,6 +61,7 @@ impl RungStatus {
             RungStatus::Pass => "pass",
             RungStatus::Fail { .. } => "fail",
             RungStatus::Skip { .. } => "skip",
+            RungStatus::Unsupported { .. } => "unsupported",
             RungStatus::Unverified { .. } => "unverified",
         }
     }
@@ -64,6 +71,7 @@ impl RungStatus {
             RungStatus::Pass => None,
             RungStatus::Fail { reason }
             | RungStatus::Skip { reason }
+            | RungStatus::Unsupported { reason }
             | RungStatus::Unverified { reason } => Some(reason),
         }
     }
@@ -147,7 +155,9 @@ pub fn compute(r: &RunResult) -> Ladder {
         match s {
             RungStatus::Pass => level = n,
             RungStatus::Skip { .. } => {}
-            RungStatus::Fail { reason } | RungStatus::Unverified { reason } => {
+            RungStatus::Fail { reason }
+            | RungStatus::Unsupported { reason }
+            | RungStatus::Unverified { reason } => {
                 cap_reason = Some(format!("L{n} {} {}: {reason}", RUNGS[i], s.word()));
                 break;
             }
@@ -206,12 +216,13 @@ fn tier_rung(r: &RunResult, name: &str, matters: bool, flags: &mut Vec<String>) 
                 RungStatus::Skip {
                     reason: format!("{name} declared not applicable: {reason}"),
                 }
-            } else {
-                if matters {
-                    flags.push(format!(
-                        "possible coverage gap: {name} not applicable ({reason}) without a declaration in recipe.yaml"
-                    ));
+            } else if matters {
+                // Backup and restore that cannot run here are not proven: an honest skip needs a
+                // declaration in recipe.yaml.
+                RungStatus::Unsupported {
+                    reason: format!("{name} unsupported: {reason}"),
                 }
+            } else {
                 RungStatus::Skip {
                     reason: format!("{name} not applicable: {reason}"),
                 }
@@ -282,13 +293,17 @@ fn stale(t: &TierResult) -> String {
 }
 
 /// Combines the statuses of tiers that make one rung: any fail fails it, then any unverified leaves it
-/// unverified; it passes when every part passed, and is skipped otherwise.
+/// unverified, then any unsupported leaves it unsupported; it passes when every part passed, and is
+/// skipped otherwise.
 fn combine(parts: &[(&str, RungStatus)]) -> RungStatus {
     let find = |pred: fn(&RungStatus) -> bool| parts.iter().find(|(_, s)| pred(s)).map(|(_, s)| s);
     if let Some(s) = find(|s| matches!(s, RungStatus::Fail { .. })) {
         return s.clone();
     }
     if let Some(s) = find(|s| matches!(s, RungStatus::Unverified { .. })) {
+        return s.clone();
+    }
+    if let Some(s) = find(|s| matches!(s, RungStatus::Unsupported { .. })) {
         return s.clone();
     }
     if parts.iter().all(|(_, s)| *s == RungStatus::Pass) {

@@ -146,7 +146,7 @@ fn structural_skip_of_upgrade_climbs_past_it_without_a_flag() {
 }
 
 #[test]
-fn undeclared_backup_not_applicable_is_a_possible_coverage_gap() {
+fn undeclared_backup_not_applicable_is_unsupported_and_stops_the_climb_below_l3() {
     let mut r = sample::run();
     set_tier(
         &mut r,
@@ -157,10 +157,30 @@ fn undeclared_backup_not_applicable_is_a_possible_coverage_gap() {
         tier("restore", na("nothing to restore", false), vec![]),
     );
     let l = compute(&r);
-    assert_eq!(l.level, 5);
-    assert!(matches!(l.rungs[2].status, RungStatus::Skip { .. }));
-    assert_eq!(l.flags.len(), 2, "{:?}", l.flags);
-    assert!(l.flags[0].starts_with("possible coverage gap: backup"));
+    assert_eq!(l.level, 2);
+    assert_eq!(
+        l.rungs[2].status,
+        RungStatus::Unsupported {
+            reason: "backup unsupported: no backupbot.backup label".into()
+        }
+    );
+    assert_eq!(
+        l.cap_reason.as_deref(),
+        Some("L3 backup/restore unsupported: backup unsupported: no backupbot.backup label")
+    );
+}
+
+#[test]
+fn a_declared_backup_skip_beside_an_unsupported_restore_is_still_unsupported() {
+    let mut r = sample::run();
+    set_tier(&mut r, tier("backup", na("no state", true), vec![]));
+    set_tier(
+        &mut r,
+        tier("restore", na("no backup bot on the server", false), vec![]),
+    );
+    let l = compute(&r);
+    assert_eq!(l.level, 2);
+    assert_eq!(l.rungs[2].status.word(), "unsupported");
 }
 
 #[test]

@@ -50,6 +50,7 @@ fn rung_icon(s: &RungStatus) -> &'static str {
         RungStatus::Pass => "✅",
         RungStatus::Fail { .. } => "❌",
         RungStatus::Skip { .. } => "⏭️",
+        RungStatus::Unsupported { .. } => "🚫",
         RungStatus::Unverified { .. } => "❔",
     }
 }
@@ -131,7 +132,11 @@ fn tier(md: &mut String, t: &TierResult) {
     let failed = matches!(t.status, TierStatus::Failed) || c.failed > 0;
     let status = match &t.status {
         TierStatus::NotApplicable { reason, declared } => {
-            let how = if *declared { "declared n/a" } else { "n/a" };
+            let how = if *declared {
+                "declared n/a"
+            } else {
+                "unsupported"
+            };
             format!("{how}: {}", cell(reason))
         }
         TierStatus::NotRun { reason } => format!("not run: {}", cell(reason)),

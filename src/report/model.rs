@@ -109,8 +109,9 @@ pub enum TierStatus {
     NotRun {
         reason: String,
     },
-    /// Does not apply: `declared` in recipe.yaml with a reason, or structurally impossible (`declared:
-    /// false`, e.g. no previous release to upgrade from).
+    /// Does not apply: `declared` in recipe.yaml with a reason, or unsupported (`declared: false`):
+    /// structurally impossible for this recipe or on this server, e.g. no base to upgrade from, no
+    /// `backupbot.backup` label, or a deployer that says the server cannot take backups.
     NotApplicable {
         reason: String,
         declared: bool,
@@ -323,13 +324,15 @@ impl TierResult {
         c
     }
 
-    /// A short word for the tier's status: `passed`, `FAILED`, `not run`, `n/a`.
+    /// A short word for the tier's status: `passed`, `FAILED`, `not run`, `n/a` (declared in
+    /// recipe.yaml), `unsupported` (cannot run for this recipe or here, undeclared).
     pub fn status_word(&self) -> &'static str {
         match self.status {
             TierStatus::Passed => "passed",
             TierStatus::Failed => "FAILED",
             TierStatus::NotRun { .. } => "not run",
-            TierStatus::NotApplicable { .. } => "n/a",
+            TierStatus::NotApplicable { declared: true, .. } => "n/a",
+            TierStatus::NotApplicable { .. } => "unsupported",
         }
     }
 }

@@ -67,7 +67,11 @@ pub fn header(r: &RunResult, w: &mut dyn Write) -> io::Result<()> {
 pub fn tier_banner(t: &TierResult, w: &mut dyn Write) -> io::Result<()> {
     let title = match &t.status {
         TierStatus::NotApplicable { reason, declared } => {
-            let how = if *declared { "declared n/a" } else { "n/a" };
+            let how = if *declared {
+                "declared n/a"
+            } else {
+                "unsupported"
+            };
             format!("{} ({how}: {reason})", t.tier)
         }
         TierStatus::NotRun { reason } => format!("{} (not run: {reason})", t.tier),
@@ -226,6 +230,7 @@ fn ladder_and_result(r: &RunResult, w: &mut dyn Write) -> io::Result<()> {
                 RungStatus::Pass => "✓",
                 RungStatus::Fail { .. } => "✗",
                 RungStatus::Skip { .. } => "–",
+                RungStatus::Unsupported { .. } => "⊘",
                 RungStatus::Unverified { .. } => "?",
             };
             format!("L{} {} {m}", g.level, g.name)

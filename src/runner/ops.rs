@@ -21,6 +21,9 @@ pub enum OpError {
     /// The deployer failed (redacted message).
     #[error("{0}")]
     Deploy(String),
+    /// The op cannot be done here (redacted reason): its tier is unsupported, never failed or passed.
+    #[error("{op} is not supported here: {reason}")]
+    Unsupported { op: &'static str, reason: String },
     #[error("{0}")]
     Live(#[from] LiveError),
     #[error("upgrade rolled back: swarm reverted `{service}` to its previous spec (update state {state})")]
@@ -80,8 +83,13 @@ pub fn perform(
     live: &Live,
     env: &mut OpEnv,
 ) -> Result<(), OpError> {
-    let redact =
-        |e: crate::deploy::DeployError| OpError::Deploy(live.app.redactor.redact(&e.to_string()));
+    let redact = |e: crate::deploy::DeployError| match e {
+        crate::deploy::DeployError::Unsupported { op, reason } => OpError::Unsupported {
+            op,
+            reason: live.app.redactor.redact(&reason),
+        },
+        e => OpError::Deploy(live.app.redactor.redact(&e.to_string())),
+    };
     match op {
         OpPlan::Install { release } => {
             if let Some(tag) = release {

@@ -378,6 +378,8 @@ fn header(p: &Prepared) -> RunHeader {
     }
 }
 
+/// Where the run's files go: `--artifacts` (absolute: the CLI resolves it), else the run's directory;
+/// with `--artifacts`, a copy of results.json stays in the run's directory too.
 fn artifact_paths(cfg: &RunConfig, p: &Prepared) -> ArtifactPaths {
     ArtifactPaths {
         dir: cfg
@@ -386,6 +388,7 @@ fn artifact_paths(cfg: &RunConfig, p: &Prepared) -> ArtifactPaths {
             .unwrap_or_else(|| p.run_dir.join("artifacts")),
         junit: cfg.junitxml.clone(),
         markdown: cfg.summary_md.clone(),
+        copy_dir: cfg.artifacts.as_ref().map(|_| p.run_dir.clone()),
     }
 }
 

@@ -125,6 +125,18 @@ fn run_tier(sh: &Shared, tp: &TierPlan, stop: &Arc<AtomicBool>, carry: &mut Carr
     let seed_failures = seeds(sh, tp, before.as_ref().err());
     let refused_op = before.as_ref().err().filter(|_| tp.op_repo_local);
     let op_failure = match perform_op(sh, tp, refused_op) {
+        Some(Err(OpError::Unsupported { reason, .. })) => {
+            // Not a failure: the tier (and restore after a backup) cannot run here. Nothing of it is
+            // asserted, so nothing of it can pass.
+            if tp.tier == Tier::Backup {
+                carry.no_backup = Some(reason);
+            }
+            sh.bus.emit(EventKind::TierFinished {
+                tier: tp.tier,
+                failed: false,
+            });
+            return;
+        }
         Some(Err(e)) => {
             carry.blocked = Some(format!("{} op failed", tp.tier));
             Some(format!("{} op failed: {e}", tp.op.name()))
@@ -295,6 +307,9 @@ fn perform_op(sh: &Shared, tp: &TierPlan, refused: Option<&String>) -> Option<Re
     let ms = start.elapsed().as_millis() as u64;
     let outcome = match &result {
         Ok(()) => OpOutcome::Ok,
+        Err(OpError::Unsupported { reason, .. }) => OpOutcome::Unsupported {
+            reason: reason.clone(),
+        },
         Err(e) => OpOutcome::Failed {
             error: e.to_string(),
         },

@@ -111,7 +111,8 @@ fn dashboard_from_ledger_mirror_shows_recipe_rows_and_run_pages_in_chromium() {
         text(&o)
     );
     assert!(
-        String::from_utf8_lossy(&o.stderr).contains("run run-gone: cannot read"),
+        String::from_utf8_lossy(&o.stderr)
+            .contains("run run-gone: no results.json of this run found"),
         "{}",
         text(&o)
     );

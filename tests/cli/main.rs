@@ -20,6 +20,7 @@ mod dashboard_browser;
 mod lint_builtin;
 mod overlay_cli;
 mod overlay_cli_values;
+mod properties;
 mod pytest_parity;
 mod recipe_checkout;
 mod report_junit;

@@ -134,6 +134,7 @@ fn a_recorded_run_drives_every_reporter_and_they_agree_on_every_verdict() {
         dir: dir.path().join("artifacts"),
         junit: Some(dir.path().join("junit.xml")),
         markdown: Some(dir.path().join("summary.md")),
+        copy_dir: None,
     };
     let mut subscribers: Vec<Box<dyn Subscriber>> = vec![
         Box::new(ArtifactWriter::new(

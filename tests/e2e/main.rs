@@ -22,6 +22,7 @@ mod support {
     pub(crate) use super::{abra, browser, cli, fixture, recipe_repo, run, shipped};
 }
 
+mod dashboard_after_run;
 mod example_recipe;
 mod overlay_new_e2e;
 mod overlays_shipped;

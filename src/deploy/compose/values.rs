@@ -3,11 +3,12 @@
 
 use std::time::Duration;
 
-/// `1h2m3s`, `1.5s`, `500ms`, `90` (seconds).
+/// `1h2m3s`, `1.5s`, `500ms`, `90` (seconds). Negative, non-finite or longer than Go's
+/// `time.Duration` can hold (what Docker reads it into) is an error, never a panic.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     if let Ok(n) = s.parse::<f64>() {
-        return Ok(Duration::from_secs_f64(n));
+        return seconds(n, s);
     }
     let mut total = 0f64;
     let mut num = String::new();
@@ -46,7 +47,19 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             "invalid duration {s:?} (hint: write it like 30s or 1m30s)"
         ));
     }
-    Ok(Duration::from_secs_f64(total))
+    seconds(total, s)
+}
+
+/// The longest duration Go's `time.Duration` holds (2^63 ns, about 292 years).
+const GO_MAX_SECS: f64 = 9_223_372_036.854_775;
+
+fn seconds(n: f64, s: &str) -> Result<Duration, String> {
+    if !(0.0..=GO_MAX_SECS).contains(&n) {
+        return Err(format!(
+            "invalid duration {s:?}: it must be positive and at most 2562047h (Go's limit)"
+        ));
+    }
+    Duration::try_from_secs_f64(n).map_err(|e| format!("invalid duration {s:?}: {e}"))
 }
 
 /// `512M`, `1g`, `1024`, `100kb` → bytes.
@@ -143,6 +156,9 @@ mod tests {
         assert_eq!(parse_duration("10").unwrap(), Duration::from_secs(10));
         assert!(parse_duration("10x").is_err());
         assert!(parse_duration("5s3").is_err());
+        for bad in ["-5", "NaN", "inf", "1e300", "99999999999999999h", "-1s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -52,7 +52,7 @@ tr:nth-child(even) td{background:#fbfcfd}
 code,pre{font:12.5px/1.4 ui-monospace,"DejaVu Sans Mono",monospace}
 pre{background:var(--alt);border:1px solid var(--bd);padding:8px;overflow:auto;white-space:pre-wrap;margin:4px 0}
 .pass,.passed{color:var(--ok);font-weight:600}.fail,.failed{color:var(--bad);font-weight:600}
-.skip,.ignored{color:var(--skip)}.unverified,.not-run{color:var(--unv)}
+.skip,.ignored{color:var(--skip)}.unverified,.not-run,.unsupported{color:var(--unv)}
 .trend{white-space:nowrap}
 .mark{display:inline-block;width:18px;height:18px;line-height:18px;margin-right:2px;border-radius:3px;text-align:center;font-size:11px;font-weight:700;color:#fff}
 .l0{background:#e05d44}.l1{background:#fe7d37}.l2{background:#dfb317}.l3{background:#a4a61d}.l4{background:#97ca00}.l5{background:#44cc11}

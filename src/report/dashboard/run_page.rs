@@ -119,7 +119,11 @@ fn tier(b: &mut String, t: &TierResult) {
     let status = match &t.status {
         TierStatus::NotApplicable { reason, declared } => format!(
             "<span class=\"skip\">{}: {}</span>",
-            if *declared { "declared n/a" } else { "n/a" },
+            if *declared {
+                "declared n/a"
+            } else {
+                "unsupported"
+            },
             esc(reason)
         ),
         TierStatus::NotRun { reason } => {
