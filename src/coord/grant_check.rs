@@ -109,6 +109,12 @@ pub(crate) fn status(
             c.id
         ));
     }
+    if let Some(obligation) = &c.settles {
+        return Err(format!(
+            "grant {}: a settlement of obligation {obligation}, usable by no run or check",
+            c.id
+        ));
+    }
     let (Some(nbf), Some(exp)) = (parse_rfc3339(&c.not_before), parse_rfc3339(&c.expires)) else {
         return Err(format!("grant {}: unreadable time window", c.id));
     };

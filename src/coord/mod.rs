@@ -34,7 +34,7 @@ pub use grants::{
 };
 pub use key::{inspect as inspect_key, KeyStatus};
 pub use ledger::{export, head, Appended, Ledger, LedgerOptions};
-pub use obligations::{obligations, record_obligation, Obligation, Standing, MAX_GRACE};
+pub use obligations::{obligations, record_obligation, settle, Obligation, Standing, MAX_GRACE};
 pub use paths::CoordPaths;
 pub use provision::{provision, ProvisionOptions, ProvisionReport};
 pub use rebuild::{rebuild, RebuildReport};
