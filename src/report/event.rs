@@ -125,7 +125,7 @@ impl Pause {
             .unwrap_or_default();
         let service = self.services.first().map_or("app", String::as_str);
         format!(
-            "cc-ci exec{coord} --run {} --service {service} -- sh -c 'ps; ls /'",
+            "cc-ci exec{coord} --run {} --service {service} -- sh -c 'cat /etc/hostname; ls /'",
             self.run_id
         )
     }
