@@ -12,6 +12,7 @@ pub mod docker;
 pub mod duration;
 pub mod exit;
 pub mod lint;
+pub mod preflight;
 pub mod recipe;
 pub mod redact;
 pub mod regular;

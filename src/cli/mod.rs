@@ -1,6 +1,7 @@
 //! The command line: routing only. Each command group lives in its own file and calls into the library;
 //! `anyhow` is allowed here and nowhere below.
 
+mod check;
 mod coord;
 mod dashboard;
 mod engine;
@@ -9,6 +10,7 @@ mod grant;
 mod janitor;
 mod ledger;
 mod overlay;
+mod overlay_new;
 mod run;
 mod run_flags;
 
@@ -28,6 +30,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the tiers against a recipe (the main job).
     Run(Box<run::RunArgs>),
+    /// Check a recipe before any deploy (no Docker needed): what will run, what will not and why.
+    Check(Box<check::CheckArgs>),
     /// The coord tree: provision, show paths, reconcile the spool, list obligations.
     #[command(subcommand)]
     Coord(coord::CoordCmd),
@@ -79,6 +83,7 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Run(a) => run::run(*a),
+        Command::Check(a) => check::run(*a),
         Command::Coord(c) => coord::run(c),
         Command::Ledger(c) => ledger::run(c),
         Command::Grant(c) => grant::run(c),

@@ -1,12 +1,11 @@
-//! `cc-ci overlay new|check|doc`: scaffold a recipe's overlays, validate specs without deploying
-//! anything, and print the spec reference. Reads and writes files only; never touches Docker.
+//! `cc-ci overlay new|check|doc`: scaffold a recipe's overlays (`overlay_new.rs`), validate specs
+//! without deploying anything, and print the spec reference. Reads and writes files only; never
+//! touches Docker.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::discover::{
-    check_set, file_error, is_yaml, list, parse_allowlist, read_text, validate_recipe_name,
-};
+use crate::discover::{check_set, file_error, is_yaml, list, parse_allowlist, read_text};
 use crate::exit;
 use crate::spec::{
     lint_set, parse_meta_all, parse_spec_all, reference, RecipeMeta, SpecError, SpecFile,
@@ -16,14 +15,17 @@ use crate::spec::{
 pub enum OverlayCmd {
     /// Scaffold overlays/RECIPE/ with a commented recipe.yaml and one passing example overlay.
     New {
-        /// The recipe's name (e.g. `hello`).
+        /// The recipe's name (e.g. `hello`): its `TYPE`, lowercase.
         recipe: String,
         /// Folder that holds every recipe's overlays.
         #[arg(long, default_value = "overlays")]
         dir: PathBuf,
-        /// The recipe's main service, used by the example exec check.
+        /// The recipe's main service, used by the example exec check (without `--from`).
         #[arg(long, default_value = "app")]
         service: String,
+        /// Read the recipe (a local path, read in place, or a git URL) and fit the scaffold to it.
+        #[arg(long)]
+        from: Option<String>,
     },
     /// Validate specs and recipe.yaml files without deploying (default: overlays/ and generic-tests/).
     Check {
@@ -40,89 +42,14 @@ pub fn run(cmd: OverlayCmd) -> anyhow::Result<ExitCode> {
             recipe,
             dir,
             service,
-        } => new(&recipe, &dir, &service),
+            from,
+        } => super::overlay_new::new(&recipe, &dir, &service, from.as_deref()),
         OverlayCmd::Check { paths } => check(paths),
         OverlayCmd::Doc => {
             print!("{}", reference());
             Ok(exit::code(exit::OK))
         }
     }
-}
-
-const RECIPE_YAML: &str =
-    "# Metadata for the recipe `{recipe}`. Every key is optional; uncomment what you need.
-# Full list: `cc-ci overlay doc` (docs/spec-reference.md).
-#
-# tiers: [install, upgrade, backup, restore]   # tiers the recipe supports (default: all)
-# not_applicable:
-#   backup: the app keeps no state               # an honest N/A, recorded as such
-# deploy_timeout: 5m
-# http_timeout: 30s
-# health_path: /
-# accepted_statuses: [200]                       # 404 never counts
-# http_port: 80
-# main_service: {service}
-# readiness: {http: {path: /, port: 80}}         # or {tcp: {port: 5432}}
-# env_install: {SOME_SETTING: value}
-# env_upgrade: {}
-";
-
-const SMOKE_YAML: &str =
-    "# A first overlay for `{recipe}`: runs after the install op (the first deploy).
-# Add tests below; each has a `name` and exactly one check. Validate with `cc-ci overlay check`.
-tier: install
-tests:
-  - name: converged
-    converged: {}
-  # Runs a command in a running `{service}` container; passes when it exits 0.
-  - name: exec_works
-    exec:
-      service: {service}
-      command: \"true\"
-";
-
-fn new(recipe: &str, dir: &Path, service: &str) -> anyhow::Result<ExitCode> {
-    if let Err(e) = validate_recipe_name(recipe)
-        .and_then(|_| validate_recipe_name(service).map_err(|e| e.replace("recipe", "service")))
-    {
-        eprintln!("cc-ci: error: {e}");
-        return Ok(exit::code(exit::USAGE));
-    }
-    let target = dir.join(recipe);
-    let files = [
-        (target.join("recipe.yaml"), RECIPE_YAML),
-        (target.join("smoke.yaml"), SMOKE_YAML),
-    ];
-    for (p, _) in &files {
-        if p.exists() {
-            eprintln!("cc-ci: error: {} already exists; refusing to overwrite (hint: edit it, or move it away first)", p.display());
-            return Ok(exit::code(exit::FAILED));
-        }
-    }
-    // A --dir that cannot hold the overlays (a file, a read-only place) is a usage error.
-    if let Err(e) = std::fs::create_dir_all(&target) {
-        eprintln!(
-            "cc-ci: error: cannot create {}: {e} (hint: --dir names the folder that holds every recipe's overlays)",
-            target.display()
-        );
-        return Ok(exit::code(exit::USAGE));
-    }
-    for (p, text) in &files {
-        let text = text
-            .replace("{recipe}", recipe)
-            .replace("{service}", service);
-        if let Err(e) = std::fs::write(p, text) {
-            eprintln!("cc-ci: error: cannot write {}: {e}", p.display());
-            return Ok(exit::code(exit::USAGE));
-        }
-        println!("created {}", p.display());
-    }
-    println!(
-        "next: add tests to {}, then run `cc-ci overlay check {}`",
-        target.join("smoke.yaml").display(),
-        target.display()
-    );
-    Ok(exit::code(exit::OK))
 }
 
 /// What `overlay check` found to read: YAML files and allowlists (display paths), the regular file

@@ -19,6 +19,10 @@ pub struct RunArgs {
     /// Recipe: a name (cloned from CCCI_RECIPE_BASE_URL), a git URL, or a local path.
     #[arg(long, env = "RECIPE")]
     pub recipe: Option<String>,
+    /// The recipe's name (overlays, results, ledger). Default: `TYPE` in `.env.sample`, else the
+    /// source's name.
+    #[arg(long, env = "CCCI_RECIPE_NAME")]
+    pub recipe_name: Option<String>,
     /// Pin the commit to test (head_ref). Default: the checkout's HEAD.
     #[arg(long = "ref", env = "REF")]
     pub git_ref: Option<String>,
@@ -203,6 +207,12 @@ fn list(config: &RunConfig) -> ExitCode {
             let ids: Vec<&str> = listing.ids.iter().map(String::as_str).collect();
             let out = &mut std::io::stdout();
             let _ = console::list(&ids, config.selection.collect_only, out);
+            // Every tier that will not run says why (`--collect-only` with -v, or when it is empty).
+            if !config.selection.collect_only || config.selection.verbose || ids.is_empty() {
+                for line in &listing.will_not_run {
+                    println!("{line}");
+                }
+            }
             crate::exit::code(if ids.is_empty() {
                 crate::exit::NO_TESTS
             } else {
@@ -243,6 +253,7 @@ fn build_config(
     let (selection, notes) = a.tests.selection(cwd).map_err(|e| e.to_string())?;
     let config = RunConfig {
         recipe,
+        recipe_name: a.recipe_name.filter(|n| !n.is_empty()),
         git_ref: a.git_ref.filter(|r| !r.is_empty()),
         pr: a.pr,
         stages,

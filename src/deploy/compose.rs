@@ -1,54 +1,87 @@
-//! Loading a recipe's compose files into a typed [`StackSpec`], as `docker stack deploy` would read them:
-//! `COMPOSE_FILE` (colon-separated, default `compose.yml`) selects the files, each is interpolated
-//! against the app env (`.env.sample` < `abra.sh` exports < overrides < `STACK_NAME`, `DOMAIN`), then
-//! the overlays are merged and the result is typed. Keys swarm ignores are listed by name as
-//! `ignored`; keys cc-ci does not understand are an error naming each one. It never talks to the engine.
+//! Loading a recipe's compose files into a typed [`StackSpec`] exactly as `docker stack deploy` (and
+//! abra, which vendors Docker's loader) would read them. The app env is read as abra reads it (see
+//! `env`); `COMPOSE_FILE` (colon-separated, default `compose.yml`) selects the files; each file is
+//! parsed with merge keys applied and scalars resolved as go-yaml resolves them (`yaml`), interpolated
+//! with Docker's rules (`interp`), put in canonical form (`normalize`), then the files are merged as
+//! Docker merges them (`merge`) and the result is typed (`parse`, `service`, `mounts`). Keys swarm
+//! ignores are listed as `ignored` (shown as warnings); keys nobody handles are an error naming each.
+//! [`render`] prints the result in the shape `docker stack config` prints. It never talks to the
+//! engine.
 
+mod deploy_section;
 mod env;
 mod interp;
+mod keys;
 mod merge;
 mod model;
+mod mounts;
+mod normalize;
 mod parse;
+mod render;
 mod service;
 mod values;
+mod yaml;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub use env::{app_env, parse_env, EnvFile};
+pub use env::{
+    abra_sh_exports, app_env, parse_env, read_env_sample, AppEnvError, EnvError, EnvFile,
+};
 pub use interp::{interpolate, InterpError};
 pub use model::*;
+pub use render::{render, render_yaml};
+pub use service::{SERVICE, SERVICE_FORBIDDEN, SERVICE_IGNORED};
 pub use values::{parse_duration, shell_split};
 
-/// Why a recipe's compose files could not be loaded.
+use keys::{Checker, Origins};
+
+/// The largest compose file read (a compose file is small; a bigger one is a mistake or an attack).
+pub const MAX_COMPOSE_BYTES: u64 = 4 << 20;
+
+/// Why a recipe's compose files could not be loaded. Positions are 1-based lines where known.
 #[derive(Debug, thiserror::Error)]
 pub enum ComposeError {
-    #[error("{path}: {source}")]
+    #[error("{}: no compose file: {} does not exist (hint: a recipe has a compose.yml, or names its files in COMPOSE_FILE in .env.sample)", checkout.display(), wanted.display())]
+    NoComposeFile { checkout: PathBuf, wanted: PathBuf },
+    #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}: invalid YAML: {message}")]
-    Yaml { path: PathBuf, message: String },
-    #[error("{path}: {key}: required variable {var} is missing: {message} (hint: set it in .env.sample or pass it with --env {var}=…)")]
+    #[error(transparent)]
+    Env(#[from] AppEnvError),
+    #[error("{}:{line}: invalid YAML: {message}", path.display())]
+    Yaml {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("{}{}: {key}: required variable {var} is missing a value: {message} (hint: set it in .env.sample or pass it with --env {var}=…)", path.display(), at_line(*line))]
     MissingVariable {
         path: PathBuf,
+        line: Option<usize>,
         key: String,
         var: String,
         message: String,
     },
-    #[error("{path}: {key}: {message}")]
+    #[error("{}{}: {key}: {message}", path.display(), at_line(*line))]
     Invalid {
         path: PathBuf,
+        line: Option<usize>,
         key: String,
         message: String,
     },
-    #[error("{checkout}: unsupported compose keys: {} (hint: cc-ci's stack deployer does not handle them; use the abra deployer or drop them)", keys.join(", "))]
+    #[error("{}: unsupported compose keys: {} (hint: `docker stack deploy` refuses them too; remove them)", checkout.display(), keys.join(", "))]
     Unsupported {
         checkout: PathBuf,
         keys: Vec<String>,
     },
+}
+
+fn at_line(line: Option<usize>) -> String {
+    line.map(|l| format!(":{l}")).unwrap_or_default()
 }
 
 /// Loads the compose files of `checkout` for the app at `domain` (stack `stack`), with `overrides`
@@ -59,93 +92,150 @@ pub fn load(
     domain: &str,
     overrides: &BTreeMap<String, String>,
 ) -> Result<StackSpec, ComposeError> {
-    let env = app_env(checkout, stack, domain, overrides).map_err(|e| ComposeError::Io {
-        path: checkout.to_path_buf(),
-        source: e,
-    })?;
-    let list = env
-        .vars
+    let env = app_env(checkout, stack, domain, overrides)?;
+    load_with_env(checkout, stack, env)
+}
+
+/// The compose files `COMPOSE_FILE` selects (default `compose.yml`), as abra joins them to the recipe.
+pub fn compose_files(checkout: &Path, vars: &BTreeMap<String, String>) -> Vec<PathBuf> {
+    let list = vars
         .get("COMPOSE_FILE")
-        .cloned()
         .filter(|s| !s.trim().is_empty())
+        .cloned()
         .unwrap_or_else(|| "compose.yml".into());
-    let files: Vec<PathBuf> = list
-        .split(':')
+    list.split(':')
+        .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|f| checkout.join(f.trim()))
-        .collect();
+        .map(|f| checkout.join(f))
+        .collect()
+}
+
+/// Loads the compose files of `checkout` with an app env already assembled.
+pub fn load_with_env(
+    checkout: &Path,
+    stack: &str,
+    env: EnvFile,
+) -> Result<StackSpec, ComposeError> {
+    let files = compose_files(checkout, &env.vars);
+    let first = files
+        .first()
+        .cloned()
+        .unwrap_or_else(|| checkout.join("compose.yml"));
+    if !first.exists() {
+        return Err(ComposeError::NoComposeFile {
+            checkout: checkout.to_path_buf(),
+            wanted: first,
+        });
+    }
+    let base = first.parent().unwrap_or(checkout).to_path_buf();
+    let ctx = normalize::Ctx {
+        base: &base,
+        vars: &env.vars,
+    };
+    let mut origins = Origins::default();
     let mut merged: Option<serde_yaml::Value> = None;
     for f in &files {
-        let text = std::fs::read_to_string(f).map_err(|e| ComposeError::Io {
-            path: f.clone(),
-            source: e,
-        })?;
-        let mut v = load_str(&text, f, &env.vars)?;
-        merge::normalize(&mut v);
+        let text = read_compose(f)?;
+        let (mut v, lines) = parse_file(&text, f, &env.vars)?;
+        let own = Checker::new(Origins {
+            files: vec![(f.clone(), lines.clone())],
+        });
+        normalize::normalize(&mut v, &own, &ctx)?;
+        origins.files.push((f.clone(), lines));
         match merged.as_mut() {
             None => merged = Some(v),
-            Some(m) => merge::merge(m, v),
+            Some(m) => merge::merge_files(m, v),
         }
     }
     let merged = merged.unwrap_or(serde_yaml::Value::Null);
-    parse::to_spec(merged, checkout, stack, env, files)
+    parse::to_spec(merged, &base, stack, env, files, Checker::new(origins))
 }
 
-/// Parses one compose file's text and interpolates every string value in it (keys are left alone).
+/// Parses one compose file's text (`path` names it in errors) with merge keys applied and interpolates
+/// every string value in it with `vars` (keys are left alone).
 pub fn load_str(
     text: &str,
     path: &Path,
     vars: &BTreeMap<String, String>,
 ) -> Result<serde_yaml::Value, ComposeError> {
-    let mut v: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| ComposeError::Yaml {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    let lookup = |k: &str| vars.get(k).cloned();
-    interpolate_value(&mut v, "", &lookup, path)?;
-    Ok(v)
+    parse_file(text, path, vars).map(|(v, _)| v)
 }
 
+/// [`load_str`], with the line of every key path of the file.
+fn parse_file(
+    text: &str,
+    path: &Path,
+    vars: &BTreeMap<String, String>,
+) -> Result<(serde_yaml::Value, yaml::Lines), ComposeError> {
+    let (mut v, lines) = yaml::parse(text).map_err(|e| ComposeError::Yaml {
+        path: path.to_path_buf(),
+        line: e.line,
+        message: e.message,
+    })?;
+    let ck = Checker::new(Origins {
+        files: vec![(path.to_path_buf(), lines)],
+    });
+    interpolate_value(&mut v, "", &|k: &str| vars.get(k).cloned(), &ck)?;
+    let lines = ck.into_origins().files.remove(0).1;
+    Ok((v, lines))
+}
+
+/// A compose file's text; it must be a regular file of at most [`MAX_COMPOSE_BYTES`].
+fn read_compose(f: &Path) -> Result<String, ComposeError> {
+    let io = |source| ComposeError::Io {
+        path: f.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(f).map_err(io)?;
+    if !meta.is_file() || meta.len() > MAX_COMPOSE_BYTES {
+        return Err(io(std::io::Error::other(format!(
+            "not a regular file of at most {MAX_COMPOSE_BYTES} bytes"
+        ))));
+    }
+    std::fs::read_to_string(f).map_err(io)
+}
+
+/// Interpolates every string value (keys are left alone), as Docker does, errors placed at their line.
 fn interpolate_value(
     v: &mut serde_yaml::Value,
     key: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
-    path: &Path,
+    ck: &Checker,
 ) -> Result<(), ComposeError> {
     use serde_yaml::Value;
     match v {
         Value::String(s) => {
             *s = interpolate(s, lookup).map_err(|e| match e {
-                InterpError::Required(var, message) => ComposeError::MissingVariable {
-                    path: path.to_path_buf(),
-                    key: key.to_string(),
-                    var,
-                    message,
-                },
-                InterpError::Syntax(message) => ComposeError::Invalid {
-                    path: path.to_path_buf(),
-                    key: key.to_string(),
-                    message,
-                },
+                InterpError::Required(var, message) => {
+                    let (path, line) = ck.origins().locate(key);
+                    ComposeError::MissingVariable {
+                        path,
+                        line,
+                        key: key.to_string(),
+                        var,
+                        message,
+                    }
+                }
+                InterpError::Syntax(_) => ck.invalid(key, e.to_string()),
             })?;
         }
         Value::Sequence(items) => {
             for (i, item) in items.iter_mut().enumerate() {
-                interpolate_value(item, &format!("{key}[{i}]"), lookup, path)?;
+                interpolate_value(item, &format!("{key}[{i}]"), lookup, ck)?;
             }
         }
         Value::Mapping(m) => {
             for (k, child) in m.iter_mut() {
-                let name = merge::scalar_string(k);
+                let name = keys::scalar_string(k);
                 let sub = if key.is_empty() {
                     name
                 } else {
                     format!("{key}.{name}")
                 };
-                interpolate_value(child, &sub, lookup, path)?;
+                interpolate_value(child, &sub, lookup, ck)?;
             }
         }
-        Value::Tagged(t) => interpolate_value(&mut t.value, key, lookup, path)?,
+        Value::Tagged(t) => interpolate_value(&mut t.value, key, lookup, ck)?,
         _ => {}
     }
     Ok(())

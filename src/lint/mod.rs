@@ -22,9 +22,9 @@ pub use table::{parse_table, TableRow};
 pub const BUILTIN_TOOL: &str = "cc-ci built-in lint";
 
 /// Runs the built-in checks on the recipe checked out at `checkout`, interpolated for the app
-/// `stack` at `domain`. Passes when no check has anything to say; fails on any message; `not_run`
-/// when the checkout is missing, or when cc-ci's compose loader cannot read the files and no other
-/// check found a problem (a limit of cc-ci is not the recipe's failure).
+/// `stack` at `domain`. Passes when no check has anything to say; fails on any message (compose keys
+/// the loader refuses are keys `docker stack deploy` refuses too: a recipe problem); `not_run` when
+/// the checkout is missing.
 pub fn lint_recipe(checkout: &Path, stack: &str, domain: &str) -> LintResult {
     if !checkout.is_dir() {
         return LintResult::could_not_run(
@@ -36,13 +36,5 @@ pub fn lint_recipe(checkout: &Path, stack: &str, domain: &str) -> LintResult {
         );
     }
     let found = lint_messages(checkout, stack, domain);
-    match found.unchecked {
-        Some(why) if found.messages.is_empty() => LintResult::could_not_run(BUILTIN_TOOL, why),
-        Some(why) => {
-            let mut messages = found.messages;
-            messages.push(why);
-            LintResult::ran(BUILTIN_TOOL, false, messages)
-        }
-        None => LintResult::ran(BUILTIN_TOOL, found.messages.is_empty(), found.messages),
-    }
+    LintResult::ran(BUILTIN_TOOL, found.messages.is_empty(), found.messages)
 }

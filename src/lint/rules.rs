@@ -17,26 +17,25 @@ const VERSION_PROBE: &str = "ccci-lint-probe";
 pub struct Findings {
     /// Every problem found, in a stable order.
     pub messages: Vec<String>,
-    /// Set when the compose files could not be checked for a reason that is cc-ci's, not the
-    /// recipe's (keys cc-ci's loader does not read).
-    pub unchecked: Option<String>,
 }
 
 /// Runs every built-in check on the recipe at `checkout`.
 pub fn lint_messages(checkout: &Path, stack: &str, domain: &str) -> Findings {
     let mut out = Vec::new();
-    let sample = match std::fs::read_to_string(checkout.join(".env.sample")) {
-        Ok(t) => Some(compose::parse_env(&t)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            out.push(
-                ".env.sample: missing (hint: add it with at least TYPE=<recipe> and DOMAIN=<recipe>.example.com; abra copies it into every new app's env file)"
-                    .to_string(),
-            );
-            None
-        }
-        Err(e) => {
-            out.push(format!(".env.sample: cannot read it: {e}"));
-            None
+    let sample = if !checkout.join(".env.sample").exists() {
+        out.push(
+            ".env.sample: missing (hint: add it with at least TYPE=<recipe> and DOMAIN=<recipe>.example.com; abra copies it into every new app's env file)"
+                .to_string(),
+        );
+        None
+    } else {
+        match compose::read_env_sample(checkout) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                let root = format!("{}/", checkout.display());
+                out.push(e.to_string().replace(&root, ""));
+                None
+            }
         }
     };
     if let Some(env) = &sample {
@@ -51,13 +50,22 @@ pub fn lint_messages(checkout: &Path, stack: &str, domain: &str) -> Findings {
     let spec = match compose::load(checkout, stack, domain, &overrides) {
         Ok(s) => s,
         Err(compose::ComposeError::Unsupported { keys, .. }) => {
-            return Findings {
-                messages: out,
-                unchecked: Some(format!(
-                    "the compose files use keys cc-ci's compose loader does not read ({}), so the built-in lint could not check them (hint: use abra's lint for this recipe)",
-                    keys.join(", ")
-                )),
-            };
+            let files = compose::app_env(checkout, stack, domain, &overrides)
+                .map(|e| compose::compose_files(checkout, &e.vars))
+                .unwrap_or_default();
+            out.push(format!(
+                "{}: keys `docker stack deploy` refuses: {} (hint: remove them; docs/compose.md lists what a stack may hold)",
+                compose_names(&files, checkout),
+                keys.join(", ")
+            ));
+            return Findings { messages: out };
+        }
+        Err(compose::ComposeError::NoComposeFile { wanted, .. }) => {
+            out.push(format!(
+                "{}: does not exist (hint: a recipe has a compose.yml, or names its compose files in COMPOSE_FILE in .env.sample)",
+                wanted.strip_prefix(checkout).unwrap_or(&wanted).display()
+            ));
+            return Findings { messages: out };
         }
         Err(e) => {
             // The loader names files by absolute path; a person reads them relative to the recipe.
@@ -69,22 +77,16 @@ pub fn lint_messages(checkout: &Path, stack: &str, domain: &str) -> Findings {
                 );
             }
             out.push(m);
-            return Findings {
-                messages: out,
-                unchecked: None,
-            };
+            return Findings { messages: out };
         }
     };
-    let file = compose_files(&spec, checkout);
+    let file = compose_names(&spec.files, checkout);
     app_service(&spec, &file, &mut out);
     version_label(&spec, stack, &file, &mut out);
     images(&spec, &file, &mut out);
     secrets(&spec, sample.as_ref(), stack, &file, &mut out);
     traefik(&spec, &file, &mut out);
-    Findings {
-        messages: out,
-        unchecked: None,
-    }
+    Findings { messages: out }
 }
 
 /// `.env.sample` names the recipe (TYPE, or the older RECIPE) and the app's DOMAIN.
@@ -274,9 +276,8 @@ fn secret_of_var(var: &str) -> Option<String> {
 }
 
 /// The compose files as a person names them: `compose.yml` or `compose.yml+compose.smtp.yml`.
-fn compose_files(spec: &StackSpec, checkout: &Path) -> String {
-    let names: Vec<String> = spec
-        .files
+fn compose_names(files: &[std::path::PathBuf], checkout: &Path) -> String {
+    let names: Vec<String> = files
         .iter()
         .map(|f| f.strip_prefix(checkout).unwrap_or(f).display().to_string())
         .collect();

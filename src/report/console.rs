@@ -24,6 +24,8 @@ pub struct TerminalReporter {
     style: TrialStyle,
     run: Aggregator,
     planned: bool,
+    /// A tier has started: a lint verdict after this is the abra lint, shown in the summary only.
+    tiers_begun: bool,
     /// Longest test id of the current tier.
     width: usize,
     block: Option<TrialBlock>,
@@ -40,6 +42,7 @@ impl TerminalReporter {
             style: TrialStyle::default(),
             run: Aggregator::default(),
             planned: false,
+            tiers_begun: false,
             width: 0,
             block: None,
         }
@@ -102,7 +105,12 @@ impl TerminalReporter {
                 g.gate.as_str(),
                 g.reason
             )?,
-            EventKind::TierStarted(t) => tier_banner(t, out)?,
+            // The built-in lint runs at plan time: its verdict shows before the engine is touched.
+            EventKind::Linted(l) if !self.tiers_begun => terminal::lint_lines(l, out)?,
+            EventKind::TierStarted(t) => {
+                self.tiers_begun = true;
+                tier_banner(t, out)?
+            }
             EventKind::SeedFinished(s) => {
                 if let Some(e) = &s.error {
                     writeln!(

@@ -204,16 +204,22 @@ fn teardown_and_lint(r: &RunResult, w: &mut dyn Write) -> io::Result<()> {
         writeln!(w, "      teardown error: {}", indent(e))?;
     }
     if let Some(l) = &r.lint {
-        match &l.not_run {
-            Some(why) => writeln!(w, "  lint              NOT RUN ({}): {why}", l.tool)?,
-            None => {
-                let word = if l.passed { "passed" } else { "FAILED" };
-                writeln!(w, "  lint              {word} ({})", l.tool)?
-            }
+        lint_lines(l, w)?;
+    }
+    Ok(())
+}
+
+/// The lint's verdict and its first messages.
+pub fn lint_lines(l: &crate::report::LintResult, w: &mut dyn Write) -> io::Result<()> {
+    match &l.not_run {
+        Some(why) => writeln!(w, "  lint              NOT RUN ({}): {why}", l.tool)?,
+        None => {
+            let word = if l.passed { "passed" } else { "FAILED" };
+            writeln!(w, "  lint              {word} ({})", l.tool)?
         }
-        for m in l.messages.iter().take(10) {
-            writeln!(w, "      {m}")?;
-        }
+    }
+    for m in l.messages.iter().take(10) {
+        writeln!(w, "      {m}")?;
     }
     Ok(())
 }

@@ -52,6 +52,8 @@ pub struct Selection {
 #[derive(Debug, Clone)]
 pub struct RunConfig {
     pub recipe: String,
+    /// `--recipe-name`: the recipe's name when `TYPE` in `.env.sample` is not it.
+    pub recipe_name: Option<String>,
     pub git_ref: Option<String>,
     pub pr: Option<u64>,
     pub stages: Vec<Tier>,

@@ -38,6 +38,9 @@ pub enum RunError {
     TempDir(#[source] std::io::Error),
     #[error("{0}")]
     RunLock(#[source] DockerError),
+    /// The recipe is not a recipe, its name is invalid, or its compose files do not load.
+    #[error("{0}\nnothing was deployed (hint: `cc-ci check --recipe {1}` shows every problem before a run)")]
+    Preflight(#[source] Box<crate::preflight::PreflightError>, String),
     /// Spec files that do not parse; every error is listed with its position.
     #[error("{} error(s) in {files} spec file(s); nothing was deployed:\n{}", errors.len(), errors.join("\n"))]
     InvalidSpecs { errors: Vec<String>, files: usize },
@@ -89,6 +92,7 @@ impl RunError {
             }
             RunError::Interrupted => ExitClass::Interrupted,
             RunError::Recipe(_)
+            | RunError::Preflight(..)
             | RunError::InvalidSpecs { .. }
             | RunError::DataDir(_)
             | RunError::SkipGenericDenied { .. }

@@ -39,5 +39,6 @@ pub use config::{parse_stages, DeployerKind, RunConfig, Selection, StageError};
 pub use engine::AppEngine;
 pub use error::RunError;
 pub use plan::{OpPlan, Plan, PlannedTest, TestBody, TierPlan};
+pub use prepare::data_dir;
 pub use select::selects;
 pub use session::{list, run, Listing, Outputs};

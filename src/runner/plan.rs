@@ -207,11 +207,34 @@ impl TierPlan {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub tiers: Vec<TierPlan>,
+    /// Tiers left out of the plan, with the reason (not in STAGES).
+    pub left_out: Vec<(Tier, String)>,
 }
 
 impl Plan {
     pub fn tier(&self, t: Tier) -> Option<&TierPlan> {
         self.tiers.iter().find(|p| p.tier == t)
+    }
+
+    /// Every tier that will not run, with its reason: left out by STAGES, or not applicable (an
+    /// undeclared reason is the recipe's, e.g. no release tag or no backup label).
+    pub fn will_not_run(&self) -> Vec<(Tier, String)> {
+        let mut out: Vec<(Tier, String)> = self
+            .tiers
+            .iter()
+            .filter_map(|t| {
+                let na = t.not_applicable.as_ref()?;
+                let kind = if na.declared {
+                    "not applicable (recipe.yaml)"
+                } else {
+                    "unsupported"
+                };
+                Some((t.tier, format!("{kind}: {}", na.reason)))
+            })
+            .chain(self.left_out.iter().cloned())
+            .collect();
+        out.sort_by_key(|(t, _)| *t);
+        out
     }
 
     /// Every selected test, in tier order.
@@ -245,6 +268,8 @@ pub struct PlanInput<'a> {
     pub selection: &'a Selection,
     /// The recipe's `install_steps.sh`, only when the trust gate allowed repo-local files.
     pub install_steps: Option<PathBuf>,
+    /// Some service carries `backupbot.backup=true` (from the preflight).
+    pub backup_capable: bool,
 }
 
 /// A plan conflict a person must fix before anything is deployed.
@@ -265,8 +290,16 @@ pub enum PlanError {
 /// Builds the plan. Errors are plan conflicts a person must fix (e.g. two overlays replacing one op).
 pub fn build(input: &PlanInput) -> Result<Plan, PlanError> {
     let mut tiers = Vec::new();
+    let mut left_out = Vec::new();
+    let has_custom = input.generic.iter().any(|s| s.tier == Tier::Custom)
+        || input.overlays.iter().any(|o| o.spec.tier == Tier::Custom)
+        || input.pytest.iter().any(|n| n.tier == Tier::Custom);
     for &tier in Tier::ALL.iter() {
         if !needed(tier, input) {
+            if tier != Tier::Custom || has_custom {
+                let stages: Vec<String> = input.stages.iter().map(|t| t.to_string()).collect();
+                left_out.push((tier, format!("not selected (STAGES={})", stages.join(","))));
+            }
             continue;
         }
         let tp = tier_plan(tier, input)?;
@@ -277,7 +310,7 @@ pub fn build(input: &PlanInput) -> Result<Plan, PlanError> {
         }
         tiers.push(tp);
     }
-    Ok(Plan { tiers })
+    Ok(Plan { tiers, left_out })
 }
 
 /// Whether `tier` is in the plan: install always (every run deploys once), backup when restore needs
@@ -509,25 +542,11 @@ fn add_spec_tests(
 }
 
 fn not_applicable(tier: Tier, input: &PlanInput) -> Option<NotApplicable> {
-    let na = |reason: &str, declared| {
-        Some(NotApplicable {
-            reason: reason.to_string(),
-            declared,
-        })
-    };
-    if let Some(reason) = input.meta.not_applicable.get(&tier) {
-        return na(reason, true);
-    }
-    if let Some(supported) = &input.meta.tiers {
-        if tier != Tier::Install && !supported.contains(&tier) {
-            return na("recipe.yaml does not list this tier as supported", true);
-        }
-    }
-    if tier == Tier::Upgrade && input.previous_release.is_none() {
-        return na(
-            "no previous release: no release tag is an ancestor of head_ref",
-            false,
-        );
-    }
-    None
+    crate::preflight::tier_unavailable(
+        tier,
+        input.meta,
+        input.previous_release.is_some(),
+        input.backup_capable,
+    )
+    .map(|(reason, declared)| NotApplicable { reason, declared })
 }

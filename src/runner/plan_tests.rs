@@ -41,6 +41,7 @@ struct Case {
     sel: Selection,
     skip: Option<String>,
     install_steps: Option<std::path::PathBuf>,
+    backup_capable: bool,
 }
 
 impl Case {
@@ -54,6 +55,7 @@ impl Case {
             sel: selection(&[], None, false),
             skip: None,
             install_steps: None,
+            backup_capable: true,
         }
     }
 
@@ -68,6 +70,7 @@ impl Case {
             previous_release: self.prev.clone(),
             selection: &self.sel,
             install_steps: self.install_steps.clone(),
+            backup_capable: self.backup_capable,
         })
     }
 }
@@ -229,5 +232,39 @@ fn repo_local_tests_depend_on_the_recipes_install_steps() {
     assert_eq!(
         generic.seed, None,
         "a failing custom set-up never fails a generic test"
+    );
+}
+
+#[test]
+fn without_a_backup_label_backup_and_restore_are_unsupported_with_the_reason() {
+    let mut c = Case::new();
+    c.backup_capable = false;
+    let p = c.plan().unwrap();
+    for t in [Tier::Backup, Tier::Restore] {
+        let na = p.tier(t).unwrap().not_applicable.clone().unwrap();
+        assert!(
+            na.reason.contains("backupbot.backup=true") && !na.declared,
+            "{na:?}"
+        );
+        assert!(p.tier(t).unwrap().tests.is_empty());
+    }
+    let wont: Vec<Tier> = p.will_not_run().into_iter().map(|(t, _)| t).collect();
+    assert_eq!(wont, [Tier::Backup, Tier::Restore]);
+}
+
+#[test]
+fn every_tier_that_will_not_run_has_a_reason_even_when_stages_leave_it_out() {
+    let mut c = Case::new();
+    c.stages = vec![Tier::Upgrade];
+    c.prev = None;
+    let p = c.plan().unwrap();
+    assert_eq!(p.tests().count(), 0);
+    let wont = p.will_not_run();
+    let reasons: Vec<(Tier, &str)> = wont.iter().map(|(t, r)| (*t, r.as_str())).collect();
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+    assert!(reasons[0].0 == Tier::Upgrade && reasons[0].1.contains("no previous release"));
+    assert!(
+        reasons[1].1.contains("not selected (STAGES=upgrade)"),
+        "{reasons:?}"
     );
 }

@@ -69,6 +69,8 @@ pub struct Prepared {
     pub skip_grant: Option<String>,
     /// Where the generic tests and overlays came from.
     pub data_dir: DataDir,
+    /// The stack as it loads before any deploy: compose files, warnings, backup capability.
+    pub facts: crate::preflight::Facts,
 }
 
 /// A new run id: UTC time plus 6 random hex characters, sortable and unique.
@@ -173,7 +175,7 @@ pub fn prepare(
     let data_dir = data_dir(cfg.data_dir.as_deref())?;
     let data = data_dir.path.clone();
     check_data_dir(&data, cfg.skip_generic).map_err(RunError::DataDir)?;
-    let id = identity(cfg, runs_root, run_id)?;
+    let mut id = identity(cfg, runs_root, run_id)?;
     let lock = match purpose {
         Purpose::Run { .. } => {
             Some(RunLock::acquire(&id.run_dir, run_id, &id.stack).map_err(RunError::RunLock)?)
@@ -181,6 +183,12 @@ pub fn prepare(
         Purpose::List => None,
     };
     let checkout = checkout(cfg, paths, &id, purpose)?;
+    // The recipe's own name (TYPE), not the directory's, keys overlays, results and the ledger.
+    let preflight_err = |e| RunError::Preflight(Box::new(e), cfg.recipe.clone());
+    let recipe_identity =
+        crate::preflight::identity(&checkout.path, &id.recipe, cfg.recipe_name.as_deref())
+            .map_err(preflight_err)?;
+    id.recipe = recipe_identity.name.clone();
     let head_ref_source = head_ref_source(cfg, &checkout);
     let previous_release = checkout.previous_release()?;
     let discovery = discover_gated(cfg, paths, &id.recipe, &data, &checkout, purpose);
@@ -198,6 +206,13 @@ pub fn prepare(
             data.join("generic-tests").display()
         )));
     }
+    let facts = crate::preflight::inspect(
+        &checkout.path,
+        &id.stack,
+        &id.domain,
+        &discovery.meta.env_install,
+    )
+    .map_err(preflight_err)?;
     let skip = super::grants::generic_skip(cfg, paths, &id.recipe, purpose)?;
     let overlays = overlay_specs(&discovery);
     // Positional paths name files of the data dir or of the recipe (its checkout or where it came from).
@@ -226,12 +241,19 @@ pub fn prepare(
             .install_steps
             .clone()
             .filter(|_| discovery.gate.allowed),
+        backup_capable: facts.backup_capable(),
     };
     // The plan must hold before a repo-local pytest file is collected (collecting executes it).
     plan::build(&input(&[]))?;
     let (pytest, held_back) = collect_pytest(&discovery, &data, &id.run_dir, &admission, purpose)?;
     let plan = plan::build(&input(&pytest))?;
-    let customization = super::manifest::manifest(&discovery, &data_dir, &overlays, cfg);
+    let mut customization = vec![
+        format!("recipe: {}", recipe_identity.describe()),
+        format!("compose files: {}", facts.files.join(", ")),
+    ];
+    customization.extend(super::manifest::manifest(
+        &discovery, &data_dir, &overlays, cfg,
+    ));
     // The checkout is at head_ref now; the install op may move it to the previous release.
     let lint = match (purpose, &cfg.deployer) {
         (Purpose::Run { .. }, super::config::DeployerKind::Stack) => Some(
@@ -256,6 +278,7 @@ pub fn prepare(
         held_back,
         skip_grant: skip.and_then(|s| s.grant),
         data_dir,
+        facts,
     })
 }
 

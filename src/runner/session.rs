@@ -71,12 +71,14 @@ pub fn run(cfg: RunConfig, outputs: Outputs) -> u8 {
     code
 }
 
-/// What a listing found: the tests a run would run, where they came from, and what the trust gate
-/// decided (always said, also when nothing is collected).
+/// What a listing found: the tests a run would run, where they came from, every tier that will not
+/// run with its reason, and what the trust gate decided (always said, also when nothing is collected).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listing {
     /// The ids of the tests a run would run, in run order.
     pub ids: Vec<String>,
+    /// `tier upgrade will not run: unsupported: no previous release: …`, one line per tier.
+    pub will_not_run: Vec<String>,
     /// The data dir the generic tests and overlays came from.
     pub data_dir: String,
     /// The trust gate's decision about repo-local files: `deny  repo-local — why`.
@@ -86,7 +88,8 @@ pub struct Listing {
 }
 
 /// `--list` / `--collect-only`: the tests a run would run, read-only. Nothing is deployed,
-/// provisioned, recorded or consumed, and no repo-local file runs unless the allowlist allows it.
+/// provisioned, recorded or consumed, and no repo-local file runs unless the allowlist allows it. A
+/// source that is not a recipe is refused here, as a run would refuse it.
 pub fn list(cfg: &RunConfig) -> Result<Listing, RunError> {
     watch_signals();
     let paths = CoordPaths::resolve(cfg.coord_dir.as_deref()).map_err(RunError::CoordResolve)?;
@@ -105,10 +108,19 @@ pub fn list(cfg: &RunConfig) -> Result<Listing, RunError> {
     }
     Ok(Listing {
         ids: p.plan.tests().map(|t| t.id.clone()).collect(),
+        will_not_run: will_not_run(&p.plan),
         data_dir: p.data_dir.to_string(),
         gate: format!("{}  {} — {}", g.word(), g.gate.as_str(), g.reason),
         held_back,
     })
+}
+
+/// One line per tier that will not run, with its reason.
+fn will_not_run(plan: &super::Plan) -> Vec<String> {
+    plan.will_not_run()
+        .into_iter()
+        .map(|(t, why)| format!("tier {t} will not run: {why}"))
+        .collect()
 }
 
 /// Until the session watches signals itself (`supervise`), SIGINT/SIGTERM raise the flag that stops
@@ -182,10 +194,19 @@ fn open(
         file_errors,
     )));
     bus.emit(EventKind::Planned(Box::new(header(&prepared))));
+    // Before the engine is touched: what swarm will ignore, and the lint verdict.
+    for w in &prepared.facts.warnings {
+        bus.emit(EventKind::Warning {
+            message: format!("compose: {w}"),
+        });
+    }
     if let Some(lint) = &prepared.lint {
         bus.emit(EventKind::Linted(lint.clone()));
     }
     if prepared.plan.tests().next().is_none() {
+        for message in will_not_run(&prepared.plan) {
+            bus.emit(EventKind::Warning { message });
+        }
         return Ok(Opened::NoTests {
             run_dir: prepared.run_dir,
         });

@@ -272,6 +272,7 @@ fn prepared(
         previous_release: Some("1.0.0".into()),
         selection,
         install_steps: None,
+        backup_capable: true,
     })
     .unwrap();
     let run_dir = dir.join("run");
@@ -303,6 +304,7 @@ fn prepared(
         stack: STACK.into(),
         customization: Vec::new(),
         lint: None,
+        facts: Default::default(),
         checkout,
         admission: Admission::none(),
         held_back: Vec::new(),
@@ -318,6 +320,7 @@ fn prepared(
 fn config(dir: &Path, stages: Vec<Tier>, selection: Selection) -> RunConfig {
     RunConfig {
         recipe: "hello".into(),
+        recipe_name: None,
         git_ref: None,
         pr: None,
         stages,

@@ -95,7 +95,7 @@ fn backup_without_a_backup_bot_is_unsupported_and_a_moved_checkout_is_put_back()
 
 /// The example recipe with an `.env.sample` that leans on abra's env reading: an expanding
 /// `COMPOSE_FILE`, a value built from earlier lines, a later line that wins, a literal `$` in single
-/// quotes.
+/// quotes; and an `abra.sh` export that abra lays over the env file for a deploy.
 fn env_reading_recipe(dir: &Path) -> std::path::PathBuf {
     let src = crate::support::recipe_repo::project_root().join("examples/recipes/hello");
     let dest = dir.join("hello-env");
@@ -114,12 +114,16 @@ fn env_reading_recipe(dir: &Path) -> std::path::PathBuf {
         "COMPOSE_FILE=\"$COMPOSE_FILE:compose.extra.yml\"\n",
     ));
     std::fs::write(dest.join(".env.sample"), sample).unwrap();
+    let mut abra_sh = std::fs::read_to_string(dest.join("abra.sh")).unwrap();
+    abra_sh.push_str("export WHO=abra.sh\n");
+    std::fs::write(dest.join("abra.sh"), abra_sh).unwrap();
     std::fs::write(
         dest.join("compose.extra.yml"),
         concat!(
             "version: \"3.8\"\nservices:\n  app:\n    deploy:\n      labels:\n",
             "        - \"test.greeting=${GREETING}\"\n",
             "        - \"test.literal=${LITERAL}\"\n",
+            "        - \"test.who=${WHO}\"\n",
         ),
     )
     .unwrap();
@@ -140,6 +144,8 @@ fn the_app_env_file_is_read_as_abra_reads_it() {
     // compose.extra.yml was deployed: COMPOSE_FILE expanded against its earlier value.
     assert_eq!(service_label(&app, "test.greeting"), "hi world!");
     assert_eq!(service_label(&app, "test.literal"), "$WHO");
+    // abra.sh's export wins over the env file at deploy time, after the env file was expanded.
+    assert_eq!(service_label(&app, "test.who"), "abra.sh");
     d.teardown().unwrap();
     assert_eq!(leftovers(&stack), Vec::<String>::new());
 }

@@ -6,6 +6,8 @@
 mod browser;
 #[path = "../support/cli.rs"]
 mod cli;
+#[path = "../support/oracle.rs"]
+mod oracle;
 #[path = "../support/process.rs"]
 mod process;
 #[path = "../support/recipe_repo.rs"]
@@ -13,9 +15,11 @@ mod recipe_repo;
 #[path = "../support/report.rs"]
 mod report;
 mod support {
-    pub(crate) use super::{browser, cli, process, recipe_repo, report};
+    pub(crate) use super::{browser, cli, oracle, process, recipe_repo, report};
 }
 
+mod check_cli;
+mod compose_oracle;
 mod dashboard_browser;
 mod lint_builtin;
 mod overlay_cli;

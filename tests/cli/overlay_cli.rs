@@ -376,3 +376,59 @@ fn alias_bombs_are_refused() {
         "{out}"
     );
 }
+
+#[test]
+fn overlay_new_validates_the_name_as_run_does() {
+    let d = project(&[]);
+    let home = d.path().join(".home");
+    std::fs::create_dir_all(&home).unwrap();
+    let out = cc_ci(&home)
+        .current_dir(d.path())
+        .args(["overlay", "new", "Bonfire"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(text(&out).contains("lowercase"), "{}", text(&out));
+    assert!(!d.path().join("overlays").exists());
+}
+
+#[test]
+fn overlay_new_from_a_recipe_refuses_a_name_that_is_not_its_type() {
+    let src = crate::support::recipe_repo::project_root()
+        .join("tests/fixtures/recipes/pastebin-coop-cloud");
+    let d = project(&[]);
+    let home = d.path().join(".home");
+    std::fs::create_dir_all(&home).unwrap();
+    let out = cc_ci(&home)
+        .current_dir(d.path())
+        .args(["overlay", "new", "pastebin-coop-cloud", "--from"])
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(
+        text(&out).contains("overlay new pastebin --from"),
+        "{}",
+        text(&out)
+    );
+    assert!(!d.path().join("overlays").exists());
+    let ok = cc_ci(&home)
+        .current_dir(d.path())
+        .args(["overlay", "new", "pastebin", "--from"])
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
+    let meta = std::fs::read_to_string(d.path().join("overlays/pastebin/recipe.yaml")).unwrap();
+    assert!(
+        meta.contains("main_service: app") && meta.contains("http_port: 8080"),
+        "{meta}"
+    );
+    assert!(
+        meta.contains("no release tag"),
+        "a folder that is not a git repo has no release: {meta}"
+    );
+    assert!(d.path().join("overlays/pastebin/restore.yaml").is_file());
+    let checked = check(d.path(), &["overlays/pastebin"]);
+    assert_eq!(checked.status.code(), Some(0), "{}", text(&checked));
+}

@@ -124,9 +124,10 @@ proptest! {
         text in ".{0,200}",
         vars in prop::collection::btree_map("[A-Z][A-Z0-9_]{0,8}", "[a-zA-Z0-9_./:-]{0,12}", 0..8),
     ) {
-        let _ = cc_ci::deploy::compose::parse_env(&text);
+        let file = Path::new(".env.sample");
+        let _ = cc_ci::deploy::compose::parse_env(file, &text);
         let written: String = vars.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-        prop_assert_eq!(cc_ci::deploy::compose::parse_env(&written).vars, vars);
+        prop_assert_eq!(cc_ci::deploy::compose::parse_env(file, &written).unwrap().vars, vars);
     }
 
     #[test]

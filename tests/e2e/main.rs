@@ -24,6 +24,7 @@ mod support {
 
 mod dashboard_after_run;
 mod example_recipe;
+mod overlay_from_e2e;
 mod overlay_new_e2e;
 mod overlays_shipped;
 mod pytest_overlays;

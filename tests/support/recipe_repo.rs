@@ -17,10 +17,14 @@ pub struct RecipeRepo {
 
 /// Builds the example recipe `name` (a folder of `examples/recipes/`) as a git repository at `dest`.
 pub fn build(name: &str, dest: &Path) -> RecipeRepo {
-    let src = project_root().join("examples/recipes").join(name);
+    build_from(&project_root().join("examples/recipes").join(name), dest)
+}
+
+/// Like [`build`] for any recipe folder `src` (e.g. one of `tests/fixtures/recipes/`).
+pub fn build_from(src: &Path, dest: &Path) -> RecipeRepo {
     let out = Command::new("bash")
         .arg(project_root().join("examples/make-recipe-repo.sh"))
-        .arg(&src)
+        .arg(src)
         .arg(dest)
         .output()
         .expect("run make-recipe-repo.sh");

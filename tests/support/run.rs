@@ -28,6 +28,11 @@ impl RunFixture {
     pub fn for_recipe(name: &str, tag: &str) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let repo = recipe_repo::build(name, &dir.path().join(name));
+        Self::around(dir, repo, name, tag)
+    }
+
+    /// The fixture around a built recipe repo: data dir, coord, artifacts, a unique domain.
+    pub fn around(dir: tempfile::TempDir, repo: RecipeRepo, name: &str, tag: &str) -> Self {
         let data = dir.path().join("data");
         std::fs::create_dir_all(data.join("overlays")).unwrap();
         copy_dir(

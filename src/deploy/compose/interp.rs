@@ -1,121 +1,105 @@
-//! Variable interpolation in compose values, as `docker stack deploy` does it: `$VAR`, `${VAR}`,
-//! `${VAR:-default}`, `${VAR-default}`, `${VAR:?message}`, `${VAR?message}`, `${VAR:+alt}`,
-//! `${VAR+alt}` and `$$` for a literal `$`. Defaults may nest further interpolation. Pure string work.
+//! Variable interpolation in compose values, exactly as `docker stack deploy` (and abra, which vendors
+//! the same loader) does it: `$$` is a literal `$`; `$VAR` and `${VAR}` (names `[_a-zA-Z][_a-zA-Z0-9]*`)
+//! expand, unset to nothing; `${VAR:-default}` (unset or empty), `${VAR-default}` (unset),
+//! `${VAR:?message}` and `${VAR?message}` (required). A default is taken literally up to the first `}`:
+//! it is not interpolated again, so `${A:-${B}}` gives `${B` followed by `}`. There is no `:+`. Any
+//! other `$` is an error. Docker's quirks are kept on purpose (see the tests): the goal is the stack
+//! Docker would deploy, not the one a shell would. Pure string work.
+
+use std::sync::LazyLock;
+
+use regex::{Captures, Regex};
 
 /// Why a value could not be interpolated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InterpError {
     /// `${VAR:?msg}` / `${VAR?msg}` with VAR missing: (variable, message).
     Required(String, String),
-    /// A `${` without its `}` or an invalid name.
+    /// A `$` Docker cannot read (`$1`, `${`, `${A:+x}`, a lone `$`): the whole template.
     Syntax(String),
 }
 
-/// Interpolates `input`, looking variables up with `lookup`.
+impl std::fmt::Display for InterpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InterpError::Required(var, msg) => {
+                write!(f, "required variable {var} is missing a value: {msg}")
+            }
+            InterpError::Syntax(t) => write!(
+                f,
+                "invalid interpolation format {t:?} (hint: write $$ for a literal $)"
+            ),
+        }
+    }
+}
+
+static PATTERN: LazyLock<Regex> = LazyLock::new(|| {
+    let subst = r"[_a-z][_a-z0-9]*(?::?[-?][^}]*)?";
+    Regex::new(&format!(
+        r"\$(?i:(?P<escaped>\$)|(?P<named>{subst})|\{{(?P<braced>{subst})\}}|(?P<invalid>))"
+    ))
+    .expect("valid regex")
+});
+
+/// Interpolates `input`, looking variables up with `lookup` (`None` = unset).
+///
+/// Like Docker, an error is the one of the *last* expansion that touched it: a later successful
+/// `${X}` in the same string clears an earlier bad `$` (Docker then drops the bad `$` silently).
 pub fn interpolate(
     input: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<String, InterpError> {
-    let mut out = String::with_capacity(input.len());
-    let chars: Vec<char> = input.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c != '$' {
-            out.push(c);
-            i += 1;
-            continue;
+    let mut err: Option<InterpError> = None;
+    let out = PATTERN.replace_all(input, |c: &Captures| {
+        if let Some(e) = c.name("escaped") {
+            return e.as_str().to_string();
         }
-        match chars.get(i + 1) {
-            Some('$') => {
-                out.push('$');
-                i += 2;
+        let sub = c
+            .name("named")
+            .or_else(|| c.name("braced"))
+            .map(|m| m.as_str())
+            .unwrap_or("");
+        if sub.is_empty() {
+            err = Some(InterpError::Syntax(input.to_string()));
+            return String::new();
+        }
+        match substitute(sub, lookup) {
+            Ok(v) => {
+                err = None;
+                v
             }
-            Some('{') => {
-                let end = matching_brace(&chars, i + 1)
-                    .ok_or_else(|| InterpError::Syntax(format!("unclosed `${{` in {input:?}")))?;
-                let inner: String = chars[i + 2..end].iter().collect();
-                out.push_str(&expand(&inner, lookup)?);
-                i = end + 1;
-            }
-            Some(c) if c.is_ascii_alphabetic() || *c == '_' => {
-                let mut j = i + 1;
-                while j < chars.len() && (chars[j].is_ascii_alphanumeric() || chars[j] == '_') {
-                    j += 1;
-                }
-                let name: String = chars[i + 1..j].iter().collect();
-                out.push_str(&lookup(&name).unwrap_or_default());
-                i = j;
-            }
-            _ => {
-                out.push('$');
-                i += 1;
+            Err(e) => {
+                err = Some(e);
+                String::new()
             }
         }
+    });
+    match err {
+        Some(e) => Err(e),
+        None => Ok(out.into_owned()),
     }
-    Ok(out)
 }
 
-/// Index of the `}` closing the `{` at `open`, counting nested `${…}`.
-fn matching_brace(chars: &[char], open: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut i = open;
-    while i < chars.len() {
-        match chars[i] {
-            '{' => depth += 1,
-            '}' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i);
-                }
-            }
-            _ => {}
+/// One substitution, tried as Docker tries it: soft default, hard default, required non-empty,
+/// required — each recognised by its separator appearing anywhere in the text.
+fn substitute(sub: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, InterpError> {
+    if let Some((name, default)) = sub.split_once(":-") {
+        return Ok(lookup(name)
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| default.to_string()));
+    }
+    if let Some((name, default)) = sub.split_once('-') {
+        return Ok(lookup(name).unwrap_or_else(|| default.to_string()));
+    }
+    for (sep, non_empty) in [(":?", true), ("?", false)] {
+        if let Some((name, message)) = sub.split_once(sep) {
+            return match lookup(name) {
+                Some(v) if !non_empty || !v.is_empty() => Ok(v),
+                _ => Err(InterpError::Required(name.to_string(), message.to_string())),
+            };
         }
-        i += 1;
     }
-    None
-}
-
-fn expand(inner: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, InterpError> {
-    let name_end = inner
-        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .unwrap_or(inner.len());
-    let name = &inner[..name_end];
-    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
-        return Err(InterpError::Syntax(format!(
-            "invalid variable name in `${{{inner}}}`"
-        )));
-    }
-    let rest = &inner[name_end..];
-    let value = lookup(name);
-    let set = value.is_some();
-    let non_empty = value.as_deref().is_some_and(|v| !v.is_empty());
-    let (op, arg) = if rest.starts_with(":-") || rest.starts_with(":?") || rest.starts_with(":+") {
-        (&rest[..2], &rest[2..])
-    } else if rest.is_empty() {
-        ("", "")
-    } else {
-        (&rest[..1], &rest[1..])
-    };
-    match op {
-        "" => Ok(value.unwrap_or_default()),
-        ":-" if non_empty => Ok(value.unwrap_or_default()),
-        ":-" => interpolate(arg, lookup),
-        "-" if set => Ok(value.unwrap_or_default()),
-        "-" => interpolate(arg, lookup),
-        ":?" if non_empty => Ok(value.unwrap_or_default()),
-        "?" if set => Ok(value.unwrap_or_default()),
-        ":?" | "?" => Err(InterpError::Required(
-            name.to_string(),
-            interpolate(arg, lookup)?,
-        )),
-        ":+" if non_empty => interpolate(arg, lookup),
-        "+" if set => interpolate(arg, lookup),
-        ":+" | "+" => Ok(String::new()),
-        _ => Err(InterpError::Syntax(format!(
-            "unsupported expansion `${{{inner}}}`"
-        ))),
-    }
+    Ok(lookup(sub).unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -126,6 +110,7 @@ mod tests {
         let lookup = |k: &str| match k {
             "SET" => Some("v".to_string()),
             "EMPTY" => Some(String::new()),
+            "lower" => Some("l".to_string()),
             "STACK_NAME" => Some("hello_x".to_string()),
             _ => None,
         };
@@ -133,13 +118,13 @@ mod tests {
     }
 
     #[test]
-    fn plain_and_braced_variables() {
+    fn plain_and_braced_variables_of_any_case() {
         assert_eq!(run("a $SET b ${SET}c").unwrap(), "a v b vc");
         assert_eq!(
             run("coop-cloud.${STACK_NAME}.version=1").unwrap(),
             "coop-cloud.hello_x.version=1"
         );
-        assert_eq!(run("${UNSET}|$UNSET").unwrap(), "|");
+        assert_eq!(run("${UNSET}|$UNSET|$lower").unwrap(), "||l");
     }
 
     #[test]
@@ -147,6 +132,8 @@ mod tests {
         assert_eq!(run("${UNSET:-d}").unwrap(), "d");
         assert_eq!(run("${EMPTY:-d}").unwrap(), "d");
         assert_eq!(run("${SET:-d}").unwrap(), "v");
+        assert_eq!(run("${UNSET:-}").unwrap(), "");
+        assert_eq!(run("${UNSET:-a b c}").unwrap(), "a b c");
     }
 
     #[test]
@@ -167,29 +154,55 @@ mod tests {
     }
 
     #[test]
-    fn alternatives_apply_when_set() {
-        assert_eq!(run("${SET:+alt}").unwrap(), "alt");
-        assert_eq!(run("${UNSET:+alt}").unwrap(), "");
-        assert_eq!(run("${EMPTY+alt}").unwrap(), "alt");
+    fn defaults_are_literal_up_to_the_first_closing_brace() {
+        assert_eq!(run("${UNSET:-${SET}x}").unwrap(), "${SETx}");
+        assert_eq!(run("${UNSET:-$SET}").unwrap(), "$SET");
+        assert_eq!(run("${UNSET:-a}b}").unwrap(), "ab}");
+        assert_eq!(run("x${UNSET:-{}}y").unwrap(), "x{}y");
+    }
+
+    #[test]
+    fn a_dash_in_a_required_message_makes_it_a_default_as_in_docker() {
+        assert_eq!(run("${UNSET:?must-be-set}").unwrap(), "be-set");
     }
 
     #[test]
     fn double_dollar_is_a_literal_dollar() {
-        assert_eq!(run("echo $$GREETING $$$SET").unwrap(), "echo $GREETING $v");
+        assert_eq!(
+            run("echo $$GREETING $$$SET $${X}").unwrap(),
+            "echo $GREETING $v ${X}"
+        );
     }
 
     #[test]
-    fn defaults_nest() {
-        assert_eq!(run("${UNSET:-${SET}-x}").unwrap(), "v-x");
+    fn a_dollar_docker_cannot_read_is_an_error() {
+        for bad in [
+            "$1",
+            "cost 5$",
+            "${SET",
+            "${SET:+alt}",
+            "${EMPTY+alt}",
+            "${:-x}",
+        ] {
+            assert!(
+                matches!(run(bad), Err(InterpError::Syntax(_))),
+                "{bad:?} → {:?}",
+                run(bad)
+            );
+        }
     }
 
     #[test]
-    fn unclosed_brace_is_a_syntax_error() {
-        assert!(matches!(run("${SET"), Err(InterpError::Syntax(_))));
+    fn a_later_good_expansion_hides_an_earlier_bad_dollar_as_in_docker() {
+        assert_eq!(
+            run("$1 $SET").unwrap(),
+            "1 v",
+            "the bad `$` is dropped, the 1 stays"
+        );
     }
 
     #[test]
-    fn lone_dollar_is_kept() {
-        assert_eq!(run("cost: 5$ or $1").unwrap(), "cost: 5$ or $1");
+    fn names_end_at_the_first_non_name_character() {
+        assert_eq!(run("$SET.x ${SET}_y $SET_z").unwrap(), "v.x v_y ");
     }
 }

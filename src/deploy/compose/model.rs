@@ -9,6 +9,8 @@ use std::time::Duration;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StackSpec {
     pub stack: String,
+    /// The compose `version` (of the first file that sets it).
+    pub version: Option<String>,
     /// The compose files read, in order.
     pub files: Vec<PathBuf>,
     /// The app env the files were interpolated with.
@@ -24,6 +26,18 @@ pub struct StackSpec {
     pub ignored: Vec<String>,
 }
 
+impl StackSpec {
+    /// One warning line per ignored key, as a maintainer should read them.
+    pub fn warnings(&self) -> Vec<String> {
+        self.ignored
+            .iter()
+            .map(|k| {
+                format!("{k}: ignored, as `docker stack deploy` ignores it for a swarm service")
+            })
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ServiceDef {
     pub image: String,
@@ -31,8 +45,12 @@ pub struct ServiceDef {
     pub command: Option<Vec<String>>,
     /// compose `entrypoint` (the container's command).
     pub entrypoint: Option<Vec<String>>,
-    /// Resolved environment; bare names take their value from the app env and are dropped when unset.
+    /// Resolved environment; bare names take their value from the app env.
     pub environment: BTreeMap<String, String>,
+    /// Bare names with no value in the app env (Docker keeps them as `NAME` without `=`: unset).
+    pub environment_unset: Vec<String>,
+    /// The `env_file`s as written (already read into `environment`).
+    pub env_file: Vec<String>,
     /// Container labels.
     pub labels: BTreeMap<String, String>,
     pub hostname: Option<String>,
@@ -56,22 +74,42 @@ pub struct ServiceDef {
     pub cap_drop: Vec<String>,
     pub sysctls: BTreeMap<String, String>,
     pub logging: Option<LoggingDef>,
+    pub dns: Vec<String>,
+    pub dns_search: Vec<String>,
+    /// `nofile: {soft, hard}` or `nproc: N` (soft = hard).
+    pub ulimits: BTreeMap<String, UlimitDef>,
+    /// The service-level `restart:`; swarm uses it only when `deploy.restart_policy` is absent.
+    pub restart: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UlimitDef {
+    Single(i64),
+    Range { soft: i64, hard: i64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MountKind {
+    #[default]
     Volume,
     Bind,
     Tmpfs,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MountDef {
     pub kind: MountKind,
-    /// Volume key (as in the top-level `volumes:`) or host path; `None` for an anonymous volume/tmpfs.
+    /// Volume key (as in the top-level `volumes:`) or absolute host path; `None` for an anonymous
+    /// volume or a tmpfs.
     pub source: Option<String>,
     pub target: String,
     pub read_only: bool,
+    /// `tmpfs: {size: …}` in bytes.
+    pub tmpfs_size: Option<i64>,
+    /// `volume: {nocopy: true}`.
+    pub volume_nocopy: bool,
+    /// `bind: {propagation: …}`.
+    pub bind_propagation: Option<String>,
 }
 
 /// A secret or config reference of a service.
@@ -94,7 +132,10 @@ pub struct NetworkRef {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct HealthcheckDef {
+    /// As written (a string became `[CMD-SHELL, …]`); empty when only `disable` is set.
     pub test: Vec<String>,
+    /// `disable: true`: the engine gets `[NONE]`.
+    pub disable: bool,
     pub interval: Option<Duration>,
     pub timeout: Option<Duration>,
     pub start_period: Option<Duration>,
@@ -103,8 +144,8 @@ pub struct HealthcheckDef {
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeployDef {
-    /// `replicated` (default) or `global`.
-    pub global: bool,
+    /// `replicated` (the default when absent) or `global`, as written.
+    pub mode: Option<String>,
     pub replicas: Option<u64>,
     /// Service labels (where the version label lives).
     pub labels: BTreeMap<String, String>,
@@ -114,7 +155,14 @@ pub struct DeployDef {
     pub limits: ResourcesDef,
     pub reservations: ResourcesDef,
     pub constraints: Vec<String>,
+    pub max_replicas_per_node: Option<u64>,
     pub endpoint_mode: Option<String>,
+}
+
+impl DeployDef {
+    pub fn global(&self) -> bool {
+        self.mode.as_deref() == Some("global")
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -139,6 +187,8 @@ pub struct UpdateConfigDef {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ResourcesDef {
+    /// `cpus` as written (`"0.5"`).
+    pub cpus: Option<String>,
     pub nano_cpus: Option<i64>,
     pub memory: Option<i64>,
 }
@@ -147,9 +197,10 @@ pub struct ResourcesDef {
 pub struct PortDef {
     pub target: u16,
     pub published: Option<u16>,
-    pub protocol: String,
-    /// `ingress` or `host`.
-    pub mode: String,
+    /// `tcp` (the default when absent), `udp` or `sctp`.
+    pub protocol: Option<String>,
+    /// `ingress` (the default when absent) or `host`.
+    pub mode: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,6 +235,8 @@ pub struct SecretDef {
     /// Swarm name (after interpolation), e.g. `hello_x_api_key_v1`.
     pub name: Option<String>,
     pub file: Option<PathBuf>,
+    pub labels: BTreeMap<String, String>,
+    pub template_driver: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -193,6 +246,7 @@ pub struct ConfigDef {
     pub file: Option<PathBuf>,
     /// `golang` makes the engine render the config per task.
     pub template_driver: Option<String>,
+    pub labels: BTreeMap<String, String>,
 }
 
 impl StackSpec {

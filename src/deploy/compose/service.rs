@@ -1,50 +1,110 @@
-//! One compose service, typed: its container settings, mounts, secret/config references, networks,
-//! healthcheck, deploy section and ports, with every key checked (see `parse`).
+//! One compose service, typed from its canonical form (see `normalize`): container settings, mounts,
+//! secret/config references, networks, healthcheck, deploy section and ports, with every key sorted
+//! by the [`Checker`] into used, ignored (as Docker ignores it for a swarm service) or unsupported.
 
 use std::collections::BTreeMap;
 
 use serde_yaml::{Mapping, Value};
 
-use super::merge::scalar_string;
+use super::deploy_section::deploy;
+use super::keys::*;
 use super::model::*;
-use super::parse::*;
-use super::values::{parse_bytes, parse_cpus};
+use super::mounts::{mount, port};
 use super::ComposeError;
 
-pub(super) fn service(
-    v: &Value,
-    at: &str,
-    vars: &BTreeMap<String, String>,
-    ck: &mut Checker,
-) -> Result<ServiceDef, ComposeError> {
+/// Service keys cc-ci reads and deploys.
+pub const SERVICE: &[&str] = &[
+    "image",
+    "command",
+    "entrypoint",
+    "environment",
+    "env_file",
+    "labels",
+    "hostname",
+    "user",
+    "working_dir",
+    "tty",
+    "stdin_open",
+    "read_only",
+    "init",
+    "stop_grace_period",
+    "stop_signal",
+    "volumes",
+    "secrets",
+    "configs",
+    "networks",
+    "healthcheck",
+    "deploy",
+    "ports",
+    "extra_hosts",
+    "cap_add",
+    "cap_drop",
+    "sysctls",
+    "logging",
+    "dns",
+    "dns_search",
+    "ulimits",
+    "restart",
+];
+/// Service keys `docker stack deploy` accepts but a swarm service does not use: warned about, skipped.
+pub const SERVICE_IGNORED: &[&str] = &[
+    "build",
+    "cgroup_parent",
+    "container_name",
+    "credential_spec",
+    "depends_on",
+    "devices",
+    "domainname",
+    "expose",
+    "external_links",
+    "ipc",
+    "isolation",
+    "links",
+    "mac_address",
+    "network_mode",
+    "pid",
+    "privileged",
+    "security_opt",
+    "shm_size",
+    "tmpfs",
+    "userns_mode",
+];
+/// Service keys Docker refuses outright, with its reason.
+pub const SERVICE_FORBIDDEN: &[(&str, &str)] = &[
+    ("extends", "Support for `extends` is not implemented yet."),
+    (
+        "volume_driver",
+        "define a volume using the top-level `volumes` option and specify the driver there",
+    ),
+    (
+        "volumes_from",
+        "define a volume using the top-level `volumes` option and reference it from each service",
+    ),
+    ("cpu_quota", "set resource limits using deploy.resources"),
+    ("cpu_shares", "set resource limits using deploy.resources"),
+    ("cpuset", "set resource limits using deploy.resources"),
+    ("mem_limit", "set resource limits using deploy.resources"),
+    (
+        "memswap_limit",
+        "set resource limits using deploy.resources",
+    ),
+];
+
+pub fn service(v: &Value, at: &str, ck: &mut Checker) -> Result<ServiceDef, ComposeError> {
     let m = v.as_mapping().cloned().unwrap_or_default();
+    if let Some((k, why)) = SERVICE_FORBIDDEN.iter().find(|(k, _)| m.contains_key(*k)) {
+        return Err(ck.invalid(
+            &format!("{at}.{k}"),
+            format!("Docker refuses this key in a stack: {why}"),
+        ));
+    }
     ck.keys(&m, at, SERVICE, SERVICE_IGNORED);
     let image = string(&m, "image")
         .ok_or_else(|| ck.invalid(at, "`image` is required (swarm cannot build images)"))?;
-    let mut environment = BTreeMap::new();
-    for (k, val) in m
-        .get("environment")
-        .and_then(Value::as_mapping)
-        .cloned()
-        .unwrap_or_default()
-    {
-        let k = scalar_string(&k);
-        match val {
-            Value::Null => {
-                if let Some(x) = vars.get(&k) {
-                    environment.insert(k, x.clone());
-                }
-            }
-            other => {
-                environment.insert(k, scalar_string(&other));
-            }
-        }
-    }
     let mut svc = ServiceDef {
         image,
         command: words(ck, &format!("{at}.command"), m.get("command"))?,
         entrypoint: words(ck, &format!("{at}.entrypoint"), m.get("entrypoint"))?,
-        environment,
         labels: kv(m.get("labels")),
         hostname: string(&m, "hostname"),
         user: string(&m, "user"),
@@ -59,84 +119,37 @@ pub(super) fn service(
         cap_add: list(m.get("cap_add")),
         cap_drop: list(m.get("cap_drop")),
         sysctls: kv(m.get("sysctls")),
+        dns: list(m.get("dns")),
+        dns_search: list(m.get("dns_search")),
+        env_file: list(m.get("env_file")),
+        restart: string(&m, "restart"),
         ..Default::default()
     };
-    for (i, item) in m
-        .get("volumes")
-        .and_then(Value::as_sequence)
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
+    if let Some(env) = m.get("environment").and_then(Value::as_mapping) {
+        for (k, val) in env {
+            match val {
+                Value::Null => svc.environment_unset.push(scalar_string(k)),
+                other => {
+                    svc.environment
+                        .insert(scalar_string(k), scalar_string(other));
+                }
+            }
+        }
+    }
+    for (i, item) in seq(m.get("volumes")).iter().enumerate() {
         svc.mounts
             .push(mount(ck, &format!("{at}.volumes[{i}]"), item)?);
     }
     svc.secrets = file_refs(ck, &format!("{at}.secrets"), m.get("secrets"))?;
     svc.configs = file_refs(ck, &format!("{at}.configs"), m.get("configs"))?;
-    svc.networks = match m.get("networks") {
-        Some(Value::Sequence(_)) => list(m.get("networks"))
-            .into_iter()
-            .map(|name| NetworkRef {
-                name,
-                aliases: vec![],
-            })
-            .collect(),
-        Some(Value::Mapping(nm)) => nm
-            .iter()
-            .map(|(k, v)| NetworkRef {
-                name: scalar_string(k),
-                aliases: v
-                    .as_mapping()
-                    .map(|x| list(x.get("aliases")))
-                    .unwrap_or_default(),
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
+    svc.networks = networks(ck, &format!("{at}.networks"), m.get("networks"));
     if let Some(h) = m.get("healthcheck").and_then(Value::as_mapping) {
-        let hat = format!("{at}.healthcheck");
-        ck.keys(
-            h,
-            &hat,
-            &[
-                "test",
-                "interval",
-                "timeout",
-                "retries",
-                "start_period",
-                "disable",
-            ],
-            &[],
-        );
-        let test = match h.get("test") {
-            Some(Value::String(s)) => vec!["CMD-SHELL".to_string(), s.clone()],
-            other => list(other),
-        };
-        let test = if flag(h, "disable") {
-            vec!["NONE".to_string()]
-        } else {
-            test
-        };
-        svc.healthcheck = Some(HealthcheckDef {
-            test,
-            interval: duration(ck, &hat, h, "interval")?,
-            timeout: duration(ck, &hat, h, "timeout")?,
-            start_period: duration(ck, &hat, h, "start_period")?,
-            retries: int(ck, &hat, h, "retries")?,
-        });
+        svc.healthcheck = Some(healthcheck(ck, &format!("{at}.healthcheck"), h)?);
     }
     if let Some(d) = m.get("deploy").and_then(Value::as_mapping) {
         svc.deploy = deploy(ck, &format!("{at}.deploy"), d)?;
     }
-    for (i, p) in m
-        .get("ports")
-        .and_then(Value::as_sequence)
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
+    for (i, p) in seq(m.get("ports")).iter().enumerate() {
         svc.ports.push(port(ck, &format!("{at}.ports[{i}]"), p)?);
     }
     if let Some(l) = m.get("logging").and_then(Value::as_mapping) {
@@ -146,231 +159,114 @@ pub(super) fn service(
             options: kv(l.get("options")),
         });
     }
+    if let Some(u) = m.get("ulimits").and_then(Value::as_mapping) {
+        svc.ulimits = ulimits(ck, &format!("{at}.ulimits"), u)?;
+    }
     Ok(svc)
 }
 
-fn mount(ck: &mut Checker, at: &str, v: &Value) -> Result<MountDef, ComposeError> {
-    if let Some(m) = v.as_mapping() {
-        ck.keys(
-            m,
-            at,
-            &[
-                "type",
-                "source",
-                "target",
-                "read_only",
-                "volume",
-                "bind",
-                "tmpfs",
-                "consistency",
-            ],
-            &[],
-        );
-        let kind = match string(m, "type").as_deref().unwrap_or("volume") {
-            "volume" => MountKind::Volume,
-            "bind" => MountKind::Bind,
-            "tmpfs" => MountKind::Tmpfs,
-            t => return Err(ck.invalid(at, format!("unsupported mount type {t:?}"))),
-        };
-        let target = string(m, "target").ok_or_else(|| ck.invalid(at, "`target` is required"))?;
-        return Ok(MountDef {
-            kind,
-            source: string(m, "source"),
-            target,
-            read_only: flag(m, "read_only"),
-        });
-    }
-    let s = scalar_string(v);
-    let parts: Vec<&str> = s.split(':').collect();
-    let (source, target, mode) = match parts.as_slice() {
-        [t] => (None, t.to_string(), ""),
-        [s, t] => (Some(s.to_string()), t.to_string(), ""),
-        [s, t, m] => (Some(s.to_string()), t.to_string(), *m),
-        _ => return Err(ck.invalid(at, format!("cannot read volume {s:?}"))),
+fn seq(v: Option<&Value>) -> Vec<Value> {
+    v.and_then(Value::as_sequence).cloned().unwrap_or_default()
+}
+
+fn networks(ck: &mut Checker, at: &str, v: Option<&Value>) -> Vec<NetworkRef> {
+    let Some(nm) = v.and_then(Value::as_mapping) else {
+        return Vec::new();
     };
-    let kind = match &source {
-        Some(src) if src.starts_with('/') || src.starts_with('.') || src.starts_with('~') => {
-            MountKind::Bind
-        }
-        _ => MountKind::Volume,
+    nm.iter()
+        .map(|(k, v)| {
+            let name = scalar_string(k);
+            let aliases = match v.as_mapping() {
+                Some(x) => {
+                    ck.keys(
+                        x,
+                        &format!("{at}.{name}"),
+                        &["aliases"],
+                        &["ipv4_address", "ipv6_address"],
+                    );
+                    list(x.get("aliases"))
+                }
+                None => Vec::new(),
+            };
+            NetworkRef { name, aliases }
+        })
+        .collect()
+}
+
+fn healthcheck(ck: &mut Checker, at: &str, h: &Mapping) -> Result<HealthcheckDef, ComposeError> {
+    ck.keys(
+        h,
+        at,
+        &[
+            "test",
+            "interval",
+            "timeout",
+            "retries",
+            "start_period",
+            "disable",
+        ],
+        &[],
+    );
+    let test = match h.get("test") {
+        Some(Value::String(s)) => vec!["CMD-SHELL".to_string(), s.clone()],
+        other => list(other),
     };
-    Ok(MountDef {
-        kind,
-        source,
-        target,
-        read_only: mode.split(',').any(|x| x == "ro"),
+    Ok(HealthcheckDef {
+        test,
+        disable: flag(h, "disable"),
+        interval: duration(ck, at, h, "interval")?,
+        timeout: duration(ck, at, h, "timeout")?,
+        start_period: duration(ck, at, h, "start_period")?,
+        retries: int(ck, at, h, "retries")?,
     })
+}
+
+fn ulimits(
+    ck: &mut Checker,
+    at: &str,
+    u: &Mapping,
+) -> Result<BTreeMap<String, UlimitDef>, ComposeError> {
+    let mut out = BTreeMap::new();
+    for (k, v) in u {
+        let name = scalar_string(k);
+        let uat = format!("{at}.{name}");
+        let def = match v {
+            Value::Mapping(r) => {
+                ck.keys(r, &uat, &["soft", "hard"], &[]);
+                let soft = int(ck, &uat, r, "soft")?;
+                let hard = int(ck, &uat, r, "hard")?;
+                match (soft, hard) {
+                    (Some(soft), Some(hard)) => UlimitDef::Range { soft, hard },
+                    _ => return Err(ck.invalid(&uat, "needs both `soft` and `hard`")),
+                }
+            }
+            other => UlimitDef::Single(
+                scalar_string(other)
+                    .parse()
+                    .map_err(|_| ck.invalid(&uat, "expected a number or {soft, hard}"))?,
+            ),
+        };
+        out.insert(name, def);
+    }
+    Ok(out)
 }
 
 fn file_refs(ck: &mut Checker, at: &str, v: Option<&Value>) -> Result<Vec<FileRef>, ComposeError> {
     let mut out = Vec::new();
-    for (i, item) in v
-        .and_then(Value::as_sequence)
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
+    for (i, item) in seq(v).iter().enumerate() {
         let iat = format!("{at}[{i}]");
-        match item.as_mapping() {
-            Some(m) => {
-                ck.keys(m, &iat, &["source", "target", "uid", "gid", "mode"], &[]);
-                let source =
-                    string(m, "source").ok_or_else(|| ck.invalid(&iat, "`source` is required"))?;
-                let mode = match m.get("mode") {
-                    Some(Value::Number(n)) => n.as_u64().map(|n| n as u32),
-                    Some(Value::String(s)) => {
-                        u32::from_str_radix(s.trim_start_matches("0o"), 8).ok()
-                    }
-                    _ => None,
-                };
-                out.push(FileRef {
-                    source,
-                    target: string(m, "target"),
-                    uid: string(m, "uid"),
-                    gid: string(m, "gid"),
-                    mode,
-                });
-            }
-            None => out.push(FileRef {
-                source: scalar_string(item),
-                target: None,
-                uid: None,
-                gid: None,
-                mode: None,
-            }),
-        }
-    }
-    Ok(out)
-}
-
-fn deploy(ck: &mut Checker, at: &str, d: &Mapping) -> Result<DeployDef, ComposeError> {
-    ck.keys(d, at, DEPLOY, &[]);
-    let mut out = DeployDef {
-        global: string(d, "mode").as_deref() == Some("global"),
-        replicas: int(ck, at, d, "replicas")?.map(|n| n.max(0) as u64),
-        labels: kv(d.get("labels")),
-        endpoint_mode: string(d, "endpoint_mode"),
-        ..Default::default()
-    };
-    if let Some(r) = d.get("restart_policy").and_then(Value::as_mapping) {
-        let rat = format!("{at}.restart_policy");
-        ck.keys(
-            r,
-            &rat,
-            &["condition", "delay", "max_attempts", "window"],
-            &[],
-        );
-        out.restart_policy = Some(RestartPolicyDef {
-            condition: string(r, "condition"),
-            delay: duration(ck, &rat, r, "delay")?,
-            max_attempts: int(ck, &rat, r, "max_attempts")?,
-            window: duration(ck, &rat, r, "window")?,
+        let Some(m) = item.as_mapping() else {
+            return Err(ck.invalid(&iat, "expected a name or {source, target, …}"));
+        };
+        ck.keys(m, &iat, &["source", "target", "uid", "gid", "mode"], &[]);
+        let source = string(m, "source").ok_or_else(|| ck.invalid(&iat, "`source` is required"))?;
+        out.push(FileRef {
+            source,
+            target: string(m, "target"),
+            uid: string(m, "uid"),
+            gid: string(m, "gid"),
+            mode: mode(ck, &iat, m)?,
         });
     }
-    for key in ["update_config", "rollback_config"] {
-        if let Some(u) = d.get(key).and_then(Value::as_mapping) {
-            let uat = format!("{at}.{key}");
-            ck.keys(
-                u,
-                &uat,
-                &[
-                    "parallelism",
-                    "delay",
-                    "failure_action",
-                    "monitor",
-                    "max_failure_ratio",
-                    "order",
-                ],
-                &[],
-            );
-            let cfg = UpdateConfigDef {
-                parallelism: int(ck, &uat, u, "parallelism")?,
-                delay: duration(ck, &uat, u, "delay")?,
-                failure_action: string(u, "failure_action"),
-                monitor: duration(ck, &uat, u, "monitor")?,
-                max_failure_ratio: string(u, "max_failure_ratio").and_then(|s| s.parse().ok()),
-                order: string(u, "order"),
-            };
-            if key == "update_config" {
-                out.update_config = Some(cfg)
-            } else {
-                out.rollback_config = Some(cfg)
-            }
-        }
-    }
-    if let Some(r) = d.get("resources").and_then(Value::as_mapping) {
-        ck.keys(
-            r,
-            &format!("{at}.resources"),
-            &["limits", "reservations"],
-            &[],
-        );
-        for key in ["limits", "reservations"] {
-            if let Some(l) = r.get(key).and_then(Value::as_mapping) {
-                let lat = format!("{at}.resources.{key}");
-                ck.keys(l, &lat, &["cpus", "memory"], &["pids", "devices"]);
-                let res = ResourcesDef {
-                    nano_cpus: string(l, "cpus")
-                        .map(|s| parse_cpus(&s).map_err(|e| ck.invalid(&lat, e)))
-                        .transpose()?,
-                    memory: string(l, "memory")
-                        .map(|s| parse_bytes(&s).map_err(|e| ck.invalid(&lat, e)))
-                        .transpose()?,
-                };
-                if key == "limits" {
-                    out.limits = res
-                } else {
-                    out.reservations = res
-                }
-            }
-        }
-    }
-    if let Some(p) = d.get("placement").and_then(Value::as_mapping) {
-        ck.keys(
-            p,
-            &format!("{at}.placement"),
-            &["constraints"],
-            &["preferences", "max_replicas_per_node"],
-        );
-        out.constraints = list(p.get("constraints"));
-    }
     Ok(out)
-}
-
-fn port(ck: &mut Checker, at: &str, v: &Value) -> Result<PortDef, ComposeError> {
-    if let Some(m) = v.as_mapping() {
-        ck.keys(m, at, &["target", "published", "protocol", "mode"], &[]);
-    }
-    let num = |s: &str| {
-        s.trim()
-            .parse::<u16>()
-            .map_err(|_| ck.invalid(at, format!("bad port {s:?}")))
-    };
-    if let Some(m) = v.as_mapping() {
-        return Ok(PortDef {
-            target: num(&string(m, "target").unwrap_or_default())?,
-            published: string(m, "published").map(|s| num(&s)).transpose()?,
-            protocol: string(m, "protocol").unwrap_or_else(|| "tcp".into()),
-            mode: string(m, "mode").unwrap_or_else(|| "ingress".into()),
-        });
-    }
-    let s = scalar_string(v);
-    let (spec, protocol) = s
-        .split_once('/')
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .unwrap_or((s.clone(), "tcp".into()));
-    let parts: Vec<&str> = spec.split(':').collect();
-    let (published, target) = match parts.as_slice() {
-        [t] => (None, num(t)?),
-        [p, t] => (Some(num(p)?), num(t)?),
-        [_ip, p, t] => (Some(num(p)?), num(t)?),
-        _ => return Err(ck.invalid(at, format!("cannot read port {s:?}"))),
-    };
-    Ok(PortDef {
-        target,
-        published,
-        protocol,
-        mode: "ingress".into(),
-    })
 }

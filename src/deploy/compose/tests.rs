@@ -146,12 +146,16 @@ fn unknown_keys_are_reported_by_name() {
 fn keys_swarm_ignores_are_listed_not_fatal() {
     let d = recipe(&[(
         "compose.yml",
-        "services:\n  app:\n    image: a\n    depends_on: [db]\n    restart: always\n",
+        "services:\n  app:\n    image: a\n    depends_on: [db]\n    privileged: true\n    tmpfs: [/tmp]\n",
     )]);
     let s = load(d.path(), "s", "s.d", &BTreeMap::new()).unwrap();
     assert_eq!(
         s.ignored,
-        ["services.app.depends_on", "services.app.restart"]
+        [
+            "services.app.depends_on",
+            "services.app.privileged",
+            "services.app.tmpfs"
+        ]
     );
 }
 
@@ -182,7 +186,7 @@ fn string_forms_of_command_healthcheck_ports_and_volumes() {
         (
             app.ports[0].published,
             app.ports[0].target,
-            app.ports[0].protocol.as_str()
+            app.ports[0].protocol.as_deref().unwrap_or("")
         ),
         (Some(8080), 80, "udp")
     );

@@ -1,5 +1,5 @@
-//! Small value syntaxes of compose files: Go-style durations (`1m30s`), byte sizes (`512M`), CPU counts
-//! and shell-like word splitting of string commands. Pure parsing.
+//! Small value syntaxes of compose files: Go-style durations (`1m30s`, read and written), byte sizes
+//! (`512M`), CPU counts and shell-like word splitting of string commands. Pure text work.
 
 use std::time::Duration;
 
@@ -144,9 +144,59 @@ pub fn shell_split(s: &str) -> Result<Vec<String>, String> {
     Ok(words)
 }
 
+/// A duration as Go's `time.Duration.String` writes it: `1m30s`, `2m0s`, `1.5s`, `500ms`, `1h0m0s`.
+pub fn go_duration(d: Duration) -> String {
+    let ns = d.as_nanos();
+    if ns == 0 {
+        return "0s".into();
+    }
+    if ns < 1_000_000_000 {
+        let (unit, div) = if ns < 1_000 {
+            ("ns", 1u128)
+        } else if ns < 1_000_000 {
+            ("µs", 1_000)
+        } else {
+            ("ms", 1_000_000)
+        };
+        return format!("{}{unit}", frac(ns, div));
+    }
+    let h = ns / 3_600_000_000_000;
+    let m = (ns / 60_000_000_000) % 60;
+    let s = frac(ns % 60_000_000_000, 1_000_000_000);
+    match (h, m) {
+        (0, 0) => format!("{s}s"),
+        (0, m) => format!("{m}m{s}s"),
+        (h, m) => format!("{h}h{m}m{s}s"),
+    }
+}
+
+/// `n / div` with the fraction's trailing zeros dropped (`1.5`, `2`).
+fn frac(n: u128, div: u128) -> String {
+    let whole = n / div;
+    let rest = n % div;
+    if rest == 0 {
+        return whole.to_string();
+    }
+    let width = div.to_string().len() - 1;
+    let digits = format!("{rest:0width$}");
+    format!("{whole}.{}", digits.trim_end_matches('0'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_are_written_as_go_writes_them() {
+        let d = |ms: u64| go_duration(Duration::from_millis(ms));
+        assert_eq!(d(90_000), "1m30s");
+        assert_eq!(d(120_000), "2m0s");
+        assert_eq!(d(1_500), "1.5s");
+        assert_eq!(d(500), "500ms");
+        assert_eq!(d(3_600_000), "1h0m0s");
+        assert_eq!(d(2_000), "2s");
+        assert_eq!(go_duration(Duration::ZERO), "0s");
+    }
 
     #[test]
     fn durations_in_go_syntax() {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use bollard::models::*;
 use serde::de::DeserializeOwned;
 
-use crate::deploy::compose::{MountKind, ServiceDef, StackSpec, UpdateConfigDef};
+use crate::deploy::compose::{MountKind, ServiceDef, StackSpec, UlimitDef, UpdateConfigDef};
 
 /// Ids of the secrets and configs the service may reference, by top-level key: (swarm name, id).
 #[derive(Debug, Default, Clone)]
@@ -96,12 +96,32 @@ pub fn service_spec(
             MountKind::Bind => (MountType::BIND, m.source.clone(), None),
             MountKind::Tmpfs => (MountType::TMPFS, None, None),
         };
+        let volume_options = volume_options.map(|o| MountVolumeOptions {
+            no_copy: m.volume_nocopy.then_some(true),
+            ..o
+        });
+        let bind_options = m
+            .bind_propagation
+            .as_deref()
+            .map(|p| -> Result<MountBindOptions, String> {
+                Ok(MountBindOptions {
+                    propagation: Some(wire("bind propagation", p)?),
+                    ..Default::default()
+                })
+            })
+            .transpose()
+            .map_err(at)?;
         mounts.push(Mount {
             target: Some(m.target.clone()),
             source,
             typ: Some(typ),
             read_only: Some(m.read_only),
             volume_options,
+            bind_options,
+            tmpfs_options: m.tmpfs_size.map(|size| MountTmpfsOptions {
+                size_bytes: Some(size),
+                ..Default::default()
+            }),
             ..Default::default()
         });
     }
@@ -145,7 +165,11 @@ pub fn service_spec(
         });
     }
     let health_check = svc.healthcheck.as_ref().map(|h| HealthConfig {
-        test: Some(h.test.clone()),
+        test: Some(if h.disable {
+            vec!["NONE".to_string()]
+        } else {
+            h.test.clone()
+        }),
         interval: h.interval.map(ns),
         timeout: h.timeout.map(ns),
         retries: h.retries,
@@ -181,10 +205,40 @@ pub fn service_spec(
         sysctls: (!svc.sysctls.is_empty()).then(|| svc.sysctls.clone().into_iter().collect()),
         capability_add: (!svc.cap_add.is_empty()).then(|| svc.cap_add.clone()),
         capability_drop: (!svc.cap_drop.is_empty()).then(|| svc.cap_drop.clone()),
+        dns_config: (!svc.dns.is_empty() || !svc.dns_search.is_empty()).then(|| {
+            TaskSpecContainerSpecDnsConfig {
+                nameservers: (!svc.dns.is_empty()).then(|| svc.dns.clone()),
+                search: (!svc.dns_search.is_empty()).then(|| svc.dns_search.clone()),
+                options: None,
+            }
+        }),
+        ulimits: (!svc.ulimits.is_empty()).then(|| {
+            svc.ulimits
+                .iter()
+                .map(|(name, u)| {
+                    let (soft, hard) = match u {
+                        UlimitDef::Single(n) => (*n, *n),
+                        UlimitDef::Range { soft, hard } => (*soft, *hard),
+                    };
+                    ResourcesUlimits {
+                        name: Some(name.clone()),
+                        soft: Some(soft),
+                        hard: Some(hard),
+                    }
+                })
+                .collect()
+        }),
         ..Default::default()
     };
     let d = &svc.deploy;
     let restart_policy = match &d.restart_policy {
+        None => svc
+            .restart
+            .as_deref()
+            .map(restart_fallback)
+            .transpose()
+            .map_err(at)?
+            .flatten(),
         Some(r) => Some(TaskSpecRestartPolicy {
             condition: r
                 .condition
@@ -196,7 +250,6 @@ pub fn service_spec(
             max_attempts: r.max_attempts,
             window: r.window.map(ns),
         }),
-        None => None,
     };
     let resources = TaskSpecResources {
         limits: Some(Limit {
@@ -226,9 +279,12 @@ pub fn service_spec(
         container_spec: Some(container_spec),
         resources: Some(resources),
         restart_policy,
-        placement: (!d.constraints.is_empty()).then(|| TaskSpecPlacement {
-            constraints: Some(d.constraints.clone()),
-            ..Default::default()
+        placement: (!d.constraints.is_empty() || d.max_replicas_per_node.is_some()).then(|| {
+            TaskSpecPlacement {
+                constraints: (!d.constraints.is_empty()).then(|| d.constraints.clone()),
+                max_replicas: d.max_replicas_per_node.map(|n| n as i64),
+                ..Default::default()
+            }
         }),
         networks: Some(networks),
         log_driver: svc.logging.as_ref().map(|l| TaskSpecLogDriver {
@@ -237,7 +293,7 @@ pub fn service_spec(
         }),
         ..Default::default()
     };
-    let mode = if d.global {
+    let mode = if d.global() {
         ServiceSpecMode {
             global: Some(HashMap::new()),
             ..Default::default()
@@ -267,10 +323,13 @@ pub fn service_spec(
         .iter()
         .map(|p| -> Result<EndpointPortConfig, String> {
             Ok(EndpointPortConfig {
-                protocol: Some(wire("port protocol", &p.protocol)?),
+                protocol: Some(wire(
+                    "port protocol",
+                    p.protocol.as_deref().unwrap_or("tcp"),
+                )?),
                 target_port: Some(p.target as i64),
                 published_port: p.published.map(|x| x as i64),
-                publish_mode: Some(wire("port mode", &p.mode)?),
+                publish_mode: Some(wire("port mode", p.mode.as_deref().unwrap_or("ingress"))?),
                 ..Default::default()
             })
         })
@@ -295,6 +354,28 @@ pub fn service_spec(
         endpoint_spec: Some(endpoint_spec),
         ..Default::default()
     })
+}
+
+/// The service-level `restart:` as swarm reads it when `deploy.restart_policy` is absent.
+fn restart_fallback(r: &str) -> Result<Option<TaskSpecRestartPolicy>, String> {
+    let (name, count) = match r.split_once(':') {
+        Some((n, c)) => (
+            n,
+            Some(c.parse::<i64>().map_err(|_| format!("bad restart {r:?}"))?),
+        ),
+        None => (r, None),
+    };
+    let condition = match name {
+        "no" | "" => return Ok(None),
+        "always" | "unless-stopped" => TaskSpecRestartPolicyConditionEnum::ANY,
+        "on-failure" => TaskSpecRestartPolicyConditionEnum::ON_FAILURE,
+        other => return Err(format!("unknown restart policy {other:?}")),
+    };
+    Ok(Some(TaskSpecRestartPolicy {
+        condition: Some(condition),
+        max_attempts: count.filter(|c| *c > 0),
+        ..Default::default()
+    }))
 }
 
 /// compose `host:ip` (or `host=ip`) → the engine's `ip host`.
