@@ -300,3 +300,40 @@ fn a_refused_run_prints_a_checkpoint_that_verify_accepts() {
     );
     assert_eq!(verify.status.code(), Some(0), "{}", text(&verify));
 }
+
+#[test]
+fn run_help_names_the_command_says_what_it_does_and_hides_libtest_flags_that_mean_nothing_here() {
+    let d = tempfile::tempdir().unwrap();
+    let out = output_within(
+        cc_ci(d.path()).args(["run", "--help"]),
+        Duration::from_secs(30),
+    );
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(help.contains("Usage: cc-ci run "), "{help}");
+    assert!(
+        help.lines().next().is_some_and(|l| !l.trim().is_empty()),
+        "a description first: {help}"
+    );
+    for gone in [
+        "--bench",
+        "--nocapture",
+        "--show-output",
+        "--logfile",
+        "-Z",
+        "Usefull",
+    ] {
+        assert!(
+            !help.contains(gone),
+            "run --help still shows {gone}: {help}"
+        );
+    }
+    assert!(help.contains("--format <pretty|terse|json>"), "{help}");
+    // Hidden is not removed: a `cargo test` habit still works.
+    let f = Fix::new();
+    let data = f.data.to_string_lossy().into_owned();
+    let listed = f.run(&["--data-dir", &data, "--list", "--nocapture", "--bench"]);
+    assert_eq!(listed.status.code(), Some(0), "{}", text(&listed));
+    let bad = f.run(&["--data-dir", &data, "--list", "--format", "xml"]);
+    expect(&bad, 4, "expected pretty, terse or json");
+}
