@@ -299,6 +299,7 @@ fn perform_op(sh: &Shared, tp: &TierPlan, refused: Option<&String>) -> Option<Re
                 subject: n.subject,
                 outcome: n.outcome,
                 data: n.data,
+                notice: n.notice,
             }));
         }
         // The count comes from the deployer itself, after every op, so a signal still reports it.
