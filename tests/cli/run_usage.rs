@@ -337,3 +337,29 @@ fn run_help_names_the_command_says_what_it_does_and_hides_libtest_flags_that_mea
     let bad = f.run(&["--data-dir", &data, "--list", "--format", "xml"]);
     expect(&bad, 4, "expected pretty, terse or json");
 }
+
+#[test]
+fn without_a_data_dir_a_run_from_a_recipe_checkout_is_refused_never_given_the_source_trees_overlays(
+) {
+    let f = Fix::new();
+    // From the recipe's own checkout (no generic-tests/ there), with no --data-dir / CCCI_DATA_DIR: the
+    // binary lives in this source tree's target/, whose overlays must not be used silently.
+    let mut cmd = cc_ci(f.dir.path());
+    cmd.current_dir(&f.recipe)
+        .args(["run", "--recipe", ".", "--list", "--coord-dir"])
+        .arg(&f.coord);
+    let out = output_within(&mut cmd, Duration::from_secs(120));
+    expect(&out, 4, "no data dir");
+    expect(&out, 4, "--data-dir");
+    // The working directory is the data dir when it holds generic-tests/, and -v says which it is.
+    let mut cmd = cc_ci(f.dir.path());
+    cmd.current_dir(&f.data)
+        .args(["run", "--recipe"])
+        .arg(&f.recipe)
+        .args(["--collect-only", "-v", "--coord-dir"])
+        .arg(&f.coord);
+    let out = output_within(&mut cmd, Duration::from_secs(120));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let said = format!("data dir {} (from the working directory)", f.data.display());
+    assert!(text(&out).contains(&said), "{said}: {}", text(&out));
+}
