@@ -246,9 +246,27 @@ pub fn list(ids: &[&str], pytest_style: bool, w: &mut dyn Write) -> std::io::Res
             writeln!(w, "{id}: test")?;
         }
     }
+    let n = ids.len();
+    let tests = if n == 1 { "test" } else { "tests" };
     if pytest_style {
-        writeln!(w, "\n{} tests collected", ids.len())
+        writeln!(w, "\n{n} {tests} collected")
     } else {
-        writeln!(w, "\n{} tests, 0 benchmarks", ids.len())
+        writeln!(w, "\n{n} {tests}, 0 benchmarks")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_listing_counts_one_test_in_the_singular_as_pytest_and_libtest_do() {
+        let shown = |ids: &[&str], pytest| {
+            let mut out = Vec::new();
+            super::list(ids, pytest, &mut out).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        assert!(shown(&["a"], true).ends_with("\n1 test collected\n"));
+        assert!(shown(&["a", "b"], true).ends_with("\n2 tests collected\n"));
+        assert!(shown(&["a"], false).ends_with("\n1 test, 0 benchmarks\n"));
+        assert!(shown(&[], false).ends_with("\n0 tests, 0 benchmarks\n"));
     }
 }

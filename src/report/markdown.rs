@@ -150,10 +150,11 @@ fn tier(md: &mut String, t: &TierResult) {
     let open = if failed { " open" } else { "" };
     let _ = writeln!(
         md,
-        "<details{open}><summary><b>{}</b> — {status} (generic={}, overlay={} files)</summary>\n",
+        "<details{open}><summary><b>{}</b> — {status} (generic={}, overlay={} {})</summary>\n",
         t.tier,
         cell(&t.generic),
-        t.overlay_files
+        t.overlay_files,
+        if t.overlay_files == 1 { "file" } else { "files" }
     );
     if let Some(op) = &t.op {
         let state = if op.ok { "ok" } else { "**failed**" };
