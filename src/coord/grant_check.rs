@@ -207,7 +207,8 @@ fn decide(
         }
         if let Some(pr) = c.scope.pr {
             if q.pr != Some(pr) {
-                let asked = q.pr.map_or("a run without a PR".to_string(), |p| format!("PR {p}"));
+                let asked =
+                    q.pr.map_or("a run without a PR".to_string(), |p| format!("PR {p}"));
                 reasons.push(format!("grant {}: scoped to PR {pr}, not {asked}", c.id));
                 continue;
             }

@@ -154,7 +154,11 @@ fn tier(md: &mut String, t: &TierResult) {
         t.tier,
         cell(&t.generic),
         t.overlay_files,
-        if t.overlay_files == 1 { "file" } else { "files" }
+        if t.overlay_files == 1 {
+            "file"
+        } else {
+            "files"
+        }
     );
     if let Some(op) = &t.op {
         let state = if op.ok { "ok" } else { "**failed**" };

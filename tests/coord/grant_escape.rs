@@ -174,7 +174,10 @@ fn out_of_scope_checks_are_denied() {
     let other_pr = check(&t, 1, &["--pr", "5"]);
     assert!(other_pr.contains("scoped to PR 4"), "{other_pr}");
     let no_pr = check(&t, 1, &[]);
-    assert!(no_pr.contains("scoped to PR 4, not a run without a PR"), "{no_pr}");
+    assert!(
+        no_pr.contains("scoped to PR 4, not a run without a PR"),
+        "{no_pr}"
+    );
     let other_recipe = t.expect(
         1,
         &[

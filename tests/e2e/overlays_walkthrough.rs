@@ -77,7 +77,11 @@ fn sh(line: &str, cwd: &Path, bin_dir: &Path, home: &Path) -> std::process::Outp
 fn the_overlay_walkthrough_runs_as_written_on_the_example_recipe() {
     let page = std::fs::read_to_string(project_root().join("docs/overlays.md")).unwrap();
     let steps = documented_steps(&page);
-    assert!(steps.len() >= 7, "too few documented commands: {}", steps.len());
+    assert!(
+        steps.len() >= 7,
+        "too few documented commands: {}",
+        steps.len()
+    );
 
     let work = tempfile::tempdir().unwrap();
     let checkout = work.path().join("cc-ci");
@@ -111,7 +115,10 @@ fn the_overlay_walkthrough_runs_as_written_on_the_example_recipe() {
         assert_eq!(out.status.code(), Some(0), "{shown}");
         for expected in step.shown.iter().filter(|l| l.starts_with("created ")) {
             let expected = private(expected);
-            assert!(shown.contains(&expected), "the page shows {expected:?}: {shown}");
+            assert!(
+                shown.contains(&expected),
+                "the page shows {expected:?}: {shown}"
+            );
         }
         ran.push(shown);
     }
