@@ -363,3 +363,48 @@ fn without_a_data_dir_a_run_from_a_recipe_checkout_is_refused_never_given_the_so
     let said = format!("data dir {} (from the working directory)", f.data.display());
     assert!(text(&out).contains(&said), "{said}: {}", text(&out));
 }
+
+#[test]
+fn the_readme_usage_block_names_every_option_of_run_help() {
+    let d = tempfile::tempdir().unwrap();
+    let out = output_within(
+        cc_ci(d.path()).args(["run", "--help"]),
+        Duration::from_secs(30),
+    );
+    let help = String::from_utf8_lossy(&out.stdout).into_owned();
+    let readme = std::fs::read_to_string(project_root().join("README.md")).unwrap();
+    let block = readme
+        .split("cc-ci run --recipe NAME|PATH|URL")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("README has the cc-ci run usage block");
+    let long = |line: &str| -> Option<String> {
+        let t = line.trim_start();
+        let t = t.split_once(", ").map_or(t, |(short, rest)| {
+            if short.starts_with('-') && short.len() == 2 {
+                rest
+            } else {
+                t
+            }
+        });
+        t.starts_with("--").then(|| {
+            t.split(|c: char| c.is_whitespace() || c == '=' || c == '.')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+    };
+    let options: Vec<String> = help
+        .lines()
+        .skip_while(|l| !l.starts_with("Options:"))
+        .take_while(|l| !l.starts_with("Selecting"))
+        .filter_map(long)
+        .filter(|o| o != "--help" && o != "--recipe")
+        .collect();
+    assert!(options.len() >= 15, "{options:?}: {help}");
+    let missing: Vec<&String> = options
+        .iter()
+        .filter(|o| !block.contains(o.as_str()))
+        .collect();
+    assert!(missing.is_empty(), "README's usage block lacks {missing:?}");
+}
