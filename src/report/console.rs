@@ -237,8 +237,16 @@ impl Subscriber for TerminalReporter {
     }
 }
 
-/// `--list` (libtest's `id: test` lines) or `--collect-only` (pytest's ids and count).
-pub fn list(ids: &[&str], pytest_style: bool, w: &mut dyn Write) -> std::io::Result<()> {
+/// `--list` (libtest's `id: test` lines and count) or `--collect-only` (pytest's ids and its closing
+/// line, `N/M tests collected (K deselected) in T`). `deselected` counts the tests the filters left out;
+/// `elapsed_s` is how long collecting took.
+pub fn list(
+    ids: &[&str],
+    deselected: usize,
+    pytest_style: bool,
+    elapsed_s: f64,
+    w: &mut dyn Write,
+) -> std::io::Result<()> {
     for id in ids {
         if pytest_style {
             writeln!(w, "{id}")?;
@@ -246,27 +254,52 @@ pub fn list(ids: &[&str], pytest_style: bool, w: &mut dyn Write) -> std::io::Res
             writeln!(w, "{id}: test")?;
         }
     }
-    let n = ids.len();
-    let tests = if n == 1 { "test" } else { "tests" };
-    if pytest_style {
-        writeln!(w, "\n{n} {tests} collected")
-    } else {
-        writeln!(w, "\n{n} {tests}, 0 benchmarks")
+    if !pytest_style {
+        let tests = if ids.len() == 1 { "test" } else { "tests" };
+        return writeln!(w, "\n{} {tests}, 0 benchmarks", ids.len());
+    }
+    writeln!(
+        w,
+        "\n{} in {elapsed_s:.2}s",
+        collected(ids.len(), deselected)
+    )
+}
+
+/// pytest's words for a collection: `1 test collected`, `2/5 tests collected (3 deselected)`,
+/// `no tests collected (5 deselected)`.
+pub fn collected(selected: usize, deselected: usize) -> String {
+    let total = selected + deselected;
+    let tests = if total == 1 { "test" } else { "tests" };
+    match (selected, deselected) {
+        (0, 0) => "no tests collected".to_string(),
+        (0, d) => format!("no tests collected ({d} deselected)"),
+        (n, 0) => format!("{n} {tests} collected"),
+        (n, d) => format!("{n}/{total} {tests} collected ({d} deselected)"),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
-    fn a_listing_counts_one_test_in_the_singular_as_pytest_and_libtest_do() {
-        let shown = |ids: &[&str], pytest| {
-            let mut out = Vec::new();
-            super::list(ids, pytest, &mut out).unwrap();
-            String::from_utf8(out).unwrap()
-        };
-        assert!(shown(&["a"], true).ends_with("\n1 test collected\n"));
-        assert!(shown(&["a", "b"], true).ends_with("\n2 tests collected\n"));
-        assert!(shown(&["a"], false).ends_with("\n1 test, 0 benchmarks\n"));
-        assert!(shown(&[], false).ends_with("\n0 tests, 0 benchmarks\n"));
+    fn a_collection_reads_as_pytest_closes_it() {
+        assert_eq!(collected(1, 0), "1 test collected");
+        assert_eq!(collected(3, 0), "3 tests collected");
+        assert_eq!(collected(1, 5), "1/6 tests collected (5 deselected)");
+        assert_eq!(collected(0, 3), "no tests collected (3 deselected)");
+        assert_eq!(collected(0, 0), "no tests collected");
+        let mut out = Vec::new();
+        list(&["a::b::c"], 2, true, 0.123, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "a::b::c\n\n1/3 tests collected (2 deselected) in 0.12s\n"
+        );
+        let mut out = Vec::new();
+        list(&["a::b::c"], 2, false, 0.1, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "a::b::c: test\n\n1 test, 0 benchmarks\n"
+        );
     }
 }

@@ -62,6 +62,8 @@ pub struct Prepared {
     pub domain: String,
     pub stack: String,
     pub customization: Vec<String>,
+    /// What the selection has to say (`--lf`/`--ff`: what was rerun), in pytest's words.
+    pub notes: Vec<String>,
     /// The built-in recipe lint of head_ref (stack deployer; the abra deployer lints with abra later).
     pub lint: Option<crate::report::LintResult>,
     /// The repo-local grant use (or obligation) still to be spent when a repo-local file first runs.
@@ -253,7 +255,14 @@ pub fn prepare(
     // The plan must hold before a repo-local pytest file is collected (collecting executes it).
     plan::build(&input(&[]))?;
     let (pytest, held_back) = collect_pytest(&discovery, &data, &id.run_dir, &admission, purpose)?;
-    let plan = plan::build(&input(&pytest))?;
+    let mut plan = plan::build(&input(&pytest))?;
+    let notes =
+        super::last_failed::from_ledger(&mut plan, selection.last_failed, paths, &id.recipe)?;
+    for message in &notes {
+        purpose.emit(EventKind::Warning {
+            message: message.clone(),
+        });
+    }
     let mut customization = vec![
         format!("recipe: {}", recipe_identity.describe()),
         format!("compose files: {}", facts.files.join(", ")),
@@ -281,6 +290,7 @@ pub fn prepare(
         domain: id.domain,
         stack: id.stack,
         customization,
+        notes,
         lint,
         admission,
         held_back,

@@ -71,12 +71,17 @@ pub fn run(cfg: RunConfig, outputs: Outputs) -> u8 {
     code
 }
 
-/// What a listing found: the tests a run would run, where they came from, every tier that will not
-/// run with its reason, and what the trust gate decided (always said, also when nothing is collected).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What `--list` / `--collect-only` show: the ids of the tests a run would run, how many the filters
+/// deselected, what the selection had to say, every tier that will not run with its reason, where the
+/// tests came from, and what the trust gate decided (always said, also when nothing is collected).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Listing {
     /// The ids of the tests a run would run, in run order.
     pub ids: Vec<String>,
+    /// Tests the filters deselected.
+    pub deselected: usize,
+    /// What the selection had to say (`--lf`).
+    pub notes: Vec<String>,
     /// `tier upgrade will not run: unsupported: no previous release: …`, one line per tier.
     pub will_not_run: Vec<String>,
     /// The data dir the generic tests and overlays came from.
@@ -108,6 +113,8 @@ pub fn list(cfg: &RunConfig) -> Result<Listing, RunError> {
     }
     Ok(Listing {
         ids: p.plan.tests().map(|t| t.id.clone()).collect(),
+        deselected: p.plan.tiers.iter().map(|t| t.deselected).sum(),
+        notes: p.notes,
         will_not_run: will_not_run(&p.plan),
         data_dir: p.data_dir.to_string(),
         gate: format!("{}  {} — {}", g.word(), g.gate.as_str(), g.reason),
@@ -239,7 +246,11 @@ fn open(
         let recipe = &prepared.recipe;
         super::grants::spend_generic_skip(&cfg, &ledger, bus, recipe, &app.run_id)?;
     }
-    let live = Arc::new(Live::new(engine.clone(), &app, &prepared));
+    let mut live = Live::new(engine.clone(), &app, &prepared);
+    if cfg.selection.show_output {
+        live.echo = Some(Arc::clone(bus));
+    }
+    let live = Arc::new(live);
     Ok(Opened::Ready {
         shared: Arc::new(Shared {
             cfg,

@@ -305,6 +305,7 @@ fn prepared(
         domain: "hello.ci.local".into(),
         stack: STACK.into(),
         customization: Vec::new(),
+        notes: Vec::new(),
         lint: None,
         facts: Default::default(),
         checkout,
@@ -356,15 +357,15 @@ pub(super) struct Harness {
 
 impl Harness {
     /// A session of `hello` on the fake app; `args` are `cc-ci run` libtest arguments.
-    pub(super) fn new(args: &[&str], exitfirst: bool, app: App) -> Self {
-        Self::build(args, exitfirst, app, &[], |_, _| Admission::none())
+    pub(super) fn new(args: &[&str], maxfail: Option<usize>, app: App) -> Self {
+        Self::build(args, maxfail, app, &[], |_, _| Admission::none())
     }
 
     /// Like [`Harness::new`] with these overlays (repo-local ones among them) and the run's
     /// admission of repo-local files, made from the test's directory and the run's bus.
     pub(super) fn build(
         args: &[&str],
-        exitfirst: bool,
+        maxfail: Option<usize>,
         app: App,
         overlays: &[OverlaySpec],
         admission: impl FnOnce(&Path, Arc<EventBus>) -> Admission,
@@ -373,7 +374,7 @@ impl Harness {
         let mut argv = vec!["cc-ci"];
         argv.extend_from_slice(args);
         let selection = Selection {
-            exitfirst,
+            maxfail,
             libtest: libtest_mimic::Arguments::from_iter(argv),
             ..Selection::default()
         };

@@ -60,7 +60,7 @@ fn session(app: App, pending: impl Fn(&str) -> Pending) -> (Harness, CoordPaths,
     let mut out = None;
     let h = Harness::build(
         &[],
-        false,
+        None,
         app,
         &repo_local_specs(),
         |dir, bus: Arc<EventBus>| {

@@ -332,7 +332,7 @@ fn run_help_names_the_command_says_what_it_does_and_hides_libtest_flags_that_mea
     // Hidden is not removed: a `cargo test` habit still works.
     let f = Fix::new();
     let data = f.data.to_string_lossy().into_owned();
-    let listed = f.run(&["--data-dir", &data, "--list", "--nocapture", "--bench"]);
+    let listed = f.run(&["--data-dir", &data, "--list", "--show-output", "--bench"]);
     assert_eq!(listed.status.code(), Some(0), "{}", text(&listed));
     let bad = f.run(&["--data-dir", &data, "--list", "--format", "xml"]);
     expect(&bad, 4, "expected pretty, terse or json");
