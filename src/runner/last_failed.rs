@@ -109,7 +109,10 @@ mod tests {
             overlays: &[],
             pytest: &[],
             skip_generic: None,
-            previous_release: Some("1.0.0+1".into()),
+            upgrade_base: Ok(crate::runner::plan::InstallBase {
+                rev: "1.0.0+1".into(),
+                chaos: false,
+            }),
             selection: &Selection::default(),
             install_steps: None,
             backup_capable: true,

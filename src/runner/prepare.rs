@@ -57,6 +57,8 @@ pub struct Prepared {
     pub checkout: Checkout,
     pub head_ref_source: String,
     pub previous_release: Option<Release>,
+    /// What install deploys before the upgrade, and why (`None` when upgrade is not selected).
+    pub upgrade_base: Option<crate::report::UpgradeBase>,
     pub discovery: Discovery,
     pub plan: Plan,
     pub domain: String,
@@ -223,6 +225,14 @@ pub fn prepare(
     )
     .map_err(preflight_err)?;
     let skip = super::grants::generic_skip(cfg, paths, &id.recipe, purpose)?;
+    let base = super::base::for_run(
+        cfg,
+        paths,
+        &id.recipe,
+        &checkout,
+        &previous_release,
+        &discovery,
+    )?;
     let overlays = overlay_specs(&discovery);
     // Positional paths name files of the data dir or of the recipe (its checkout or where it came from).
     let recipe_roots: Vec<&Path> = [Some(checkout.path.as_path()), id.source.path()]
@@ -243,7 +253,10 @@ pub fn prepare(
         overlays: &overlays,
         pytest,
         skip_generic: skip.as_ref().map(|s| s.why.clone()),
-        previous_release: previous_release.as_ref().map(|r| r.tag.clone()),
+        upgrade_base: match &base {
+            Some(b) => super::base::install_base(b),
+            None => Err("upgrade is not selected".into()),
+        },
         selection: &selection,
         install_steps: discovery
             .repo_local
@@ -285,6 +298,7 @@ pub fn prepare(
         checkout,
         head_ref_source,
         previous_release,
+        upgrade_base: base,
         discovery,
         plan,
         domain: id.domain,
