@@ -59,6 +59,9 @@ pub enum OpError {
     ScriptFailed(std::process::ExitStatus),
     #[error("the op panicked")]
     Panicked,
+    /// The repo-local file that replaced the op, or gave it env, may not run.
+    #[error("trust gate: {0}")]
+    TrustGate(String),
 }
 
 /// Attempts at a verified backup when recipe.yaml's `backup_attempts` does not say.
