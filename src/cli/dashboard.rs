@@ -44,7 +44,7 @@ pub fn run(a: DashboardArgs) -> anyhow::Result<ExitCode> {
     for p in &loaded.problems {
         eprintln!("cc-ci dashboard: warning: {p}");
     }
-    let rendered = dashboard::render(&loaded.runs, &a.out)
+    let rendered = dashboard::render(&loaded.runs, &loaded.ended, &a.out)
         .with_context(|| format!("rendering the dashboard into {}", a.out.display()))?;
     println!(
         "dashboard: {} recipe(s), {} run(s) → {}",

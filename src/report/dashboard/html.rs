@@ -20,6 +20,30 @@ pub fn esc(s: &str) -> String {
     out
 }
 
+/// A ledger or run timestamp (RFC 3339, often with nanoseconds) as a person reads it: `<time>` showing
+/// `2026-11-30 16:41:07 UTC`, the exact value kept in its `datetime` and `title`. Text that is not
+/// RFC 3339 is shown as it is.
+pub fn when(raw: &str) -> String {
+    match human_time(raw) {
+        Some(h) => format!(
+            "<time datetime=\"{r}\" title=\"{r}\">{h}</time>",
+            r = esc(raw)
+        ),
+        None => esc(raw),
+    }
+}
+
+/// `2026-11-30 16:41:07 UTC` for an RFC 3339 time (any offset, converted to UTC); `None` when `raw`
+/// is not one.
+pub fn human_time(raw: &str) -> Option<String> {
+    use time::format_description::well_known::Rfc3339;
+    let t = time::OffsetDateTime::parse(raw, &Rfc3339).ok()?;
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let fmt =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    t.format(&fmt).ok()
+}
+
 /// Escapes a relative URL path segment by segment (file names chosen by [`super::slug`] need none,
 /// but a recipe name could).
 pub fn href(path: &str) -> String {
@@ -78,4 +102,24 @@ pub fn rung_status(s: &RungStatus) -> String {
 pub fn outcome(o: &Outcome) -> String {
     let class = o.label().replace(' ', "-");
     format!("<span class=\"{class}\">{}</span>", esc(o.label()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nanosecond_timestamp_is_shown_as_utc_seconds_with_the_exact_value_kept() {
+        let raw = "2026-11-30T16:41:07.123456789Z";
+        assert_eq!(
+            when(raw),
+            "<time datetime=\"2026-11-30T16:41:07.123456789Z\" title=\"2026-11-30T16:41:07.123456789Z\">2026-11-30 16:41:07 UTC</time>"
+        );
+        // Another offset is converted to UTC; what is not a time is shown as it is, escaped.
+        assert_eq!(
+            human_time("2026-11-30T18:41:07+02:00").as_deref(),
+            Some("2026-11-30 16:41:07 UTC")
+        );
+        assert_eq!(when("<soon>"), "&lt;soon&gt;");
+    }
 }

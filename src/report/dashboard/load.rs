@@ -23,8 +23,60 @@ pub struct Loaded {
     pub runs: Vec<RunResult>,
     /// Which results.json each run came from.
     pub sources: BTreeMap<String, PathBuf>,
+    /// Runs that ended without results (refused, nothing selected, abandoned, …), in ledger order.
+    pub ended: Vec<Ended>,
     /// Lines or files that could not be used, each naming where and why.
     pub problems: Vec<String>,
+}
+
+/// A run whose `run_end` names no results: what it was, how it ended and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ended {
+    pub run_id: String,
+    /// The run_end's subject: the recipe (the stack, for a run the janitor closed).
+    pub recipe: String,
+    /// The run_end's outcome word (`refused`, `no_tests`, `abandoned`, `error`, …).
+    pub outcome: String,
+    /// The run_end's `data.reason`, or what its outcome means when it recorded none.
+    pub reason: String,
+    /// The run_end's time (RFC 3339).
+    pub ended_at: String,
+}
+
+impl Ended {
+    /// The outcome as the dashboard words it.
+    pub fn outcome_word(&self) -> &str {
+        match self.outcome.as_str() {
+            "no_tests" => "empty",
+            o => o,
+        }
+    }
+
+    fn from_event(ev: &serde_json::Value) -> Ended {
+        let s = |k: &str| ev.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+        let outcome = s("outcome");
+        let reason = ev
+            .get("data")
+            .and_then(|d| d.get("reason"))
+            .and_then(|r| r.as_str())
+            .map(str::to_string)
+            .unwrap_or_else(|| {
+                match outcome.as_str() {
+                    "no_tests" => "nothing selected: the filters and stages left no test to run",
+                    "refused" => "refused before anything was deployed",
+                    "abandoned" => "the run died without ending; the janitor reaped its leftovers",
+                    _ => "the run ended before writing its results",
+                }
+                .to_string()
+            });
+        Ended {
+            run_id: s("run_id"),
+            recipe: s("subject"),
+            outcome,
+            reason,
+            ended_at: s("ts"),
+        }
+    }
 }
 
 /// Where a run's results.json may be, in the order they are tried. `recorded` is the run_end's
@@ -107,22 +159,20 @@ pub fn from_ledger(mirror: &Path, cwd: Option<&Path>) -> Result<Loaded, ReportEr
             continue;
         }
         let run_id = ev.get("run_id").and_then(|v| v.as_str()).unwrap_or("?");
-        if ev.get("outcome").and_then(|o| o.as_str()) == Some("abandoned") {
-            loaded.problems.push(format!(
-                "{}:{n}: run {run_id} was abandoned: it died without ending (e.g. SIGKILL) and the janitor reaped its leftovers; it has no results",
-                mirror.display()
-            ));
+        // `interrupting` is not an end: the run records its final run_end after it.
+        if ev.get("outcome").and_then(|o| o.as_str()) == Some("interrupting") {
             continue;
         }
-        let Some(recorded) = ev
+        let recorded = ev
             .get("data")
             .and_then(|d| d.get("results"))
-            .and_then(|p| p.as_str())
+            .and_then(|p| p.as_str());
+        let Some(recorded) =
+            recorded.filter(|_| ev.get("outcome").and_then(|o| o.as_str()) != Some("abandoned"))
         else {
-            loaded.problems.push(format!(
-                "{}:{n}: run_end of run {run_id} has no data.results (the run ended before writing its results)",
-                mirror.display()
-            ));
+            // Refused, nothing selected, abandoned: listed with why, from the run_end itself.
+            loaded.ended.retain(|e| e.run_id != run_id);
+            loaded.ended.push(Ended::from_event(&ev));
             continue;
         };
         match find_results(&candidates(Some(recorded), run_id, base, cwd), run_id) {
@@ -135,6 +185,7 @@ pub fn from_ledger(mirror: &Path, cwd: Option<&Path>) -> Result<Loaded, ReportEr
                 .push(format!("{}:{n}: run {run_id}: {e}", mirror.display())),
         }
     }
+    loaded.ended.retain(|e| !by_id.contains_key(&e.run_id));
     loaded.runs = by_id.into_values().collect();
     loaded.runs.sort_by(|a, b| a.started_at.cmp(&b.started_at));
     Ok(loaded)
@@ -216,6 +267,7 @@ mod tests {
         let l = from_ledger(&mirror, Some(t.path())).unwrap();
         assert_eq!(l.runs.len(), 1, "{:?}", l.problems);
         assert_eq!(l.runs[0].run_id, "r-old");
+        assert!(l.ended.is_empty(), "{:?}", l.ended);
         assert_eq!(l.sources["r-old"], coord.join("runs/r-old/results.json"));
     }
 
@@ -232,5 +284,59 @@ mod tests {
                 PathBuf::from("/coord/runs/r1/artifacts/results.json")
             ]
         );
+    }
+
+    #[test]
+    fn refused_empty_and_abandoned_runs_are_listed_with_their_outcome_and_reason() {
+        let t = tempfile::tempdir().unwrap();
+        let mirror = t.path().join("ledger.jsonl");
+        let ev = |run: &str, outcome: &str, data: serde_json::Value| {
+            serde_json::json!({
+                "seq": 1, "ts": "2026-11-30T16:41:07.123456789Z", "kind": "run_end",
+                "run_id": run, "subject": "hello", "outcome": outcome, "data": data,
+            })
+            .to_string()
+        };
+        let lines = [
+            ev(
+                "r-ref",
+                "refused",
+                serde_json::json!({"exit_code": 4, "reason": "spec x.toml:3: unknown key"}),
+            ),
+            ev("r-empty", "no_tests", serde_json::json!({"exit_code": 5})),
+            ev("r-int", "interrupting", serde_json::json!({})),
+            ev(
+                "r-int",
+                "abandoned",
+                serde_json::json!({"reason": "the run died without ending (e.g. SIGKILL)"}),
+            ),
+        ];
+        std::fs::write(&mirror, lines.join("\n") + "\n").unwrap();
+        let l = from_ledger(&mirror, None).unwrap();
+        assert!(l.runs.is_empty());
+        assert!(l.problems.is_empty(), "{:?}", l.problems);
+        let got: Vec<(&str, &str, &str)> = l
+            .ended
+            .iter()
+            .map(|e| (e.run_id.as_str(), e.outcome_word(), e.reason.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("r-ref", "refused", "spec x.toml:3: unknown key"),
+                (
+                    "r-empty",
+                    "empty",
+                    "nothing selected: the filters and stages left no test to run"
+                ),
+                (
+                    "r-int",
+                    "abandoned",
+                    "the run died without ending (e.g. SIGKILL)"
+                ),
+            ]
+        );
+        assert_eq!(l.ended[0].recipe, "hello");
+        assert_eq!(l.ended[0].ended_at, "2026-11-30T16:41:07.123456789Z");
     }
 }

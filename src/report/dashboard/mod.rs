@@ -4,6 +4,9 @@
 //! it opens from file:// and can be published as is. It renders verdicts; it never recomputes them
 //! differently from [`crate::report::level`].
 //!
+//! Runs that ended without results (refused, nothing selected, abandoned) get no page; the index lists
+//! them with their outcome and reason, read from their `run_end` events.
+//!
 //! Layout of `out/`: `index.html`, `badges/<recipe>.svg`, `runs/<run>/index.html` (+ `results.json`,
 //! `junit.xml`, `report.md`).
 
@@ -14,7 +17,7 @@ mod run_page;
 
 use std::path::{Path, PathBuf};
 
-pub use load::{from_files, from_ledger, Loaded};
+pub use load::{from_files, from_ledger, Ended, Loaded};
 
 use super::model::RunResult;
 use super::{badge, results, ReportError};
@@ -46,7 +49,8 @@ pub fn slug(s: &str) -> String {
 }
 
 /// Renders the dashboard of `inputs` into `out` (created if missing; files it owns are overwritten).
-pub fn render(inputs: &[RunResult], out: &Path) -> Result<Rendered, ReportError> {
+/// `ended` (runs that ended without results) are listed on the index, with their outcome and why.
+pub fn render(inputs: &[RunResult], ended: &[Ended], out: &Path) -> Result<Rendered, ReportError> {
     let mut runs: Vec<&RunResult> = inputs.iter().collect();
     runs.sort_by(|a, b| {
         a.started_at
@@ -75,7 +79,7 @@ pub fn render(inputs: &[RunResult], out: &Path) -> Result<Rendered, ReportError>
         )?;
     }
     let index = out.join("index.html");
-    write(&index, &index::render(&runs, &recipes))?;
+    write(&index, &index::render(&runs, &recipes, ended))?;
     Ok(Rendered {
         index,
         run_pages,

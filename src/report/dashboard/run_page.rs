@@ -2,7 +2,7 @@
 //! (timings, messages), teardown, the trust gate and customization manifest, and links to the run's
 //! files copied beside the page.
 
-use super::html::{esc, outcome, page, rung_status};
+use super::html::{esc, outcome, page, rung_status, when};
 use super::RunFiles;
 use crate::report::level;
 use crate::report::model::{human_ms, short_ref, RunResult, TierResult, TierStatus};
@@ -45,7 +45,7 @@ fn head(b: &mut String, r: &RunResult, ladder: &level::Ladder) {
     b.push_str(&format!(
         "<p class=\"sub\">run <code>{}</code> · {} · {} · exit {} · {}</p>\n",
         esc(&r.run_id),
-        esc(&r.started_at),
+        when(&r.started_at),
         human_ms(r.duration_ms),
         r.exit_code,
         verdict
@@ -304,6 +304,10 @@ mod tests {
             "{html}"
         );
         assert!(!html.contains("JUnit XML"), "{html}");
+        assert!(
+            html.contains("<time datetime=\"2026-11-23T18:00:00Z\" title=\"2026-11-23T18:00:00Z\">2026-11-23 18:00:00 UTC</time>"),
+            "the start time is shown for people: {html}"
+        );
         for tier in ["install", "upgrade", "backup", "restore", "custom"] {
             assert!(html.contains(&format!("id=\"tier-{tier}\"")), "{tier}");
         }
