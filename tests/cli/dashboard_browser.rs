@@ -37,9 +37,14 @@ fn ledger_line(
     kind: &str,
     data: serde_json::Value,
 ) -> (String, String) {
+    let outcome = data
+        .get("outcome")
+        .and_then(|o| o.as_str())
+        .unwrap_or("ok")
+        .to_string();
     let mut ev = serde_json::json!({
-        "seq": seq, "id": format!("ev-{seq}"), "ts": "2026-11-23T18:00:00Z", "host": "ci-1",
-        "run_id": run_id, "kind": kind, "subject": "hello", "outcome": "ok", "data": data, "prev_hash": prev,
+        "seq": seq, "id": format!("ev-{seq}"), "ts": "2026-11-23T18:00:00.123456789Z", "host": "ci-1",
+        "run_id": run_id, "kind": kind, "subject": "hello", "outcome": outcome, "data": data, "prev_hash": prev,
     });
     let hash = hex::encode(Sha256::digest(serde_json::to_vec(&ev).unwrap()));
     ev["hash"] = serde_json::Value::String(hash.clone());
@@ -94,6 +99,19 @@ fn dashboard_from_ledger_mirror_shows_recipe_rows_and_run_pages_in_chromium() {
         serde_json::json!({"results": runs.join("run-gone/results.json")}),
     );
     lines.push(line);
+    // A refused run (a typo in a spec) and an empty one: no results, listed with outcome and reason.
+    for (id, data) in [
+        (
+            "run-refused",
+            serde_json::json!({"outcome": "refused", "exit_code": 4, "reason": "spec tests/x.toml:3: unknown key"}),
+        ),
+        (
+            "run-empty",
+            serde_json::json!({"outcome": "no_tests", "exit_code": 5}),
+        ),
+    ] {
+        lines.push(ledger_line(seq + 2, &prev, id, "run_end", data).0);
+    }
     std::fs::write(coord.join("ledger.jsonl"), lines.join("\n") + "\n").unwrap();
 
     let o = cc_ci(&home)
@@ -152,6 +170,25 @@ fn dashboard_from_ledger_mirror_shows_recipe_rows_and_run_pages_in_chromium() {
         "the cap reason shows: {html_row}"
     );
     assert_eq!(dom.matches("<tr class=\"run\"").count(), 4);
+    let ended: Vec<&str> = dom.split("<tr class=\"ended\"").skip(1).collect();
+    assert_eq!(ended.len(), 2, "refused and empty runs listed: {dom}");
+    assert!(
+        ended[1].contains("data-run=\"run-refused\"")
+            && ended[1].contains("refused</span></td><td>spec tests/x.toml:3: unknown key</td>"),
+        "{}",
+        ended[1]
+    );
+    assert!(
+        ended[0].contains("empty</span></td><td>nothing selected"),
+        "{}",
+        ended[0]
+    );
+    assert!(
+        ended[0].contains(">2026-11-23 18:00:00 UTC</time>"),
+        "times are shown for people: {}",
+        ended[0]
+    );
+    assert!(!dom.contains(">2026-11-23T18:00:00.123456789Z<"), "{dom}");
     assert!(out.join("badges/hello.svg").is_file());
 
     // A run page, with its files beside it.
