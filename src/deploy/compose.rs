@@ -73,15 +73,26 @@ pub enum ComposeError {
         key: String,
         message: String,
     },
-    #[error("{}: unsupported compose keys: {} (hint: `docker stack deploy` refuses them too; remove them)", checkout.display(), keys.join(", "))]
+    /// Keys nobody handles; `path`/`line` place the first, `places` each (`compose.yml:7`).
+    #[error("{}{}: unsupported compose keys: {} (hint: `docker stack deploy` refuses them too; remove them)", path.display(), at_line(*line), placed(keys, places))]
     Unsupported {
-        checkout: PathBuf,
+        path: PathBuf,
+        line: Option<usize>,
         keys: Vec<String>,
+        places: Vec<String>,
     },
 }
 
 fn at_line(line: Option<usize>) -> String {
     line.map(|l| format!(":{l}")).unwrap_or_default()
+}
+
+fn placed(keys: &[String], places: &[String]) -> String {
+    keys.iter()
+        .zip(places)
+        .map(|(k, p)| format!("{k} ({p})"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Loads the compose files of `checkout` for the app at `domain` (stack `stack`), with `overrides`

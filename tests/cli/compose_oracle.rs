@@ -118,7 +118,13 @@ fn the_deployable_two_service_fixture_matches_docker() {
 
 #[test]
 fn the_bundled_example_recipes_match_docker() {
-    for name in ["hello", "custom-html", "hedgedoc-like", "dbapp"] {
+    for name in [
+        "hello",
+        "custom-html",
+        "custom-html-nginx",
+        "hedgedoc-like",
+        "dbapp",
+    ] {
         assert_same(&project_root().join("examples/recipes").join(name));
     }
 }
