@@ -18,6 +18,7 @@ mod mounts;
 mod normalize;
 mod parse;
 mod render;
+mod schema;
 mod service;
 mod values;
 mod yaml;
@@ -145,12 +146,18 @@ pub fn load_with_env(
     };
     let mut origins = Origins::default();
     let mut merged: Option<serde_yaml::Value> = None;
-    for f in &files {
+    let mut first_version = None;
+    for (i, f) in files.iter().enumerate() {
         let text = read_compose(f)?;
         let (mut v, lines) = parse_file(&text, f, &env.vars)?;
         let own = Checker::new(Origins {
             files: vec![(f.clone(), lines.clone())],
         });
+        if i == 0 {
+            first_version = schema::version(&v);
+        }
+        schema::same_version(first_version, &v, &own)?;
+        schema::pids_needs_3_9(&v, &own)?;
         normalize::normalize(&mut v, &own, &ctx)?;
         origins.files.push((f.clone(), lines));
         match merged.as_mut() {
