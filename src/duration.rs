@@ -62,6 +62,16 @@ pub fn show(d: Duration) -> String {
     format!("{ms}ms")
 }
 
+/// A duration rounded to whole seconds, for messages: `0s`, `12s`, `1m05s`, `2h03m`.
+pub fn rounded(d: Duration) -> String {
+    let s = (d.as_millis() + 500) / 1000;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
 /// A clap value parser for a duration in `[min, max]`.
 pub fn clap_parser(
     min: Duration,
@@ -73,6 +83,14 @@ pub fn clap_parser(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rounded_durations_read_like_a_clock() {
+        assert_eq!(rounded(Duration::from_millis(400)), "0s");
+        assert_eq!(rounded(Duration::from_millis(12_500)), "13s");
+        assert_eq!(rounded(Duration::from_secs(65)), "1m05s");
+        assert_eq!(rounded(Duration::from_secs(7380)), "2h03m");
+    }
 
     #[test]
     fn integers_are_seconds_and_units_are_humantime() {

@@ -78,6 +78,14 @@ pub struct RunArgs {
     /// Create the external `proxy` network when it is missing (both deployers; it is never removed).
     #[arg(long, env = "CCCI_CREATE_PROXY_NETWORK", default_value_t = true, action = clap::ArgAction::Set)]
     pub create_proxy_network: bool,
+    /// The external network of the host's reverse proxy (traefik) that web recipes join.
+    #[arg(long, env = "CCCI_PROXY_NETWORK", default_value = crate::deploy::PROXY_NETWORK)]
+    pub proxy_network: String,
+    /// How long engine calls ride out an engine that stopped answering (a restart) before the run
+    /// ends as an infrastructure failure (exit 3), e.g. `60s` (1s to 10m).
+    #[arg(long, env = "CCCI_ENGINE_WAIT", default_value = "60s",
+          value_parser = crate::duration::clap_parser(ENGINE_WAIT_MIN, ENGINE_WAIT_MAX))]
+    pub engine_wait: std::time::Duration,
     /// Deadline of each git call (clone, fetch) of the recipe, e.g. `2m` (1s to 1h).
     #[arg(long, env = "CCCI_GIT_TIMEOUT", default_value = "120s",
           value_parser = crate::duration::clap_parser(GIT_TIMEOUT_MIN, GIT_TIMEOUT_MAX))]
@@ -119,6 +127,10 @@ impl From<TierArg> for Tier {
         }
     }
 }
+
+/// Bounds of `--engine-wait`.
+const ENGINE_WAIT_MIN: std::time::Duration = std::time::Duration::from_secs(1);
+const ENGINE_WAIT_MAX: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Bounds of `--git-timeout`.
 const GIT_TIMEOUT_MIN: std::time::Duration = std::time::Duration::from_secs(1);
@@ -262,6 +274,8 @@ fn build_config(
         artifacts: a.artifacts.map(absolute),
         pause_after,
         create_proxy_network: a.create_proxy_network,
+        proxy_network: a.proxy_network,
+        engine_wait: a.engine_wait,
         git_timeout: a.git_timeout,
         ci,
         trust_gate_off,

@@ -28,6 +28,8 @@ pub struct CoordPaths {
     pub ledger_key: PathBuf,
     /// `runs/`: per-run directories.
     pub runs: PathBuf,
+    /// `stacks/`: one lock per stack, held by the one live run that owns it.
+    pub stacks: PathBuf,
 }
 
 impl CoordPaths {
@@ -68,6 +70,7 @@ impl CoordPaths {
             mirror: base.join("ledger.jsonl"),
             spool: base.join("spool"),
             runs: base.join("runs"),
+            stacks: base.join("stacks"),
             ledger_key: base.join("ledger-key"),
             grants,
             grant_key,

@@ -85,6 +85,27 @@ pub struct DeployNote {
     pub subject: String,
     pub outcome: String,
     pub data: serde_json::Value,
+    /// One line for the person watching the run (e.g. that the `proxy` network was created, or a
+    /// warning); `None` for notes only the ledger keeps.
+    pub notice: Option<String>,
+}
+
+/// The external overlay network of the host's reverse proxy (traefik) that web recipes join.
+pub const PROXY_NETWORK: &str = "proxy";
+
+/// The note both deployers leave when they created the missing proxy network: a ledger event and one
+/// line for the person watching.
+pub fn proxy_created_note(name: &str) -> DeployNote {
+    DeployNote {
+        kind: "network",
+        subject: name.to_string(),
+        outcome: "created".into(),
+        data: serde_json::json!({ "driver": "overlay", "attachable": true,
+            "why": "the external network of the host's proxy was missing" }),
+        notice: Some(format!(
+            "network {name} (the host proxy's external network) was missing: created it (overlay, attachable; it is never removed)"
+        )),
+    }
 }
 
 /// Deploys, upgrades, backs up, restores and removes one app. One instance serves one run.

@@ -5,6 +5,7 @@
 //! `abra app secret generate` (values only in memory, registered in the redactor). A redeploy updates
 //! services in place and is not a fresh deploy. It never evaluates assertions.
 
+mod checks;
 mod specs;
 
 use std::collections::{BTreeMap, HashMap};
@@ -12,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::deploy::compose::{self, StackSpec};
-use crate::deploy::{AppRef, BackupArtifact, DeployError, DeployRequest, Deployer};
+use crate::deploy::{AppRef, BackupArtifact, DeployError, DeployNote, DeployRequest, Deployer};
 use crate::docker::{
     DockerError, Engine, NetworkRequest, LABEL_NAMESPACE, LABEL_RUN_ID, LABEL_RUN_LOCK,
 };
@@ -27,7 +28,8 @@ const SECRET_LENGTH: usize = 32;
 /// Options of the stack deployer.
 #[derive(Debug, Clone, Default)]
 pub struct StackOptions {
-    /// Create the external overlay network `proxy` when it is missing (it is never removed).
+    /// Create the external overlay network of the host's proxy (`proxy`, see
+    /// [`StackDeployer::set_proxy_network`]) when it is missing (it is never removed).
     pub create_proxy_network: bool,
 }
 
@@ -39,6 +41,8 @@ pub struct StackDeployer {
     fresh: u32,
     timeout: Duration,
     progress: Box<dyn FnMut(&str) + Send>,
+    proxy_network: String,
+    notes: Vec<DeployNote>,
 }
 
 impl StackDeployer {
@@ -50,7 +54,14 @@ impl StackDeployer {
             fresh: 0,
             timeout: DEFAULT_TIMEOUT,
             progress: Box::new(|_| {}),
+            proxy_network: crate::deploy::PROXY_NETWORK.to_string(),
+            notes: Vec::new(),
         }
+    }
+
+    /// The name of the host proxy's external network (default `proxy`).
+    pub fn set_proxy_network(&mut self, name: &str) {
+        self.proxy_network = name.to_string();
     }
 
     /// Where convergence progress lines go (default: nowhere).
@@ -74,14 +85,18 @@ impl StackDeployer {
         DeployError::Engine(self.app.redactor.redact(&e.to_string()))
     }
 
-    /// Loads the compose files, creates what is missing, creates or updates every service, then waits
-    /// for convergence. Returns true when a service was created (a fresh deploy).
-    fn deploy(&mut self, req: &DeployRequest, op: &'static str) -> Result<bool, DeployError> {
+    /// Loads the compose files, checks images and ports, creates what is missing, creates or updates
+    /// every service, then waits for convergence. On an install, the first service created counts the
+    /// fresh deploy at once (guarantee 1 counts what was created, whatever happens next).
+    fn deploy(&mut self, req: &DeployRequest, op: &'static str) -> Result<(), DeployError> {
         let spec = compose::load(&req.checkout, &self.app.stack, &self.app.domain, &req.env)
             .map_err(|e| DeployError::Recipe {
                 path: req.checkout.clone(),
                 message: e.to_string(),
             })?;
+        checks::images(&self.engine, &spec)?;
+        let warnings = checks::ports(&self.engine, &spec)?;
+        self.notes.extend(warnings);
         let base = self.base_labels();
         self.ensure_networks(&spec, &base)?;
         let refs = self.ensure_secrets_and_configs(&spec, &base)?;
@@ -100,7 +115,7 @@ impl StackDeployer {
             BTreeMap::new()
         };
         let main = main_service(&spec);
-        let mut created = false;
+        let mut counted = false;
         for (key, svc) in &spec.services {
             let mut labels = svc.deploy.labels.clone();
             labels.extend(base.clone());
@@ -117,7 +132,10 @@ impl StackDeployer {
                 .engine
                 .deploy_service(s)
                 .map_err(|e| self.engine_err(e))?;
-            created |= change == crate::docker::ServiceChange::Created;
+            if change == crate::docker::ServiceChange::Created && op == "install" && !counted {
+                self.fresh += 1;
+                counted = true;
+            }
         }
         self.timeout = recipe_timeout(&spec)
             .or(req.timeout)
@@ -130,11 +148,11 @@ impl StackDeployer {
                 op,
                 message: self.app.redactor.redact(&e.to_string()),
             })?;
-        Ok(created)
+        Ok(())
     }
 
     fn ensure_networks(
-        &self,
+        &mut self,
         spec: &StackSpec,
         base: &HashMap<String, String>,
     ) -> Result<(), DeployError> {
@@ -149,16 +167,20 @@ impl StackDeployer {
             let def = spec.networks.get(&key).cloned().unwrap_or_default();
             let name = network_name(spec, &key);
             if def.external {
-                let is_proxy = name == "proxy" && self.opts.create_proxy_network;
+                let is_proxy = name == self.proxy_network && self.opts.create_proxy_network;
                 if is_proxy {
                     let req = NetworkRequest {
                         name: name.clone(),
                         attachable: true,
                         ..Default::default()
                     };
-                    self.engine
+                    let created = self
+                        .engine
                         .ensure_network(&req)
                         .map_err(|e| self.engine_err(e))?;
+                    if created {
+                        self.notes.push(crate::deploy::proxy_created_note(&name));
+                    }
                 } else if !self
                     .engine
                     .network_exists(&name)
@@ -313,14 +335,11 @@ impl Deployer for StackDeployer {
         self.engine
             .require_swarm()
             .map_err(|e| self.engine_err(e))?;
-        if self.deploy(req, "install")? {
-            self.fresh += 1;
-        }
-        Ok(())
+        self.deploy(req, "install")
     }
 
     fn upgrade(&mut self, req: &DeployRequest) -> Result<(), DeployError> {
-        self.deploy(req, "upgrade").map(|_| ())
+        self.deploy(req, "upgrade")
     }
 
     fn backup(&mut self, dest_dir: &std::path::Path) -> Result<BackupArtifact, DeployError> {
@@ -337,7 +356,7 @@ impl Deployer for StackDeployer {
 
     fn teardown(&mut self) -> Result<(), DeployError> {
         self.engine
-            .remove_stack(&self.app.stack)
+            .remove_run_stack(&self.app.stack, &self.app.run_id)
             .map_err(|e| self.engine_err(e))?;
         let left = self
             .engine
@@ -354,6 +373,10 @@ impl Deployer for StackDeployer {
 
     fn fresh_deploys(&self) -> u32 {
         self.fresh
+    }
+
+    fn take_notes(&mut self) -> Vec<DeployNote> {
+        std::mem::take(&mut self.notes)
     }
 }
 

@@ -1,7 +1,9 @@
 //! Waiting for a stack to converge. The waiter looks at the stack whenever its [`StackWatch`] says so
 //! (an event of the stack, container health included, the quick follow-ups after it, or the safety
-//! tick). It fails fast on a rolled-back or paused update and on a crash loop (with the task's error and
-//! its log tail). It never changes the stack.
+//! tick). It fails fast on a rolled-back or paused update, on an image that is not there and cannot be
+//! pulled, on a task swarm killed as unhealthy (or a container whose failing healthcheck streak reached
+//! its retries), naming the healthcheck, the streak and the last probe's output, and on a crash loop
+//! (with the task's error and its log tail). It never changes the stack (a pull may add an image).
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -79,7 +81,11 @@ impl Engine {
                 let detail = if states.is_empty() {
                     "the stack has no services".to_string()
                 } else {
-                    format!("last state: {line}")
+                    let mut d = format!("last state: {line}");
+                    for n in self.health_notes(&snap).await {
+                        d.push_str(&format!("; {n}"));
+                    }
+                    d
                 };
                 return Err(DockerError::NotConverged {
                     stack: stack.to_string(),
@@ -91,7 +97,8 @@ impl Engine {
         }
     }
 
-    /// Turns a rolled-back or paused update, or a crash loop, into an error right away.
+    /// Turns a rolled-back or paused update, a missing image, an unhealthy task or a crash loop into
+    /// an error right away.
     async fn fail_fast(
         &self,
         stack: &str,
@@ -125,8 +132,14 @@ impl Engine {
                 continue;
             }
             let failed = watch.new_failures(snap, svc.id.as_deref().unwrap_or_default());
+            if let Some(e) = self.named_failure(&name, &failed).await {
+                return Err(e);
+            }
+            if let Some(e) = self.unhealthy_running(snap, svc, &name).await? {
+                return Err(e);
+            }
             if failed.len() >= CRASH_LOOP_FAILURES {
-                let error = failed.last().cloned().unwrap_or_default();
+                let error = failed.last().map(|f| f.error.clone()).unwrap_or_default();
                 let logs = self
                     .logs_async(stack, &super::short_name(stack, &name), 20)
                     .await
@@ -141,6 +154,108 @@ impl Engine {
         }
         Ok(())
     }
+
+    /// A failed task whose cause has a name of its own: an image that is not there (and cannot be
+    /// pulled now), or a container swarm killed as unhealthy.
+    async fn named_failure(&self, service: &str, failed: &[FailedTask]) -> Option<DockerError> {
+        let last = failed.last()?;
+        if let Some(image) = missing_image(&last.error) {
+            // The engine's own pull is the reason; should it work now, swarm's next task starts.
+            let reason = self.ensure_image_async(&image).await.err()?;
+            return Some(DockerError::ImageMissing {
+                service: service.into(),
+                image,
+                reason,
+            });
+        }
+        if !last.error.contains("unhealthy container") {
+            return None;
+        }
+        let report = match &last.container_id {
+            Some(id) => self.container_health(id).await.ok().flatten(),
+            None => None,
+        };
+        let detail = match report {
+            Some(h) => format!(
+                "swarm killed its task as unhealthy after {}: {}",
+                h.ran_for
+                    .map(crate::duration::rounded)
+                    .unwrap_or_else(|| "?".into()),
+                h.describe()
+            ),
+            None => format!("swarm killed its task as unhealthy ({})", last.error),
+        };
+        Some(DockerError::Unhealthy {
+            service: service.into(),
+            detail,
+        })
+    }
+
+    /// A running task of the current spec whose healthcheck has failed past its retries (the engine
+    /// calls it unhealthy; swarm is about to kill it).
+    async fn unhealthy_running(
+        &self,
+        snap: &StackSnapshot,
+        svc: &bollard::models::Service,
+        service: &str,
+    ) -> Result<Option<DockerError>, DockerError> {
+        for t in snap.current_running_tasks(svc) {
+            let Some(id) = container_of(t) else { continue };
+            let unhealthy = snap
+                .container_status
+                .get(&id)
+                .is_some_and(|s| s.contains("(unhealthy)"));
+            if !unhealthy {
+                continue;
+            }
+            if let Some(h) = self.container_health(&id).await?.filter(|h| h.failed()) {
+                let short: String = id.chars().take(12).collect();
+                let detail = format!(
+                    "its container {short} turned unhealthy after {}: {}",
+                    h.ran_for
+                        .map(crate::duration::rounded)
+                        .unwrap_or_else(|| "?".into()),
+                    h.describe()
+                );
+                return Ok(Some(DockerError::Unhealthy {
+                    service: service.into(),
+                    detail,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// What the services without a healthy container say about their healthcheck, for a timeout.
+    async fn health_notes(&self, snap: &StackSnapshot) -> Vec<String> {
+        let mut notes = Vec::new();
+        for svc in &snap.services {
+            let name = super::services::spec_name(svc);
+            for t in snap.current_running_tasks(svc) {
+                let Some(id) = container_of(t) else { continue };
+                let healthy = snap
+                    .container_status
+                    .get(&id)
+                    .is_some_and(|s| s.contains("(healthy)"));
+                if healthy {
+                    continue;
+                }
+                if let Ok(Some(h)) = self.container_health(&id).await {
+                    notes.push(format!("{name}: health {}, {}", h.status, h.describe()));
+                    break;
+                }
+            }
+        }
+        notes
+    }
+}
+
+/// A task that failed since the wait began.
+#[derive(Debug, Clone)]
+struct FailedTask {
+    /// The task's error, with the exit code when there is one.
+    error: String,
+    container_id: Option<String>,
 }
 
 /// Remembers which failed tasks existed when the wait began, so only new failures count.
@@ -159,9 +274,10 @@ impl CrashWatch {
         CrashWatch { seen_before }
     }
 
-    /// Errors of the tasks of `service_id` that failed since the wait began, oldest first.
-    fn new_failures(&self, snap: &StackSnapshot, service_id: &str) -> Vec<String> {
-        snap.tasks
+    /// The tasks of `service_id` that failed since the wait began, oldest first.
+    fn new_failures(&self, snap: &StackSnapshot, service_id: &str) -> Vec<FailedTask> {
+        let mut tasks: Vec<&bollard::models::Task> = snap
+            .tasks
             .iter()
             .filter(|t| t.service_id.as_deref() == Some(service_id) && is_failed(t))
             .filter(|t| {
@@ -169,17 +285,41 @@ impl CrashWatch {
                     .seen_before
                     .contains(t.id.as_deref().unwrap_or_default())
             })
+            .collect();
+        tasks.sort_by_key(|t| t.status.as_ref().and_then(|s| s.timestamp.clone()));
+        tasks
+            .into_iter()
             .map(|t| {
                 let st = t.status.clone().unwrap_or_default();
                 let err = st.err.or(st.message).unwrap_or_default();
-                let code = st.container_status.and_then(|c| c.exit_code);
-                match code {
+                let code = st.container_status.as_ref().and_then(|c| c.exit_code);
+                let error = match code {
                     Some(c) if c != 0 => format!("{err} (exit code {c})"),
                     _ => err,
+                };
+                FailedTask {
+                    error,
+                    container_id: container_of(t),
                 }
             })
             .collect()
     }
+}
+
+/// The container of a task, once it has one.
+fn container_of(t: &bollard::models::Task) -> Option<String> {
+    t.status
+        .as_ref()
+        .and_then(|s| s.container_status.as_ref())
+        .and_then(|c| c.container_id.clone())
+        .filter(|id| !id.is_empty())
+}
+
+/// The image of a task error `No such image: <image>` (how swarm says it is not there).
+fn missing_image(error: &str) -> Option<String> {
+    let rest = error.split("No such image: ").nth(1)?;
+    let image = rest.split_whitespace().next()?.trim_end_matches([',', ')']);
+    (!image.is_empty()).then(|| image.to_string())
 }
 
 fn is_failed(t: &bollard::models::Task) -> bool {
@@ -189,4 +329,18 @@ fn is_failed(t: &bollard::models::Task) -> bool {
         .and_then(|s| s.state)
         .map(|s| s.to_string());
     matches!(s.as_deref(), Some("failed") | Some("rejected"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_image_is_read_from_swarms_task_error() {
+        assert_eq!(
+            missing_image("No such image: ccci/no-such-image:1").as_deref(),
+            Some("ccci/no-such-image:1")
+        );
+        assert_eq!(missing_image("task: non-zero exit (1)"), None);
+    }
 }

@@ -39,6 +39,14 @@ pub enum DockerError {
         error: String,
         logs: String,
     },
+    #[error("service {service} is unhealthy: {detail}")]
+    Unhealthy { service: String, detail: String },
+    #[error("image {image} is not present and could not be pulled: {reason} (service {service})")]
+    ImageMissing {
+        service: String,
+        image: String,
+        reason: String,
+    },
     #[error("no running container for service {service} of stack {stack} (hint: is the app deployed and converged?)")]
     NoContainer { stack: String, service: String },
     #[error("exec `{command}` in {service} failed after {attempts} attempts over {waited:?}: {last_error}\n--- stderr ---\n{stderr}")]

@@ -146,7 +146,7 @@ impl Engine {
             }
             let mut removed = Vec::new();
             let result = self
-                .remove_stack_async(&stack, &mut |r: &Res| removed.push(removal(r)))
+                .remove_stack_async(&stack, None, &mut |r: &Res| removed.push(removal(r)))
                 .await;
             for rm in removed {
                 on_remove(&rm);

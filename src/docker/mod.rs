@@ -11,13 +11,16 @@ mod client;
 mod converge;
 mod error;
 mod exec;
+mod health;
 mod hooks;
 mod janitor;
 mod logs;
+mod preflight;
 mod resources;
 mod restore;
 mod runlock;
 mod services;
+mod stacklock;
 mod teardown;
 mod transport;
 mod watch;
@@ -31,7 +34,9 @@ pub use archive::{manifest_path, BackupManifest, ManifestEntry};
 pub use client::Engine;
 pub use error::DockerError;
 pub use janitor::{JanitorReport, Removal};
+pub use preflight::host_port_in_use;
 pub use runlock::{LockInfo, RunLock};
+pub use stacklock::{acquire_stack, StackBusy};
 
 /// Label carrying the run id on every resource the harness creates.
 pub const LABEL_RUN_ID: &str = "cc-ci.run-id";
@@ -69,6 +74,9 @@ pub struct ServiceState {
     pub running: u64,
     /// `None` when the service has no healthcheck; else whether every running task is healthy.
     pub healthy: Option<bool>,
+    /// Not healthy only because a healthcheck is still `starting` (none failed yet).
+    #[serde(default)]
+    pub health_starting: bool,
     /// Swarm's update state: `updating`, `completed`, `paused`, `rollback_started`, `rollback_completed`, …
     pub update_state: Option<String>,
 }
@@ -90,10 +98,11 @@ impl ServiceState {
 
     /// One line for progress output: `app 1/1 healthy`.
     pub fn summary(&self) -> String {
-        let health = match self.healthy {
-            Some(true) => " healthy",
-            Some(false) => " unhealthy",
-            None => "",
+        let health = match (self.healthy, self.health_starting) {
+            (Some(true), _) => " healthy",
+            (Some(false), true) => " health: starting",
+            (Some(false), false) => " unhealthy",
+            (None, _) => "",
         };
         let update = match self.update_state.as_deref() {
             Some("completed") | None => String::new(),
@@ -169,6 +178,7 @@ mod tests {
             desired: 1,
             running,
             healthy,
+            health_starting: false,
             update_state: update.map(String::from),
         }
     }
@@ -181,6 +191,14 @@ mod tests {
         assert!(!state(1, Some(false), None).converged());
         assert!(!state(1, Some(true), Some("updating")).converged());
         assert!(!state(1, Some(true), Some("rollback_completed")).converged());
+    }
+
+    #[test]
+    fn a_starting_healthcheck_is_not_called_unhealthy() {
+        let mut s = state(0, Some(false), None);
+        assert_eq!(s.summary(), "app 0/1 unhealthy");
+        s.health_starting = true;
+        assert_eq!(s.summary(), "app 0/1 health: starting");
     }
 
     #[test]

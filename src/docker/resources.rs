@@ -35,6 +35,15 @@ fn res(
     }
 }
 
+/// Whether a resource whose run id label is `label` belongs to `owner` (`None`: anyone's). One
+/// without a run id label belongs to whoever holds the stack (abra makes resources without labels).
+pub(crate) fn owns(owner: Option<&str>, label: Option<&str>) -> bool {
+    match (owner, label) {
+        (Some(o), Some(l)) => o == l,
+        _ => true,
+    }
+}
+
 impl Engine {
     /// What is left of a run: every resource labelled with `run_id` or with the stack namespace, and
     /// secrets/configs named `<stack>_…`, as `"<kind> <name>"`. Empty means clean.
@@ -67,7 +76,7 @@ impl Engine {
     }
 
     /// Resources of `kinds` carrying the stack namespace (or the run id), plus `<stack>_…` secrets and
-    /// configs.
+    /// configs. With a run id, one carrying another run's id is not listed (it is not this run's).
     pub(crate) async fn find(
         &self,
         stack: &str,
@@ -90,7 +99,10 @@ impl Engine {
             }
         }
         let mut seen = std::collections::HashSet::new();
-        out.retain(|r| seen.insert((r.kind, r.id.clone())));
+        out.retain(|r| {
+            owns(run_id, r.labels.get(LABEL_RUN_ID).map(String::as_str))
+                && seen.insert((r.kind, r.id.clone()))
+        });
         Ok(out)
     }
 

@@ -207,6 +207,7 @@ impl StackSnapshot {
         };
         let running_tasks: Vec<&Task> = self.current_running_tasks(svc).collect();
         let mut health: Option<bool> = None;
+        let mut starting = false;
         for t in &running_tasks {
             let cid = t
                 .status
@@ -219,6 +220,7 @@ impl StackSnapshot {
                 .get(&cid)
                 .map(String::as_str)
                 .unwrap_or("");
+            starting |= status.contains("(health: starting)");
             match health_of(status) {
                 Some(h) => health = Some(health.unwrap_or(true) && h),
                 None if has_healthcheck(&cs) => health = Some(false),
@@ -242,6 +244,9 @@ impl StackSnapshot {
             desired,
             running: running_tasks.len() as u64,
             healthy: health,
+            health_starting: starting
+                && health == Some(false)
+                && !any_unhealthy(&running_tasks, self),
             update_state,
         }
     }
@@ -262,6 +267,21 @@ fn has_healthcheck(cs: &bollard::models::TaskSpecContainerSpec) -> bool {
         .as_ref()
         .and_then(|h| h.test.as_ref())
         .is_some_and(|t| !t.is_empty() && t[0] != "NONE")
+}
+
+/// True when a running task's container is unhealthy (not merely starting).
+fn any_unhealthy(tasks: &[&Task], snap: &StackSnapshot) -> bool {
+    tasks.iter().any(|t| {
+        let cid = t
+            .status
+            .as_ref()
+            .and_then(|s| s.container_status.as_ref())
+            .and_then(|c| c.container_id.clone())
+            .unwrap_or_default();
+        snap.container_status
+            .get(&cid)
+            .is_some_and(|s| s.contains("(unhealthy)"))
+    })
 }
 
 /// Health from the engine's container status text; `None` when the container has no healthcheck.

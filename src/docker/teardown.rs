@@ -2,16 +2,19 @@
 //! stack can still create a container and no container is left, then volumes (retried while the engine
 //! still calls them in use), secrets, configs, networks. Every wait follows the stack's events (no
 //! fixed sleeps). Idempotent. It only ever touches resources carrying the stack's namespace label, or
-//! secrets/configs named `<stack>_…` (abra makes those without labels).
+//! secrets/configs named `<stack>_…` (abra makes those without labels); a run's teardown
+//! ([`Engine::remove_run_stack`]) never touches one carrying another run's id (the stack lock makes
+//! the unlabelled rest the run's own).
 
 use std::time::{Duration, Instant};
 
 use bollard::query_parameters::{ListTasksOptions, RemoveVolumeOptions};
 
 use super::error::{is_conflict, is_not_found};
+use super::resources::owns;
 use super::resources::Res;
 use super::watch::StackWatch;
-use super::{DockerError, Engine, LABEL_NAMESPACE};
+use super::{DockerError, Engine, LABEL_NAMESPACE, LABEL_RUN_ID};
 
 /// How long teardown waits for task containers to go and volumes to come free.
 const SETTLE: Duration = Duration::from_secs(120);
@@ -21,7 +24,14 @@ const TEARDOWN_TICK: Duration = Duration::from_secs(1);
 impl Engine {
     /// Removes everything of `stack`, waiting and retrying where the engine needs time.
     pub fn remove_stack(&self, stack: &str) -> Result<(), DockerError> {
-        self.block(self.remove_stack_async(stack, &mut |_| {}))
+        self.block(self.remove_stack_async(stack, None, &mut |_| {}))
+    }
+
+    /// Removes what of `stack` belongs to run `run_id`: resources carrying its run id, and those
+    /// carrying no run id at all (abra's; the run holds the stack's lock). A resource carrying another
+    /// run's id is never touched.
+    pub fn remove_run_stack(&self, stack: &str, run_id: &str) -> Result<(), DockerError> {
+        self.block(self.remove_stack_async(stack, Some(run_id), &mut |_| {}))
     }
 
     /// Removes the stack, then checks: should something of it have come back in the meantime (a task
@@ -29,18 +39,19 @@ impl Engine {
     pub(crate) async fn remove_stack_async(
         &self,
         stack: &str,
+        owner: Option<&str>,
         on_remove: &mut dyn FnMut(&Res),
     ) -> Result<(), DockerError> {
         let deadline = Instant::now() + SETTLE;
         let mut watch = StackWatch::new(self, stack, TEARDOWN_TICK);
         loop {
-            self.remove_pass(stack, deadline, &mut watch, on_remove)
+            self.remove_pass(stack, owner, deadline, &mut watch, on_remove)
                 .await?;
-            if self.leftovers_async(None, stack).await?.is_empty() {
+            if self.leftovers_async(owner, stack).await?.is_empty() {
                 return Ok(());
             }
             if Instant::now() >= deadline {
-                return Err(self.teardown_error(stack).await);
+                return Err(self.teardown_error(stack, owner).await);
             }
             watch.wait(deadline).await;
         }
@@ -49,11 +60,12 @@ impl Engine {
     async fn remove_pass(
         &self,
         stack: &str,
+        owner: Option<&str>,
         deadline: Instant,
         watch: &mut StackWatch,
         on_remove: &mut dyn FnMut(&Res),
     ) -> Result<(), DockerError> {
-        for r in self.find(stack, None, &["service"]).await? {
+        for r in self.find(stack, owner, &["service"]).await? {
             match self.docker.delete_service(&r.id).await {
                 Ok(()) => on_remove(&r),
                 Err(e) if is_not_found(&e) => {}
@@ -62,16 +74,16 @@ impl Engine {
         }
         // A task still starting when its service went can create its container (and a volume with it)
         // a moment later: wait until no task of the stack can, and no container is left.
-        while self.live_tasks(stack).await? > 0
-            || !self.find(stack, None, &["container"]).await?.is_empty()
+        while self.live_tasks(stack, owner).await? > 0
+            || !self.find(stack, owner, &["container"]).await?.is_empty()
         {
             if Instant::now() >= deadline {
-                return Err(self.teardown_error(stack).await);
+                return Err(self.teardown_error(stack, owner).await);
             }
             watch.wait(deadline).await;
         }
         for kind in ["volume", "secret", "config", "network"] {
-            for r in self.find(stack, None, &[kind]).await? {
+            for r in self.find(stack, owner, &[kind]).await? {
                 self.remove_res(&r, deadline, watch).await?;
                 on_remove(&r);
             }
@@ -83,7 +95,7 @@ impl Engine {
     /// hold a container: assigned up to running. Tasks of removed services stay listed until swarm
     /// reaps them; unscheduled ones (new, pending, allocated) are never handed to a node once their
     /// service is gone.
-    async fn live_tasks(&self, stack: &str) -> Result<usize, DockerError> {
+    async fn live_tasks(&self, stack: &str, owner: Option<&str>) -> Result<usize, DockerError> {
         let tasks = self
             .docker
             .list_tasks(None::<ListTasksOptions>)
@@ -97,10 +109,8 @@ impl Engine {
                     .as_ref()
                     .and_then(|s| s.container_spec.as_ref())
                     .and_then(|c| c.labels.as_ref());
-                labels
-                    .and_then(|l| l.get(LABEL_NAMESPACE))
-                    .map(String::as_str)
-                    == Some(stack)
+                let get = |k: &str| labels.and_then(|l| l.get(k)).map(String::as_str);
+                get(LABEL_NAMESPACE) == Some(stack) && owns(owner, get(LABEL_RUN_ID))
             })
             .filter(|t| {
                 let state = t.status.as_ref().and_then(|s| s.state);
@@ -112,8 +122,8 @@ impl Engine {
             .count())
     }
 
-    async fn teardown_error(&self, stack: &str) -> DockerError {
-        let leftovers = self.leftovers_async(None, stack).await.unwrap_or_default();
+    async fn teardown_error(&self, stack: &str, owner: Option<&str>) -> DockerError {
+        let leftovers = self.leftovers_async(owner, stack).await.unwrap_or_default();
         DockerError::Teardown {
             stack: stack.into(),
             leftovers,

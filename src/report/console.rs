@@ -112,6 +112,11 @@ impl TerminalReporter {
                 }
             }
             EventKind::StepOutput { source, text } => writeln!(out, "{source}:\n{text}")?,
+            EventKind::DeployerNote(n) => {
+                if let Some(line) = &n.notice {
+                    writeln!(out, "{line}")?;
+                }
+            }
             EventKind::OpFinished(o) => op_line(o, out)?,
             EventKind::TierSkipped(s) => match &s.why {
                 SkipReason::NotRun { reason } => {

@@ -199,6 +199,9 @@ pub struct DeployerNote {
     pub subject: String,
     pub outcome: String,
     pub data: serde_json::Value,
+    /// The line shown to the person watching, when the note deserves one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
 }
 
 /// How an op ended.

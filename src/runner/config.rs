@@ -69,6 +69,11 @@ pub struct RunConfig {
     pub artifacts: Option<PathBuf>,
     pub pause_after: Option<Tier>,
     pub create_proxy_network: bool,
+    /// The external network of the host's reverse proxy (`proxy`), created when missing.
+    pub proxy_network: String,
+    /// How long engine calls wait for an engine that stopped answering (an engine restart) before
+    /// the run ends as an infrastructure failure.
+    pub engine_wait: std::time::Duration,
     /// Deadline of each git call (clone, fetch) while preparing the checkout.
     pub git_timeout: std::time::Duration,
     /// The `CI` variable is set: skipping generic tests needs a grant; pausing is refused.

@@ -30,7 +30,8 @@ pub trait AppEngine: Send + Sync {
         progress: &mut dyn FnMut(&str),
     ) -> Result<ConvergeReport, DockerError>;
     /// Removes whatever of the stack is left.
-    fn remove_stack(&self, stack: &str) -> Result<(), DockerError>;
+    /// Removes what of `stack` belongs to run `run_id` (never another run's resources).
+    fn remove_stack(&self, stack: &str, run_id: &str) -> Result<(), DockerError>;
     /// Resources of the run (by its label) or of the stack still present, by name.
     fn leftovers(&self, run_id: Option<&str>, stack: &str) -> Result<Vec<String>, DockerError>;
 }
@@ -63,8 +64,8 @@ impl AppEngine for Engine {
         Engine::wait_converged(self, stack, timeout, progress)
     }
 
-    fn remove_stack(&self, stack: &str) -> Result<(), DockerError> {
-        Engine::remove_stack(self, stack)
+    fn remove_stack(&self, stack: &str, run_id: &str) -> Result<(), DockerError> {
+        Engine::remove_run_stack(self, stack, run_id)
     }
 
     fn leftovers(&self, run_id: Option<&str>, stack: &str) -> Result<Vec<String>, DockerError> {

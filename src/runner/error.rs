@@ -38,6 +38,9 @@ pub enum RunError {
     TempDir(#[source] std::io::Error),
     #[error("{0}")]
     RunLock(#[source] DockerError),
+    /// The stack belongs to another live run (or to no live cc-ci run): nothing was touched.
+    #[error("{0}")]
+    StackBusy(#[source] Box<crate::docker::StackBusy>),
     /// The recipe is not a recipe, its name is invalid, or its compose files do not load.
     #[error("{0}\nnothing was deployed (hint: `cc-ci check --recipe {1}` shows every problem before a run)")]
     Preflight(#[source] Box<crate::preflight::PreflightError>, String),
@@ -87,6 +90,16 @@ impl RunError {
                 ExitClass::Infrastructure
             }
             RunError::Interrupted => ExitClass::Interrupted,
+            RunError::StackBusy(b)
+                if matches!(
+                    **b,
+                    crate::docker::StackBusy::Live { .. }
+                        | crate::docker::StackBusy::Foreign { .. }
+                ) =>
+            {
+                ExitClass::Usage
+            }
+            RunError::StackBusy(_) => ExitClass::Infrastructure,
             RunError::Recipe(_)
             | RunError::Preflight(..)
             | RunError::InvalidSpecs { .. }

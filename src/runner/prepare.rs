@@ -46,6 +46,9 @@ pub struct Prepared {
     pub run_dir: PathBuf,
     /// Held for the whole run; `None` when only listing.
     pub lock: Option<RunLock>,
+    /// The stack's lock (one stack, one live run), held for the whole run; `None` when only listing.
+    #[allow(dead_code)] // Never read: holding it is its purpose (dropped with the session).
+    pub stack_lock: Option<RunLock>,
     pub checkout: Checkout,
     pub head_ref_source: String,
     pub previous_release: Option<Release>,
@@ -138,11 +141,15 @@ pub fn prepare(
     let data = data_dir(cfg.data_dir.as_deref());
     check_data_dir(&data, cfg.skip_generic).map_err(RunError::DataDir)?;
     let mut id = identity(cfg, runs_root, run_id)?;
-    let lock = match purpose {
-        Purpose::Run { .. } => {
-            Some(RunLock::acquire(&id.run_dir, run_id, &id.stack).map_err(RunError::RunLock)?)
-        }
-        Purpose::List => None,
+    let (lock, stack_lock) = match purpose {
+        Purpose::Run { .. } => (
+            Some(RunLock::acquire(&id.run_dir, run_id, &id.stack).map_err(RunError::RunLock)?),
+            Some(
+                crate::docker::acquire_stack(&paths.stacks, &id.stack, run_id)
+                    .map_err(|e| RunError::StackBusy(Box::new(e)))?,
+            ),
+        ),
+        Purpose::List => (None, None),
     };
     let checkout = checkout(cfg, paths, &id, purpose)?;
     // The recipe's own name (TYPE), not the directory's, keys overlays, results and the ledger.
@@ -221,6 +228,7 @@ pub fn prepare(
         recipe: id.recipe,
         run_dir: id.run_dir,
         lock,
+        stack_lock,
         checkout,
         head_ref_source,
         previous_release,

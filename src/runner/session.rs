@@ -195,6 +195,10 @@ fn open(
         .map_err(RunError::Engine)?;
     let engine = Arc::new(engine);
     janitor(&engine, &paths, bus);
+    // Another coord tree's live run (or a stack nobody live made) is only seen on the engine.
+    engine
+        .check_stack_free(&prepared.stack, &run_id)
+        .map_err(|e| RunError::StackBusy(Box::new(e)))?;
     let app = AppRef {
         run_id,
         recipe: prepared.recipe.clone(),
@@ -403,6 +407,7 @@ fn make_deployer(
                     create_proxy_network: cfg.create_proxy_network,
                 },
             );
+            d.set_proxy_network(&cfg.proxy_network);
             // Progress while the deployer waits: the progress line's subscriber shows it.
             let bus = Arc::clone(bus);
             d.set_progress(Box::new(move |line: &str| {
@@ -429,7 +434,7 @@ fn make_deployer(
                 prepared.checkout.path.clone(),
             );
             Box::new(match cfg.create_proxy_network {
-                true => d.with_proxy_network(Arc::clone(engine)),
+                true => d.with_proxy_network(Arc::clone(engine), &cfg.proxy_network),
                 false => d,
             })
         }

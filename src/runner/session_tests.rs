@@ -99,6 +99,7 @@ impl AppEngine for FakeEngine {
             desired: 1,
             running: 1,
             healthy: Some(true),
+            health_starting: false,
             update_state: None,
         }])
     }
@@ -137,7 +138,7 @@ impl AppEngine for FakeEngine {
         })
     }
 
-    fn remove_stack(&self, _: &str) -> Result<(), DockerError> {
+    fn remove_stack(&self, _: &str, _: &str) -> Result<(), DockerError> {
         let mut a = self.0.lock().unwrap();
         a.calls.push("remove_stack".into());
         a.removed = true;
@@ -277,6 +278,7 @@ fn prepared(dir: &Path, stages: &[Tier], selection: &Selection) -> Prepared {
         recipe: "hello".into(),
         run_dir: run_dir.clone(),
         lock: None,
+        stack_lock: None,
         head_ref_source: "checkout HEAD".into(),
         previous_release: None,
         discovery: Discovery {
@@ -325,6 +327,8 @@ fn config(dir: &Path, stages: Vec<Tier>, selection: Selection) -> RunConfig {
         artifacts: None,
         pause_after: None,
         create_proxy_network: false,
+        proxy_network: "proxy".into(),
+        engine_wait: std::time::Duration::from_secs(60),
         git_timeout: crate::recipe::DEFAULT_GIT_TIMEOUT,
         ci: false,
         trust_gate_off: false,

@@ -28,7 +28,7 @@ pub fn teardown(
     }
     // `remove_stack` repeats its passes until nothing of the stack is left (or its settle deadline);
     // the check after it is the independent verdict, listing any leftover by name.
-    if let Err(e) = engine.remove_stack(&app.stack) {
+    if let Err(e) = engine.remove_stack(&app.stack, &app.run_id) {
         errors.push(format!("removing stack {}: {e}", app.stack));
     }
     let leftovers = match engine.leftovers(Some(&app.run_id), &app.stack) {

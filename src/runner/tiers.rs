@@ -262,6 +262,7 @@ fn perform_op(sh: &Shared, tp: &TierPlan) -> Option<Result<(), OpError>> {
                 subject: n.subject,
                 outcome: n.outcome,
                 data: n.data,
+                notice: n.notice,
             }));
         }
         // The count comes from the deployer itself, after every op, so a signal still reports it.

@@ -33,4 +33,5 @@ mod run_concurrency;
 mod run_e2e;
 mod run_gate;
 mod run_pause;
+mod run_same_stack;
 mod run_signals;

@@ -20,3 +20,4 @@ mod docker_exec;
 mod docker_janitor;
 mod images;
 mod stack_deploy;
+mod teardown_owner;

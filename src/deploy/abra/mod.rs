@@ -92,6 +92,7 @@ pub struct AbraDeployer {
     state: AbraState,
     extra_env: Vec<(String, String)>,
     proxy: Option<Arc<Engine>>,
+    proxy_name: String,
     calls: Vec<AbraCall>,
     notes: Vec<DeployNote>,
     fresh: u32,
@@ -115,6 +116,7 @@ impl AbraDeployer {
             state,
             extra_env: Vec::new(),
             proxy: None,
+            proxy_name: super::PROXY_NETWORK.to_string(),
             calls: Vec::new(),
             notes: Vec::new(),
             fresh: 0,
@@ -129,10 +131,11 @@ impl AbraDeployer {
         self
     }
 
-    /// Creates the external overlay network `proxy` through `engine` before the install when it is
-    /// missing (it is never removed), as the CI host's set-up does.
-    pub fn with_proxy_network(mut self, engine: Arc<Engine>) -> AbraDeployer {
+    /// Creates the external overlay network `name` (the host proxy's, `proxy`) through `engine`
+    /// before the install when it is missing (it is never removed), as the CI host's set-up does.
+    pub fn with_proxy_network(mut self, engine: Arc<Engine>, name: &str) -> AbraDeployer {
         self.proxy = Some(engine);
+        self.proxy_name = name.to_string();
         self
     }
 
@@ -157,6 +160,7 @@ impl AbraDeployer {
             subject: subject.to_string(),
             outcome: outcome.to_string(),
             data,
+            notice: None,
         });
     }
 
@@ -259,7 +263,7 @@ impl AbraDeployer {
             return Ok(());
         };
         let req = NetworkRequest {
-            name: "proxy".into(),
+            name: self.proxy_name.clone(),
             attachable: true,
             ..Default::default()
         };
@@ -267,12 +271,7 @@ impl AbraDeployer {
             .ensure_network(&req)
             .map_err(|e| DeployError::Engine(e.to_string()))?;
         if created {
-            self.note(
-                "network",
-                "proxy",
-                "created",
-                serde_json::json!({ "driver": "overlay" }),
-            );
+            self.notes.push(super::proxy_created_note(&req.name));
         }
         Ok(())
     }

@@ -1,0 +1,74 @@
+//! One stack, one live run. While a run owns a stack (same `--domain`), a second run of it refuses
+//! with exit 4 before touching anything, naming the live run and its pid — whether it shares the coord
+//! tree (the stack lock file says so) or not (the stack's services carry the live run's lock) — and
+//! the first run passes, unharmed, and leaves nothing behind.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::support::cli::text;
+use crate::support::run::RunFixture;
+
+/// Waits (bounded) until the engine lists a service of `stack`.
+fn wait_for_a_service(stack: &str, child: &mut std::process::Child) {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let label = format!("label=com.docker.stack.namespace={stack}");
+    loop {
+        let o = std::process::Command::new("docker")
+            .args(["service", "ls", "-q", "--filter", &label])
+            .output()
+            .expect("docker CLI");
+        if !String::from_utf8_lossy(&o.stdout).trim().is_empty() {
+            return;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the first run ended before deploying"
+        );
+        assert!(Instant::now() < deadline, "stack {stack} never appeared");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_second_run_on_a_live_runs_stack_refuses_with_exit_4_and_the_first_run_passes() {
+    let first = RunFixture::new("own");
+    let mut same_coord = RunFixture::new("own2").with_coord(first.coord.clone());
+    same_coord.domain = first.domain.clone();
+    let mut other_coord = RunFixture::new("own3");
+    other_coord.domain = first.domain.clone();
+    let mut child = first
+        .command(&["--stages", "install,upgrade"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    wait_for_a_service(&first.stack(), &mut child);
+    let lock = first.coord.join("stacks").join(first.stack()).join("lock");
+    let info: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&lock).unwrap()).unwrap();
+    let run_id = info["run_id"].as_str().unwrap().to_string();
+    for (second, how) in [
+        (&same_coord, "same coord tree"),
+        (&other_coord, "other coord tree"),
+    ] {
+        let start = Instant::now();
+        let out = second.run(&["--stages", "install,upgrade"]);
+        let took = start.elapsed();
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(4), "{how}: {t}");
+        assert!(
+            t.contains(&format!("live run {run_id} (pid {pid}")),
+            "{how}: names the live run and its pid: {t}"
+        );
+        assert!(t.contains("nothing was touched"), "{how}: {t}");
+        println!("{how}: refused in {took:?}");
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "the first run: {}", text(&out));
+    let r = first.results();
+    assert_eq!(r["deploy_count"], 1);
+    assert_eq!(r["teardown"]["clean"], true, "{r:#}");
+    first.assert_nothing_left();
+}
