@@ -13,6 +13,7 @@ mod overlay;
 mod overlay_new;
 mod run;
 mod run_flags;
+mod run_ignored;
 
 use std::process::ExitCode;
 
@@ -68,11 +69,16 @@ fn subcommand_usage() -> Option<clap::builder::StyledStr> {
 /// Parses the command line and runs the command. Errors are printed with their causes; the exit code
 /// comes from `crate::exit`.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    use clap::{CommandFactory, FromArgMatches};
+    // The matches are kept beside the parsed command: `run` reads the order of -x and --maxfail.
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
+    let (cli, matches) = match parsed {
+        Ok(p) => p,
         Err(e) => {
             let kind = e.kind();
-            let _ = run_flags::without_far_hints(e, subcommand_usage()).print();
+            let _ = run_ignored::without_far_hints(e, subcommand_usage()).print();
             return match kind {
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
                     crate::exit::code(crate::exit::OK)
@@ -82,7 +88,7 @@ pub fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Run(a) => run::run(*a),
+        Command::Run(a) => run::run(*a, matches.subcommand_matches("run")),
         Command::Check(a) => check::run(*a),
         Command::Coord(c) => coord::run(c),
         Command::Ledger(c) => ledger::run(c),

@@ -5,6 +5,8 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::report::durations::Durations;
+use crate::report::junit_empty::{write_empty, Empty, StoppedRunJunit};
 use crate::report::{console, ProgressLine, Subscriber, TerminalReporter, TrialFormat, TrialStyle};
 use crate::runner::{self, DeployerKind, RunConfig};
 use crate::spec::Tier;
@@ -137,51 +139,92 @@ const GIT_TIMEOUT_MIN: std::time::Duration = std::time::Duration::from_secs(1);
 const GIT_TIMEOUT_MAX: std::time::Duration = crate::duration::HOUR;
 
 /// Runs `cc-ci run`: a listing, or a run reported on the terminal (stdout, the progress line on
-/// stderr).
-pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
+/// stderr). `matches` is the parsed command (it tells which of -x and --maxfail came last).
+pub fn run(a: RunArgs, matches: Option<&clap::ArgMatches>) -> anyhow::Result<ExitCode> {
     if a.version {
         println!("cc-ci {}", env!("CARGO_PKG_VERSION"));
         return Ok(crate::exit::code(crate::exit::OK));
     }
+    let started = std::time::Instant::now();
+    // Known before anything can go wrong: a usage error from here on still leaves a JUnit file.
+    let junit = Junit {
+        path: a.junitxml.clone(),
+        recipe: a.recipe.clone().unwrap_or_default(),
+    };
+    let durations = a.tests.durations_shown();
     let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "0" && v != "false");
     let trust_gate_off = std::env::var("CCCI_TRUST_GATE_OFF").is_ok_and(|v| v == "1");
-    let (config, notes) = match build_config(a, ci, trust_gate_off) {
+    let (config, notes) = match build_config(a, matches, ci, trust_gate_off) {
         Ok(c) => c,
-        Err(msg) => {
-            eprintln!("cc-ci run: {msg}");
-            return Ok(crate::exit::code(crate::exit::USAGE));
-        }
+        Err(msg) => return Ok(junit.usage_error(msg)),
     };
     for n in notes {
         eprintln!("cc-ci run: note: {n}");
     }
     if config.selection.libtest.list || config.selection.collect_only {
-        return Ok(list(&config));
+        return Ok(list(&config, &junit, started));
     }
     let logfile: Option<Box<dyn std::io::Write + Send>> = match &config.selection.libtest.logfile {
         None => None,
         Some(path) => match std::fs::File::create(path) {
             Ok(f) => Some(Box::new(f)),
             Err(e) => {
-                eprintln!("cc-ci run: cannot create the --logfile {path}: {e}");
-                return Ok(crate::exit::code(crate::exit::USAGE));
+                return Ok(junit.usage_error(format!("cannot create the --logfile {path}: {e}")))
             }
         },
     };
     let terminal = TerminalReporter::new(Box::new(std::io::stdout()), Box::new(std::io::stderr()))
         .with_trials(trial_style(&config.selection.libtest), logfile);
-    let subscribers: Vec<Box<dyn Subscriber>> = vec![
+    let mut subscribers: Vec<Box<dyn Subscriber>> = Vec::new();
+    if let Some((count, min_ms)) = durations {
+        // Before the terminal: the slowest durations come ahead of the summary, as in pytest.
+        let out = Box::new(std::io::stdout());
+        subscribers.push(Box::new(Durations::new(count, min_ms, out)));
+    }
+    subscribers.extend::<[Box<dyn Subscriber>; 2]>([
         Box::new(terminal),
         Box::new(ProgressLine::new(
             Box::new(std::io::stderr()),
             std::io::stderr().is_terminal(),
         )),
-    ];
+    ]);
+    if let Some(path) = junit.path {
+        subscribers.push(Box::new(StoppedRunJunit::new(
+            path,
+            junit.recipe,
+            Box::new(std::io::stderr()),
+        )));
+    }
     let outputs = runner::Outputs {
         subscribers,
         file_errors: Box::new(std::io::stderr()),
     };
     Ok(crate::exit::code(runner::run(config, outputs)))
+}
+
+/// `--junitxml`, as pytest honours it: written even when there is no run to report.
+struct Junit {
+    path: Option<PathBuf>,
+    /// The recipe as given (the report's name).
+    recipe: String,
+}
+
+impl Junit {
+    /// Writes the report without test cases, if one was asked for.
+    fn write(&self, why: &Empty) {
+        if let Some(path) = &self.path {
+            if let Err(e) = write_empty(path, &self.recipe, why) {
+                eprintln!("cc-ci run: cannot write JUnit XML: {e}");
+            }
+        }
+    }
+
+    /// A usage error: said on stderr, the report written, exit 4.
+    fn usage_error(&self, msg: String) -> ExitCode {
+        eprintln!("cc-ci run: {msg}");
+        self.write(&Empty::Stopped(msg));
+        crate::exit::code(crate::exit::USAGE)
+    }
 }
 
 /// libtest's `--format`, `-q` and `--color` (auto: colour on a terminal unless `NO_COLOR` is set).
@@ -204,19 +247,27 @@ fn trial_style(a: &libtest_mimic::Arguments) -> TrialStyle {
     TrialStyle { format, color }
 }
 
-/// `--list` / `--collect-only`: exit 5 when nothing is collected.
-fn list(config: &RunConfig) -> ExitCode {
+/// `--list` / `--collect-only`: exit 5 when nothing is collected. The JUnit file, when asked for,
+/// holds no test case (pytest's `--co --junitxml`).
+fn list(config: &RunConfig, junit: &Junit, started: std::time::Instant) -> ExitCode {
     match runner::list(config) {
         Ok(listing) => {
+            for n in &listing.notes {
+                eprintln!("cc-ci run: {n}");
+            }
             let ids: Vec<&str> = listing.ids.iter().map(String::as_str).collect();
             let out = &mut std::io::stdout();
-            let _ = console::list(&ids, config.selection.collect_only, out);
+            let elapsed = started.elapsed().as_secs_f64();
+            let pytest_style = config.selection.collect_only;
+            let _ = console::list(&ids, listing.deselected, pytest_style, elapsed, out);
             // Every tier that will not run says why (`--collect-only` with -v, or when it is empty).
             if !config.selection.collect_only || config.selection.verbose || ids.is_empty() {
                 for line in &listing.will_not_run {
                     println!("{line}");
                 }
             }
+            let collected = console::collected(ids.len(), listing.deselected);
+            junit.write(&Empty::Listing(collected));
             crate::exit::code(if ids.is_empty() {
                 crate::exit::NO_TESTS
             } else {
@@ -225,6 +276,7 @@ fn list(config: &RunConfig) -> ExitCode {
         }
         Err(e) => {
             eprintln!("cc-ci run: {e}");
+            junit.write(&Empty::Stopped(e.to_string()));
             crate::exit::code(e.class().code())
         }
     }
@@ -232,6 +284,7 @@ fn list(config: &RunConfig) -> ExitCode {
 
 fn build_config(
     a: RunArgs,
+    matches: Option<&clap::ArgMatches>,
     ci: bool,
     trust_gate_off: bool,
 ) -> Result<(RunConfig, Vec<String>), String> {
@@ -254,7 +307,7 @@ fn build_config(
         Some(t) => Some(Tier::from(t)),
     };
     let cwd = std::env::current_dir().ok();
-    let (selection, notes) = a.tests.selection(cwd).map_err(|e| e.to_string())?;
+    let (selection, notes) = a.tests.selection(cwd, matches).map_err(|e| e.to_string())?;
     let config = RunConfig {
         recipe,
         recipe_name: a.recipe_name.filter(|n| !n.is_empty()),

@@ -4,7 +4,7 @@
 //! as ignored. Turns them into a [`Selection`]; holds no logic beyond that.
 
 use crate::discover::{Keyword, MarkExpr};
-use crate::runner::Selection;
+use crate::runner::{LastFailed, Selection};
 
 /// libtest's and pytest's flags: which tests, how they are shown.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -21,9 +21,35 @@ pub struct TestArgs {
     /// the spec's tags — e.g. `-m "install and not slow"`; the last -m wins.
     #[arg(short = 'm', value_name = "MARKEXPR", action = clap::ArgAction::Append)]
     pub marks: Vec<String>,
-    /// pytest: stop after the first failure (teardown still runs).
+    /// pytest: stop after the first failure (teardown still runs); `--maxfail=1`.
     #[arg(short = 'x', long = "exitfirst", action = clap::ArgAction::Count)]
     pub exitfirst: u8,
+    /// pytest: stop the assertions after N failures (0: never); teardown still runs. With -x, the
+    /// one given last wins.
+    #[arg(long, value_name = "N")]
+    pub maxfail: Option<usize>,
+    /// pytest: run only the assertions that failed in this recipe's last run (read from the ledger);
+    /// ops still run once.
+    #[arg(long = "lf", visible_alias = "last-failed")]
+    pub last_failed: bool,
+    /// pytest: run the assertions that failed in this recipe's last run first within their tier.
+    #[arg(long = "ff", visible_alias = "failed-first")]
+    pub failed_first: bool,
+    /// pytest: with --lf and no previous failures, run everything (all) or nothing (none).
+    #[arg(long = "lfnf", visible_alias = "last-failed-no-failures", value_enum, value_name = "all|none", default_value_t = NoFailures::All)]
+    pub last_failed_no_failures: NoFailures,
+    /// pytest: after the run, show the N slowest ops and trials (0: all).
+    #[arg(long, value_name = "N")]
+    pub durations: Option<usize>,
+    /// pytest: hide durations shorter than this many seconds (0 to 3600; default 0.005) unless -vv.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.005, value_parser = durations_min)]
+    pub durations_min: f64,
+    /// pytest: show the output of each command run in the app as it finishes (`--capture=no`).
+    #[arg(short = 's')]
+    pub no_capture: bool,
+    /// pytest: `no` (or `tee-sys`) is -s; `fd` and `sys` keep output in the verdicts (the default).
+    #[arg(long, value_enum, value_name = "METHOD")]
+    pub capture: Option<CaptureArg>,
     /// pytest: list the tests that would run, without deploying.
     #[arg(long = "collect-only", visible_alias = "co")]
     pub collect_only: bool,
@@ -60,7 +86,7 @@ pub struct TestArgs {
     /// libtest: pretty (one line per test), terse (one character) or json.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<libtest_mimic::FormatSetting>,
-    /// libtest: accepted for `cargo test` compatibility (cc-ci never captures test lines).
+    /// libtest: the same as -s.
     #[arg(long)]
     pub nocapture: bool,
     /// libtest: accepted for `cargo test` compatibility.
@@ -76,7 +102,24 @@ pub struct TestArgs {
     #[arg(short = 'Z', value_name = "FLAG", hide = true)]
     pub unstable: Option<UnstableArg>,
     #[command(flatten)]
-    pub pytest_ignored: PytestIgnored,
+    pub pytest_ignored: super::run_ignored::PytestIgnored,
+}
+
+/// `--capture`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CaptureArg {
+    Fd,
+    Sys,
+    No,
+    TeeSys,
+}
+
+/// `--lfnf`: what `--lf` runs when the last run had no failures.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum NoFailures {
+    #[default]
+    All,
+    None,
 }
 
 /// libtest's `-Z unstable-options`.
@@ -95,153 +138,6 @@ pub enum ColorArg {
     Never,
 }
 
-/// pytest flags that shape only pytest's own output, configuration or plugins. They are accepted so
-/// a pipeline's habitual command line runs, and named in one note saying why nothing changed.
-#[derive(Debug, Clone, Default, clap::Args)]
-#[command(next_help_heading = "pytest flags accepted and ignored (see docs/pytest.md)")]
-pub struct PytestIgnored {
-    /// pytest's short summary characters (-rA, -ra, -rfE).
-    #[arg(short = 'r', value_name = "CHARS", action = clap::ArgAction::Append)]
-    pub report_chars: Vec<String>,
-    /// pytest's traceback style.
-    #[arg(long = "tb", value_name = "STYLE", action = clap::ArgAction::Append)]
-    pub tb: Vec<String>,
-    /// pytest's local variables in tracebacks.
-    #[arg(short = 'l', long = "showlocals", action = clap::ArgAction::Count)]
-    pub showlocals: u8,
-    /// pytest's full tracebacks.
-    #[arg(long = "full-trace", action = clap::ArgAction::Count)]
-    pub full_trace: u8,
-    /// pytest's header and summary.
-    #[arg(long = "no-header", action = clap::ArgAction::Count)]
-    pub no_header: u8,
-    #[arg(long = "no-summary", action = clap::ArgAction::Count)]
-    pub no_summary: u8,
-    /// pytest's live log level.
-    #[arg(long = "log-cli-level", value_name = "LEVEL", action = clap::ArgAction::Append)]
-    pub log_cli_level: Vec<String>,
-    #[arg(long = "log-level", value_name = "LEVEL", action = clap::ArgAction::Append)]
-    pub log_level: Vec<String>,
-    /// pytest plugins (-p no:cacheprovider).
-    #[arg(short = 'p', value_name = "NAME", action = clap::ArgAction::Append)]
-    pub plugins: Vec<String>,
-    /// Python warning filters.
-    #[arg(short = 'W', long = "pythonwarnings", value_name = "FILTER", action = clap::ArgAction::Append)]
-    pub warnings: Vec<String>,
-    #[arg(long = "disable-warnings", visible_alias = "disable-pytest-warnings", action = clap::ArgAction::Count)]
-    pub disable_warnings: u8,
-    /// pytest ini options (-o junit_family=xunit2).
-    #[arg(short = 'o', long = "override-ini", value_name = "KEY=VALUE", action = clap::ArgAction::Append)]
-    pub override_ini: Vec<String>,
-    #[arg(long = "rootdir", value_name = "DIR", action = clap::ArgAction::Append)]
-    pub rootdir: Vec<String>,
-    #[arg(long = "strict-markers", action = clap::ArgAction::Count)]
-    pub strict_markers: u8,
-    #[arg(long = "strict-config", action = clap::ArgAction::Count)]
-    pub strict_config: u8,
-    #[arg(long = "strict", action = clap::ArgAction::Count)]
-    pub strict: u8,
-    #[arg(long = "import-mode", value_name = "MODE", action = clap::ArgAction::Append)]
-    pub import_mode: Vec<String>,
-    #[arg(long = "cache-clear", action = clap::ArgAction::Count)]
-    pub cache_clear: u8,
-    /// pytest-xdist's workers.
-    #[arg(short = 'n', long = "numprocesses", value_name = "N", action = clap::ArgAction::Append)]
-    pub numprocesses: Vec<String>,
-    #[arg(long = "dist", value_name = "MODE", action = clap::ArgAction::Append)]
-    pub dist: Vec<String>,
-    /// pytest-cov.
-    #[arg(long = "cov", value_name = "SOURCE", num_args = 0..=1, default_missing_value = "", action = clap::ArgAction::Append)]
-    pub cov: Vec<String>,
-    #[arg(long = "cov-report", value_name = "TYPE", action = clap::ArgAction::Append)]
-    pub cov_report: Vec<String>,
-    /// pytest-timeout.
-    #[arg(long = "timeout", value_name = "SECONDS", action = clap::ArgAction::Append)]
-    pub timeout: Vec<String>,
-}
-
-/// Why a group of pytest flags changes nothing here.
-const REPORT: &str = "pytest's own report; cc-ci prints its own";
-const WARNINGS: &str = "Python warnings";
-const CONFIG: &str =
-    "pytest's configuration and plugins; cc-ci's come from its flags and recipe.yaml";
-const XDIST: &str =
-    "pytest-xdist; the app is deployed once and --test-threads sets the assertion threads";
-const COV: &str = "pytest-cov; there is no Python code of the project to measure";
-const TIMEOUT: &str =
-    "pytest-timeout; cc-ci's deadlines are its own (exec retries, the recipe's deploy timeout)";
-
-impl PytestIgnored {
-    /// The flags given, as typed, each with why it is ignored, in a fixed order.
-    pub fn given(&self) -> Vec<(String, &'static str)> {
-        let mut out = Vec::new();
-        let mut vals = |flag: &str, short: bool, vs: &[String], why: &'static str| {
-            for v in vs {
-                let shown = match (short, v.is_empty()) {
-                    (_, true) => flag.to_string(),
-                    (true, false) => format!("{flag}{v}"),
-                    (false, false) => format!("{flag}={v}"),
-                };
-                out.push((shown, why));
-            }
-        };
-        vals("-r", true, &self.report_chars, REPORT);
-        vals("--tb", false, &self.tb, REPORT);
-        vals("--log-cli-level", false, &self.log_cli_level, REPORT);
-        vals("--log-level", false, &self.log_level, REPORT);
-        vals("-p ", true, &self.plugins, CONFIG);
-        vals("-W ", true, &self.warnings, WARNINGS);
-        vals("-o ", true, &self.override_ini, CONFIG);
-        vals("--rootdir", false, &self.rootdir, CONFIG);
-        vals("--import-mode", false, &self.import_mode, CONFIG);
-        vals("-n ", true, &self.numprocesses, XDIST);
-        vals("--dist", false, &self.dist, XDIST);
-        vals("--cov", false, &self.cov, COV);
-        vals("--cov-report", false, &self.cov_report, COV);
-        vals("--timeout", false, &self.timeout, TIMEOUT);
-        let flags: [(&str, u8, &'static str); 9] = [
-            ("--showlocals", self.showlocals, REPORT),
-            ("--full-trace", self.full_trace, REPORT),
-            ("--no-header", self.no_header, REPORT),
-            ("--no-summary", self.no_summary, REPORT),
-            ("--disable-warnings", self.disable_warnings, WARNINGS),
-            ("--strict-markers", self.strict_markers, CONFIG),
-            ("--strict-config", self.strict_config, CONFIG),
-            ("--strict", self.strict, CONFIG),
-            ("--cache-clear", self.cache_clear, CONFIG),
-        ];
-        for (flag, n, why) in flags {
-            if n > 0 {
-                out.push((flag.to_string(), why));
-            }
-        }
-        out
-    }
-
-    /// One line naming every ignored flag and why, grouped by reason; `None` when none was given.
-    pub fn note(&self) -> Option<String> {
-        let given = self.given();
-        if given.is_empty() {
-            return None;
-        }
-        let mut groups: Vec<(&'static str, Vec<String>)> = Vec::new();
-        for (flag, why) in given {
-            match groups.iter_mut().find(|(w, _)| *w == why) {
-                Some((_, flags)) => flags.push(flag),
-                None => groups.push((why, vec![flag])),
-            }
-        }
-        let parts: Vec<String> = groups
-            .into_iter()
-            .map(|(why, flags)| format!("{} ({why})", flags.join(", ")))
-            .collect();
-        Some(format!(
-            "ignored pytest options: {} — see docs/pytest.md",
-            parts.join("; ")
-        ))
-    }
-}
-
 /// A flag combination or value the command line cannot run with.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FlagError {
@@ -256,9 +152,11 @@ pub enum FlagError {
 impl TestArgs {
     /// The selection these flags ask for, and the notes to print before the run (last -k wins,
     /// ignored pytest flags).
+    /// `matches` (the parsed `run` command) tells which of -x and --maxfail came last.
     pub fn selection(
         self,
         cwd: Option<std::path::PathBuf>,
+        matches: Option<&clap::ArgMatches>,
     ) -> Result<(Selection, Vec<String>), FlagError> {
         let mut notes = Vec::new();
         let keyword = last_of(&self.keyword, "-k", &mut notes)
@@ -275,6 +173,7 @@ impl TestArgs {
         }
         notes.extend(self.pytest_ignored.note());
         let verbosity = i16::from(self.verbose) - i16::from(self.quiet);
+        let maxfail = self.maxfail_given(matches);
         let libtest = libtest_mimic::Arguments {
             include_ignored: self.include_ignored,
             ignored: self.ignored,
@@ -303,12 +202,64 @@ impl TestArgs {
             positional: self.positional,
             targets: Vec::new(),
             cwd,
-            exitfirst: self.exitfirst > 0,
+            maxfail,
+            last_failed: match (self.last_failed, self.failed_first) {
+                (true, _) => LastFailed::Only {
+                    none_runs_all: self.last_failed_no_failures == NoFailures::All,
+                },
+                (false, true) => LastFailed::First,
+                (false, false) => LastFailed::Off,
+            },
             collect_only: self.collect_only,
+            show_output: self.no_capture
+                || self.nocapture
+                || matches!(self.capture, Some(CaptureArg::No | CaptureArg::TeeSys)),
             verbose: verbosity > 0,
             libtest,
         };
         Ok((sel, notes))
+    }
+}
+
+impl TestArgs {
+    /// How many failed assertions stop the run: -x is `--maxfail=1` and, as in pytest (both set one
+    /// value), the one given last wins; `--maxfail=0` never stops.
+    fn maxfail_given(&self, matches: Option<&clap::ArgMatches>) -> Option<usize> {
+        let last = |id: &str| matches.and_then(|m| m.indices_of(id)).and_then(|i| i.max());
+        let x_wins = match (self.exitfirst > 0, self.maxfail) {
+            (false, _) => false,
+            (true, None) => true,
+            (true, Some(_)) => last("exitfirst") > last("maxfail"),
+        };
+        if x_wins {
+            Some(1)
+        } else {
+            self.maxfail.filter(|n| *n > 0)
+        }
+    }
+}
+
+/// `--durations-min`: seconds, 0 to an hour.
+fn durations_min(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if !(0.0..=3600.0).contains(&v) {
+        return Err(format!("{v} is outside 0 to 3600 seconds"));
+    }
+    Ok(v)
+}
+
+impl TestArgs {
+    /// `--durations`: how many of the slowest to show (0: all) and below which milliseconds a
+    /// duration is hidden (none under -vv).
+    pub fn durations_shown(&self) -> Option<(usize, u64)> {
+        let min_ms = if i16::from(self.verbose) - i16::from(self.quiet) >= 2 {
+            0
+        } else {
+            (self.durations_min * 1000.0).round() as u64
+        };
+        self.durations.map(|n| (n, min_ms))
     }
 }
 
@@ -322,81 +273,6 @@ fn last_of<'a>(given: &'a [String], flag: &str, notes: &mut Vec<String>) -> Opti
         ));
     }
     Some(last)
-}
-
-/// An unknown flag keeps clap's "a similar argument exists" tip only when the flag is really close to
-/// it (a typo or a prefix): clap's looser match sent `--lf` to `--logfile` and `--durations` to
-/// `--domain`. Its `-- -s` tip is dropped too: after `--` a word is a name filter, not a flag. When
-/// the tip goes, so does clap's usage line (it names the far flag): `usage` replaces it.
-pub fn without_far_hints(e: clap::Error, usage: Option<clap::builder::StyledStr>) -> clap::Error {
-    use clap::error::{ContextKind, ContextValue, ErrorKind};
-    if e.kind() != ErrorKind::UnknownArgument {
-        return e;
-    }
-    let Some(ContextValue::String(invalid)) = e.get(ContextKind::InvalidArg) else {
-        return e;
-    };
-    let suggested = match e.get(ContextKind::SuggestedArg) {
-        Some(ContextValue::String(s)) => Some(s.as_str()),
-        _ => None,
-    };
-    let keep = suggested.filter(|s| is_close(invalid, s));
-    // `Suggested` holds clap's "use '-- -s'" tip.
-    if keep == suggested && e.get(ContextKind::Suggested).is_none() {
-        return e;
-    }
-    let mut out = clap::Error::new(ErrorKind::UnknownArgument);
-    out.insert(
-        ContextKind::InvalidArg,
-        ContextValue::String(invalid.clone()),
-    );
-    match keep {
-        Some(s) => {
-            out.insert(
-                ContextKind::SuggestedArg,
-                ContextValue::String(s.to_string()),
-            );
-        }
-        None => {
-            let tip = "`cc-ci run --help` lists every flag; docs/pytest.md says what cc-ci does with pytest's";
-            out.insert(
-                ContextKind::Suggested,
-                ContextValue::StyledStrs(vec![tip.into()]),
-            );
-        }
-    }
-    let usage = match keep {
-        Some(_) => e.get(ContextKind::Usage).cloned(),
-        None => usage.map(ContextValue::StyledStr),
-    };
-    if let Some(u) = usage {
-        out.insert(ContextKind::Usage, u);
-    }
-    out
-}
-
-/// A typo (edit distance within a quarter of the flag's length, at least 1) or a prefix of 3+ characters.
-fn is_close(typed: &str, suggested: &str) -> bool {
-    let bare = |s: &str| -> String {
-        let s = s.trim_start_matches('-');
-        s.split('=').next().unwrap_or(s).to_string()
-    };
-    let (a, b) = (bare(typed), bare(suggested));
-    (a.len() >= 3 && b.starts_with(&a)) || edit_distance(&a, &b) <= (b.len() / 4).max(1)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use clap::Parser;
 
 use super::*;
+use crate::cli::run_ignored::without_far_hints;
 use crate::cli::{Cli, Command};
 
 fn parse(args: &[&str]) -> Result<Box<crate::cli::run::RunArgs>, clap::Error> {
@@ -16,10 +17,14 @@ fn parse(args: &[&str]) -> Result<Box<crate::cli::run::RunArgs>, clap::Error> {
 }
 
 fn selection(args: &[&str]) -> (Selection, Vec<String>) {
+    use clap::CommandFactory;
+    let mut argv = vec!["cc-ci", "run"];
+    argv.extend_from_slice(args);
+    let m = Cli::command().get_matches_from(argv);
     parse(args)
         .unwrap_or_else(|e| panic!("{args:?}: {e}"))
         .tests
-        .selection(None)
+        .selection(None, m.subcommand_matches("run"))
         .unwrap_or_else(|e| panic!("{args:?}: {e}"))
 }
 
@@ -48,7 +53,7 @@ fn verbosity_and_exitfirst_flags_count_instead_of_being_refused() {
         !selection(&["-q", "--format", "json"]).0.libtest.quiet,
         "an explicit --format wins over -q"
     );
-    assert!(selection(&["-x", "-x"]).0.exitfirst);
+    assert_eq!(selection(&["-x", "-x"]).0.maxfail, Some(1));
 }
 
 #[test]
@@ -69,7 +74,11 @@ fn the_last_k_and_m_win_and_a_note_says_so() {
 #[test]
 fn a_newline_in_k_or_a_bad_m_is_a_usage_error() {
     for args in [&["-k", "install\n"][..], &["-m", "a and"], &["-k", "(x"]] {
-        let e = parse(args).unwrap().tests.selection(None).unwrap_err();
+        let e = parse(args)
+            .unwrap()
+            .tests
+            .selection(None, None)
+            .unwrap_err();
         assert!(matches!(e, FlagError::Expression(_)), "{args:?}: {e}");
     }
 }
@@ -181,11 +190,82 @@ fn an_unknown_flag_keeps_only_a_hint_that_is_close() {
 }
 
 #[test]
-fn edit_distance_counts_insertions_deletions_and_substitutions() {
-    assert_eq!(edit_distance("lf", "logfile"), 5);
-    assert_eq!(edit_distance("junitxm", "junitxml"), 1);
-    assert_eq!(edit_distance("kitten", "sitting"), 3);
-    assert!(!is_close("--durations", "--domain"));
-    assert!(!is_close("--lf", "--logfile"));
-    assert!(is_close("--recipes", "--recipe"));
+fn x_is_maxfail_one_and_the_one_given_last_wins_as_in_pytest() {
+    let mf = |args: &[&str]| selection(args).0.maxfail;
+    assert_eq!(mf(&[]), None);
+    assert_eq!(mf(&["-x"]), Some(1));
+    assert_eq!(mf(&["--maxfail=3"]), Some(3));
+    assert_eq!(mf(&["-x", "--maxfail=3"]), Some(3));
+    assert_eq!(mf(&["--maxfail=3", "-x"]), Some(1));
+    assert_eq!(mf(&["--maxfail", "2", "-x", "--maxfail=4"]), Some(4));
+    assert_eq!(mf(&["--maxfail=0"]), None, "0 never stops");
+    assert!(
+        parse(&["--maxfail=-1"]).is_err(),
+        "a negative count is a usage error"
+    );
+}
+
+#[test]
+fn lf_and_ff_read_as_pytest_spells_them() {
+    use crate::runner::LastFailed;
+    let lf = |args: &[&str]| selection(args).0.last_failed;
+    assert_eq!(lf(&[]), LastFailed::Off);
+    assert_eq!(
+        lf(&["--lf"]),
+        LastFailed::Only {
+            none_runs_all: true
+        }
+    );
+    assert_eq!(
+        lf(&["--last-failed", "--lfnf=none"]),
+        LastFailed::Only {
+            none_runs_all: false
+        }
+    );
+    assert_eq!(lf(&["--ff"]), LastFailed::First);
+    assert_eq!(
+        lf(&["--failed-first", "--lf"]),
+        LastFailed::Only {
+            none_runs_all: true
+        }
+    );
+}
+
+#[test]
+fn durations_and_their_minimum_are_read_and_bounded() {
+    let d = |args: &[&str]| parse(args).unwrap().tests.durations_shown();
+    assert_eq!(d(&[]), None);
+    assert_eq!(d(&["--durations=5"]), Some((5, 5)));
+    assert_eq!(
+        d(&["--durations", "0", "--durations-min=1.5"]),
+        Some((0, 1500))
+    );
+    assert_eq!(
+        d(&["--durations=3", "-vv"]),
+        Some((3, 0)),
+        "-vv shows the short ones"
+    );
+    assert_eq!(d(&["--durations=3", "-vv", "-q"]), Some((3, 5)));
+    for bad in [
+        "--durations-min=-1",
+        "--durations-min=7200",
+        "--durations-min=abc",
+    ] {
+        assert!(parse(&["--durations=1", bad]).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn s_capture_no_and_nocapture_show_output() {
+    let shown = |args: &[&str]| selection(args).0.show_output;
+    assert!(!shown(&[]));
+    assert!(!shown(&["--capture=fd"]));
+    for args in [
+        &["-s"][..],
+        &["--capture=no"],
+        &["--capture", "tee-sys"],
+        &["--nocapture"],
+    ] {
+        assert!(shown(args), "{args:?}");
+    }
 }

@@ -12,6 +12,7 @@ mod error;
 pub mod event;
 mod grant_check;
 pub mod grants;
+mod history;
 mod key;
 mod ledger;
 mod mirror;
@@ -32,6 +33,7 @@ pub use grant_check::{check_grant, GrantDecision, GrantQuery};
 pub use grants::{
     check_gate, check_recipe, mint, revoke, Claims, GrantFile, MintRequest, Scope, GATES, MAX_TTL,
 };
+pub use history::{last_run, LastRun};
 pub use key::{inspect as inspect_key, KeyStatus};
 pub use ledger::{export, head, Appended, Ledger, LedgerOptions};
 pub use obligations::{obligations, record_obligation, Obligation, Standing, MAX_GRACE};

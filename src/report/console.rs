@@ -218,8 +218,16 @@ impl Subscriber for TerminalReporter {
     }
 }
 
-/// `--list` (libtest's `id: test` lines) or `--collect-only` (pytest's ids and count).
-pub fn list(ids: &[&str], pytest_style: bool, w: &mut dyn Write) -> std::io::Result<()> {
+/// `--list` (libtest's `id: test` lines and count) or `--collect-only` (pytest's ids and its closing
+/// line, `N/M tests collected (K deselected) in T`). `deselected` counts the tests the filters left out;
+/// `elapsed_s` is how long collecting took.
+pub fn list(
+    ids: &[&str],
+    deselected: usize,
+    pytest_style: bool,
+    elapsed_s: f64,
+    w: &mut dyn Write,
+) -> std::io::Result<()> {
     for id in ids {
         if pytest_style {
             writeln!(w, "{id}")?;
@@ -227,9 +235,51 @@ pub fn list(ids: &[&str], pytest_style: bool, w: &mut dyn Write) -> std::io::Res
             writeln!(w, "{id}: test")?;
         }
     }
-    if pytest_style {
-        writeln!(w, "\n{} tests collected", ids.len())
-    } else {
-        writeln!(w, "\n{} tests, 0 benchmarks", ids.len())
+    if !pytest_style {
+        return writeln!(w, "\n{} tests, 0 benchmarks", ids.len());
+    }
+    writeln!(
+        w,
+        "\n{} in {elapsed_s:.2}s",
+        collected(ids.len(), deselected)
+    )
+}
+
+/// pytest's words for a collection: `1 test collected`, `2/5 tests collected (3 deselected)`,
+/// `no tests collected (5 deselected)`.
+pub fn collected(selected: usize, deselected: usize) -> String {
+    let total = selected + deselected;
+    let tests = if total == 1 { "test" } else { "tests" };
+    match (selected, deselected) {
+        (0, 0) => "no tests collected".to_string(),
+        (0, d) => format!("no tests collected ({d} deselected)"),
+        (n, 0) => format!("{n} {tests} collected"),
+        (n, d) => format!("{n}/{total} {tests} collected ({d} deselected)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_collection_reads_as_pytest_closes_it() {
+        assert_eq!(collected(1, 0), "1 test collected");
+        assert_eq!(collected(3, 0), "3 tests collected");
+        assert_eq!(collected(1, 5), "1/6 tests collected (5 deselected)");
+        assert_eq!(collected(0, 3), "no tests collected (3 deselected)");
+        assert_eq!(collected(0, 0), "no tests collected");
+        let mut out = Vec::new();
+        list(&["a::b::c"], 2, true, 0.123, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "a::b::c\n\n1/3 tests collected (2 deselected) in 0.12s\n"
+        );
+        let mut out = Vec::new();
+        list(&["a::b::c"], 2, false, 0.1, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "a::b::c: test\n\n1 tests, 0 benchmarks\n"
+        );
     }
 }

@@ -20,6 +20,11 @@ pub fn write(r: &RunResult, path: &Path) -> Result<(), ReportError> {
         path: path.to_path_buf(),
         message,
     })?;
+    write_xml(&xml, path)
+}
+
+/// Writes `xml` to `path` atomically, creating missing directories (as pytest does).
+pub(super) fn write_xml(xml: &str, path: &Path) -> Result<(), ReportError> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),

@@ -40,12 +40,30 @@ pub struct Selection {
     pub targets: Vec<super::select::Target>,
     /// The working directory relative paths among `positional` are tried against first.
     pub cwd: Option<std::path::PathBuf>,
-    pub exitfirst: bool,
+    /// `--maxfail=N` / `-x`: stop the assertions after this many failures; `None`: never.
+    pub maxfail: Option<usize>,
+    /// `-s` / `--capture=no`: show the output of every command run in the app (and of legacy pytest
+    /// overlays) as it finishes.
+    pub show_output: bool,
+    /// `--lf` / `--ff`: rerun the assertions that failed in the recipe's last run (only / first).
+    pub last_failed: LastFailed,
     pub collect_only: bool,
     pub verbose: bool,
     /// libtest's arguments (`--skip`, `--exact`, `--ignored`, `--format`, …). Its `filter` is a name
     /// filter beside `targets` (the command line puts positionals in `positional` instead).
     pub libtest: libtest_mimic::Arguments,
+}
+
+/// `--lf` / `--ff`, read against the ledger's record of the recipe's last run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LastFailed {
+    #[default]
+    Off,
+    /// `--lf`: only the assertions that failed last time. With none, every selected assertion runs,
+    /// or none with `--lfnf none`.
+    Only { none_runs_all: bool },
+    /// `--ff`: those first within their tier (tiers and ops keep their order), then the others.
+    First,
 }
 
 /// Everything a run needs to know, resolved from the command line and environment.

@@ -8,6 +8,8 @@ use std::time::Duration;
 use crate::deploy::{AppRef, BackupArtifact};
 use crate::docker::{ExecOptions, ExecOutput, ServiceState};
 
+use crate::report::{EventBus, EventKind};
+
 use super::engine::AppEngine;
 
 /// What the main service looked like at a point in time (for the upgrade proof and its fallback).
@@ -55,6 +57,8 @@ pub struct Live {
     pub install: Mutex<Option<Snapshot>>,
     pub values: Mutex<BTreeMap<String, String>>,
     pub backup: Mutex<Option<BackupArtifact>>,
+    /// `-s` / `--capture=no`: every exec's output is shown on this bus as it finishes.
+    pub echo: Option<Arc<EventBus>>,
 }
 
 impl Live {
@@ -80,6 +84,7 @@ impl Live {
             install: Default::default(),
             values: Default::default(),
             backup: Default::default(),
+            echo: None,
         }
     }
 
@@ -136,14 +141,31 @@ impl Live {
             deadline: self.exec_deadline,
             expect_exit,
         };
-        self.engine
+        let r = self
+            .engine
             .exec(&self.app.stack, service, argv, &opts)
             .map(|mut o| {
                 o.stdout = self.app.redactor.redact(&o.stdout);
                 o.stderr = self.app.redactor.redact(&o.stderr);
                 o
             })
-            .map_err(|e| self.engine_error(e))
+            .map_err(|e| self.engine_error(e));
+        if let Some(bus) = &self.echo {
+            bus.emit(EventKind::StepOutput {
+                source: format!("exec in {service}: {}", argv.join(" ")),
+                text: match &r {
+                    Ok(o) => {
+                        let out = format!("{}{}", o.stdout, o.stderr);
+                        match out.trim_end() {
+                            "" => format!("(exit {})", o.exit_code),
+                            shown => format!("{shown}\n(exit {})", o.exit_code),
+                        }
+                    }
+                    Err(e) => format!("failed: {e}"),
+                },
+            });
+        }
+        r
     }
 
     /// Stores a recorded value (data continuity).

@@ -14,6 +14,7 @@ mod engine;
 mod error;
 mod grants;
 mod http;
+mod last_failed;
 mod manifest;
 mod ops;
 mod plan;
@@ -30,7 +31,7 @@ mod teardown;
 mod tiers;
 mod trials;
 
-pub use config::{parse_stages, DeployerKind, RunConfig, Selection, StageError};
+pub use config::{parse_stages, DeployerKind, LastFailed, RunConfig, Selection, StageError};
 pub use engine::AppEngine;
 pub use error::RunError;
 pub use plan::{OpPlan, Plan, PlannedTest, TestBody, TierPlan};

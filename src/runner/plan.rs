@@ -236,6 +236,8 @@ pub struct PytestNode {
     pub node: String,
     pub repo_local: bool,
     pub error: Option<String>,
+    /// The names of the node's pytest markers (`-m` selects by them, as pytest's does).
+    pub markers: Vec<String>,
 }
 
 /// What the plan is built from.
@@ -458,12 +460,16 @@ fn add_tests(tp: &mut TierPlan, input: &PlanInput, overlays: &[&OverlaySpec]) {
             file: &node.display_file,
             name: &node.node,
             kind: source.mark(),
-            tags: &[],
+            tags: &node.markers,
             ignored: false,
         };
-        if !select::selects(input.selection, &candidate) {
-            tp.deselected += 1;
-            continue;
+        match select::pick(input.selection, &candidate) {
+            select::Pick::Run => {}
+            select::Pick::Deselected => {
+                tp.deselected += 1;
+                continue;
+            }
+            select::Pick::NotCollected => continue,
         }
         tp.tests.push(PlannedTest {
             id,
@@ -501,9 +507,13 @@ fn add_spec_tests(
             tags: &t.tags,
             ignored: t.ignore.is_some(),
         };
-        if !select::selects(sel, &candidate) {
-            tp.deselected += 1;
-            continue;
+        match select::pick(sel, &candidate) {
+            select::Pick::Run => {}
+            select::Pick::Deselected => {
+                tp.deselected += 1;
+                continue;
+            }
+            select::Pick::NotCollected => continue,
         }
         tp.tests.push(PlannedTest {
             id,

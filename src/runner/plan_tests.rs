@@ -26,7 +26,7 @@ fn selection(args: &[&str], k: Option<&str>, x: bool) -> Selection {
     argv.extend_from_slice(args);
     Selection {
         keyword: k.map(|k| crate::discover::Keyword::parse(k).unwrap()),
-        exitfirst: x,
+        maxfail: x.then_some(1),
         libtest: libtest_mimic::Arguments::from_iter(argv),
         ..Selection::default()
     }

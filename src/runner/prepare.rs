@@ -57,6 +57,8 @@ pub struct Prepared {
     pub domain: String,
     pub stack: String,
     pub customization: Vec<String>,
+    /// What the selection has to say (`--lf`/`--ff`: what was rerun), in pytest's words.
+    pub notes: Vec<String>,
     /// The built-in recipe lint of head_ref (stack deployer; the abra deployer lints with abra later).
     pub lint: Option<crate::report::LintResult>,
     /// The stack as it loads before any deploy: compose files, warnings, backup capability.
@@ -196,7 +198,7 @@ pub fn prepare(
         cwd: cfg.selection.cwd.as_deref(),
     };
     let selection = super::select::resolved(&cfg.selection, &roots)?;
-    let plan = plan::build(&PlanInput {
+    let mut plan = plan::build(&PlanInput {
         stages: &cfg.stages,
         meta: &discovery.meta,
         generic: &discovery.generic,
@@ -212,6 +214,12 @@ pub fn prepare(
             .filter(|_| discovery.gate.allowed),
         backup_capable: facts.backup_capable(),
     })?;
+    let notes = last_failed(&mut plan, &selection, paths, &id.recipe)?;
+    for message in &notes {
+        purpose.emit(EventKind::Warning {
+            message: message.clone(),
+        });
+    }
     let mut customization = vec![
         format!("recipe: {}", recipe_identity.describe()),
         format!("compose files: {}", facts.files.join(", ")),
@@ -237,9 +245,31 @@ pub fn prepare(
         domain: id.domain,
         stack: id.stack,
         customization,
+        notes,
         lint,
         facts,
     })
+}
+
+/// `--lf` / `--ff`: the plan against the recipe's last run in the ledger (read-only; a listing may
+/// read it too).
+fn last_failed(
+    plan: &mut Plan,
+    sel: &super::config::Selection,
+    paths: &CoordPaths,
+    recipe: &str,
+) -> Result<Vec<String>, RunError> {
+    if sel.last_failed == super::config::LastFailed::Off {
+        return Ok(Vec::new());
+    }
+    let previous = crate::coord::last_run(paths, recipe)
+        .map_err(RunError::Ledger)?
+        .map(|r| r.failed);
+    Ok(
+        super::last_failed::apply(plan, sel.last_failed, previous.as_ref())
+            .into_iter()
+            .collect(),
+    )
 }
 
 /// Where head_ref came from: `REF`, `checkout HEAD` or `unknown`.

@@ -126,17 +126,19 @@ pub fn collect(d: &Discovery, data: &Path, run_dir: &Path) -> Result<Vec<PytestN
                 node: "(collect)".into(),
                 repo_local,
                 error: Some(NO_PYTEST.into()),
+                markers: Vec::new(),
             });
             continue;
         }
         match collect_file(&path, &support) {
-            Ok(found) => nodes.extend(found.into_iter().map(|(node, marker)| PytestNode {
-                tier: marker.unwrap_or(tier),
+            Ok(found) => nodes.extend(found.into_iter().map(|c| PytestNode {
+                tier: c.tier.unwrap_or(tier),
                 file: path.clone(),
                 display_file: display.clone(),
-                node,
+                node: c.node,
                 repo_local,
                 error: None,
+                markers: c.markers,
             })),
             Err(e) => nodes.push(PytestNode {
                 tier,
@@ -145,6 +147,7 @@ pub fn collect(d: &Discovery, data: &Path, run_dir: &Path) -> Result<Vec<PytestN
                 node: "(collect)".into(),
                 repo_local,
                 error: Some(e.to_string()),
+                markers: Vec::new(),
             }),
         }
     }
@@ -188,8 +191,16 @@ fn pytest_cmd(file: &Path, support: &Path) -> Command {
     cmd
 }
 
-/// Node names (after `file::`) with their `tier` marker, if any.
-fn collect_file(file: &Path, support: &Path) -> Result<Vec<(String, Option<Tier>)>, PytestError> {
+/// A collected node: its name (after `file::`), its `tier` marker if any, and the names of all its
+/// markers (what `cc-ci run -m` selects by, as pytest's `-m` would).
+struct Collected {
+    node: String,
+    tier: Option<Tier>,
+    markers: Vec<String>,
+}
+
+/// The nodes of one file, as the plugin lists them (`nodeid<TAB>tier<TAB>marker,marker`).
+fn collect_file(file: &Path, support: &Path) -> Result<Vec<Collected>, PytestError> {
     let out_file = support.join(format!("collect-{}.tsv", file_name(file)));
     let out = pytest_cmd(file, support)
         .env("CCCI_PYTEST_COLLECT_OUT", &out_file)
@@ -206,7 +217,16 @@ fn collect_file(file: &Path, support: &Path) -> Result<Vec<(String, Option<Tier>
     }
     let mut nodes = Vec::new();
     for line in listing.lines() {
-        let (nodeid, marker) = line.split_once('\t').unwrap_or((line, ""));
+        let mut cols = line.split('\t');
+        let nodeid = cols.next().unwrap_or(line);
+        let marker = cols.next().unwrap_or("");
+        let markers: Vec<String> = cols
+            .next()
+            .unwrap_or("")
+            .split(',')
+            .filter(|m| !m.is_empty())
+            .map(str::to_string)
+            .collect();
         let node = nodeid.split_once("::").map(|(_, n)| n).unwrap_or(nodeid);
         let tier = if marker.is_empty() {
             None
@@ -217,7 +237,11 @@ fn collect_file(file: &Path, support: &Path) -> Result<Vec<(String, Option<Tier>
                 node: node.to_string(),
             })?)
         };
-        nodes.push((node.to_string(), tier));
+        nodes.push(Collected {
+            node: node.to_string(),
+            tier,
+            markers,
+        });
     }
     Ok(nodes)
 }
@@ -262,10 +286,20 @@ pub fn run_tier(tp: &TierPlan, live: &Live, cfg: &RunConfig) -> PytestOutcomes {
         context_env(&mut cmd, live, cfg, tp.tier);
         cmd.arg(format!("--junitxml={}", xml.display()))
             .args(["-q", "-o", "junit_family=xunit1"]);
+        if live.echo.is_some() {
+            cmd.arg("-s");
+        }
         for (_, node) in ids {
             cmd.arg(format!("{}::{node}", file_name(file)));
         }
         let run = cmd.output();
+        if let (Some(bus), Ok(out)) = (&live.echo, &run) {
+            // `-s`: what the overlay printed, as pytest would have shown it (the bus masks secrets).
+            bus.emit(crate::report::EventKind::StepOutput {
+                source: format!("pytest {}", file_name(file)),
+                text: String::from_utf8_lossy(&out.stdout).trim_end().to_string(),
+            });
+        }
         let parsed = std::fs::read_to_string(&xml)
             .map_err(PytestError::NoJunit)
             .and_then(|x| super::pytest_junit::parse(&x, &file_name(file)));

@@ -45,8 +45,24 @@ pub struct Candidate<'a> {
 /// The display prefix of files that come from the recipe checkout.
 const REPO_LOCAL: &str = "repo-local";
 
+/// What the selection makes of one assertion, in pytest's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pick {
+    Run,
+    /// Left out by a filter (`-k`, `-m`, a name filter, `--skip`, `--ignored`): counted as deselected.
+    Deselected,
+    /// Outside every positional path: not collected at all, as pytest does not collect files it was
+    /// not pointed at.
+    NotCollected,
+}
+
 /// True when the assertion `c` is selected to run.
 pub fn selects(sel: &Selection, c: &Candidate) -> bool {
+    pick(sel, c) == Pick::Run
+}
+
+/// Whether the assertion `c` runs, is deselected, or is not collected.
+pub fn pick(sel: &Selection, c: &Candidate) -> Pick {
     let a = &sel.libtest;
     let name_matches = |pat: &str| {
         if a.exact {
@@ -56,16 +72,28 @@ pub fn selects(sel: &Selection, c: &Candidate) -> bool {
         }
     };
     let filter = a.filter.as_deref().map(|f| Target::Name(f.to_string()));
-    let mut targets = sel.targets.iter().chain(filter.as_ref()).peekable();
-    if targets.peek().is_some() && !targets.any(|t| target_matches(t, c, &name_matches)) {
-        return false;
+    let targets: Vec<&Target> = sel.targets.iter().chain(filter.as_ref()).collect();
+    // Several positional arguments are a union: a path or a name filter may claim the assertion.
+    if !targets.is_empty() && !targets.iter().any(|t| target_matches(t, c, &name_matches)) {
+        let any_path = targets.iter().any(|t| matches!(t, Target::Path { .. }));
+        return if any_path {
+            Pick::NotCollected
+        } else {
+            Pick::Deselected
+        };
     }
-    if a.skip.iter().any(|s| name_matches(s)) {
-        return false;
+    let filtered = a.skip.iter().any(|s| name_matches(s))
+        || (a.ignored && !c.ignored)
+        || !keyword_matches(sel, c);
+    if filtered {
+        Pick::Deselected
+    } else {
+        Pick::Run
     }
-    if a.ignored && !c.ignored {
-        return false;
-    }
+}
+
+/// `-k` over the id and the marks, `-m` over the marks.
+fn keyword_matches(sel: &Selection, c: &Candidate) -> bool {
     let mut marks: Vec<&str> = vec![c.tier.as_str(), c.kind];
     marks.extend(c.tags.iter().map(String::as_str));
     if let Some(k) = &sel.keyword {
@@ -76,12 +104,7 @@ pub fn selects(sel: &Selection, c: &Candidate) -> bool {
             return false;
         }
     }
-    if let Some(m) = &sel.marks {
-        if !m.matches(&marks) {
-            return false;
-        }
-    }
-    true
+    sel.marks.as_ref().is_none_or(|m| m.matches(&marks))
 }
 
 fn target_matches(t: &Target, c: &Candidate, name_matches: &dyn Fn(&str) -> bool) -> bool {

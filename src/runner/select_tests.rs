@@ -220,6 +220,37 @@ fn a_node_id_selects_one_test_of_a_file() {
 }
 
 #[test]
+fn outside_every_path_a_test_is_not_collected_and_a_filter_deselects() {
+    let s = Selection {
+        targets: vec![path("overlays", true, None)],
+        keyword: Some(Keyword::parse("seed").unwrap()),
+        ..Selection::default()
+    };
+    assert_eq!(
+        pick(&s, &cand("backup::overlays/hello/data.yaml::seed")),
+        Pick::Run
+    );
+    assert_eq!(
+        pick(&s, &cand("backup::overlays/hello/data.yaml::other")),
+        Pick::Deselected
+    );
+    assert_eq!(
+        pick(&s, &cand(ID)),
+        Pick::NotCollected,
+        "outside the path: pytest never collects it"
+    );
+    let words = Selection {
+        targets: vec![Target::Name("seed".into())],
+        ..Selection::default()
+    };
+    assert_eq!(
+        pick(&words, &cand(ID)),
+        Pick::Deselected,
+        "a name filter filters, as libtest's"
+    );
+}
+
+#[test]
 fn a_directory_target_selects_the_files_under_it_and_no_sibling_with_the_same_prefix() {
     let s = Selection {
         targets: vec![path("overlays/hello", true, None)],

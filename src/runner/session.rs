@@ -71,10 +71,16 @@ pub fn run(cfg: RunConfig, outputs: Outputs) -> u8 {
     code
 }
 
-/// What `--list` / `--collect-only` show: the ids of the tests a run would run, and every tier that
-/// will not run with its reason.
+/// What `--list` / `--collect-only` show: the ids of the tests a run would run, how many the filters
+/// deselected, what the selection had to say, and every tier that will not run with its reason.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Listing {
+    /// The ids of the tests a run would run, in run order.
     pub ids: Vec<String>,
+    /// Tests the filters deselected.
+    pub deselected: usize,
+    /// What the selection had to say (`--lf`).
+    pub notes: Vec<String>,
     /// `tier upgrade will not run: unsupported: no previous release: …`, one line per tier.
     pub will_not_run: Vec<String>,
 }
@@ -90,6 +96,8 @@ pub fn list(cfg: &RunConfig) -> Result<Listing, RunError> {
         .and_then(prepare::unless_interrupted)?;
     Ok(Listing {
         ids: p.plan.tests().map(|t| t.id.clone()).collect(),
+        deselected: p.plan.tiers.iter().map(|t| t.deselected).sum(),
+        notes: p.notes,
         will_not_run: will_not_run(&p.plan),
     })
 }
@@ -213,7 +221,11 @@ fn open(
         redactor: bus.redactor().clone(),
     };
     let deployer = make_deployer(&cfg, &engine, &app, &prepared, bus)?;
-    let live = Arc::new(Live::new(engine.clone(), &app, &prepared));
+    let mut live = Live::new(engine.clone(), &app, &prepared);
+    if cfg.selection.show_output {
+        live.echo = Some(Arc::clone(bus));
+    }
+    let live = Arc::new(live);
     Ok(Opened::Ready {
         shared: Arc::new(Shared {
             cfg,

@@ -301,6 +301,7 @@ fn prepared(dir: &Path, stages: &[Tier], selection: &Selection) -> Prepared {
         domain: "hello.ci.local".into(),
         stack: STACK.into(),
         customization: Vec::new(),
+        notes: Vec::new(),
         lint: None,
         facts: Default::default(),
         checkout,
@@ -345,12 +346,12 @@ struct Harness {
 
 impl Harness {
     /// A session of `hello` on the fake app; `args` are `cc-ci run` libtest arguments.
-    fn new(args: &[&str], exitfirst: bool, app: App) -> Self {
+    fn new(args: &[&str], maxfail: Option<usize>, app: App) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut argv = vec!["cc-ci"];
         argv.extend_from_slice(args);
         let selection = Selection {
-            exitfirst,
+            maxfail,
             libtest: libtest_mimic::Arguments::from_iter(argv),
             ..Selection::default()
         };
@@ -426,7 +427,7 @@ impl Harness {
 
 #[test]
 fn every_op_runs_once_in_tier_order_and_teardown_follows() {
-    let h = Harness::new(&[], false, App::default());
+    let h = Harness::new(&[], None, App::default());
     assert_eq!(h.run(), ExitClass::Passed);
     assert_eq!(
         h.calls(),
@@ -470,7 +471,7 @@ fn every_op_runs_once_in_tier_order_and_teardown_follows() {
 
 #[test]
 fn a_filter_selects_assertions_and_never_drops_an_op() {
-    let h = Harness::new(&["restore::"], false, App::default());
+    let h = Harness::new(&["restore::"], None, App::default());
     assert_eq!(h.run(), ExitClass::Passed);
     assert_eq!(
         h.calls(),
@@ -493,7 +494,7 @@ fn a_failed_op_fails_its_tier_blocks_the_later_ones_and_teardown_still_runs() {
         fail: Some("upgrade"),
         ..App::default()
     };
-    let h = Harness::new(&[], false, app);
+    let h = Harness::new(&[], None, app);
     assert_eq!(h.run(), ExitClass::Failed);
     assert_eq!(
         h.calls(),
@@ -548,7 +549,7 @@ fn a_panicking_op_is_a_failed_op_and_the_app_is_still_removed() {
         panic: Some("backup"),
         ..App::default()
     };
-    let h = Harness::new(&[], false, app);
+    let h = Harness::new(&[], None, app);
     assert_eq!(h.run(), ExitClass::Failed);
     assert_eq!(
         h.calls(),
@@ -570,7 +571,7 @@ fn exitfirst_stops_after_the_first_failure_and_reports_the_rest_as_not_run() {
         fail: Some("install"),
         ..App::default()
     };
-    let h = Harness::new(&[], true, app);
+    let h = Harness::new(&[], Some(1), app);
     assert_eq!(h.run(), ExitClass::Failed);
     let v = h.verdicts();
     assert_eq!(
@@ -595,12 +596,61 @@ fn exitfirst_stops_after_the_first_failure_and_reports_the_rest_as_not_run() {
 }
 
 #[test]
+fn maxfail_stops_after_its_nth_failure_not_before() {
+    let app = App {
+        fail: Some("install"),
+        ..App::default()
+    };
+    let h = Harness::new(&[], Some(2), app);
+    assert_eq!(h.run(), ExitClass::Failed);
+    let v = h.verdicts();
+    assert_eq!(
+        v["install::generic-tests/install.yaml::converged"],
+        "failed"
+    );
+    assert_eq!(
+        v["install::generic-tests/install.yaml::healthy"], "failed",
+        "the 2nd failure still runs"
+    );
+    assert_eq!(
+        v["upgrade::generic-tests/upgrade.yaml::deployed_head"],
+        "not_run"
+    );
+    let app = App {
+        fail: Some("backup"),
+        ..App::default()
+    };
+    let h = Harness::new(&[], Some(1), app);
+    h.run();
+    let r = h.sh.bus.result();
+    let restore = r.tests().find(|t| t.id.starts_with("restore::")).unwrap();
+    assert_eq!(
+        restore.outcome,
+        Outcome::NotRun {
+            reason: "not run: backup op failed".into()
+        },
+        "an op failure still blocks the later tiers first"
+    );
+    assert_eq!(
+        h.app
+            .lock()
+            .unwrap()
+            .calls
+            .iter()
+            .filter(|c| *c == "install")
+            .count(),
+        1,
+        "ops are never repeated"
+    );
+}
+
+#[test]
 fn a_deploy_count_other_than_one_fails_a_run_whose_assertions_all_passed() {
     let app = App {
         deploys_per_install: 2,
         ..App::default()
     };
-    let h = Harness::new(&[], false, app);
+    let h = Harness::new(&[], None, app);
     assert_eq!(h.run(), ExitClass::Failed);
     assert!(h.verdicts().values().all(|w| *w == "passed"));
     assert_eq!(h.sh.bus.result().deploy_count, 2);

@@ -20,7 +20,7 @@ use super::context::Live;
 use super::ops::{self, OpEnv, OpError};
 use super::plan::{OpPlan, TierPlan};
 use super::prepare::Prepared;
-use super::trials::{self, TierInputs};
+use super::trials::{self, StopRule, TierInputs};
 use super::{check, pytest};
 
 /// What the worker and the main thread (which tears down on a signal) share.
@@ -45,13 +45,13 @@ struct Carry {
 
 /// Runs every tier of the plan. Returns when done or when `sh.abort` is set.
 pub fn run_tiers(sh: &Shared) {
-    let stop = Arc::new(AtomicBool::new(false));
+    let stop = StopRule::new(sh.cfg.selection.maxfail);
     let mut carry = Carry::default();
     for tp in &sh.prepared.plan.tiers {
         if sh.abort.load(Ordering::SeqCst) {
             return;
         }
-        if let Some(why) = skip_reason(sh, tp, &carry, &stop) {
+        if let Some(why) = skip_reason(tp, &carry, &stop) {
             skip(sh, tp, why);
             continue;
         }
@@ -63,9 +63,8 @@ pub fn run_tiers(sh: &Shared) {
 }
 
 /// Why `tp` will not run, if it will not.
-fn skip_reason(sh: &Shared, tp: &TierPlan, carry: &Carry, stop: &AtomicBool) -> Option<SkipReason> {
-    let stopped = (sh.cfg.selection.exitfirst && stop.load(Ordering::SeqCst))
-        .then(|| "stopped after the first failure (-x)".to_string());
+fn skip_reason(tp: &TierPlan, carry: &Carry, stop: &StopRule) -> Option<SkipReason> {
+    let stopped = stop.stopped().then(|| stop.reason());
     if let Some(reason) = carry.blocked.clone().or(stopped) {
         return Some(SkipReason::NotRun { reason });
     }
@@ -107,7 +106,7 @@ fn skip(sh: &Shared, tp: &TierPlan, why: SkipReason) {
 }
 
 /// One tier: seeds, op, what the op proved, trials.
-fn run_tier(sh: &Shared, tp: &TierPlan, stop: &Arc<AtomicBool>, carry: &mut Carry) {
+fn run_tier(sh: &Shared, tp: &TierPlan, stop: &StopRule, carry: &mut Carry) {
     let live = &sh.live;
     sh.bus.emit(EventKind::TierStarted(TierStart {
         tier: tp.tier,

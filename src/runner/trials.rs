@@ -1,10 +1,10 @@
 //! A tier's assertions as trials, run the way libtest runs tests: on `--test-threads` threads (one
 //! under `-x`), ignored ones only with `--ignored`/`--include-ignored`. The op has already run; each
 //! trial evaluates its check against the post-op state and emits its verdict (`TrialStarted`,
-//! `TrialFinished`); under `-x` the first failure stops the rest (reported as not run, never as
-//! passed). What a person sees of it is the terminal subscriber's business.
+//! `TrialFinished`); under `-x` / `--maxfail=N` the Nth failure stops the rest (reported as not run,
+//! never as passed). What a person sees of it is the terminal subscriber's business.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -24,13 +24,52 @@ pub struct TierInputs<'a> {
     /// Each seed's failure, by seed index.
     pub seed_failures: &'a [Option<String>],
     pub pytest: &'a PytestOutcomes,
-    /// Set by the first failure under `-x`.
-    pub stop: &'a Arc<AtomicBool>,
+    /// `-x` / `--maxfail`: counts failures across the run.
+    pub stop: &'a StopRule,
 }
 
-/// How many trials run at once: 1 under `-x`, else `--test-threads`, else the machine's parallelism.
+/// `-x` / `--maxfail=N`: the failed assertions of the whole run, counted; after N of them the rest are
+/// not run (reported as such, never as passed). Ops still never run twice, and teardown always follows.
+#[derive(Debug, Default)]
+pub struct StopRule {
+    maxfail: Option<usize>,
+    failures: AtomicUsize,
+}
+
+impl StopRule {
+    /// `None`: never stop.
+    pub fn new(maxfail: Option<usize>) -> Self {
+        Self {
+            maxfail,
+            failures: AtomicUsize::new(0),
+        }
+    }
+
+    /// Counts one failed assertion.
+    pub fn failed(&self) {
+        self.failures.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// True once the run has had its N failures.
+    pub fn stopped(&self) -> bool {
+        self.maxfail
+            .is_some_and(|n| self.failures.load(Ordering::SeqCst) >= n)
+    }
+
+    /// Why the rest does not run, in the flag's words.
+    pub fn reason(&self) -> String {
+        match self.maxfail {
+            Some(1) => "stopped after the first failure (-x)".to_string(),
+            Some(n) => format!("stopped after {n} failures (--maxfail={n})"),
+            None => "not stopped".to_string(),
+        }
+    }
+}
+
+/// How many trials run at once: 1 under `-x` or `--maxfail` (failures are counted in order), else
+/// `--test-threads`, else the machine's parallelism.
 pub fn threads(sel: &Selection) -> usize {
-    if sel.exitfirst {
+    if sel.maxfail.is_some() {
         return 1;
     }
     sel.libtest
@@ -75,7 +114,7 @@ pub fn run_tier(
                             },
                             0,
                         ),
-                        _ => evaluate(t, live, sel.exitfirst, inputs),
+                        _ => evaluate(t, live, inputs),
                     };
                     if matches!(outcome, Outcome::Failed { .. }) {
                         failed.store(true, Ordering::SeqCst);
@@ -96,15 +135,10 @@ pub fn run_tier(
 }
 
 /// Evaluates one trial: its op's or seed's failure, its check, or its pytest node's outcome.
-fn evaluate(
-    t: &PlannedTest,
-    live: &Arc<Live>,
-    exitfirst: bool,
-    inputs: &TierInputs,
-) -> (Outcome, u64) {
+fn evaluate(t: &PlannedTest, live: &Arc<Live>, inputs: &TierInputs) -> (Outcome, u64) {
     let start = Instant::now();
-    if exitfirst && inputs.stop.load(Ordering::SeqCst) {
-        let reason = "not run: stopped after the first failure (-x)".to_string();
+    if inputs.stop.stopped() {
+        let reason = format!("not run: {}", inputs.stop.reason());
         return (Outcome::NotRun { reason }, 0);
     }
     let pre_failure = inputs.op_failure.map(str::to_string).or_else(|| {
@@ -135,9 +169,7 @@ fn evaluate(
     match verdict {
         Ok(()) => (Outcome::Passed, ms),
         Err(Failure(msg)) => {
-            if exitfirst {
-                inputs.stop.store(true, Ordering::SeqCst);
-            }
+            inputs.stop.failed();
             let message = live.app.redactor.redact(&msg);
             (Outcome::Failed { message }, ms)
         }

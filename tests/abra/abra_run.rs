@@ -1,14 +1,17 @@
 //! `cc-ci run --deployer abra` end to end, with the (strict) abra double on the real engine: the
 //! runner's ops become the expected abra calls with a per-run ABRA_DIR, all four tiers pass for the
-//! bundled example and for the two-service `dbapp` (backup-bot-two hooks and path labels), abra's lint
-//! verdict is recorded, the upgrade proof holds, a stale redeploy fails the upgrade check, and teardown
+//! bundled example and for `dbapp` on real PostgreSQL (pg_dump/psql backup-bot-two hooks, a path
+//! label), abra's lint verdict is recorded, the upgrade proof holds, a stale redeploy fails the upgrade check, and teardown
 //! leaves nothing.
 
 use crate::support::abra::wrapper;
 use crate::support::abra_log::read_log;
 use crate::support::cli::text;
-use crate::support::fixture::ids;
 use crate::support::run::RunFixture;
+use crate::support::shipped::{
+    assert_dbapp_restore_failed_naming_the_rows, break_dbapp_restore_hook, dbapp_overlay,
+    ShippedRun,
+};
 
 /// abra's lint ran and passed (a verdict, not "could not run").
 fn assert_lint_passed(r: &serde_json::Value, shown: &str) {
@@ -110,66 +113,53 @@ fn abra_run_passes_all_tiers_through_the_double_with_one_fresh_deploy() {
 }
 
 #[test]
-fn abra_run_of_the_two_service_dbapp_passes_all_tiers_with_its_backup_hooks() {
+fn abra_run_of_dbapp_on_postgresql_passes_its_overlay_through_all_four_tiers() {
     let f = RunFixture::shipped("dbapp", "abra");
     let (args, log) = abra_args(&f, &[]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = f.run(&args);
-    let shown = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{shown}");
-    let r = f.results();
-    assert_eq!(r["deploy_count"], 1, "{shown}");
-    assert_lint_passed(&r, &shown);
-    // The restore brought back exactly the rows the backup's pre-hook dumped (only dump.sql is
-    // backed up: backupbot.backup.volumes.db.path), through the restore post-hook.
-    let passed = f.ids_with_outcome("passed");
-    for id in ids(
-        "dbapp",
-        &[
-            ("backup", "data.yaml", "dump_written_by_pre_hook"),
-            ("restore", "restore.yaml", "rows_restored_exactly"),
-            ("restore", "restore.yaml", "change_after_backup_undone"),
-            ("restore", "restore.yaml", "app_reads_restored_rows"),
-        ],
-    ) {
-        assert!(passed.contains(&id), "{id} did not pass:\n{shown}");
-    }
-    f.assert_nothing_left();
-    assert!(read_log(&log)
+    let run = ShippedRun::run(f, "install,upgrade,backup,restore", &args);
+    assert_eq!(run.code, Some(0), "{}", run.shown);
+    assert_lint_passed(&run.fixture.results(), &run.shown);
+    // The same overlay that passes with the built-in deployer: the password over the network, rows
+    // surviving the upgrade, the pg_dump pre-hook's dump, the psql post-hook's restore.
+    assert_eq!(run.overlay_passed(), dbapp_overlay(), "{}", run.shown);
+    assert!(run.failed.is_empty(), "{:?}\n{}", run.failed, run.shown);
+    // The ops went through abra (its exact flags are the abra deployer's contract, tested there): the
+    // server registered, the previous release installed, the PR head deployed with --chaos, a backup,
+    // a restore.
+    let calls: Vec<String> = read_log(&log)
         .iter()
-        .any(|c| c.argv[..2] == ["server", "add"]));
+        .map(|c| format!("abra {}", c.argv.join(" ")))
+        .collect();
+    let d = &run.fixture.domain;
+    for prefix in [
+        "abra server add ".to_string(),
+        "abra app new dbapp 1.1.0+15.18 ".to_string(),
+        format!("abra app deploy {d} --chaos "),
+        format!("abra app backup create {d} "),
+        format!("abra app restore {d} "),
+    ] {
+        assert_eq!(
+            calls.iter().filter(|c| c.starts_with(&prefix)).count(),
+            1,
+            "{prefix}: {calls:#?}"
+        );
+    }
+    run.assert_deployed_once_and_torn_down();
 }
 
 #[test]
-fn abra_run_of_dbapp_fails_its_restore_when_the_restore_hook_does_nothing() {
+fn abra_run_of_dbapp_fails_exactly_its_restore_naming_the_rows_when_the_restore_hook_does_nothing()
+{
     let f = RunFixture::shipped("dbapp", "abra-bad");
-    // Only dump.sql is backed up (backupbot.backup.volumes.db.path): without the post-hook loading
-    // it, the rows never come back. A double that copied the whole volume would hide this.
-    f.commit_head_change(
-        "compose.yml",
-        "backupbot.restore.post-hook=db-load",
-        "backupbot.restore.post-hook=true",
-    );
-    let (mut args, _) = abra_args(&f, &[]);
-    args.extend(["--stages".to_string(), "install,backup,restore".to_string()]);
+    // Only backup.sql is backed up (backupbot.backup.volumes.postgres.path): without the post-hook
+    // loading it, the rows never come back. A double that copied the whole volume would hide this.
+    break_dbapp_restore_hook(&f);
+    let (args, _) = abra_args(&f, &[]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = f.run(&args);
-    let shown = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{shown}");
-    let failed = f.ids_with_outcome("failed");
-    assert_eq!(
-        failed,
-        ids(
-            "dbapp",
-            &[
-                ("restore", "restore.yaml", "rows_restored_exactly"),
-                ("restore", "restore.yaml", "change_after_backup_undone"),
-                ("restore", "restore.yaml", "app_reads_restored_rows"),
-            ],
-        ),
-        "{shown}"
-    );
-    f.assert_nothing_left();
+    let run = ShippedRun::run(f, "install,backup,restore", &args);
+    assert_dbapp_restore_failed_naming_the_rows(&run);
+    run.assert_deployed_once_and_torn_down();
 }
 
 #[test]

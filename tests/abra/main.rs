@@ -16,8 +16,10 @@ mod fixture;
 mod recipe_repo;
 #[path = "../support/run.rs"]
 mod run;
+#[path = "../support/shipped.rs"]
+mod shipped;
 mod support {
-    pub(crate) use super::{abra, abra_app, abra_log, cli, fixture, recipe_repo, run};
+    pub(crate) use super::{abra, abra_app, abra_log, cli, recipe_repo, run, shipped};
 }
 
 mod abra_contract;

@@ -10,12 +10,14 @@ mod cli;
 mod oracle;
 #[path = "../support/process.rs"]
 mod process;
+#[path = "../support/pytest_mirror.rs"]
+mod pytest_mirror;
 #[path = "../support/recipe_repo.rs"]
 mod recipe_repo;
 #[path = "../support/report.rs"]
 mod report;
 mod support {
-    pub(crate) use super::{browser, cli, oracle, process, recipe_repo, report};
+    pub(crate) use super::{browser, cli, oracle, process, pytest_mirror, recipe_repo, report};
 }
 
 mod check_cli;
@@ -27,6 +29,7 @@ mod overlay_cli;
 mod overlay_cli_values;
 mod properties;
 mod pytest_parity;
+mod pytest_parity_reports;
 mod recipe_checkout;
 mod report_junit;
 mod report_results;

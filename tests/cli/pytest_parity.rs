@@ -5,21 +5,10 @@
 //! what the right selection is.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::Duration;
+use std::process::Output;
 
-use crate::support::cli::{cc_ci, text};
-use crate::support::process::output_within;
-use crate::support::recipe_repo;
-
-/// One spec file: its path in the data dir, tier, kind, and tests with their tags.
-struct Spec {
-    file: &'static str,
-    tier: &'static str,
-    kind: &'static str,
-    tests: &'static [(&'static str, &'static [&'static str])],
-}
+use crate::support::cli::text;
+use crate::support::pytest_mirror::{node_of, py, Legacy, Mirror, Spec};
 
 const SPECS: &[Spec] = &[
     Spec {
@@ -27,174 +16,87 @@ const SPECS: &[Spec] = &[
         tier: "install",
         kind: "generic",
         tests: &[("converged", &[]), ("http_ok", &["http"])],
+        failing: &[],
     },
     Spec {
         file: "generic-tests/upgrade.yaml",
         tier: "upgrade",
         kind: "generic",
         tests: &[("deployed_head", &[]), ("reconverged", &[])],
+        failing: &[],
     },
     Spec {
         file: "generic-tests/backup.yaml",
         tier: "backup",
         kind: "generic",
         tests: &[("backup_exists", &[])],
+        failing: &[],
     },
     Spec {
         file: "generic-tests/restore.yaml",
         tier: "restore",
         kind: "generic",
         tests: &[("healthy_again", &[]), ("http_served", &["http"])],
+        failing: &[],
     },
     Spec {
         file: "overlays/hello/data.yaml",
         tier: "backup",
         kind: "overlay",
         tests: &[("seed_in_place", &["slow"])],
+        failing: &[],
     },
     Spec {
         file: "overlays/hello/restore.yaml",
         tier: "restore",
         kind: "overlay",
         tests: &[("seed_survived", &["slow"]), ("index_unchanged", &[])],
+        failing: &[],
     },
     Spec {
         file: "overlays/hello/site.yaml",
         tier: "custom",
         kind: "overlay",
         tests: &[("greeting", &["http"])],
+        failing: &[],
     },
 ];
 
-/// The data dir with the specs, the pytest mirror beside it, and the recipe.
-pub struct Twin {
-    dir: tempfile::TempDir,
-    pub data: PathBuf,
-    pub mirror: PathBuf,
-    pub recipe: PathBuf,
-}
+/// A legacy pytest overlay in the data dir: cc-ci collects it with pytest (tier from the file name, or
+/// a `tier` marker) and `-m` sees its markers.
+const LEGACY_DATA: &str = "import pytest\n\n\n@pytest.mark.slow\ndef test_one():\n    pass\n\n\n@pytest.mark.tier(\"restore\")\ndef test_two():\n    pass\n";
+/// Its mirror: the same nodes with cc-ci's marks for them as markers (tier and kind beside its own).
+const LEGACY_MIRROR: &str = "import pytest\n\n\n@pytest.mark.custom\n@pytest.mark.pytest\n@pytest.mark.slow\ndef test_one():\n    pass\n\n\n@pytest.mark.restore\n@pytest.mark.pytest\n@pytest.mark.tier(\"restore\")\ndef test_two():\n    pass\n";
 
-impl Twin {
-    pub fn new() -> Twin {
-        assert!(
-            Command::new("python3")
-                .args(["-m", "pytest", "--version"])
-                .output()
-                .is_ok_and(|o| o.status.success()),
-            "python3 -m pytest is missing: scripts/test.sh installs it (python3 -m pip install pytest)"
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        let mirror = dir.path().join("mirror");
-        let mut marks = BTreeSet::new();
-        for s in SPECS {
-            write(&data.join(s.file), &spec_yaml(s));
-            write(&mirror.join(py(s.file)), &mirror_py(s));
-            marks.extend([s.tier, s.kind]);
-            marks.extend(s.tests.iter().flat_map(|(_, tags)| tags.iter().copied()));
-        }
-        let markers: Vec<String> = marks.iter().map(|m| format!("    {m}")).collect();
-        write(
-            &mirror.join("pytest.ini"),
-            &format!(
-                "[pytest]\npython_files = *.py\npython_functions = *\naddopts = --import-mode=importlib -p no:cacheprovider -p mirror_plugin\nmarkers =\n{}\n",
-                markers.join("\n")
-            ),
-        );
-        write(&dir.path().join("plugin/mirror_plugin.py"), PLUGIN);
-        let recipe = recipe_repo::build("hello", &dir.path().join("hello")).path;
-        Twin {
-            data,
-            mirror,
-            recipe,
-            dir,
-        }
-    }
+const LEGACY: Legacy = Legacy {
+    file: "overlays/hello/test_extra.py",
+    data: LEGACY_DATA,
+    mirror: LEGACY_MIRROR,
+    markers: &["pytest", "tier"],
+};
 
-    /// `cc-ci run --co ARGS` in the data dir.
-    pub fn cc_ci(&self, args: &[&str]) -> Output {
-        let mut cmd = cc_ci(self.dir.path());
-        cmd.current_dir(&self.data)
-            .args(["run", "--recipe"])
-            .arg(&self.recipe)
-            .arg("--data-dir")
-            .arg(&self.data)
-            .arg("--coord-dir")
-            .arg(self.dir.path().join("coord"))
-            .args(args);
-        output_within(&mut cmd, Duration::from_secs(120))
-    }
-
-    /// `python3 -m pytest ARGS` in the mirror; the ids it selected (written by the mirror's conftest
-    /// after deselection) or `None` when it stopped before selecting.
-    pub fn pytest(&self, args: &[&str]) -> (Output, Option<BTreeSet<String>>) {
-        let out_file = self.dir.path().join("pytest-selected.txt");
-        let _ = std::fs::remove_file(&out_file);
-        let mut cmd = Command::new("python3");
-        cmd.current_dir(&self.mirror)
-            .env("MIRROR_SELECTED", &out_file)
-            .env("PYTHONPATH", self.dir.path().join("plugin"))
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .env_remove("PYTEST_ADDOPTS")
-            .args(["-m", "pytest"])
-            .args(args)
-            .stdin(std::process::Stdio::null());
-        let out = output_within(&mut cmd, Duration::from_secs(120));
-        let ids = std::fs::read_to_string(&out_file)
-            .ok()
-            .map(|s| s.lines().map(str::to_string).collect());
-        (out, ids)
-    }
-}
-
-/// Loaded with `-p mirror_plugin` from outside the mirror (a conftest.py would be collected as tests).
-const PLUGIN: &str = "import os\n\ndef pytest_collection_finish(session):\n    out = os.environ.get('MIRROR_SELECTED')\n    if out:\n        with open(out, 'w') as f:\n            for item in session.items:\n                f.write(item.nodeid + '\\n')\n";
-
-fn write(path: &Path, text: &str) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
-
-/// `generic-tests/install.yaml` → `generic-tests/install.py`.
-pub fn py(arg: &str) -> String {
-    arg.replace(".yaml", ".py")
-}
-
-fn spec_yaml(s: &Spec) -> String {
-    let mut y = format!("tier: {}\ntests:\n", s.tier);
-    for (name, tags) in s.tests {
-        y.push_str(&format!("  - name: {name}\n"));
-        if !tags.is_empty() {
-            y.push_str(&format!("    tags: [{}]\n", tags.join(", ")));
-        }
-        y.push_str("    converged: {}\n");
-    }
-    y
-}
-
-fn mirror_py(s: &Spec) -> String {
-    let mut p = String::from("import pytest\n");
-    for (name, tags) in s.tests {
-        p.push('\n');
-        for m in [s.tier, s.kind].iter().chain(tags.iter()) {
-            p.push_str(&format!("@pytest.mark.{m}\n"));
-        }
-        p.push_str(&format!("def {name}():\n    pass\n"));
-    }
-    p
+/// The specs and the legacy overlay, listed by cc-ci and collected by pytest.
+pub fn twin() -> Mirror {
+    Mirror::new(SPECS, &[LEGACY], false)
 }
 
 /// cc-ci's listed trial ids (`tier::file.yaml::name`) as the mirror's node ids (`file.py::name`).
 pub fn listed(out: &Output) -> BTreeSet<String> {
     String::from_utf8_lossy(&out.stdout)
         .lines()
-        .filter_map(|l| l.split_once("::").map(|(_, rest)| py(rest)))
+        .filter(|l| l.contains("::"))
+        .map(node_of)
         .collect()
 }
 
 /// Runs `args` (with `--co`) through both and asserts the same exit code and, when both selected, the
 /// same tests. Returns the selection.
-fn same(t: &Twin, args: &[&str]) -> BTreeSet<String> {
+fn same(t: &Mirror, args: &[&str]) -> BTreeSet<String> {
+    same_out(t, args).1
+}
+
+/// Like [`same`], also returning cc-ci's output.
+fn same_out(t: &Mirror, args: &[&str]) -> (Output, BTreeSet<String>) {
     let mut cc = vec!["--co"];
     cc.extend_from_slice(args);
     let c = t.cc_ci(&cc);
@@ -221,16 +123,17 @@ fn same(t: &Twin, args: &[&str]) -> BTreeSet<String> {
             text(&c)
         );
     }
-    ours
+    (c, ours)
 }
 
 #[test]
 fn keyword_expressions_select_what_pytest_selects() {
-    let t = Twin::new();
+    let t = twin();
     let all = same(&t, &[]);
     assert_eq!(
         all.len(),
-        SPECS.iter().map(|s| s.tests.len()).sum::<usize>()
+        SPECS.iter().map(|s| s.tests.len()).sum::<usize>() + 2,
+        "the specs' tests and the legacy overlay's two nodes"
     );
     for k in [
         "install",
@@ -242,6 +145,8 @@ fn keyword_expressions_select_what_pytest_selects() {
         "slow",
         "http and not install",
         "hello",
+        "extra",
+        "test_two or greeting",
     ] {
         let picked = same(&t, &["-k", k]);
         assert!(
@@ -253,13 +158,17 @@ fn keyword_expressions_select_what_pytest_selects() {
 
 #[test]
 fn mark_expressions_over_tiers_kinds_and_tags_select_what_pytest_selects() {
-    let t = Twin::new();
+    let t = twin();
     for m in [
         "install",
         "not generic",
         "slow and not backup",
         "http or custom",
         "restore and overlay",
+        "pytest",
+        "slow and custom",
+        "tier",
+        "restore and not pytest",
     ] {
         assert!(!same(&t, &["-m", m]).is_empty(), "-m {m:?}");
     }
@@ -268,10 +177,11 @@ fn mark_expressions_over_tiers_kinds_and_tags_select_what_pytest_selects() {
 
 #[test]
 fn nothing_selected_exits_5_and_a_bad_expression_exits_4_in_both() {
-    let t = Twin::new();
+    let t = twin();
     for args in [&["-k", "nomatch"][..], &["-m", "Install"], &["-m", "inst"]] {
-        assert!(same(&t, args).is_empty());
-        assert_eq!(t.cc_ci(&["--co", args[0], args[1]]).status.code(), Some(5));
+        let (out, picked) = same_out(&t, args);
+        assert!(picked.is_empty());
+        assert_eq!(out.status.code(), Some(5));
     }
     for args in [
         &["-k", "install and"][..],
@@ -279,15 +189,18 @@ fn nothing_selected_exits_5_and_a_bad_expression_exits_4_in_both() {
         &["-k", "(seed"],
         &["-m", "a or"],
     ] {
-        same(&t, args);
-        assert_eq!(t.cc_ci(&["--co", args[0], args[1]]).status.code(), Some(4));
+        assert_eq!(same_out(&t, args).0.status.code(), Some(4));
     }
 }
 
 #[test]
 fn positional_paths_and_node_ids_select_what_pytest_selects() {
-    let t = Twin::new();
-    assert_eq!(same(&t, &["overlays/"]).len(), 4);
+    let t = twin();
+    assert_eq!(same(&t, &["overlays/"]).len(), 6);
+    assert_eq!(
+        same(&t, &["overlays/hello/test_extra.py::test_two"]).len(),
+        1
+    );
     same(&t, &["overlays/hello", "-k", "seed"]);
     assert_eq!(same(&t, &["generic-tests/install.yaml"]).len(), 2);
     same(
@@ -303,8 +216,7 @@ fn positional_paths_and_node_ids_select_what_pytest_selects() {
         "generic-tests/nope.yaml",
         "overlays/hello/nope.yaml::x",
     ] {
-        let out = t.cc_ci(&["--co", missing]);
-        same(&t, &[missing]);
+        let (out, _) = same_out(&t, &[missing]);
         assert_eq!(out.status.code(), Some(4), "{}", text(&out));
         assert!(
             String::from_utf8_lossy(&out.stderr)
@@ -317,7 +229,7 @@ fn positional_paths_and_node_ids_select_what_pytest_selects() {
 
 #[test]
 fn habitual_flags_are_accepted_and_change_nothing_in_the_selection() {
-    let t = Twin::new();
+    let t = twin();
     let all = same(&t, &[]);
     for args in [
         &["-vv"][..],
@@ -353,9 +265,8 @@ fn habitual_flags_are_accepted_and_change_nothing_in_the_selection() {
 
 #[test]
 fn an_unknown_flag_exits_4_in_both_and_version_exits_0() {
-    let t = Twin::new();
-    same(&t, &["--frobnicate"]);
-    let out = t.cc_ci(&["--frobnicate"]);
+    let t = twin();
+    let (out, _) = same_out(&t, &["--frobnicate"]);
     assert_eq!(out.status.code(), Some(4));
     let (p, _) = t.pytest(&["--version"]);
     let c = t.cc_ci(&["--version"]);

@@ -12,6 +12,10 @@ mod cli;
 mod data_dir;
 #[path = "../support/fixture.rs"]
 mod fixture;
+#[path = "../support/process.rs"]
+mod process;
+#[path = "../support/pytest_mirror.rs"]
+mod pytest_mirror;
 #[path = "../support/recipe_repo.rs"]
 mod recipe_repo;
 #[path = "../support/run.rs"]
@@ -19,7 +23,7 @@ mod run;
 #[path = "../support/shipped.rs"]
 mod shipped;
 mod support {
-    pub(crate) use super::{abra, browser, cli, fixture, recipe_repo, run, shipped};
+    pub(crate) use super::{abra, browser, cli, fixture, pytest_mirror, recipe_repo, run, shipped};
 }
 
 mod dashboard_after_run;
@@ -28,6 +32,7 @@ mod overlay_from_e2e;
 mod overlay_new_e2e;
 mod overlays_shipped;
 mod pytest_overlays;
+mod pytest_parity_run;
 mod run_artifacts;
 mod run_concurrency;
 mod run_e2e;

@@ -6,7 +6,10 @@
 
 use crate::support::fixture::ids;
 use crate::support::run::RunFixture;
-use crate::support::shipped::ShippedRun;
+use crate::support::shipped::{
+    assert_dbapp_restore_failed_naming_the_rows, break_dbapp_restore_hook, dbapp_overlay,
+    ShippedRun,
+};
 
 const ALL_TIERS: &str = "install,upgrade,backup,restore";
 
@@ -26,7 +29,7 @@ fn custom_html_overlay() -> Vec<String> {
 
 #[test]
 fn custom_html_overlay_passes_on_its_fixture() {
-    let run = ShippedRun::run(RunFixture::shipped("custom-html", "ok"), "install");
+    let run = ShippedRun::run(RunFixture::shipped("custom-html", "ok"), "install", &[]);
     assert_eq!(run.code, Some(0), "{}", run.shown);
     assert_eq!(run.overlay_passed(), custom_html_overlay(), "{}", run.shown);
     assert!(run.failed.is_empty(), "{:?}\n{}", run.failed, run.shown);
@@ -42,7 +45,7 @@ fn custom_html_overlay_fails_when_the_site_serves_the_wrong_content() {
         r#""<title>$$SITE_TITLE</title>" "<h1>$$SITE_TITLE</h1>""#,
         r#""<title>It works!</title>" "<h1>It works!</h1>""#,
     );
-    let run = ShippedRun::run(f, "install");
+    let run = ShippedRun::run(f, "install", &[]);
     assert_eq!(run.code, Some(1), "{}", run.shown);
     assert_eq!(
         run.failed,
@@ -80,7 +83,11 @@ fn nginx_upgrade_content_tests() -> Vec<String> {
 
 #[test]
 fn custom_html_nginx_overlay_passes_through_all_four_tiers_on_nginx() {
-    let run = ShippedRun::run(RunFixture::shipped("custom-html-nginx", "ok"), ALL_TIERS);
+    let run = ShippedRun::run(
+        RunFixture::shipped("custom-html-nginx", "ok"),
+        ALL_TIERS,
+        &[],
+    );
     assert_eq!(run.code, Some(0), "{}", run.shown);
     let mut expected = nginx_upgrade_content_tests();
     expected.extend(ids(
@@ -115,7 +122,7 @@ fn custom_html_nginx_overlay_fails_when_the_upgrade_moves_the_content_volume() {
         "- content:/usr/share/nginx/html",
         "- content:/var/www/html",
     );
-    let run = ShippedRun::run(f, "install,upgrade");
+    let run = ShippedRun::run(f, "install,upgrade", &[]);
     assert_eq!(run.code, Some(1), "{}", run.shown);
     assert_eq!(run.failed, nginx_upgrade_content_tests(), "{}", run.shown);
     for id in [
@@ -128,57 +135,29 @@ fn custom_html_nginx_overlay_fails_when_the_upgrade_moves_the_content_volume() {
     run.assert_deployed_once_and_torn_down();
 }
 
-// ---- dbapp: seed before backup, change after, restore brings it back exactly -------------------
-
-const DB_STAGES: &str = "install,backup,restore";
-
-fn dbapp_restore_tests() -> Vec<String> {
-    ids(
-        "dbapp",
-        &[
-            ("restore", "restore.yaml", "rows_restored_exactly"),
-            ("restore", "restore.yaml", "change_after_backup_undone"),
-            ("restore", "restore.yaml", "app_reads_restored_rows"),
-        ],
-    )
-}
+// ---- dbapp: real PostgreSQL; rows survive the upgrade, the dump holds them, restore brings them back
 
 #[test]
-fn dbapp_overlay_passes_on_its_fixture() {
-    let run = ShippedRun::run(RunFixture::shipped("dbapp", "ok"), DB_STAGES);
+fn dbapp_overlay_passes_through_all_four_tiers_on_postgresql() {
+    let run = ShippedRun::run(RunFixture::shipped("dbapp", "ok"), ALL_TIERS, &[]);
     assert_eq!(run.code, Some(0), "{}", run.shown);
-    let mut expected = dbapp_restore_tests();
-    expected.extend(ids(
-        "dbapp",
-        &[("backup", "data.yaml", "dump_written_by_pre_hook")],
-    ));
-    expected.sort();
-    assert_eq!(run.overlay_passed(), expected, "{}", run.shown);
+    assert_eq!(run.overlay_passed(), dbapp_overlay(), "{}", run.shown);
     assert!(run.failed.is_empty(), "{:?}\n{}", run.failed, run.shown);
+    let proof = &run.fixture.results()["upgrade_proof"];
+    assert_eq!(
+        proof["chaos_version"].as_str(),
+        Some(&run.fixture.repo.head[..8]),
+        "{proof:#}"
+    );
     run.assert_deployed_once_and_torn_down();
 }
 
 #[test]
-fn dbapp_overlay_fails_when_the_restore_hook_does_nothing() {
+fn dbapp_overlay_fails_naming_the_rows_when_the_restore_hook_does_nothing() {
     let f = RunFixture::shipped("dbapp", "bad");
-    // The PR drops the restore post-hook's work: the dump comes back, the rows are never loaded.
-    f.commit_head_change(
-        "compose.yml",
-        "backupbot.restore.post-hook=db-load",
-        "backupbot.restore.post-hook=true",
-    );
-    let run = ShippedRun::run(f, DB_STAGES);
-    assert_eq!(run.code, Some(1), "{}", run.shown);
-    assert_eq!(run.failed, dbapp_restore_tests(), "{}", run.shown);
-    // The backup side is intact and the generic restore checks cannot tell.
-    for id in [
-        "backup::overlays/dbapp/data.yaml::dump_written_by_pre_hook",
-        "backup::generic-tests/backup.yaml::backup_exists",
-        "restore::generic-tests/restore.yaml::converged",
-        "restore::generic-tests/restore.yaml::http",
-    ] {
-        assert!(run.passed.contains(&id.to_string()), "{id}: {}", run.shown);
-    }
+    break_dbapp_restore_hook(&f);
+    let run = ShippedRun::run(f, "install,backup,restore", &[]);
+    assert_dbapp_restore_failed_naming_the_rows(&run);
     run.assert_deployed_once_and_torn_down();
 }
 
@@ -199,6 +178,7 @@ fn hedgedoc_like_overlay_passes_through_all_four_tiers() {
     let run = ShippedRun::run(
         RunFixture::shipped("hedgedoc-like", "ok"),
         "install,upgrade,backup,restore",
+        &[],
     );
     assert_eq!(run.code, Some(0), "{}", run.shown);
     let mut expected = hedgedoc_upgrade_marker_tests();
@@ -230,7 +210,7 @@ fn hedgedoc_like_overlay_fails_when_the_upgrade_wipes_the_notes() {
         r#"mkdir -p "$$data/notes""#,
         r#"rm -rf "$$data/notes" && mkdir -p "$$data/notes""#,
     );
-    let run = ShippedRun::run(f, "install,upgrade");
+    let run = ShippedRun::run(f, "install,upgrade", &[]);
     assert_eq!(run.code, Some(1), "{}", run.shown);
     assert_eq!(run.failed, hedgedoc_upgrade_marker_tests(), "{}", run.shown);
     // It is the PR head that runs, healthy: only the overlay sees the data loss.

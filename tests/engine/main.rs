@@ -14,6 +14,7 @@ mod support {
     pub(crate) use super::{cli, containers, engine, recipe_repo};
 }
 
+mod backup_postgres;
 mod docker_backup;
 mod docker_connect;
 mod docker_exec;

@@ -46,7 +46,9 @@ def pytest_collection_modifyitems(session, config, items):
         for item in items:
             marker = item.get_closest_marker("tier")
             tier = marker.args[0] if marker and marker.args else ""
-            fh.write(f"{item.nodeid}\t{tier}\n")
+            # Every marker's name, for `cc-ci run -m` (pytest's -m sees the same names).
+            names = sorted({m.name for m in item.iter_markers()})
+            fh.write(f"{item.nodeid}\t{tier}\t{','.join(names)}\n")
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,2 @@
+export SCHEMA_SQL_VERSION=v1
+export PG_BACKUP_VERSION=v1
