@@ -74,6 +74,12 @@ pub struct RunArgs {
     /// Directory for results.json and badges (default: the run's directory).
     #[arg(long)]
     pub artifacts: Option<PathBuf>,
+    /// What install deploys before the upgrade: `last-green` (the newest green run on this host whose
+    /// head is an ancestor of the PR head, else the previous release), `previous` (the previous
+    /// release), or a commit/tag. Default: recipe.yaml's `upgrade_base`, else `last-green`.
+    #[arg(long, env = "CCCI_UPGRADE_FROM", value_name = "previous|last-green|REF",
+          value_parser = |s: &str| s.parse::<runner::UpgradeFrom>())]
+    pub upgrade_from: Option<runner::UpgradeFrom>,
     /// Wait for Enter on a terminal after this tier's assertions (refused when CI is set).
     #[arg(long, value_enum, value_name = "TIER")]
     pub pause_after: Option<TierArg>,
@@ -326,6 +332,7 @@ fn build_config(
         summary_md: a.summary_md.map(absolute),
         artifacts: a.artifacts.map(absolute),
         pause_after,
+        upgrade_from: a.upgrade_from,
         create_proxy_network: a.create_proxy_network,
         proxy_network: a.proxy_network,
         engine_wait: a.engine_wait,

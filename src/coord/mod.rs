@@ -12,6 +12,7 @@ mod error;
 pub mod event;
 mod grant_check;
 pub mod grants;
+mod green;
 mod history;
 mod key;
 mod ledger;
@@ -33,6 +34,7 @@ pub use grant_check::{check_grant, GrantDecision, GrantQuery};
 pub use grants::{
     check_gate, check_recipe, mint, revoke, Claims, GrantFile, MintRequest, Scope, GATES, MAX_TTL,
 };
+pub use green::{green_runs, GreenRun};
 pub use history::{last_run, LastRun};
 pub use key::{inspect as inspect_key, KeyStatus};
 pub use ledger::{export, head, Appended, Ledger, LedgerOptions};

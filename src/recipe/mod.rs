@@ -1,7 +1,9 @@
 //! Recipes as git repositories: sources (name, URL, path), private per-run checkouts made through a
-//! locked per-host cache, `head_ref`, release tags and the previous release, and the chaos version of a
-//! checkout. It never deploys, never reads test specs, and never shares a mutable tree between runs.
+//! locked per-host cache, `head_ref`, release tags and the previous release, the ancestry an upgrade
+//! base needs, and the chaos version of a checkout. It never deploys, never reads test specs, and never
+//! shares a mutable tree between runs.
 
+mod base;
 mod cache;
 mod chaos;
 mod checkout;

@@ -61,6 +61,7 @@ pub fn empty() -> RunResult {
         lint: None,
         secrets_printed: false,
         ledger_checkpoint: None,
+        upgrade_base: None,
         interrupted: false,
         exit_code: 0,
         artifacts: Artifacts::default(),
@@ -219,6 +220,7 @@ fn planned(r: &mut RunResult, h: &RunHeader) {
     r.domain = h.domain.clone();
     r.stack = h.stack.clone();
     r.customization = h.customization.clone();
+    r.upgrade_base = h.upgrade_base.clone();
 }
 
 fn skipped(s: &TierSkip) -> TierResult {

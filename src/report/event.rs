@@ -147,6 +147,9 @@ pub struct RunHeader {
     pub stack: String,
     /// The customization manifest, one line per surface.
     pub customization: Vec<String>,
+    /// What install deploys before the upgrade and why (none when upgrade is not selected).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgrade_base: Option<super::UpgradeBase>,
 }
 
 /// A leftover of a dead run, removed.

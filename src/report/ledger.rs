@@ -77,6 +77,7 @@ pub fn records_of(ev: &RunEvent, run: &Aggregator) -> Vec<NewEvent> {
                     "stages": s.stages.iter().map(|t| t.to_string()).collect::<Vec<_>>(),
                 }))],
             EventKind::GateDecided(g) => vec![gate(g)],
+            EventKind::Planned(h) => h.upgrade_base.iter().map(|b| base(b, &h.recipe)).collect(),
             EventKind::JanitorRemoved(j) => {
                 vec![
                     NewEvent::new("janitor", format!("{} {}", j.kind, j.name), "removed")
@@ -104,6 +105,13 @@ pub fn records_of(ev: &RunEvent, run: &Aggregator) -> Vec<NewEvent> {
             _ => Vec::new(),
         };
     news.into_iter().map(|n| n.run(&r.run_id)).collect()
+}
+
+/// The upgrade base chosen at plan time, and why.
+fn base(b: &super::UpgradeBase, recipe: &str) -> NewEvent {
+    NewEvent::new("upgrade_base", recipe, b.from.word()).data(json!({
+        "commit": b.commit, "tag": b.tag, "run_id": b.run_id, "reason": b.reason,
+    }))
 }
 
 fn gate(g: &GateDecision) -> NewEvent {
@@ -180,6 +188,10 @@ fn run_end(end: &RunEnd, r: &RunResult) -> NewEvent {
             "exit_code": end.exit_code, "results": end.artifacts.results,
             "deploy_count": r.deploy_count, "teardown_clean": r.teardown.clean,
             "head_ref": r.head_ref, "chaos_version": r.chaos_version,
+            // A green run's head is an upgrade base for later runs (coord::green_runs).
+            "green": r.green(),
+            "tiers": r.tiers.iter().map(|t| (t.tier.clone(), json!(t.status_word()))).collect::<serde_json::Map<_, _>>(),
+            "upgrade_base": r.upgrade_base.as_ref().and_then(|b| b.commit.clone()),
         }),
     };
     if let Some(c) = &end.ledger_checkpoint {

@@ -100,16 +100,32 @@ fn head(md: &mut String, r: &RunResult, ladder: &level::Ladder) {
     md.push('\n');
 }
 
-/// The upgrade proof and deploy-count.
+/// The upgrade base, the upgrade proof and deploy-count.
 fn proof(md: &mut String, r: &RunResult) {
+    if let Some(b) = &r.upgrade_base {
+        let _ = match &b.commit {
+            Some(c) => writeln!(
+                md,
+                "**Upgrade base:** {} {} — {}\n",
+                code(&short_ref(c)),
+                cell(&b.describe()[short_ref(c).len() + 1..]),
+                cell(&b.reason)
+            ),
+            None => writeln!(md, "**Upgrade base:** none — {}\n", cell(&b.reason)),
+        };
+    }
     match &r.upgrade_proof {
         Some(p) => {
             let head = p.head_ref.as_deref().map(short_ref);
             let _ = writeln!(
                 md,
-                "**Upgrade proof:** head_ref {} ({}) · chaos-version {} · version {} → {} · {}\n",
+                "**Upgrade proof:** head_ref {} ({}) · chaos-version {}{} · version {} → {} · {}\n",
                 code(&head.unwrap_or_else(|| "unknown".into())),
                 cell(&r.head_ref_source),
+                p.chaos_version_before
+                    .as_deref()
+                    .map(|b| format!("{} → ", code(b)))
+                    .unwrap_or_default(),
                 code(p.chaos_version.as_deref().unwrap_or("—")),
                 code(p.version_before.as_deref().unwrap_or("—")),
                 code(p.version_after.as_deref().unwrap_or("—")),

@@ -60,6 +60,9 @@ pub struct RunResult {
     /// it later); `None` when the ledger could not be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ledger_checkpoint: Option<String>,
+    /// What install deployed before the upgrade and why (none when upgrade was not selected).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgrade_base: Option<super::UpgradeBase>,
 }
 
 /// One trust-gate decision (guarantee 5).
@@ -202,6 +205,9 @@ pub struct TeardownResult {
 pub struct UpgradeProof {
     pub head_ref: Option<String>,
     pub chaos_version: Option<String>,
+    /// The chaos-version install deployed (the upgrade base's commit), when install was a chaos deploy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chaos_version_before: Option<String>,
     pub version_before: Option<String>,
     pub version_after: Option<String>,
     /// A sentence: `chaos-version matches head_ref`, `upgrade rolled back`, `stale: …`.
@@ -266,6 +272,21 @@ impl RunResult {
     /// True when the run as a whole passed (its exit code is 0).
     pub fn passed(&self) -> bool {
         self.exit_code == crate::exit::OK
+    }
+
+    /// Green: the run passed, install was selected and passed, and every other selected tier passed or
+    /// does not apply. A green run's head is an upgrade base for later runs (`--upgrade-from last-green`).
+    pub fn green(&self) -> bool {
+        let status = |name: &str| self.tier(name).map(|t| &t.status);
+        self.passed()
+            && self.stages.iter().any(|s| s == "install")
+            && matches!(status("install"), Some(TierStatus::Passed))
+            && self.stages.iter().all(|s| {
+                matches!(
+                    status(s),
+                    None | Some(TierStatus::Passed | TierStatus::NotApplicable { .. })
+                )
+            })
     }
 
     /// A copy with every string passed through `redactor`: call it before rendering anything that

@@ -120,6 +120,7 @@ pub fn run() -> RunResult {
         upgrade_proof: Some(UpgradeProof {
             head_ref: Some(head.to_string()),
             chaos_version: Some("0123abcd".to_string()),
+            chaos_version_before: None,
             version_before: Some("1.1.0+1.36.1".to_string()),
             version_after: Some("1.2.0+1.36.1".to_string()),
             verdict: "chaos-version matches head_ref".to_string(),
@@ -132,6 +133,7 @@ pub fn run() -> RunResult {
         }),
         secrets_printed: false,
         ledger_checkpoint: Some(format!("128:{}", "3f".repeat(32))),
+        upgrade_base: None,
         interrupted: false,
         exit_code: 0,
         artifacts: Artifacts::default(),

@@ -39,6 +39,7 @@ pub fn header(r: &RunResult, w: &mut dyn Write) -> io::Result<()> {
         r.head_ref_source
     )?;
     writeln!(w, "  previous release  {}", or_dash(&r.previous_release))?;
+    base_line(r, w)?;
     writeln!(w, "  deployer          {}", r.deployer)?;
     writeln!(w, "  domain            {} (stack {})", r.domain, r.stack)?;
     writeln!(
@@ -123,16 +124,32 @@ pub fn summary(r: &RunResult, w: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-/// The upgrade proof and deploy-count.
+/// `upgrade base  <sha8> (last green run <run>)` and why, when upgrade was selected.
+fn base_line(r: &RunResult, w: &mut dyn Write) -> io::Result<()> {
+    if let Some(b) = &r.upgrade_base {
+        writeln!(w, "  upgrade base      {}", b.describe())?;
+        if b.commit.is_some() {
+            writeln!(w, "                    why: {}", b.reason)?;
+        }
+    }
+    Ok(())
+}
+
+/// The upgrade base, the upgrade proof and deploy-count.
 fn proof(r: &RunResult, w: &mut dyn Write) -> io::Result<()> {
+    base_line(r, w)?;
     match &r.upgrade_proof {
         Some(p) => writeln!(
             w,
-            "  upgrade proof     head_ref={} chaos-version={} version={}→{}  ({})",
+            "  upgrade proof     head_ref={} chaos-version={}{} version={}→{}  ({})",
             p.head_ref
                 .as_deref()
                 .map(short_ref)
                 .unwrap_or_else(|| "unknown".into()),
+            p.chaos_version_before
+                .as_deref()
+                .map(|b| format!("{b}→"))
+                .unwrap_or_default(),
             or_dash(&p.chaos_version),
             or_dash(&p.version_before),
             or_dash(&p.version_after),

@@ -26,6 +26,35 @@ impl DeployerKind {
     }
 }
 
+/// `--upgrade-from`: what install deploys before the upgrade tier upgrades it to head_ref.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpgradeFrom {
+    /// The newest release tag that is an ancestor of head_ref.
+    Previous,
+    /// The newest green run of the recipe on this host whose head is an ancestor of head_ref, else
+    /// the previous release (the default).
+    LastGreen,
+    /// This commit or tag.
+    Ref(String),
+}
+
+impl std::str::FromStr for UpgradeFrom {
+    type Err = String;
+
+    /// `previous`, `last-green`, or a commit/tag (checked against the checkout when the run starts).
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "previous" => Ok(UpgradeFrom::Previous),
+            "last-green" => Ok(UpgradeFrom::LastGreen),
+            "" => Err("is empty (expected previous, last-green or a commit/tag)".into()),
+            r if r.starts_with('-') => Err(format!(
+                "`{r}` is not a commit or tag (expected previous, last-green or a commit/tag)"
+            )),
+            r => Ok(UpgradeFrom::Ref(r.to_string())),
+        }
+    }
+}
+
 /// Which assertions run: positional arguments (name filters, paths, node ids), libtest's
 /// skip/exact/ignored, pytest's `-k` and `-m`; and `-x`.
 #[derive(Debug, Clone, Default)]
@@ -86,6 +115,8 @@ pub struct RunConfig {
     pub summary_md: Option<PathBuf>,
     pub artifacts: Option<PathBuf>,
     pub pause_after: Option<Tier>,
+    /// `--upgrade-from` / `CCCI_UPGRADE_FROM`; `None`: recipe.yaml's `upgrade_base`, else last-green.
+    pub upgrade_from: Option<UpgradeFrom>,
     pub create_proxy_network: bool,
     /// The external network of the host's reverse proxy (`proxy`), created when missing.
     pub proxy_network: String,
@@ -138,6 +169,18 @@ pub fn parse_stages(s: Option<&str>) -> Result<Vec<Tier>, StageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upgrade_from_takes_two_words_or_a_ref_and_refuses_an_option() {
+        assert_eq!("previous".parse(), Ok(UpgradeFrom::Previous));
+        assert_eq!("last-green".parse(), Ok(UpgradeFrom::LastGreen));
+        assert_eq!(
+            "1.1.0+1.36.1".parse(),
+            Ok(UpgradeFrom::Ref("1.1.0+1.36.1".into()))
+        );
+        assert!("--all".parse::<UpgradeFrom>().is_err());
+        assert!(" ".parse::<UpgradeFrom>().is_err());
+    }
 
     #[test]
     fn empty_stages_mean_every_tier_in_order() {

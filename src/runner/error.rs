@@ -66,6 +66,13 @@ pub enum RunError {
     /// A positional argument that names no test, file or directory.
     #[error("{0}")]
     Target(#[from] TargetError),
+    /// The upgrade base asked for cannot be used.
+    #[error("{by} {rev}: {why} (hint: pass --upgrade-from previous|last-green or a commit/tag of the recipe)")]
+    UpgradeBase {
+        by: String,
+        rev: String,
+        why: String,
+    },
     #[error("{0}")]
     Plan(#[from] PlanError),
     #[error("{0}")]
@@ -107,6 +114,7 @@ impl RunError {
             | RunError::SkipGenericDenied { .. }
             | RunError::Target(_)
             | RunError::Plan(_)
+            | RunError::UpgradeBase { .. }
             | RunError::Deployer(_) => ExitClass::Usage,
             RunError::CreateDir { .. }
             | RunError::TempDir(_)

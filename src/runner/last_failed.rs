@@ -1,11 +1,32 @@
 //! `--lf` / `--ff` on a built plan: the assertions that failed in the recipe's last run (read from the
-//! ledger by `prepare`) run alone, or first within their tier. Only assertions move or go: ops stay
-//! once and in order. Its notes are pytest's `run-last-failure` lines.
+//! ledger) run alone, or first within their tier. Only assertions move or go: ops stay once and in
+//! order. Its notes are pytest's `run-last-failure` lines. It reads the ledger and never writes it (a
+//! listing calls it too).
 
 use std::collections::BTreeSet;
 
+use crate::coord::CoordPaths;
+
 use super::config::LastFailed;
+use super::error::RunError;
 use super::plan::Plan;
+
+/// `--lf` / `--ff` for `recipe`: the plan against the recipe's last run in the ledger, read-only.
+/// Returns the notes to show (none when the mode is off).
+pub fn from_ledger(
+    plan: &mut Plan,
+    mode: LastFailed,
+    paths: &CoordPaths,
+    recipe: &str,
+) -> Result<Vec<String>, RunError> {
+    if mode == LastFailed::Off {
+        return Ok(Vec::new());
+    }
+    let previous = crate::coord::last_run(paths, recipe)
+        .map_err(RunError::Ledger)?
+        .map(|r| r.failed);
+    Ok(apply(plan, mode, previous.as_ref()).into_iter().collect())
+}
 
 /// Applies `--lf` / `--ff` to a built plan, given the assertions that failed in the recipe's last run
 /// (`None`: no such run). Only assertions move or go: ops stay once and in order. Returns the note
@@ -88,7 +109,10 @@ mod tests {
             overlays: &[],
             pytest: &[],
             skip_generic: None,
-            previous_release: Some("1.0.0+1".into()),
+            upgrade_base: Ok(crate::runner::plan::InstallBase {
+                rev: "1.0.0+1".into(),
+                chaos: false,
+            }),
             selection: &Selection::default(),
             install_steps: None,
             backup_capable: true,
@@ -165,6 +189,25 @@ mod tests {
         assert_eq!(
             note.as_deref(),
             Some("run-last-failure: 1 known failure not in selected tests")
+        );
+    }
+
+    #[test]
+    fn from_a_coord_dir_without_a_ledger_lf_runs_everything_and_creates_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = CoordPaths::resolve_with(Some(dir.path()), &|_| None).unwrap();
+        let mut p = plan();
+        let notes = from_ledger(&mut p, LastFailed::Off, &paths, "hello").unwrap();
+        assert!(notes.is_empty());
+        let notes = from_ledger(&mut p, ONLY, &paths, "hello").unwrap();
+        assert_eq!(
+            notes,
+            ["run-last-failure: no previously failed tests, not deselecting items."]
+        );
+        assert_eq!(ids(&p), ["a", "b", "c", "d"]);
+        assert!(
+            std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+            "reading the last run never creates the ledger"
         );
     }
 

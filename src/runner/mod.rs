@@ -7,6 +7,7 @@
 //! step as an event on the bus (`report::EventBus`): the runner prints nothing and writes no report
 //! itself. Errors that stop a run are [`RunError`]s, each with its exit class.
 
+mod base;
 mod check;
 mod config;
 mod context;
@@ -31,7 +32,9 @@ mod teardown;
 mod tiers;
 mod trials;
 
-pub use config::{parse_stages, DeployerKind, LastFailed, RunConfig, Selection, StageError};
+pub use config::{
+    parse_stages, DeployerKind, LastFailed, RunConfig, Selection, StageError, UpgradeFrom,
+};
 pub use engine::AppEngine;
 pub use error::RunError;
 pub use plan::{OpPlan, Plan, PlannedTest, TestBody, TierPlan};

@@ -88,11 +88,12 @@ pub fn perform(
         e => OpError::Deploy(live.app.redactor.redact(&e.to_string())),
     };
     match op {
-        OpPlan::Install { release } => {
-            if let Some(tag) = release {
-                env.checkout.checkout_at(tag)?;
+        OpPlan::Install { base } => {
+            if let Some(b) = base {
+                env.checkout.checkout_at(&b.rev)?;
             }
-            let req = request(env, release.is_none(), merged(env.env_install, env.op_env));
+            let chaos = base.as_ref().is_none_or(|b| b.chaos);
+            let req = request(env, chaos, merged(env.env_install, env.op_env));
             deployer.install(&req).map_err(redact)?;
             wait(live, env)?;
             let snap = live.snapshot()?;

@@ -64,12 +64,21 @@ pub struct PlannedTest {
     pub seed: Option<usize>,
 }
 
+/// What install deploys when the upgrade tier will run: the upgrade base.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstallBase {
+    /// The tag or commit to check out.
+    pub rev: String,
+    /// A chaos deploy of that checkout (a commit no release tag names), else a release deploy.
+    pub chaos: bool,
+}
+
 /// The op a tier owns. It runs exactly once.
 #[derive(Debug, Clone)]
 pub enum OpPlan {
-    /// Fresh deploy. `release` is the previous release's tag when the upgrade tier will run.
+    /// Fresh deploy: of the upgrade base when the upgrade tier will run, else of the head.
     Install {
-        release: Option<String>,
+        base: Option<InstallBase>,
     },
     /// Re-check-out at head_ref and redeploy in place with chaos.
     Upgrade,
@@ -249,8 +258,8 @@ pub struct PlanInput<'a> {
     pub pytest: &'a [PytestNode],
     /// `Some(why)` when every generic test is skipped (flag, env or grant-backed).
     pub skip_generic: Option<String>,
-    /// The previous release's tag, if any.
-    pub previous_release: Option<String>,
+    /// What install deploys before the upgrade, or why there is nothing to upgrade from.
+    pub upgrade_base: Result<InstallBase, String>,
     pub selection: &'a Selection,
     /// The recipe's `install_steps.sh`, only when the trust gate allowed repo-local files.
     pub install_steps: Option<PathBuf>,
@@ -355,10 +364,9 @@ fn op_of(
 ) -> Result<(OpPlan, BTreeMap<String, String>), PlanError> {
     let mut op = match tier {
         Tier::Install => OpPlan::Install {
-            release: if input.stages.contains(&Tier::Upgrade) {
-                input.previous_release.clone()
-            } else {
-                None
+            base: match (&input.upgrade_base, input.stages.contains(&Tier::Upgrade)) {
+                (Ok(b), true) => Some(b.clone()),
+                _ => None,
             },
         },
         Tier::Upgrade => OpPlan::Upgrade,
@@ -529,11 +537,17 @@ fn add_spec_tests(
 }
 
 fn not_applicable(tier: Tier, input: &PlanInput) -> Option<NotApplicable> {
-    crate::preflight::tier_unavailable(
-        tier,
-        input.meta,
-        input.previous_release.is_some(),
-        input.backup_capable,
-    )
-    .map(|(reason, declared)| NotApplicable { reason, declared })
+    // The upgrade base (not only a release) decides whether upgrade can run: `true` here, then its reason.
+    if let Some((reason, declared)) =
+        crate::preflight::tier_unavailable(tier, input.meta, true, input.backup_capable)
+    {
+        return Some(NotApplicable { reason, declared });
+    }
+    match (tier, &input.upgrade_base) {
+        (Tier::Upgrade, Err(why)) => Some(NotApplicable {
+            reason: why.clone(),
+            declared: false,
+        }),
+        _ => None,
+    }
 }

@@ -6,7 +6,9 @@ use std::path::Path;
 use crate::spec::{parse_meta, parse_spec, RecipeMeta, SpecFile, Tier};
 
 use super::config::{parse_stages, Selection};
-use super::plan::{build, NotApplicable, OpPlan, OverlaySpec, Plan, PlanInput, INSTALL_STEPS};
+use super::plan::{
+    build, InstallBase, NotApplicable, OpPlan, OverlaySpec, Plan, PlanInput, INSTALL_STEPS,
+};
 
 fn spec(path: &str, yaml: &str) -> SpecFile {
     parse_spec(Path::new(path), yaml).unwrap()
@@ -37,7 +39,7 @@ struct Case {
     meta: RecipeMeta,
     generic: Vec<SpecFile>,
     overlays: Vec<OverlaySpec>,
-    prev: Option<String>,
+    prev: Result<InstallBase, String>,
     sel: Selection,
     skip: Option<String>,
     install_steps: Option<std::path::PathBuf>,
@@ -51,7 +53,10 @@ impl Case {
             meta: RecipeMeta::default(),
             generic: generic(),
             overlays: Vec::new(),
-            prev: Some("1.1.0+1.36.1".into()),
+            prev: Ok(InstallBase {
+                rev: "1.1.0+1.36.1".into(),
+                chaos: false,
+            }),
             sel: selection(&[], None, false),
             skip: None,
             install_steps: None,
@@ -67,7 +72,7 @@ impl Case {
             overlays: &self.overlays,
             pytest: &[],
             skip_generic: self.skip.clone(),
-            previous_release: self.prev.clone(),
+            upgrade_base: self.prev.clone(),
             selection: &self.sel,
             install_steps: self.install_steps.clone(),
             backup_capable: self.backup_capable,
@@ -97,7 +102,7 @@ fn every_op_runs_once_in_tier_order() {
     );
     assert!(matches!(
         &p.tier(Tier::Install).unwrap().op,
-        OpPlan::Install { release: Some(r) } if r == "1.1.0+1.36.1"
+        OpPlan::Install { base: Some(b) } if b.rev == "1.1.0+1.36.1" && !b.chaos
     ));
 }
 
@@ -117,20 +122,35 @@ fn filters_select_assertions_but_never_drop_an_op() {
 }
 
 #[test]
-fn without_a_previous_release_upgrade_is_not_applicable_and_install_deploys_the_head() {
+fn without_an_upgrade_base_upgrade_is_unsupported_and_install_deploys_the_head() {
     let mut c = Case::new();
-    c.prev = None;
+    c.prev = Err("no green run; no release tag is an ancestor of head_ref".into());
     let p = c.plan().unwrap();
     let up = p.tier(Tier::Upgrade).unwrap();
     let NotApplicable { reason, declared } = up.not_applicable.clone().unwrap();
-    assert!(
-        reason.contains("no previous release") && !declared,
-        "{reason}"
+    assert_eq!(
+        reason,
+        "no green run; no release tag is an ancestor of head_ref"
     );
+    assert!(!declared);
     assert!(matches!(
         p.tier(Tier::Install).unwrap().op,
-        OpPlan::Install { release: None }
+        OpPlan::Install { base: None }
     ));
+}
+
+#[test]
+fn the_upgrade_base_is_what_install_deploys() {
+    let mut c = Case::new();
+    let base = InstallBase {
+        rev: "0123abcd".into(),
+        chaos: true,
+    };
+    c.prev = Ok(base.clone());
+    let p = c.plan().unwrap();
+    assert!(
+        matches!(&p.tier(Tier::Install).unwrap().op, OpPlan::Install { base: Some(b) } if *b == base)
+    );
 }
 
 #[test]
@@ -140,7 +160,7 @@ fn install_deploys_the_head_with_chaos_when_upgrade_is_not_selected() {
     let p = c.plan().unwrap();
     assert!(matches!(
         p.tier(Tier::Install).unwrap().op,
-        OpPlan::Install { release: None }
+        OpPlan::Install { base: None }
     ));
     assert!(p.tier(Tier::Upgrade).is_none());
 }
@@ -256,7 +276,7 @@ fn without_a_backup_label_backup_and_restore_are_unsupported_with_the_reason() {
 fn every_tier_that_will_not_run_has_a_reason_even_when_stages_leave_it_out() {
     let mut c = Case::new();
     c.stages = vec![Tier::Upgrade];
-    c.prev = None;
+    c.prev = Err(crate::preflight::NO_RELEASE.into());
     let p = c.plan().unwrap();
     assert_eq!(p.tests().count(), 0);
     let wont = p.will_not_run();

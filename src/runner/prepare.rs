@@ -52,6 +52,8 @@ pub struct Prepared {
     pub checkout: Checkout,
     pub head_ref_source: String,
     pub previous_release: Option<Release>,
+    /// What install deploys before the upgrade, and why (`None` when upgrade is not selected).
+    pub upgrade_base: Option<crate::report::UpgradeBase>,
     pub discovery: Discovery,
     pub plan: Plan,
     pub domain: String,
@@ -185,6 +187,14 @@ pub fn prepare(
     )
     .map_err(preflight_err)?;
     let skip_generic = super::grants::generic_skip(cfg, paths, &id.recipe, run_id, purpose)?;
+    let base = super::base::for_run(
+        cfg,
+        paths,
+        &id.recipe,
+        &checkout,
+        &previous_release,
+        &discovery,
+    )?;
     let overlays = overlay_specs(&discovery);
     let pytest = super::pytest::collect(&discovery, &data, &checkout.path)?;
     // Positional paths name files of the data dir or of the recipe (its checkout or where it came from).
@@ -205,7 +215,10 @@ pub fn prepare(
         overlays: &overlays,
         pytest: &pytest,
         skip_generic,
-        previous_release: previous_release.as_ref().map(|r| r.tag.clone()),
+        upgrade_base: match &base {
+            Some(b) => super::base::install_base(b),
+            None => Err("upgrade is not selected".into()),
+        },
         selection: &selection,
         install_steps: discovery
             .repo_local
@@ -214,7 +227,8 @@ pub fn prepare(
             .filter(|_| discovery.gate.allowed),
         backup_capable: facts.backup_capable(),
     })?;
-    let notes = last_failed(&mut plan, &selection, paths, &id.recipe)?;
+    let notes =
+        super::last_failed::from_ledger(&mut plan, selection.last_failed, paths, &id.recipe)?;
     for message in &notes {
         purpose.emit(EventKind::Warning {
             message: message.clone(),
@@ -240,6 +254,7 @@ pub fn prepare(
         checkout,
         head_ref_source,
         previous_release,
+        upgrade_base: base,
         discovery,
         plan,
         domain: id.domain,
@@ -249,27 +264,6 @@ pub fn prepare(
         lint,
         facts,
     })
-}
-
-/// `--lf` / `--ff`: the plan against the recipe's last run in the ledger (read-only; a listing may
-/// read it too).
-fn last_failed(
-    plan: &mut Plan,
-    sel: &super::config::Selection,
-    paths: &CoordPaths,
-    recipe: &str,
-) -> Result<Vec<String>, RunError> {
-    if sel.last_failed == super::config::LastFailed::Off {
-        return Ok(Vec::new());
-    }
-    let previous = crate::coord::last_run(paths, recipe)
-        .map_err(RunError::Ledger)?
-        .map(|r| r.failed);
-    Ok(
-        super::last_failed::apply(plan, sel.last_failed, previous.as_ref())
-            .into_iter()
-            .collect(),
-    )
 }
 
 /// Where head_ref came from: `REF`, `checkout HEAD` or `unknown`.

@@ -386,6 +386,7 @@ fn header(p: &Prepared) -> RunHeader {
         domain: p.domain.clone(),
         stack: p.stack.clone(),
         customization: p.customization.clone(),
+        upgrade_base: p.upgrade_base.clone(),
     }
 }
 

@@ -266,7 +266,10 @@ fn prepared(dir: &Path, stages: &[Tier], selection: &Selection) -> Prepared {
         overlays: &[],
         pytest: &[],
         skip_generic: None,
-        previous_release: Some("1.0.0".into()),
+        upgrade_base: Ok(super::plan::InstallBase {
+            rev: "1.0.0".into(),
+            chaos: false,
+        }),
         selection,
         install_steps: None,
         backup_capable: true,
@@ -281,6 +284,7 @@ fn prepared(dir: &Path, stages: &[Tier], selection: &Selection) -> Prepared {
         stack_lock: None,
         head_ref_source: "checkout HEAD".into(),
         previous_release: None,
+        upgrade_base: None,
         discovery: Discovery {
             meta,
             meta_path: None,
@@ -327,6 +331,7 @@ fn config(dir: &Path, stages: Vec<Tier>, selection: Selection) -> RunConfig {
         summary_md: None,
         artifacts: None,
         pause_after: None,
+        upgrade_from: None,
         create_proxy_network: false,
         proxy_network: "proxy".into(),
         engine_wait: std::time::Duration::from_secs(60),

@@ -314,6 +314,7 @@ fn upgrade_proof(live: &Live) -> Option<UpgradeProof> {
     Some(UpgradeProof {
         head_ref: live.head_ref.clone(),
         chaos_version: now.chaos_version,
+        chaos_version_before: before.as_ref().and_then(|b| b.chaos_version.clone()),
         version_before: before.and_then(|b| b.version),
         version_after: now.version,
         verdict,

@@ -79,7 +79,7 @@ pub const META_FIELDS: &[Field] = &[
     f("health_path", "string", false, "path of the generic HTTP check; default `/`"),
     f("accepted_statuses", "list of integers", false, "statuses the generic HTTP check accepts; default 200–399; 404 is never accepted"),
     f("readiness", "mapping", false, "probe to wait on after a deploy: `{http: {path, port}}` or `{tcp: {port}}`"),
-    f("upgrade_base", "string", false, "release tag to install before an upgrade; default: newest release tag that is an ancestor of the head"),
+    f("upgrade_base", "string", false, "commit or tag to install before an upgrade (`--upgrade-from` overrides it); default: the last green run whose head is an ancestor of the head, else the newest release tag that is"),
     f("env_install", "mapping", false, "extra app env at install"),
     f("env_upgrade", "mapping", false, "extra app env at upgrade"),
     f("domain", "string", false, "the app's domain; default: a unique one per run"),

@@ -19,11 +19,12 @@ mod run;
 #[path = "../support/shipped.rs"]
 mod shipped;
 mod support {
-    pub(crate) use super::{abra, abra_app, abra_log, cli, recipe_repo, run, shipped};
+    pub(crate) use super::{abra, abra_app, abra_log, cli, fixture, recipe_repo, run, shipped};
 }
 
 mod abra_contract;
 mod abra_deployer;
 mod abra_double;
 mod abra_run;
+mod abra_upgrade_base;
 mod lint_abra;

@@ -40,3 +40,4 @@ mod run_gate;
 mod run_pause;
 mod run_same_stack;
 mod run_signals;
+mod upgrade_base;

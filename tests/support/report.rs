@@ -128,6 +128,7 @@ pub fn passing(recipe: &str, run_id: &str, started_at: &str) -> RunResult {
         upgrade_proof: Some(UpgradeProof {
             head_ref: Some(HEAD.into()),
             chaos_version: Some("0123abcd".into()),
+            chaos_version_before: None,
             version_before: Some("1.1.0+1.36.1".into()),
             version_after: Some("1.2.0+1.36.1".into()),
             verdict: "chaos-version matches head_ref".into(),
@@ -140,6 +141,7 @@ pub fn passing(recipe: &str, run_id: &str, started_at: &str) -> RunResult {
         }),
         secrets_printed: false,
         ledger_checkpoint: None,
+        upgrade_base: None,
         interrupted: false,
         exit_code: 0,
         artifacts: Artifacts::default(),
@@ -172,6 +174,7 @@ pub fn stale_upgrade(recipe: &str, run_id: &str, started_at: &str) -> RunResult 
     r.upgrade_proof = Some(UpgradeProof {
         head_ref: Some(HEAD.into()),
         chaos_version: Some("1111aaaa".into()),
+        chaos_version_before: None,
         version_before: Some("1.1.0+1.36.1".into()),
         version_after: Some("1.1.0+1.36.1".into()),
         verdict: "stale: chaos-version does not match head_ref".into(),

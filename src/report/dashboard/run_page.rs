@@ -64,6 +64,13 @@ fn head(b: &mut String, r: &RunResult, ladder: &level::Ladder) {
             ),
         ),
         ("previous release", opt(&r.previous_release)),
+        (
+            "upgrade base",
+            r.upgrade_base
+                .as_ref()
+                .map(|b| format!("{} — {}", esc(&b.describe()), esc(&b.reason)))
+                .unwrap_or_else(|| "—".into()),
+        ),
         ("stages", esc(&r.stages.join(" → "))),
         ("deployer", esc(&r.deployer)),
         (
