@@ -73,12 +73,12 @@ impl ExitClass {
         }
     }
 
-    /// The class of a run that went ahead: interrupted beats an incomplete record, which beats a
-    /// failed verdict.
+    /// The class of a run that went ahead: interrupted beats an incomplete record or a gone engine
+    /// (infrastructure), which beat a failed verdict.
     pub fn of_run(facts: RunFacts) -> ExitClass {
         if facts.interrupted {
             ExitClass::Interrupted
-        } else if facts.record_incomplete {
+        } else if facts.record_incomplete || facts.infrastructure {
             ExitClass::Infrastructure
         } else if facts.failed {
             ExitClass::Failed
@@ -97,6 +97,8 @@ pub struct RunFacts {
     pub interrupted: bool,
     /// A ledger event could not be recorded.
     pub record_incomplete: bool,
+    /// The engine stopped answering and did not come back: not the recipe's fault.
+    pub infrastructure: bool,
 }
 
 #[cfg(test)]
@@ -120,6 +122,7 @@ mod tests {
             failed: true,
             interrupted: true,
             record_incomplete: true,
+            infrastructure: true,
         };
         assert_eq!(ExitClass::of_run(f), ExitClass::Interrupted);
     }
@@ -138,5 +141,11 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(ExitClass::of_run(failed), ExitClass::Failed);
+        let gone = RunFacts {
+            failed: true,
+            infrastructure: true,
+            ..Default::default()
+        };
+        assert_eq!(ExitClass::of_run(gone), ExitClass::Infrastructure);
     }
 }

@@ -1,6 +1,6 @@
 //! `cc-ci janitor [--dry-run] [--coord-dir DIR] [--runs-dir DIR]`: reaps what dead runs left on the
 //! engine (see `crate::docker::Engine::janitor`), prints one line per removal and records each removal
-//! in the ledger.
+//! in the ledger, and a dead run's `run_end` as `abandoned` when it never recorded one.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,7 +40,11 @@ pub fn run(a: JanitorArgs) -> anyhow::Result<ExitCode> {
     let engine = Engine::connect()?;
     let verb = if a.dry_run { "would remove" } else { "removed" };
     let mut unrecorded = 0;
+    let mut dead = std::collections::BTreeMap::new();
     let report = engine.janitor(&runs_dir, a.dry_run, &mut |r| {
+        if let Some(id) = &r.run_id {
+            dead.entry(id.clone()).or_insert_with(|| r.stack.clone());
+        }
         println!(
             "{verb} {} {} (stack {}, {})",
             r.kind, r.name, r.stack, r.reason
@@ -60,6 +64,17 @@ pub fn run(a: JanitorArgs) -> anyhow::Result<ExitCode> {
             }
         }
     })?;
+    if let Some(l) = &ledger {
+        // Dead runs never recorded their end: the ledger closes them as abandoned.
+        let (closed, problems) = crate::coord::abandoned::close_dead_runs(l, &dead, None);
+        for id in closed {
+            println!("recorded run {id} as abandoned (it died without ending)");
+        }
+        for p in problems {
+            eprintln!("cc-ci janitor: {p}");
+            unrecorded += 1;
+        }
+    }
     for s in &report.skipped_live {
         println!("left alone: {s}");
     }

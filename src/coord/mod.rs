@@ -6,6 +6,7 @@
 //! Main types: [`CoordPaths`] (where), [`Ledger`] (append events), [`provision`], [`reconcile`],
 //! [`verify`], [`check_grant`]. See `docs/coord.md` for the formats.
 
+pub mod abandoned;
 mod checkpoint;
 mod db;
 mod error;

@@ -85,6 +85,23 @@ impl StackDeployer {
         DeployError::Engine(self.app.redactor.redact(&e.to_string()))
     }
 
+    /// Runs a deploy; when an engine call of it failed because the engine stopped answering (a
+    /// restart) and the engine came back within its wait, runs it once more: creating or updating
+    /// every service converges the same stack, and a service the first try created counts once.
+    fn riding_out(
+        &mut self,
+        mut op: impl FnMut(&mut StackDeployer) -> Result<(), DeployError>,
+    ) -> Result<(), DeployError> {
+        match op(self) {
+            Err(DeployError::Engine(m)) => match self.engine.ride_out_blocking() {
+                Ok(Some(_)) => op(self),
+                Ok(None) => Err(DeployError::Engine(m)),
+                Err(gone) => Err(self.engine_err(gone)),
+            },
+            other => other,
+        }
+    }
+
     /// Loads the compose files, checks images and ports, creates what is missing, creates or updates
     /// every service, then waits for convergence. On an install, the first service created counts the
     /// fresh deploy at once (guarantee 1 counts what was created, whatever happens next).
@@ -332,14 +349,14 @@ impl Deployer for StackDeployer {
     }
 
     fn install(&mut self, req: &DeployRequest) -> Result<(), DeployError> {
-        self.engine
-            .require_swarm()
-            .map_err(|e| self.engine_err(e))?;
-        self.deploy(req, "install")
+        self.riding_out(|d| {
+            d.engine.require_swarm().map_err(|e| d.engine_err(e))?;
+            d.deploy(req, "install")
+        })
     }
 
     fn upgrade(&mut self, req: &DeployRequest) -> Result<(), DeployError> {
-        self.deploy(req, "upgrade")
+        self.riding_out(|d| d.deploy(req, "upgrade"))
     }
 
     fn backup(&mut self, dest_dir: &std::path::Path) -> Result<BackupArtifact, DeployError> {

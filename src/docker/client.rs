@@ -20,6 +20,8 @@ pub struct Engine {
     rt: tokio::runtime::Runtime,
     host: String,
     api_version: String,
+    /// How long calls ride out an engine that stopped answering, in ms (see `outage.rs`).
+    pub(crate) engine_wait_ms: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Engine {
@@ -66,6 +68,9 @@ impl Engine {
             rt,
             host,
             api_version,
+            engine_wait_ms: std::sync::atomic::AtomicU64::new(
+                super::outage::DEFAULT_ENGINE_WAIT.as_millis() as u64,
+            ),
         })
     }
 

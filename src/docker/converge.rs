@@ -48,16 +48,40 @@ impl Engine {
         poll_interval: Option<Duration>,
     ) -> Result<ConvergeReport, DockerError> {
         let start = Instant::now();
-        let deadline = start + timeout;
-        let mut watch = match poll_interval {
+        let mut deadline = start + timeout;
+        let new_watch = || match poll_interval {
             None => StackWatch::new(self, stack, SAFETY_TICK),
             Some(i) => StackWatch::polling(stack, i),
         };
-        let mut crashes: Option<CrashWatch> = None;
+        let mut watch = new_watch();
+        let mut crash_watch: Option<CrashWatch> = None;
         let mut last_line = String::new();
         loop {
-            let snap = self.snapshot(stack).await?;
-            let crashes = crashes.get_or_insert_with(|| CrashWatch::baseline(&snap));
+            let looked = match self.snapshot(stack).await {
+                Ok(snap) => {
+                    let crashes = crash_watch.get_or_insert_with(|| CrashWatch::baseline(&snap));
+                    self.fail_fast(stack, &snap, crashes).await.map(|_| snap)
+                }
+                Err(e) => Err(e),
+            };
+            let snap = match looked {
+                Ok(snap) => snap,
+                Err(e) => {
+                    // An engine restart: wait for it (bounded), then look again with a fresh watch and
+                    // crash baseline (the restart itself fails the tasks it stopped); the outage does
+                    // not count against the deploy timeout.
+                    let waited = self.ride_out().await?.ok_or(e)?;
+                    deadline += waited;
+                    progress(&format!(
+                        "the engine did not answer for {}; it is back, waiting on",
+                        crate::duration::rounded(waited)
+                    ));
+                    watch = new_watch();
+                    crash_watch = None;
+                    last_line.clear();
+                    continue;
+                }
+            };
             let states = snap.states(stack);
             let line = states
                 .iter()
@@ -68,7 +92,6 @@ impl Engine {
                 progress(&line);
                 last_line = line.clone();
             }
-            self.fail_fast(stack, &snap, crashes).await?;
             if !states.is_empty() && states.iter().all(|s| s.converged()) {
                 return Ok(ConvergeReport {
                     services: states,
@@ -135,6 +158,12 @@ impl Engine {
             if let Some(e) = self.named_failure(&name, &failed).await {
                 return Err(e);
             }
+            for cid in watch.new_ended(snap, svc.id.as_deref().unwrap_or_default()) {
+                let health = self.container_health(&cid).await?;
+                if let Some(h) = health.filter(|h| h.streak_failed()) {
+                    return Err(unhealthy(&name, "swarm stopped its task as unhealthy", &h));
+                }
+            }
             if let Some(e) = self.unhealthy_running(snap, svc, &name).await? {
                 return Err(e);
             }
@@ -175,78 +204,45 @@ impl Engine {
             Some(id) => self.container_health(id).await.ok().flatten(),
             None => None,
         };
-        let detail = match report {
-            Some(h) => format!(
-                "swarm killed its task as unhealthy after {}: {}",
-                h.ran_for
-                    .map(crate::duration::rounded)
-                    .unwrap_or_else(|| "?".into()),
-                h.describe()
-            ),
-            None => format!("swarm killed its task as unhealthy ({})", last.error),
-        };
-        Some(DockerError::Unhealthy {
-            service: service.into(),
-            detail,
+        Some(match report {
+            Some(h) => unhealthy(service, "swarm killed its task as unhealthy", &h),
+            None => DockerError::Unhealthy {
+                service: service.into(),
+                detail: format!("swarm killed its task as unhealthy ({})", last.error),
+            },
         })
     }
 
-    /// A running task of the current spec whose healthcheck has failed past its retries (the engine
-    /// calls it unhealthy; swarm is about to kill it).
+    /// A task meant to run whose container's healthcheck has failed past its retries (the engine
+    /// calls it unhealthy; swarm is about to stop it).
     async fn unhealthy_running(
         &self,
         snap: &StackSnapshot,
         svc: &bollard::models::Service,
         service: &str,
     ) -> Result<Option<DockerError>, DockerError> {
-        for t in snap.current_running_tasks(svc) {
+        // A task with a healthcheck stays `starting` until its container is healthy: look at every
+        // task meant to run.
+        let live = snap.tasks.iter().filter(|t| {
+            t.service_id == svc.id
+                && t.desired_state.map(|s| s.to_string()).as_deref() == Some("running")
+        });
+        for t in live {
             let Some(id) = container_of(t) else { continue };
-            let unhealthy = snap
+            let marked = snap
                 .container_status
                 .get(&id)
                 .is_some_and(|s| s.contains("(unhealthy)"));
-            if !unhealthy {
+            if !marked {
                 continue;
             }
             if let Some(h) = self.container_health(&id).await?.filter(|h| h.failed()) {
                 let short: String = id.chars().take(12).collect();
-                let detail = format!(
-                    "its container {short} turned unhealthy after {}: {}",
-                    h.ran_for
-                        .map(crate::duration::rounded)
-                        .unwrap_or_else(|| "?".into()),
-                    h.describe()
-                );
-                return Ok(Some(DockerError::Unhealthy {
-                    service: service.into(),
-                    detail,
-                }));
+                let what = format!("its container {short} turned unhealthy");
+                return Ok(Some(unhealthy(service, &what, &h)));
             }
         }
         Ok(None)
-    }
-
-    /// What the services without a healthy container say about their healthcheck, for a timeout.
-    async fn health_notes(&self, snap: &StackSnapshot) -> Vec<String> {
-        let mut notes = Vec::new();
-        for svc in &snap.services {
-            let name = super::services::spec_name(svc);
-            for t in snap.current_running_tasks(svc) {
-                let Some(id) = container_of(t) else { continue };
-                let healthy = snap
-                    .container_status
-                    .get(&id)
-                    .is_some_and(|s| s.contains("(healthy)"));
-                if healthy {
-                    continue;
-                }
-                if let Ok(Some(h)) = self.container_health(&id).await {
-                    notes.push(format!("{name}: health {}, {}", h.status, h.describe()));
-                    break;
-                }
-            }
-        }
-        notes
     }
 }
 
@@ -261,17 +257,42 @@ struct FailedTask {
 /// Remembers which failed tasks existed when the wait began, so only new failures count.
 struct CrashWatch {
     seen_before: HashSet<String>,
+    /// Tasks that had ended when the wait began, and those whose container was looked at since.
+    ended_before: HashSet<String>,
 }
 
 impl CrashWatch {
     fn baseline(snap: &StackSnapshot) -> CrashWatch {
-        let seen_before = snap
-            .tasks
-            .iter()
-            .filter(|t| is_failed(t))
-            .map(|t| t.id.clone().unwrap_or_default())
-            .collect();
-        CrashWatch { seen_before }
+        let ids = |f: fn(&bollard::models::Task) -> bool| {
+            snap.tasks
+                .iter()
+                .filter(|t| f(t))
+                .map(|t| t.id.clone().unwrap_or_default())
+                .collect()
+        };
+        CrashWatch {
+            seen_before: ids(is_failed),
+            ended_before: ids(has_ended),
+        }
+    }
+
+    /// Containers of the tasks of `service_id` that ended (failed, complete, shutdown) since the
+    /// wait began and were not handed out before. Swarm stops an unhealthy container with SIGTERM:
+    /// an app that exits 0 on it leaves a `complete` task without an error, and only the container's
+    /// health log says why.
+    fn new_ended(&mut self, snap: &StackSnapshot, service_id: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for t in &snap.tasks {
+            let id = t.id.clone().unwrap_or_default();
+            if t.service_id.as_deref() != Some(service_id)
+                || !has_ended(t)
+                || !self.ended_before.insert(id)
+            {
+                continue;
+            }
+            out.extend(container_of(t));
+        }
+        out
     }
 
     /// The tasks of `service_id` that failed since the wait began, oldest first.
@@ -304,6 +325,31 @@ impl CrashWatch {
             })
             .collect()
     }
+}
+
+/// The error for a container whose healthcheck failed past its retries.
+fn unhealthy(service: &str, what: &str, h: &super::health::HealthReport) -> DockerError {
+    let after = h
+        .ran_for
+        .map(crate::duration::rounded)
+        .unwrap_or_else(|| "?".into());
+    DockerError::Unhealthy {
+        service: service.into(),
+        detail: format!("{what} after {after}: {}", h.describe()),
+    }
+}
+
+/// A task that will not run again: failed, rejected, complete or shut down.
+fn has_ended(t: &bollard::models::Task) -> bool {
+    let s = t
+        .status
+        .as_ref()
+        .and_then(|s| s.state)
+        .map(|s| s.to_string());
+    matches!(
+        s.as_deref(),
+        Some("failed" | "rejected" | "complete" | "shutdown" | "orphaned")
+    )
 }
 
 /// The container of a task, once it has one.

@@ -10,6 +10,12 @@ use std::time::Duration;
 pub enum DockerError {
     #[error("cannot reach the docker engine at {host}: {message} (hint: start it with scripts/setup-engine.sh, or point DOCKER_HOST at a running engine)")]
     NoEngine { host: String, message: String },
+    #[error("the docker engine at {host} stopped answering and did not come back within {waited}: {message} (an infrastructure failure, not the recipe's; hint: see why dockerd stopped, e.g. its log)")]
+    EngineGone {
+        host: String,
+        waited: String,
+        message: String,
+    },
     #[error("swarm mode is not active on this engine (state: {state}) (hint: run `docker swarm init --advertise-addr 127.0.0.1`)")]
     SwarmInactive { state: String },
     #[error("engine call {op} failed: {message}")]

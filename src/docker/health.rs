@@ -41,6 +41,13 @@ impl HealthReport {
         self.status == "unhealthy" || (self.retries > 0 && self.streak >= self.retries)
     }
 
+    /// True when the failing streak reached the retries and the last probe failed: what an ended
+    /// container must show to count as stopped for its health (the engine marks every container it
+    /// stops `unhealthy`, a healthy one replaced by an upgrade included).
+    pub fn streak_failed(&self) -> bool {
+        self.streak >= self.retries.max(1) && self.last_probe.as_ref().is_some_and(|(c, _)| *c != 0)
+    }
+
     /// `healthcheck `CMD …` failed 3 times in a row (retries 3, start period 5s, every 2s); last
     /// probe (exit 1): …`.
     pub fn describe(&self) -> String {
@@ -78,6 +85,42 @@ impl Engine {
             Err(e) if super::error::is_not_found(&e) => Ok(None),
             Err(e) => Err(DockerError::api(format!("inspect container {id}"), e)),
         }
+    }
+
+    /// What the services without a healthy container say about their healthcheck, for a timeout
+    /// (a health stuck in `starting` included).
+    pub(crate) async fn health_notes(&self, snap: &super::services::StackSnapshot) -> Vec<String> {
+        let mut notes = Vec::new();
+        for svc in &snap.services {
+            let name = super::services::spec_name(svc);
+            // A task with a healthcheck stays `starting` until healthy: every task meant to run.
+            let live = snap.tasks.iter().filter(|t| {
+                t.service_id == svc.id
+                    && t.desired_state.map(|s| s.to_string()).as_deref() == Some("running")
+            });
+            for t in live {
+                let Some(id) = t
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.container_status.as_ref())
+                    .and_then(|c| c.container_id.clone())
+                else {
+                    continue;
+                };
+                let healthy = snap
+                    .container_status
+                    .get(&id)
+                    .is_some_and(|s| s.contains("(healthy)"));
+                if healthy {
+                    continue;
+                }
+                if let Ok(Some(h)) = self.container_health(&id).await {
+                    notes.push(format!("{name}: health {}, {}", h.status, h.describe()));
+                    break;
+                }
+            }
+        }
+        notes
     }
 }
 
@@ -182,7 +225,7 @@ mod tests {
     #[test]
     fn an_unhealthy_container_names_its_command_streak_and_last_probe() {
         let h = health_of_container(&inspected()).unwrap();
-        assert!(h.failed());
+        assert!(h.failed() && h.streak_failed());
         assert_eq!(h.ran_for.map(|d| d.as_millis()), Some(12_400));
         assert_eq!(
             h.describe(),
@@ -211,7 +254,18 @@ mod tests {
             Some(bollard::models::HealthStatusEnum::STARTING);
         let h = health_of_container(&c).unwrap();
         assert_eq!((h.retries, h.interval), (3, DEFAULT_INTERVAL));
-        assert!(!h.failed());
+        assert!(!h.failed() && !h.streak_failed());
+        // A healthy container the engine stopped (an upgrade replaced it) reads `unhealthy` with no
+        // failing streak: not stopped for its health.
+        let mut c = inspected();
+        let health = c.state.as_mut().unwrap().health.as_mut().unwrap();
+        health.failing_streak = Some(0);
+        health.log = Some(vec![serde_json::from_value(
+            serde_json::json!({"ExitCode": 0, "Output": ""}),
+        )
+        .unwrap()]);
+        let h = health_of_container(&c).unwrap();
+        assert!(h.failed() && !h.streak_failed());
     }
 
     #[test]

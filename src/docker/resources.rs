@@ -47,8 +47,18 @@ pub(crate) fn owns(owner: Option<&str>, label: Option<&str>) -> bool {
 impl Engine {
     /// What is left of a run: every resource labelled with `run_id` or with the stack namespace, and
     /// secrets/configs named `<stack>_…`, as `"<kind> <name>"`. Empty means clean.
+    /// An engine that stopped answering is waited for (bounded, as a teardown does, see `outage.rs`)
+    /// and asked again.
     pub fn leftovers(&self, run_id: Option<&str>, stack: &str) -> Result<Vec<String>, DockerError> {
-        self.block(self.leftovers_async(run_id, stack))
+        self.block(async {
+            match self.leftovers_async(run_id, stack).await {
+                Ok(v) => Ok(v),
+                Err(e) => {
+                    self.ride_out_teardown().await?.ok_or(e)?;
+                    self.leftovers_async(run_id, stack).await
+                }
+            }
+        })
     }
 
     pub(crate) async fn leftovers_async(

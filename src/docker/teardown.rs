@@ -42,13 +42,30 @@ impl Engine {
         owner: Option<&str>,
         on_remove: &mut dyn FnMut(&Res),
     ) -> Result<(), DockerError> {
-        let deadline = Instant::now() + SETTLE;
+        let mut deadline = Instant::now() + SETTLE;
+        // An engine that is restarting is waited for (bounded) before anything, and after any failed
+        // pass: the stack comes back with the engine, so it is removed then.
+        if let Some(waited) = self.ride_out_teardown().await? {
+            deadline += waited;
+        }
         let mut watch = StackWatch::new(self, stack, TEARDOWN_TICK);
         loop {
-            self.remove_pass(stack, owner, deadline, &mut watch, on_remove)
-                .await?;
-            if self.leftovers_async(owner, stack).await?.is_empty() {
-                return Ok(());
+            let pass = match self
+                .remove_pass(stack, owner, deadline, &mut watch, on_remove)
+                .await
+            {
+                Ok(()) => self.leftovers_async(owner, stack).await,
+                Err(e) => Err(e),
+            };
+            match pass {
+                Ok(left) if left.is_empty() => return Ok(()),
+                Ok(_) => {}
+                Err(e) => {
+                    let waited = self.ride_out_teardown().await?.ok_or(e)?;
+                    deadline += waited;
+                    watch = StackWatch::new(self, stack, TEARDOWN_TICK);
+                    continue;
+                }
             }
             if Instant::now() >= deadline {
                 return Err(self.teardown_error(stack, owner).await);

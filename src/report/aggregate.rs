@@ -61,6 +61,7 @@ pub fn empty() -> RunResult {
         lint: None,
         secrets_printed: false,
         ledger_checkpoint: None,
+        infrastructure: None,
         upgrade_base: None,
         interrupted: false,
         exit_code: 0,
@@ -140,6 +141,7 @@ impl Aggregator {
                 r.artifacts = end.artifacts.clone();
                 r.secrets_printed = end.secrets_printed;
                 r.ledger_checkpoint = end.ledger_checkpoint.clone();
+                r.infrastructure = end.infrastructure.clone();
             }
             EventKind::JanitorRemoved(_)
             | EventKind::SeedFinished(_)

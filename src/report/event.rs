@@ -309,6 +309,10 @@ pub struct RunEnd {
     /// `cc-ci ledger verify --checkpoint` checks it later. `None` when the ledger could not be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ledger_checkpoint: Option<String>,
+    /// Why a run that went ahead is an infrastructure failure (exit 3), e.g. the engine stopped
+    /// answering and did not come back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub infrastructure: Option<String>,
 }
 
 impl RunEnd {
@@ -322,6 +326,7 @@ impl RunEnd {
             artifacts: Artifacts::default(),
             secrets_printed: false,
             ledger_checkpoint: None,
+            infrastructure: None,
         }
     }
 }

@@ -194,6 +194,9 @@ fn run_end(end: &RunEnd, r: &RunResult) -> NewEvent {
             "upgrade_base": r.upgrade_base.as_ref().and_then(|b| b.commit.clone()),
         }),
     };
+    if let Some(why) = &end.infrastructure {
+        data["infrastructure"] = json!(why);
+    }
     if let Some(c) = &end.ledger_checkpoint {
         // The head just before this event: the run_end event vouches for the run's record.
         data["checkpoint"] = json!(c);

@@ -70,10 +70,10 @@ pub fn render(r: &RunResult) -> String {
 
 /// The title line with the level, the cap, the rung table and the flags.
 fn head(md: &mut String, r: &RunResult, ladder: &level::Ladder) {
-    let verdict = if r.passed() {
-        "✅ passed"
-    } else {
-        "❌ failed"
+    let verdict = match (&r.infrastructure, r.passed()) {
+        (Some(_), _) => "⚠️ infrastructure failure",
+        (None, true) => "✅ passed",
+        (None, false) => "❌ failed",
     };
     let pr = r.pr.map(|p| format!(" · PR #{p}")).unwrap_or_default();
     let _ = writeln!(
@@ -82,6 +82,13 @@ fn head(md: &mut String, r: &RunResult, ladder: &level::Ladder) {
         code(&r.recipe),
         ladder.title()
     );
+    if let Some(why) = &r.infrastructure {
+        let _ = writeln!(
+            md,
+            "> **Infrastructure failure (exit 3), not the recipe's fault:** {} — the level below says nothing about the recipe; run it again.\n",
+            cell(why)
+        );
+    }
     if let Some(c) = &ladder.cap_reason {
         let _ = writeln!(md, "> Capped: {}\n", cell(c));
     }

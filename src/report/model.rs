@@ -60,6 +60,9 @@ pub struct RunResult {
     /// it later); `None` when the ledger could not be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ledger_checkpoint: Option<String>,
+    /// Why the run is an infrastructure failure (exit 3, not the recipe's fault), when it is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub infrastructure: Option<String>,
     /// What install deployed before the upgrade and why (none when upgrade was not selected).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upgrade_base: Option<super::UpgradeBase>,

@@ -133,6 +133,7 @@ pub fn run() -> RunResult {
         }),
         secrets_printed: false,
         ledger_checkpoint: Some(format!("128:{}", "3f".repeat(32))),
+        infrastructure: None,
         upgrade_base: None,
         interrupted: false,
         exit_code: 0,

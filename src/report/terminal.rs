@@ -279,7 +279,18 @@ fn ladder_and_result(r: &RunResult, w: &mut dyn Write) -> io::Result<()> {
             "  secrets           A SECRET VALUE REACHED THE OUTPUT (masked in reports)"
         )?;
     }
-    let verdict = if r.passed() { "PASSED" } else { "FAILED" };
+    if let Some(why) = &r.infrastructure {
+        writeln!(
+            w,
+            "  infrastructure    {} (not the recipe's fault)",
+            indent(why)
+        )?;
+    }
+    let verdict = match (&r.infrastructure, r.passed()) {
+        (Some(_), _) => "INFRASTRUCTURE FAILURE",
+        (None, true) => "PASSED",
+        (None, false) => "FAILED",
+    };
     writeln!(
         w,
         "  result            {verdict} (exit {}) in {}",

@@ -29,11 +29,13 @@ pub trait AppEngine: Send + Sync {
         timeout: Duration,
         progress: &mut dyn FnMut(&str),
     ) -> Result<ConvergeReport, DockerError>;
-    /// Removes whatever of the stack is left.
     /// Removes what of `stack` belongs to run `run_id` (never another run's resources).
     fn remove_stack(&self, stack: &str, run_id: &str) -> Result<(), DockerError>;
     /// Resources of the run (by its label) or of the stack still present, by name.
     fn leftovers(&self, run_id: Option<&str>, stack: &str) -> Result<Vec<String>, DockerError>;
+    /// After a failure: `Some(why)` when the engine stopped answering and did not come back within
+    /// the engine wait (an infrastructure failure, not the recipe's); `None` when it answers.
+    fn engine_gone(&self) -> Option<String>;
 }
 
 impl AppEngine for Engine {
@@ -66,6 +68,10 @@ impl AppEngine for Engine {
 
     fn remove_stack(&self, stack: &str, run_id: &str) -> Result<(), DockerError> {
         Engine::remove_run_stack(self, stack, run_id)
+    }
+
+    fn engine_gone(&self) -> Option<String> {
+        self.ride_out_blocking().err().map(|e| e.to_string())
     }
 
     fn leftovers(&self, run_id: Option<&str>, stack: &str) -> Result<Vec<String>, DockerError> {

@@ -201,8 +201,9 @@ fn open(
     let engine = Engine::connect()
         .and_then(|e| e.require_swarm().map(|_| e))
         .map_err(RunError::Engine)?;
+    engine.set_engine_wait(cfg.engine_wait);
     let engine = Arc::new(engine);
-    janitor(&engine, &paths, bus);
+    janitor(&engine, &paths, bus, &ledger, &run_id);
     // Another coord tree's live run (or a stack nobody live made) is only seen on the engine.
     engine
         .check_stack_free(&prepared.stack, &run_id)
@@ -234,6 +235,7 @@ fn open(
             bus: Arc::clone(bus),
             deployer: Mutex::new(deployer),
             abort: Default::default(),
+            infrastructure: Default::default(),
         }),
         failures,
     })
@@ -254,6 +256,9 @@ pub(super) fn conclude(sh: &Shared, signal: Option<&str>, failures: &LedgerFailu
         Ok(mut d) => teardown::teardown(Some(d.as_mut()), sh.live.engine.as_ref(), &sh.live.app),
         Err(_) => teardown::teardown(None, sh.live.engine.as_ref(), &sh.live.app),
     };
+    if !td.clean {
+        sh.check_engine();
+    }
     sh.bus.emit(EventKind::TeardownFinished(TeardownFinish {
         stack: sh.live.app.stack.clone(),
         result: td,
@@ -286,10 +291,16 @@ pub(super) fn conclude(sh: &Shared, signal: Option<&str>, failures: &LedgerFailu
             ),
         });
     }
+    let infrastructure = sh
+        .infrastructure
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
     let class = ExitClass::of_run(RunFacts {
         failed,
         interrupted: signal.is_some() || r.interrupted,
         record_incomplete: !lost.is_empty(),
+        infrastructure: infrastructure.is_some(),
     });
     let artifacts = artifact_paths(&sh.cfg, &sh.prepared);
     RunEnd {
@@ -307,6 +318,7 @@ pub(super) fn conclude(sh: &Shared, signal: Option<&str>, failures: &LedgerFailu
         },
         secrets_printed: sh.bus.leaked(),
         ledger_checkpoint: None,
+        infrastructure,
     }
 }
 
@@ -477,8 +489,14 @@ fn abra_lint(cfg: &RunConfig, p: &Prepared, live: &Live) -> LintResult {
     )
 }
 
-fn janitor(engine: &Engine, paths: &CoordPaths, bus: &EventBus) {
+fn janitor(engine: &Engine, paths: &CoordPaths, bus: &EventBus, ledger: &Ledger, run_id: &str) {
+    // Dead runs whose leftovers are reaped (run id → stack): their run_end is recorded `abandoned`.
+    let mut dead = std::collections::BTreeMap::new();
     let r = engine.janitor(&paths.runs, false, &mut |removal| {
+        if let Some(id) = &removal.run_id {
+            dead.entry(id.clone())
+                .or_insert_with(|| removal.stack.clone());
+        }
         bus.emit(EventKind::JanitorRemoved(JanitorRemoval {
             kind: removal.kind.clone(),
             name: removal.name.clone(),
@@ -491,6 +509,15 @@ fn janitor(engine: &Engine, paths: &CoordPaths, bus: &EventBus) {
         bus.emit(EventKind::Warning {
             message: format!("janitor: {e} (continuing; leftovers of dead runs may remain)"),
         });
+    }
+    let (closed, problems) = crate::coord::abandoned::close_dead_runs(ledger, &dead, Some(run_id));
+    for id in closed {
+        bus.emit(EventKind::Warning {
+            message: format!("janitor: run {id} died without ending; recorded it as abandoned"),
+        });
+    }
+    for message in problems {
+        bus.emit(EventKind::Warning { message });
     }
 }
 

@@ -153,6 +153,10 @@ impl AppEngine for FakeEngine {
             vec!["service hello_test_app".into()]
         })
     }
+
+    fn engine_gone(&self) -> Option<String> {
+        None
+    }
 }
 
 struct FakeDeployer {
@@ -390,6 +394,7 @@ impl Harness {
             bus,
             deployer: Mutex::new(Box::new(deployer)),
             abort: AtomicBool::new(false),
+            infrastructure: Default::default(),
         });
         Harness {
             sh,

@@ -32,6 +32,29 @@ pub struct Shared {
     pub deployer: Mutex<Box<dyn Deployer>>,
     /// Set on a signal: the worker stops before its next tier.
     pub abort: AtomicBool,
+    /// Why the run is an infrastructure failure (the engine stopped answering and did not come back),
+    /// once it is one.
+    pub infrastructure: Mutex<Option<String>>,
+}
+
+impl Shared {
+    /// After a failure: when the engine is gone (bounded wait), records it as the run's
+    /// infrastructure failure and says so at once.
+    pub fn check_engine(&self) {
+        let Some(why) = self.live.engine.engine_gone() else {
+            return;
+        };
+        let mut infra = self
+            .infrastructure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if infra.is_none() {
+            self.bus.emit(EventKind::Warning {
+                message: format!("infrastructure failure: {why}"),
+            });
+            *infra = Some(why);
+        }
+    }
 }
 
 /// What earlier tiers decided for later ones.
@@ -268,6 +291,9 @@ fn perform_op(sh: &Shared, tp: &TierPlan) -> Option<Result<(), OpError>> {
         (r, deployer.fresh_deploys())
     };
     let ms = start.elapsed().as_millis() as u64;
+    if matches!(&result, Err(e) if !matches!(e, OpError::Unsupported { .. })) {
+        sh.check_engine();
+    }
     let outcome = match &result {
         Ok(()) => OpOutcome::Ok,
         Err(OpError::Unsupported { reason, .. }) => OpOutcome::Unsupported {

@@ -107,4 +107,22 @@ fn sigkilled_run_is_reaped_by_the_janitor_and_each_removal_is_recorded() {
         .filter(|l| l.contains("\"kind\":\"janitor\""))
         .count();
     assert!(reaped >= 1, "every removal is a ledger event: {events}");
+    // The dead run is closed: one run_end, `abandoned`, under its own run id.
+    let start = events
+        .lines()
+        .find(|l| l.contains("\"kind\":\"run_start\""))
+        .expect("the dead run's run_start");
+    let ev: serde_json::Value = serde_json::from_str(start).unwrap();
+    let dead = ev["run_id"].as_str().unwrap();
+    let ends: Vec<&str> = events
+        .lines()
+        .filter(|l| l.contains("\"kind\":\"run_end\"") && l.contains(dead))
+        .collect();
+    assert_eq!(ends.len(), 1, "{events}");
+    assert!(ends[0].contains("\"outcome\":\"abandoned\""), "{}", ends[0]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!("recorded run {dead} as abandoned")),
+        "{}",
+        text(&out)
+    );
 }

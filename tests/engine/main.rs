@@ -19,6 +19,7 @@ mod docker_backup;
 mod docker_connect;
 mod docker_exec;
 mod docker_janitor;
+mod fail_fast;
 mod images;
 mod stack_deploy;
 mod teardown_owner;

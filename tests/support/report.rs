@@ -141,6 +141,7 @@ pub fn passing(recipe: &str, run_id: &str, started_at: &str) -> RunResult {
         }),
         secrets_printed: false,
         ledger_checkpoint: None,
+        infrastructure: None,
         upgrade_base: None,
         interrupted: false,
         exit_code: 0,

@@ -107,6 +107,13 @@ pub fn from_ledger(mirror: &Path, cwd: Option<&Path>) -> Result<Loaded, ReportEr
             continue;
         }
         let run_id = ev.get("run_id").and_then(|v| v.as_str()).unwrap_or("?");
+        if ev.get("outcome").and_then(|o| o.as_str()) == Some("abandoned") {
+            loaded.problems.push(format!(
+                "{}:{n}: run {run_id} was abandoned: it died without ending (e.g. SIGKILL) and the janitor reaped its leftovers; it has no results",
+                mirror.display()
+            ));
+            continue;
+        }
         let Some(recorded) = ev
             .get("data")
             .and_then(|d| d.get("results"))
