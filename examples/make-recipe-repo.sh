@@ -2,7 +2,8 @@
 # Builds a recipe git repository from a folder of recipe files, with release history:
 #   commit 1: version 1.0.0+U, image ccci/busybox:1   tag 1.0.0+U
 #   commit 2: version 1.1.0+U, image ccci/busybox:1   tag 1.1.0+U
-#   commit 3: version 1.2.0+U, image ccci/busybox:2   (the PR head, on branch `main` and `pr/1`)
+#   commit 3: version 1.2.0+U, image ccci/busybox:2   (the PR head: branch `main`, branch `pr/1` and
+#             `refs/pull/1/head`, the ref `cc-ci run --pr 1` fetches, as Gitea exposes PRs)
 # where U is the upstream version of the folder's own version label (`…version=1.0.0+U`).
 # Usage: make-recipe-repo.sh SRC_DIR DEST_DIR
 # In compose.yml only the `coop-cloud.${STACK_NAME}.version=` label and the `image: ccci/busybox:N` line of
@@ -42,4 +43,6 @@ if [ -f "$src/pr-head.patch" ]; then
 fi
 set_version "1.2.0+$upstream" 2; git add -A; commit_at "2026-03-01T00:00:00Z" "chore: upgrade to busybox 2 (the PR)"
 git branch -f pr/1 HEAD
+# Gitea exposes a pull request as refs/pull/N/head, which `cc-ci run --pr 1` fetches.
+git update-ref refs/pull/1/head HEAD
 git rev-parse HEAD

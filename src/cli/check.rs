@@ -64,7 +64,10 @@ pub fn run(a: CheckArgs) -> anyhow::Result<ExitCode> {
         Ok(c) => c,
         Err(e) => return usage(format!("coord: {e}")),
     };
-    let data = crate::runner::data_dir(a.data_dir.as_deref());
+    let data = match crate::runner::data_dir(a.data_dir.as_deref()) {
+        Ok(d) => d.path,
+        Err(e) => return usage(e.to_string()),
+    };
     let scratch = tempfile::tempdir()?;
     let req = CheckRequest {
         source: &source,

@@ -44,14 +44,20 @@ pub enum CoordCmd {
         #[command(flatten)]
         dir: CoordDirArg,
     },
-    /// List trust-gate obligations; escalate those not covered by a grant within the grace period.
+    /// List trust-gate obligations; escalate those not covered by a grant within the grace period
+    /// (once per grace period). Exit 1 while any is overdue, 0 otherwise.
     Obligations {
         #[command(flatten)]
         dir: CoordDirArg,
-        /// How long after an obligation a matching grant may be minted (at most 365d).
+        /// How long after an obligation a matching grant may be minted (at most 365d); also how often
+        /// an overdue obligation is escalated again.
         #[arg(long, default_value = "24h",
               value_parser = crate::duration::clap_parser(Duration::ZERO, coord::MAX_GRACE))]
         grace: Duration,
+        /// `text` (one line each) or `json` (an array of objects with each obligation's `id`, for
+        /// `cc-ci grant mint --settles ID`).
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
     },
     /// Record an obligation (what the runner does when CCCI_TRUST_GATE_OFF=1 replaces a grant).
     #[command(hide = true)]
@@ -69,6 +75,13 @@ pub enum CoordCmd {
         #[arg(long)]
         reason: String,
     },
+}
+
+/// How a listing is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    Text,
+    Json,
 }
 
 /// Prints a coord error and returns exit 4 for a usage error, else 2.
@@ -109,7 +122,7 @@ fn run_inner(cmd: CoordCmd) -> Result<ExitCode, CoordError> {
                 exit::FAILED
             }))
         }
-        CoordCmd::Obligations { dir, grace } => {
+        CoordCmd::Obligations { dir, grace, format } => {
             let paths = dir.resolve()?;
             let ledger = Ledger::open(&paths)?;
             let list = coord::obligations(&paths, &ledger, grace)?;
@@ -117,13 +130,22 @@ fn run_inner(cmd: CoordCmd) -> Result<ExitCode, CoordError> {
                 .iter()
                 .filter(|o| o.standing == Standing::Overdue)
                 .count();
-            for o in &list {
-                println!("{o}");
+            let escalated = list.iter().filter(|o| o.escalated_now).count();
+            match format {
+                ListFormat::Json => println!(
+                    "{}",
+                    serde_json::Value::Array(list.iter().map(|o| o.to_json()).collect())
+                ),
+                ListFormat::Text => {
+                    for o in &list {
+                        println!("{o}");
+                    }
+                    println!(
+                        "{} obligation(s), {overdue} overdue ({escalated} escalated now)",
+                        list.len()
+                    );
+                }
             }
-            println!(
-                "{} obligation(s), {overdue} overdue and escalated",
-                list.len()
-            );
             Ok(exit::code(if overdue > 0 {
                 exit::FAILED
             } else {

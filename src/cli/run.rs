@@ -258,6 +258,14 @@ fn trial_style(a: &libtest_mimic::Arguments) -> TrialStyle {
 fn list(config: &RunConfig, junit: &Junit, started: std::time::Instant) -> ExitCode {
     match runner::list(config) {
         Ok(listing) => {
+            // The trust gate's decision is always said; stdout keeps libtest's/pytest's format.
+            if config.selection.verbose {
+                eprintln!("cc-ci run: data dir {}", listing.data_dir);
+            }
+            eprintln!("cc-ci run: trust gate: {}", listing.gate);
+            for h in &listing.held_back {
+                eprintln!("cc-ci run: held back: {h}");
+            }
             for n in &listing.notes {
                 eprintln!("cc-ci run: {n}");
             }

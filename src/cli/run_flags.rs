@@ -6,6 +6,17 @@
 use crate::discover::{Keyword, MarkExpr};
 use crate::runner::{LastFailed, Selection};
 
+/// `--format`: libtest's formats, without libtest's own help text.
+fn parse_format(s: &str) -> Result<libtest_mimic::FormatSetting, String> {
+    use libtest_mimic::FormatSetting;
+    match s {
+        "pretty" => Ok(FormatSetting::Pretty),
+        "terse" => Ok(FormatSetting::Terse),
+        "json" => Ok(FormatSetting::Json),
+        _ => Err("expected pretty, terse or json".to_string()),
+    }
+}
+
 /// libtest's and pytest's flags: which tests, how they are shown.
 #[derive(Debug, Clone, Default, clap::Args)]
 #[command(next_help_heading = "Selecting and showing tests (libtest and pytest)")]
@@ -77,26 +88,27 @@ pub struct TestArgs {
     /// libtest: threads evaluating a tier's assertions (ops always run alone).
     #[arg(long, value_name = "N")]
     pub test_threads: Option<usize>,
-    /// libtest: write the test lines to this file instead of stdout.
-    #[arg(long, value_name = "PATH")]
+    /// libtest: write the test lines to this file instead of stdout (hidden: for `cargo test` habits).
+    #[arg(long, value_name = "PATH", hide = true)]
     pub logfile: Option<String>,
     /// Colour: auto, always, never (pytest's yes and no work too).
     #[arg(long, value_enum, value_name = "WHEN")]
     pub color: Option<ColorArg>,
-    /// libtest: pretty (one line per test), terse (one character) or json.
-    #[arg(long, value_enum, value_name = "FORMAT")]
+    /// How test lines are shown: pretty (one line per test), terse (one character per test) or json
+    /// (one JSON object per event, libtest's).
+    #[arg(long, value_name = "pretty|terse|json", value_parser = parse_format)]
     pub format: Option<libtest_mimic::FormatSetting>,
     /// libtest: the same as -s.
     #[arg(long)]
     pub nocapture: bool,
     /// libtest: accepted for `cargo test` compatibility.
-    #[arg(long)]
+    #[arg(long, hide = true)]
     pub show_output: bool,
     /// libtest: accepted for `cargo test` compatibility (there are no benchmarks).
-    #[arg(long, conflicts_with = "bench")]
+    #[arg(long, conflicts_with = "bench", hide = true)]
     pub test: bool,
     /// libtest: accepted for `cargo test` compatibility (there are no benchmarks).
-    #[arg(long)]
+    #[arg(long, hide = true)]
     pub bench: bool,
     /// libtest: unstable options, accepted and ignored.
     #[arg(short = 'Z', value_name = "FLAG", hide = true)]

@@ -72,6 +72,20 @@ pub fn check_grant(
     Ok(decision)
 }
 
+/// Decides `q` exactly as [`check_grant`] would, without recording anything or consuming a use (a
+/// dry run). Uses are counted from a read-only view of the database; when it cannot be read the
+/// answer is deny, as a real check's would be.
+pub fn decide_grant(paths: &CoordPaths, q: &GrantQuery) -> Result<GrantDecision, CoordError> {
+    let key = match key::load(&paths.grant_key, key::GRANT) {
+        Ok(k) => k,
+        Err(e) => return Ok(deny(format!("grant key unusable: {e}"))),
+    };
+    let files = grants::load_all(paths)?;
+    let conn = super::db::open_ro(&paths.ledger_db).ok();
+    let now = time::OffsetDateTime::now_utc();
+    decide(paths, &key, &files, q, now, conn.as_ref())
+}
+
 fn deny(reason: String) -> GrantDecision {
     GrantDecision {
         allowed: false,
@@ -92,6 +106,12 @@ pub(crate) fn status(
     if !grants::tag_verifies(key, c, &g.tag) {
         return Err(format!(
             "grant {}: signature does not verify (forged or altered)",
+            c.id
+        ));
+    }
+    if let Some(obligation) = &c.settles {
+        return Err(format!(
+            "grant {}: a settlement of obligation {obligation}, usable by no run or check",
             c.id
         ));
     }
@@ -187,7 +207,8 @@ fn decide(
         }
         if let Some(pr) = c.scope.pr {
             if q.pr != Some(pr) {
-                let asked = q.pr.map_or("no PR".to_string(), |p| format!("PR {p}"));
+                let asked =
+                    q.pr.map_or("a run without a PR".to_string(), |p| format!("PR {p}"));
                 reasons.push(format!("grant {}: scoped to PR {pr}, not {asked}", c.id));
                 continue;
             }

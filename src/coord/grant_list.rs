@@ -1,5 +1,5 @@
-//! Listing grants: every grant file with its state (valid, expired, not yet valid, revoked, used up,
-//! forged, unreadable) and its use count from the ledger. It only reads; it records nothing.
+//! Listing grants: every grant file with its state (valid, settlement, expired, not yet valid, revoked,
+//! used up, forged, unreadable) and its use count from the ledger. It only reads; it records nothing.
 
 use super::grant_check::{revoked_in_db, status, uses};
 use super::{db, grants, key, CoordError, CoordPaths};
@@ -15,7 +15,7 @@ pub struct GrantRow {
     pub uses: u32,
     /// Uses consumed, when the database could be read.
     pub used: Option<u64>,
-    /// valid | expired | not yet valid | revoked | used up | forged | unreadable
+    /// valid | settlement | expired | not yet valid | revoked | used up | forged | unreadable
     pub state: String,
     pub reason: String,
 }
@@ -74,6 +74,7 @@ pub fn list_grants(paths: &CoordPaths) -> Result<Vec<GrantRow>, CoordError> {
         let state = match status(&g, &k, now, revoked, Some(used.unwrap_or(0))) {
             Ok(_) => "valid",
             Err(r) if r.contains("signature") => "forged",
+            Err(r) if r.contains("a settlement of obligation") => "settlement",
             Err(r) if r.contains("expired") => "expired",
             Err(r) if r.contains("not valid before") => "not yet valid",
             Err(r) if r.contains("revoked") => "revoked",
@@ -89,7 +90,10 @@ pub fn list_grants(paths: &CoordPaths) -> Result<Vec<GrantRow>, CoordError> {
             uses: c.uses,
             used,
             state: state.into(),
-            reason: c.reason.clone(),
+            reason: match &c.settles {
+                Some(o) => format!("settles obligation {o}: {}", c.reason),
+                None => c.reason.clone(),
+            },
         });
     }
     Ok(rows)

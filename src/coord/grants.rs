@@ -44,6 +44,10 @@ pub struct Claims {
     pub uses: u32,
     pub reason: String,
     pub minter: String,
+    /// Set on a settlement (`grant mint --settles ID`): the id of the off-switch obligation it covers
+    /// after the fact. A settlement is a record, never a live grant: no run or check can use it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settles: Option<String>,
 }
 
 /// A grant file: claims and their tag (lowercase hex).
@@ -170,14 +174,11 @@ fn check_request(req: &MintRequest) -> Result<(), CoordError> {
 pub fn mint(paths: &CoordPaths, ledger: &Ledger, req: &MintRequest) -> Result<Claims, CoordError> {
     check_request(req)?;
     let key = key::load(&paths.grant_key, key::GRANT)?;
-    let mut rnd = [0u8; 6];
-    getrandom::getrandom(&mut rnd)
-        .map_err(|e| CoordError::Grant(format!("cannot draw a grant id: {e}")))?;
     let now = time::OffsetDateTime::now_utc();
     let ttl =
         time::Duration::try_from(req.ttl).map_err(|e| CoordError::Usage(format!("--ttl: {e}")))?;
     let claims = Claims {
-        id: format!("g-{}", hex::encode(rnd)),
+        id: new_id()?,
         gate: req.gate.clone(),
         scope: Scope {
             recipe: req.recipe.clone(),
@@ -193,9 +194,29 @@ pub fn mint(paths: &CoordPaths, ledger: &Ledger, req: &MintRequest) -> Result<Cl
         uses: req.uses,
         reason: req.reason.clone(),
         minter: req.minter.clone(),
+        settles: None,
     };
+    write_and_record(paths, ledger, &key, &claims)?;
+    Ok(claims)
+}
+
+/// A fresh grant id (`g-` and 12 hex digits).
+pub(crate) fn new_id() -> Result<String, CoordError> {
+    let mut rnd = [0u8; 6];
+    getrandom::getrandom(&mut rnd)
+        .map_err(|e| CoordError::Grant(format!("cannot draw a grant id: {e}")))?;
+    Ok(format!("g-{}", hex::encode(rnd)))
+}
+
+/// Signs `claims`, writes the grant file and records its `grant_mint` event.
+pub(crate) fn write_and_record(
+    paths: &CoordPaths,
+    ledger: &Ledger,
+    key: &[u8; key::KEY_LEN],
+    claims: &Claims,
+) -> Result<(), CoordError> {
     let file = GrantFile {
-        tag: sign(&key, &claims),
+        tag: sign(key, claims),
         claims: claims.clone(),
     };
     let path = grant_path(paths, &claims.id);
@@ -216,9 +237,10 @@ pub fn mint(paths: &CoordPaths, ledger: &Ledger, req: &MintRequest) -> Result<Cl
             "uses": claims.uses,
             "reason": claims.reason,
             "minter": claims.minter,
+            "settles": claims.settles,
         })),
     )?;
-    Ok(claims)
+    Ok(())
 }
 
 /// The largest grant file read.
@@ -333,6 +355,7 @@ mod tests {
             uses: 1,
             reason: "r".into(),
             minter: "m".into(),
+            settles: None,
         }
     }
 
@@ -348,5 +371,14 @@ mod tests {
         assert!(!tag_verifies(&[8u8; 32], &c, &tag));
         assert!(!tag_verifies(&k, &c, "zz"));
         assert!(!tag_verifies(&k, &c, &tag[..10]));
+        let mut settled = c.clone();
+        settled.settles = Some("obligation".into());
+        assert!(!tag_verifies(&k, &settled, &tag), "settles is signed");
+    }
+
+    #[test]
+    fn a_grant_that_settles_nothing_is_encoded_as_before_settlements_existed() {
+        let v = serde_json::to_value(claims()).unwrap();
+        assert!(v.get("settles").is_none(), "{v}");
     }
 }

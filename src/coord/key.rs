@@ -1,14 +1,13 @@
 //! The coord tree's keys — the grant key (signs grants) and the ledger key (authenticates spool files
 //! and seals the chain head): 32 random bytes in a regular file with mode 0600 owned by the user that
-//! runs cc-ci, created with `O_EXCL` so two provisioners racing agree on one key (the loser reads the
-//! winner's). A key with any group/other permission bit, another owner, the wrong length, or that is
+//! runs cc-ci, written whole to a temporary file and hard-linked into place, so two provisioners
+//! racing agree on one key (the loser adopts the winner's) and no reader ever sees a partial key. A key with any group/other permission bit, another owner, the wrong length, or that is
 //! not a regular file is refused. It never prints or logs a key.
 
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use super::sys::sync_dir;
 use super::CoordError;
@@ -55,29 +54,9 @@ pub fn foreign_owner(path: &Path, what: &str, uid: u32) -> CoordError {
     }
 }
 
-/// Waits (up to 2 s) while the key is a file created in the last two seconds and still shorter than
-/// [`KEY_LEN`]: another provisioner made it with `O_EXCL` and is writing it.
-fn settle(path: &Path) {
-    let fresh_and_short = || {
-        std::fs::symlink_metadata(path).is_ok_and(|m| {
-            m.is_file()
-                && m.len() < KEY_LEN as u64
-                && m.modified()
-                    .ok()
-                    .and_then(|t| t.elapsed().ok())
-                    .is_some_and(|age| age < Duration::from_secs(2))
-        })
-    };
-    let deadline = Instant::now() + Duration::from_secs(2);
-    while fresh_and_short() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 /// Inspects the key named `what` without reading it. Not a regular file, another owner or the wrong
 /// length is an error.
 pub fn inspect(path: &Path, what: &str) -> Result<KeyStatus, CoordError> {
-    settle(path);
     let meta = match std::fs::symlink_metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(KeyStatus::Missing),
@@ -121,42 +100,47 @@ pub fn inspect(path: &Path, what: &str) -> Result<KeyStatus, CoordError> {
     Ok(KeyStatus::Sound)
 }
 
-/// Creates the key if it is missing. Returns whether this call created it. When another process
-/// creates it first, waits briefly for its 32 bytes to land and then checks it like any existing key.
+/// Creates the key if it is missing. Returns whether this call created it. The key is written whole to
+/// a temporary file first and then hard-linked into place (`link(2)` never replaces), so a reader sees
+/// no key or a whole key, never a partial one; when another process links its key first, this call
+/// adopts that one and the caller checks it like any existing key.
 pub fn create_or_adopt(path: &Path) -> Result<bool, CoordError> {
-    match OpenOptions::new()
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut key = [0u8; KEY_LEN];
+    let mut salt = [0u8; 8];
+    getrandom::getrandom(&mut key)
+        .and_then(|_| getrandom::getrandom(&mut salt))
+        .map_err(|e| {
+            CoordError::io(
+                "generate the key",
+                path,
+                std::io::Error::other(e.to_string()),
+            )
+        })?;
+    let tmp = dir.join(format!(
+        ".tmp-key-{}-{:016x}",
+        std::process::id(),
+        u64::from_ne_bytes(salt)
+    ));
+    let written = OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(path)
-    {
-        Ok(mut f) => {
-            let mut key = [0u8; KEY_LEN];
-            getrandom::getrandom(&mut key).map_err(|e| {
-                CoordError::io(
-                    "generate the grant key",
-                    path,
-                    std::io::Error::other(e.to_string()),
-                )
-            })?;
-            f.write_all(&key)
-                .and_then(|_| f.sync_all())
-                .map_err(|e| CoordError::io("write the grant key", path, e))?;
-            if let Some(dir) = path.parent() {
-                sync_dir(dir)?;
-            }
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(&key).and_then(|_| f.sync_all()));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(CoordError::io("write the new key", &tmp, e));
+    }
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => {
+            sync_dir(dir)?;
             Ok(true)
         }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let deadline = Instant::now() + Duration::from_secs(2);
-            while std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) < KEY_LEN as u64
-                && Instant::now() < deadline
-            {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            Ok(false)
-        }
-        Err(e) => Err(CoordError::io("create the grant key", path, e)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(CoordError::io("link the new key into place", path, e)),
     }
 }
 
@@ -203,6 +187,46 @@ mod tests {
         assert!(!create_or_adopt(&p).unwrap());
         assert_eq!(load(&p, GRANT).unwrap(), k1);
         assert_ne!(k1, [0u8; KEY_LEN]);
+    }
+
+    #[test]
+    fn racing_creators_agree_on_one_key_and_a_reader_never_sees_a_partial_one() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("k");
+        for _ in 0..20 {
+            let _ = std::fs::remove_file(&p);
+            let done = std::sync::atomic::AtomicBool::new(false);
+            let created = std::thread::scope(|s| {
+                let reader = s.spawn(|| {
+                    while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                        // A partial key would be refused as "N bytes, not 32".
+                        inspect(&p, GRANT).expect("a reader sees no key or a whole key");
+                    }
+                });
+                let creators: Vec<_> = (0..4)
+                    .map(|_| s.spawn(|| create_or_adopt(&p).unwrap()))
+                    .collect();
+                let n = creators
+                    .into_iter()
+                    .map(|c| c.join().unwrap())
+                    .filter(|&won| won)
+                    .count();
+                done.store(true, std::sync::atomic::Ordering::Relaxed);
+                reader.join().unwrap();
+                n
+            });
+            assert_eq!(created, 1, "exactly one creator links its key");
+            assert_eq!(inspect(&p, GRANT).unwrap(), KeyStatus::Sound);
+        }
+        let left: Vec<_> = std::fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            left,
+            vec![std::ffi::OsString::from("k")],
+            "no temporary file is left"
+        );
     }
 
     #[test]

@@ -31,7 +31,7 @@ mod verify;
 pub use checkpoint::Checkpoint;
 pub use error::CoordError;
 pub use event::{Event, NewEvent};
-pub use grant_check::{check_grant, GrantDecision, GrantQuery};
+pub use grant_check::{check_grant, decide_grant, GrantDecision, GrantQuery};
 pub use grants::{
     check_gate, check_recipe, mint, revoke, Claims, GrantFile, MintRequest, Scope, GATES, MAX_TTL,
 };
@@ -39,7 +39,7 @@ pub use green::{green_runs, GreenRun};
 pub use history::{last_run, LastRun};
 pub use key::{inspect as inspect_key, KeyStatus};
 pub use ledger::{export, head, Appended, Ledger, LedgerOptions};
-pub use obligations::{obligations, record_obligation, Obligation, Standing, MAX_GRACE};
+pub use obligations::{obligations, record_obligation, settle, Obligation, Standing, MAX_GRACE};
 pub use paths::CoordPaths;
 pub use provision::{provision, ProvisionOptions, ProvisionReport};
 pub use rebuild::{rebuild, RebuildReport};

@@ -135,9 +135,7 @@ pub fn decide(
         let d = GateDecision {
             allowed: false,
             via: GateVia::NotNeeded,
-            reason: format!(
-                "no repo-local files in the checkout of `{recipe}`; the gate was not consulted"
-            ),
+            reason: format!("no repo-local files in the checkout of `{recipe}`: nothing to decide"),
             files,
         };
         return (d, Vec::new());
@@ -190,7 +188,10 @@ pub fn decide(
             }) => GateDecision {
                 allowed: true,
                 via: GateVia::Grant(id.clone()),
-                reason: format!("{why}, but grant {id} allows repo-local files: {r}"),
+                reason: match r.contains(id.as_str()) {
+                    true => format!("{why}, but {r}"),
+                    false => format!("{why}, but grant {id} allows repo-local files: {r}"),
+                },
                 files,
             },
             Ok(Granted {
@@ -200,7 +201,7 @@ pub fn decide(
             }) => GateDecision {
                 allowed: true,
                 via: GateVia::OffSwitch,
-                reason: format!("{why}, but the deprecated off-switch allows repo-local files (an obligation is recorded): {r}"),
+                reason: format!("{why}, but the deprecated off-switch lets repo-local files run: {r}"),
                 files,
             },
             Ok(Granted {

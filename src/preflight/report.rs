@@ -46,6 +46,18 @@ pub struct GateLine {
     pub files: usize,
 }
 
+impl GateLine {
+    /// `none` when there is nothing to decide (no repo-local files: never shown as a deny), else what
+    /// a run would decide: `would allow` (a grant is only peeked at, never spent) or `deny`.
+    pub fn word(&self) -> &'static str {
+        match (self.files, self.allowed) {
+            (0, _) => "none",
+            (_, true) => "would allow",
+            (_, false) => "deny",
+        }
+    }
+}
+
 /// Everything `cc-ci check` found.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CheckReport {
@@ -135,7 +147,7 @@ pub fn render_text(r: &CheckReport, out: &mut dyn Write) -> std::io::Result<()> 
         out,
         "trust gate (repo-local, {} file(s)): {} — {}",
         r.gate.files,
-        if r.gate.allowed { "allow" } else { "deny" },
+        r.gate.word(),
         r.gate.reason
     )?;
     for w in &r.warnings {

@@ -94,11 +94,23 @@ impl Aggregator {
                     .format(&time::format_description::well_known::Rfc3339)
                     .unwrap_or_default();
             }
-            EventKind::GateDecided(g) => r.gate.push(super::GateRecord {
-                subject: g.gate.as_str().to_string(),
-                allowed: g.allowed,
-                reason: g.reason.clone(),
-            }),
+            EventKind::GateDecided(g) => {
+                let record = super::GateRecord {
+                    subject: g.gate.as_str().to_string(),
+                    allowed: g.allowed,
+                    reason: g.reason.clone(),
+                    decision: g.word().to_string(),
+                };
+                // The spend at first use settles a "would allow": the record says what happened.
+                match r
+                    .gate
+                    .iter_mut()
+                    .find(|x| x.subject == record.subject && x.decision == "would allow")
+                {
+                    Some(x) => *x = record,
+                    None => r.gate.push(record),
+                }
+            }
             EventKind::Linted(l) => r.lint = Some(l.clone()),
             EventKind::Planned(h) => planned(r, h),
             EventKind::TierStarted(t) => {

@@ -60,7 +60,9 @@ impl ArtifactWriter {
             ));
         }
         if let Some(path) = &self.paths.markdown {
-            if let Err(e) = std::fs::write(path, markdown::render(&r)) {
+            let written =
+                std::fs::write(path, markdown::render(&r)).and_then(|_| super::publish(path));
+            if let Err(e) = written {
                 let path = path.display().to_string();
                 self.problem(format!("cannot write the Markdown summary {path}: {e}"));
                 r.artifacts.markdown = None;
@@ -103,7 +105,8 @@ impl ArtifactWriter {
             text.push_str(&self.redactor.redact(&line));
             text.push('\n');
         }
-        std::fs::write(path, text)
+        std::fs::write(path, text)?;
+        super::publish(path)
     }
 
     fn problem(&mut self, message: String) {

@@ -7,10 +7,11 @@
 use std::io::Write;
 
 use crate::exit::ExitClass;
-use crate::spec::Tier;
 
 use super::aggregate::Aggregator;
-use super::event::{EventKind, OpFinish, OpOutcome, RunEvent, SkipReason, Subscriber, TierStart};
+use super::event::{
+    EventKind, OpFinish, OpOutcome, Pause, RunEvent, SkipReason, Subscriber, TierStart,
+};
 use super::libtest::{TrialBlock, TrialStyle};
 use super::terminal;
 
@@ -96,6 +97,14 @@ impl TerminalReporter {
                 self.planned = true;
                 terminal::header(self.run.result(), out)?;
             }
+            // A decision after the header: a grant use spent (or refused) at the first repo-local file.
+            EventKind::GateDecided(g) if self.planned => writeln!(
+                out,
+                "trust gate: {}  {} — {}",
+                g.word(),
+                g.gate.as_str(),
+                g.reason
+            )?,
             // The built-in lint runs at plan time: its verdict shows before the engine is touched.
             EventKind::Linted(l) if !self.tiers_begun => terminal::lint_lines(l, out)?,
             EventKind::TierStarted(t) => {
@@ -130,7 +139,7 @@ impl TerminalReporter {
                     writeln!(out, "\n── {} unsupported: {reason} ──", s.tier)?
                 }
             },
-            EventKind::Paused { tier, waiting } => pause_line(*tier, *waiting, out)?,
+            EventKind::Paused(p) => pause_lines(p, out)?,
             EventKind::Interrupted { signal } => writeln!(
                 self.err,
                 "\ncc-ci: {signal} received: stopping the run and tearing down"
@@ -196,19 +205,29 @@ fn op_line(o: &OpFinish, out: &mut dyn Write) -> std::io::Result<()> {
     }
 }
 
-/// The `--pause-after` prompt, or why there is none.
-fn pause_line(tier: Tier, waiting: bool, out: &mut dyn Write) -> std::io::Result<()> {
-    if waiting {
-        writeln!(
-            out,
-            "paused after {tier}: the app is live. Press Enter to continue (teardown follows as always)…"
-        )
-    } else {
-        writeln!(
+/// The `--pause-after` prompt with how to look inside the app, or why there is no prompt.
+fn pause_lines(p: &Pause, out: &mut dyn Write) -> std::io::Result<()> {
+    let tier = p.tier;
+    if !p.waiting {
+        return writeln!(
             out,
             "--pause-after {tier}: standard input is not a terminal; not pausing"
-        )
+        );
     }
+    writeln!(
+        out,
+        "paused after {tier}: the app is live (run {}).",
+        p.run_id
+    )?;
+    writeln!(
+        out,
+        "  run a command in it (one per call; repeat with other commands):"
+    )?;
+    writeln!(out, "    {}", p.exec_hint())?;
+    if !p.services.is_empty() {
+        writeln!(out, "  services: {}", p.services.join(", "))?;
+    }
+    writeln!(out, "Press Enter to continue (teardown follows as always)…")
 }
 
 impl Subscriber for TerminalReporter {
@@ -236,7 +255,8 @@ pub fn list(
         }
     }
     if !pytest_style {
-        return writeln!(w, "\n{} tests, 0 benchmarks", ids.len());
+        let tests = if ids.len() == 1 { "test" } else { "tests" };
+        return writeln!(w, "\n{} {tests}, 0 benchmarks", ids.len());
     }
     writeln!(
         w,
@@ -279,7 +299,7 @@ mod tests {
         list(&["a::b::c"], 2, false, 0.1, &mut out).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "a::b::c: test\n\n1 tests, 0 benchmarks\n"
+            "a::b::c: test\n\n1 test, 0 benchmarks\n"
         );
     }
 }

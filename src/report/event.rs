@@ -75,7 +75,7 @@ pub enum EventKind {
     /// A tier that will not run (an earlier op failed, `-x`) or does not apply, with its tests.
     TierSkipped(TierSkip),
     /// `--pause-after`: the app is live; `waiting` is false when there is no terminal to wait on.
-    Paused { tier: Tier, waiting: bool },
+    Paused(Pause),
     /// SIGINT/SIGTERM: the run stops and tears down at once.
     Interrupted { signal: String },
     /// The session panicked; teardown follows.
@@ -98,6 +98,37 @@ pub struct RunStart {
     pub pr: Option<u64>,
     pub stages: Vec<Tier>,
     pub deployer: String,
+}
+
+/// `--pause-after`: where the app can be looked at while the run waits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pause {
+    pub tier: Tier,
+    /// False when there is no terminal to wait on (the run goes on at once).
+    pub waiting: bool,
+    pub run_id: String,
+    /// The app's services (short names), the main one first.
+    #[serde(default)]
+    pub services: Vec<String>,
+    /// The coord tree the run uses, when it was not the default one (`cc-ci exec` needs it then).
+    #[serde(default)]
+    pub coord_dir: Option<String>,
+}
+
+impl Pause {
+    /// A ready-to-paste `cc-ci exec` into the main service.
+    pub fn exec_hint(&self) -> String {
+        let coord = self
+            .coord_dir
+            .as_ref()
+            .map(|d| format!(" --coord-dir '{d}'"))
+            .unwrap_or_default();
+        let service = self.services.first().map_or("app", String::as_str);
+        format!(
+            "cc-ci exec{coord} --run {} --service {service} -- sh -c 'cat /etc/hostname; ls /'",
+            self.run_id
+        )
+    }
 }
 
 /// Which gate a decision is about.
@@ -131,6 +162,26 @@ pub struct GateDecision {
     pub pr: Option<u64>,
     /// The repo-local files the decision covers.
     pub files: Vec<String>,
+    /// An allow that is not spent yet ("would allow"): the grant use (or the off-switch's obligation) is
+    /// taken when the run first executes a repo-local file, and a second decision says so. A run that
+    /// ends before that spends nothing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub provisional: bool,
+    /// Nothing was asked: there are no repo-local files (shown as `none`, never as a deny).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_needed: bool,
+}
+
+impl GateDecision {
+    /// `allow`, `would allow`, `deny` or `none` (nothing to decide).
+    pub fn word(&self) -> &'static str {
+        match (self.not_needed, self.allowed, self.provisional) {
+            (true, _, _) => "none",
+            (false, true, true) => "would allow",
+            (false, true, false) => "allow",
+            (false, false, _) => "deny",
+        }
+    }
 }
 
 /// Everything the run header shows.

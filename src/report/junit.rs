@@ -35,6 +35,7 @@ pub(super) fn write_xml(xml: &str, path: &Path) -> Result<(), ReportError> {
         .tempfile_in(dir)
         .map_err(|e| ReportError::io("create a temporary file in", dir, e))?;
     tmp.write_all(xml.as_bytes())
+        .and_then(|_| super::publish(tmp.path()))
         .and_then(|_| tmp.as_file().sync_all())
         .map_err(|e| ReportError::io("write", tmp.path(), e))?;
     tmp.persist(path)

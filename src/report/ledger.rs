@@ -123,7 +123,13 @@ fn gate(g: &GateDecision) -> NewEvent {
         data["files"] = json!(g.files);
         data["pr"] = json!(g.pr);
     }
-    let outcome = if g.allowed { "allow" } else { "deny" };
+    // A "would allow" spends nothing; the spend at first use is a second decision.
+    let outcome = match g.word() {
+        "would allow" => "would_allow",
+        "none" => "none",
+        "allow" => "allow",
+        _ => "deny",
+    };
     let subject = format!("{}:{}", g.gate.as_str(), g.recipe);
     NewEvent::new("gate_decision", subject, outcome).data(data)
 }

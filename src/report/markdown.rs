@@ -173,10 +173,15 @@ fn tier(md: &mut String, t: &TierResult) {
     let open = if failed { " open" } else { "" };
     let _ = writeln!(
         md,
-        "<details{open}><summary><b>{}</b> — {status} (generic={}, overlay={} files)</summary>\n",
+        "<details{open}><summary><b>{}</b> — {status} (generic={}, overlay={} {})</summary>\n",
         t.tier,
         cell(&t.generic),
-        t.overlay_files
+        t.overlay_files,
+        if t.overlay_files == 1 {
+            "file"
+        } else {
+            "files"
+        }
     );
     if let Some(op) = &t.op {
         let state = if op.ok { "ok" } else { "**failed**" };
@@ -275,7 +280,7 @@ fn closing(md: &mut String, r: &RunResult) {
     if !r.gate.is_empty() {
         md.push_str("<details><summary>Trust gate</summary>\n\n");
         for g in &r.gate {
-            let w = if g.allowed { "allow" } else { "deny" };
+            let w = g.word();
             let _ = writeln!(md, "- {w}: {} — {}", cell(&g.subject), cell(&g.reason));
         }
         md.push_str("\n</details>\n\n");

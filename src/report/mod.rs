@@ -83,3 +83,13 @@ impl ReportError {
         }
     }
 }
+
+/// The mode of every report file (junit.xml, results.json, summary.md, badges, events.jsonl): readable
+/// by a web server serving the reports. None holds a secret: each passed the redactor.
+pub const ARTIFACT_MODE: u32 = 0o644;
+
+/// Gives the report file `path` [`ARTIFACT_MODE`], whatever the umask made of it.
+pub(crate) fn publish(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(ARTIFACT_MODE))
+}

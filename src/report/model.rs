@@ -74,6 +74,21 @@ pub struct GateRecord {
     pub subject: String,
     pub allowed: bool,
     pub reason: String,
+    /// `allow`, `would allow` (not spent: the run ended before it executed a repo-local file), `deny`
+    /// or `none` (no repo-local files; nothing was decided). Empty in files written before it existed.
+    #[serde(default)]
+    pub decision: String,
+}
+
+impl GateRecord {
+    /// How the decision reads: [`GateRecord::decision`], or allow/deny for older files.
+    pub fn word(&self) -> &str {
+        match (self.decision.as_str(), self.allowed) {
+            ("", true) => "allow",
+            ("", false) => "deny",
+            (w, _) => w,
+        }
+    }
 }
 
 /// One tier of the run.

@@ -48,6 +48,7 @@ pub fn write(r: &RunResult, dir: &Path) -> Result<PathBuf, ReportError> {
         .tempfile_in(dir)
         .map_err(|e| ReportError::io("create a temporary file in", dir, e))?;
     tmp.write_all(json.as_bytes())
+        .and_then(|_| super::publish(tmp.path()))
         .and_then(|_| tmp.as_file().sync_all())
         .map_err(|e| ReportError::io("write", tmp.path(), e))?;
     tmp.persist(&path)

@@ -102,6 +102,7 @@ pub fn run() -> RunResult {
             subject: "repo-local .cc-ci/extra.yaml".to_string(),
             allowed: false,
             reason: "recipe not on the allowlist".to_string(),
+            decision: "deny".to_string(),
         }],
         tiers: vec![
             passing_tier("install"),

@@ -59,8 +59,7 @@ pub fn header(r: &RunResult, w: &mut dyn Write) -> io::Result<()> {
         writeln!(w, "    (no repo-local code requested)")?;
     }
     for g in &r.gate {
-        let word = if g.allowed { "allow" } else { "deny " };
-        writeln!(w, "    {word}  {} — {}", g.subject, g.reason)?;
+        writeln!(w, "    {:<11}  {} — {}", g.word(), g.subject, g.reason)?;
     }
     Ok(())
 }
@@ -351,7 +350,9 @@ mod tests {
     fn header_prints_every_gate_decision_and_the_manifest() {
         let s = text(|w| header(&sample::run(), w));
         assert!(
-            s.contains("deny   repo-local .cc-ci/extra.yaml — recipe not on the allowlist"),
+            s.contains(
+                "    deny         repo-local .cc-ci/extra.yaml — recipe not on the allowlist"
+            ),
             "{s}"
         );
         assert!(s.contains("    recipe.yaml: deploy timeout 300s"), "{s}");

@@ -63,6 +63,10 @@ pub enum RunError {
         reason: String,
         pr: Option<u64>,
     },
+    /// The repo-local grant that would have allowed no longer does when the run is about to execute a
+    /// repo-local file (used up or revoked meanwhile).
+    #[error("trust gate: {0}; nothing was deployed")]
+    TrustGate(String),
     /// A positional argument that names no test, file or directory.
     #[error("{0}")]
     Target(#[from] TargetError),
@@ -112,6 +116,7 @@ impl RunError {
             | RunError::InvalidSpecs { .. }
             | RunError::DataDir(_)
             | RunError::SkipGenericDenied { .. }
+            | RunError::TrustGate(_)
             | RunError::Target(_)
             | RunError::Plan(_)
             | RunError::UpgradeBase { .. }

@@ -1,20 +1,18 @@
 //! The customization manifest: every way the recipe's overlays, metadata and repo-local files change
 //! the run, printed at run start and kept in the run's results.
 
-use std::path::Path;
-
 use crate::discover::Discovery;
 
 use super::config::RunConfig;
 
 pub fn manifest(
     d: &Discovery,
-    data: &Path,
+    data: &super::prepare::DataDir,
     overlays: &[super::plan::OverlaySpec],
     cfg: &RunConfig,
 ) -> Vec<String> {
     let mut m = Vec::new();
-    m.push(format!("data dir: {}", data.display()));
+    m.push(format!("data dir: {data}"));
     match &d.meta_path {
         Some(p) => m.push(format!("recipe.yaml: {}", p.display())),
         None => m.push("recipe.yaml: none (defaults)".into()),

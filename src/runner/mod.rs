@@ -27,10 +27,15 @@ mod pytest_junit;
 mod select;
 mod session;
 #[cfg(test)]
+mod session_fakes;
+#[cfg(test)]
 mod session_tests;
 mod teardown;
 mod tiers;
 mod trials;
+mod trust;
+#[cfg(test)]
+mod trust_tests;
 
 pub use config::{
     parse_stages, DeployerKind, LastFailed, RunConfig, Selection, StageError, UpgradeFrom,

@@ -57,6 +57,9 @@ pub enum OpError {
     ScriptFailed(std::process::ExitStatus),
     #[error("the op panicked")]
     Panicked,
+    /// The repo-local file that replaced the op, or gave it env, may not run.
+    #[error("trust gate: {0}")]
+    TrustGate(String),
 }
 
 /// Default deploy timeout when neither the recipe label nor recipe.yaml says.

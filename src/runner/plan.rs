@@ -117,6 +117,8 @@ pub struct SeedPlan {
     pub steps: Vec<Step>,
     /// A repo-local `install_steps.sh` (trust-gated) run on the host instead of steps.
     pub script: Option<PathBuf>,
+    /// From the recipe repository (install_steps.sh, or a `.cc-ci/` spec's `before_op`).
+    pub repo_local: bool,
 }
 
 /// A spec file from the recipe's overlay, or from the recipe repository itself (trust-gated).
@@ -181,6 +183,8 @@ pub struct TierPlan {
     pub op: OpPlan,
     /// Extra app env for this tier's deploy (an overlay's `op: {env: …}`), over recipe.yaml's.
     pub op_env: BTreeMap<String, String>,
+    /// The op's replacement or extra env comes from a repo-local file.
+    pub op_repo_local: bool,
     pub seeds: Vec<SeedPlan>,
     pub tests: Vec<PlannedTest>,
     pub generic: GenericTests,
@@ -193,6 +197,18 @@ impl TierPlan {
     /// True when this tier's op is performed.
     pub fn op_runs(&self) -> bool {
         self.not_applicable.is_none() && !matches!(self.op, OpPlan::None)
+    }
+
+    /// Repo-local files run before or during the op: a repo-local seed, or an op a repo-local file
+    /// replaced or gave env to.
+    pub fn repo_local_before_op(&self) -> bool {
+        let op_executes = self.op_runs() && !matches!(self.op, OpPlan::Skipped { .. });
+        self.seeds.iter().any(|s| s.repo_local) || (self.op_repo_local && op_executes)
+    }
+
+    /// Repo-local assertions run after the op (only when the tier is selected).
+    pub fn repo_local_after_op(&self) -> bool {
+        self.selected && self.tests.iter().any(|t| t.source == Source::RepoLocal)
     }
 }
 
@@ -326,7 +342,7 @@ fn tier_plan(tier: Tier, input: &PlanInput) -> Result<TierPlan, PlanError> {
         .iter()
         .filter(|o| o.spec.tier == tier)
         .collect();
-    let (op, op_env) = op_of(tier, input, &overlays)?;
+    let (op, op_env, op_repo_local) = op_of(tier, input, &overlays)?;
     let generic = if let Some(why) = &input.skip_generic {
         GenericTests::Skipped(why.clone())
     } else if input.meta.skip_generic.contains(&tier) {
@@ -340,6 +356,7 @@ fn tier_plan(tier: Tier, input: &PlanInput) -> Result<TierPlan, PlanError> {
         not_applicable: not_applicable(tier, input),
         op,
         op_env,
+        op_repo_local,
         seeds: Vec::new(),
         tests: Vec::new(),
         generic,
@@ -356,12 +373,13 @@ fn tier_plan(tier: Tier, input: &PlanInput) -> Result<TierPlan, PlanError> {
 }
 
 /// The tier's op: the harness's own, or an overlay's replacement (at most one per tier, never for
-/// install), with the extra env an overlay gives the install or upgrade deploy.
+/// install), with the extra env an overlay gives the install or upgrade deploy, and whether that
+/// came from a repo-local file.
 fn op_of(
     tier: Tier,
     input: &PlanInput,
     overlays: &[&OverlaySpec],
-) -> Result<(OpPlan, BTreeMap<String, String>), PlanError> {
+) -> Result<(OpPlan, BTreeMap<String, String>, bool), PlanError> {
     let mut op = match tier {
         Tier::Install => OpPlan::Install {
             base: match (&input.upgrade_base, input.stages.contains(&Tier::Upgrade)) {
@@ -376,8 +394,11 @@ fn op_of(
     };
     let mut replaced_by: Option<String> = None;
     let mut op_env = BTreeMap::new();
-    for spec in overlays.iter().map(|o| &o.spec) {
+    let mut repo_local = false;
+    for overlay in overlays {
+        let spec = &overlay.spec;
         let Some(o) = &spec.op else { continue };
+        repo_local = overlay.repo_local;
         let file = spec.path.display().to_string();
         if let Some(first) = replaced_by.replace(file.clone()) {
             return Err(PlanError::TwoOverrides {
@@ -406,7 +427,7 @@ fn op_of(
             OpOverride::Env { .. } => return Err(PlanError::EnvOnOp { file, tier }),
         }
     }
-    Ok((op, op_env))
+    Ok((op, op_env, repo_local))
 }
 
 /// Seeding before the op: the recipe's install_steps.sh (install, trust-gated), then each overlay's
@@ -418,14 +439,16 @@ fn seeds(tier: Tier, input: &PlanInput, overlays: &[&OverlaySpec]) -> Vec<SeedPl
             file: INSTALL_STEPS.to_string(),
             steps: Vec::new(),
             script: Some(script.clone()),
+            repo_local: true,
         });
     }
-    for spec in overlays.iter().map(|o| &o.spec) {
-        if !spec.before_op.is_empty() {
+    for o in overlays {
+        if !o.spec.before_op.is_empty() {
             seeds.push(SeedPlan {
-                file: spec.path.display().to_string(),
-                steps: spec.before_op.clone(),
+                file: o.spec.path.display().to_string(),
+                steps: o.spec.before_op.clone(),
                 script: None,
+                repo_local: o.repo_local,
             });
         }
     }

@@ -4,9 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::coord::{check_grant, record_obligation, CoordPaths, GrantQuery, Ledger};
+use std::sync::Arc;
+
+use crate::coord::{decide_grant, CoordPaths, GrantQuery, Ledger};
 use crate::deploy::stack_name;
-use crate::discover::{self, DiscoverRequest, Discovery};
+use crate::discover::{self, DiscoverRequest, Discovery, GateVia};
 use crate::docker::RunLock;
 use crate::recipe::{
     prepare_checkout_limited, Checkout, CheckoutRequest, GitLimits, RecipeSource, Release,
@@ -16,19 +18,22 @@ use crate::report::{EventBus, EventKind};
 
 use super::config::RunConfig;
 use super::error::RunError;
-use super::plan::{self, OverlaySpec, Plan, PlanInput};
+use super::plan::{self, OverlaySpec, Plan, PlanInput, PytestNode as PlanNode};
+use super::trust::{Admission, Pending, Record};
 
 /// What a preparation is for.
 #[derive(Clone, Copy)]
 pub enum Purpose<'a> {
-    /// A run: the run lock is taken, grants are checked (and a use consumed), decisions are emitted.
+    /// A run: the run lock is taken, decisions are emitted; a grant use is spent only when a
+    /// repo-local file first runs (`trust.rs`).
     Run {
-        ledger: &'a Ledger,
-        bus: &'a EventBus,
+        ledger: &'a Arc<Ledger>,
+        bus: &'a Arc<EventBus>,
     },
     /// `--list` / `--collect-only`: it writes nothing to the coord tree, records nothing, consumes no
-    /// grant use (a grant is only peeked at), keeps its files under a temporary `runs_root`, and reads a
-    /// local path source in place, read-only.
+    /// grant use (a grant is only asked what it would decide), runs no repo-local file that is not
+    /// allowlisted, keeps its files under a temporary `runs_root`, and reads a local path source in
+    /// place, read-only.
     List,
 }
 
@@ -63,6 +68,14 @@ pub struct Prepared {
     pub notes: Vec<String>,
     /// The built-in recipe lint of head_ref (stack deployer; the abra deployer lints with abra later).
     pub lint: Option<crate::report::LintResult>,
+    /// The repo-local grant use (or obligation) still to be spent when a repo-local file first runs.
+    pub admission: super::trust::Admission,
+    /// Repo-local pytest files a listing did not collect (running them would execute them), and why.
+    pub held_back: Vec<String>,
+    /// The `skip-generic` grant whose use is spent when the run goes ahead.
+    pub skip_grant: Option<String>,
+    /// Where the generic tests and overlays came from.
+    pub data_dir: DataDir,
     /// The stack as it loads before any deploy: compose files, warnings, backup capability.
     pub facts: crate::preflight::Facts,
 }
@@ -76,30 +89,54 @@ pub fn new_run_id() -> String {
     format!("{stamp}-{}", &rand[..6])
 }
 
-/// Where generic-tests/ and overlays/ are: --data-dir / CCCI_DATA_DIR, else the working directory,
-/// else next to the binary (`../share/cc-ci`), else this source tree.
-pub fn data_dir(explicit: Option<&Path>) -> PathBuf {
+/// The data dir (generic-tests/ and overlays/) and how it was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataDir {
+    pub path: PathBuf,
+    /// `--data-dir / CCCI_DATA_DIR`, `the working directory` or `the installed package`.
+    pub from: &'static str,
+}
+
+impl std::fmt::Display for DataDir {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (from {})", self.path.display(), self.from)
+    }
+}
+
+/// Where generic-tests/ and overlays/ are: --data-dir / CCCI_DATA_DIR, else the working directory
+/// when it holds generic-tests/, else the installed package's `share/cc-ci` beside the binary's
+/// `bin/`. Never the source tree the binary was built from: a maintainer running from their recipe
+/// would silently get another tree's overlays.
+pub fn data_dir(explicit: Option<&Path>) -> Result<DataDir, RunError> {
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
     if let Some(p) = explicit {
-        return p.to_path_buf();
+        return Ok(DataDir {
+            path: absolute(p),
+            from: "--data-dir / CCCI_DATA_DIR",
+        });
     }
     let has = |p: &Path| p.join("generic-tests").is_dir();
     if let Ok(cwd) = std::env::current_dir() {
         if has(&cwd) {
-            return cwd;
+            return Ok(DataDir {
+                path: cwd,
+                from: "the working directory",
+            });
         }
     }
-    if let Ok(exe) = std::env::current_exe() {
-        if let Some(share) = exe
-            .parent()
-            .and_then(|b| b.parent())
-            .map(|p| p.join("share/cc-ci"))
-        {
-            if has(&share) {
-                return share;
-            }
-        }
+    let share = std::env::current_exe().ok().and_then(|exe| {
+        let prefix = exe.parent()?.parent()?.to_path_buf();
+        Some(prefix.join("share/cc-ci"))
+    });
+    match share {
+        Some(share) if has(&share) => Ok(DataDir {
+            path: share,
+            from: "the installed package",
+        }),
+        _ => Err(RunError::DataDir(
+            "no data dir: the working directory holds no generic-tests/ and no installed share/cc-ci is beside the binary (hint: pass --data-dir DIR or set CCCI_DATA_DIR to the folder holding generic-tests/ and overlays/, e.g. a cc-ci checkout)".to_string(),
+        )),
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// The run's name, place and address.
@@ -142,7 +179,8 @@ pub fn prepare(
     run_id: &str,
     purpose: Purpose,
 ) -> Result<Prepared, RunError> {
-    let data = data_dir(cfg.data_dir.as_deref());
+    let data_dir = data_dir(cfg.data_dir.as_deref())?;
+    let data = data_dir.path.clone();
     check_data_dir(&data, cfg.skip_generic).map_err(RunError::DataDir)?;
     let mut id = identity(cfg, runs_root, run_id)?;
     let (lock, stack_lock) = match purpose {
@@ -164,7 +202,7 @@ pub fn prepare(
     id.recipe = recipe_identity.name.clone();
     let head_ref_source = head_ref_source(cfg, &checkout);
     let previous_release = checkout.previous_release()?;
-    let discovery = discover_gated(cfg, paths, &id.recipe, run_id, &data, &checkout, purpose);
+    let discovery = discover_gated(cfg, paths, &id.recipe, &data, &checkout, purpose);
     if !discovery.errors.is_empty() {
         let files: std::collections::BTreeSet<&Path> =
             discovery.errors.iter().map(|e| e.file.as_path()).collect();
@@ -186,7 +224,7 @@ pub fn prepare(
         &discovery.meta.env_install,
     )
     .map_err(preflight_err)?;
-    let skip_generic = super::grants::generic_skip(cfg, paths, &id.recipe, run_id, purpose)?;
+    let skip = super::grants::generic_skip(cfg, paths, &id.recipe, purpose)?;
     let base = super::base::for_run(
         cfg,
         paths,
@@ -196,7 +234,6 @@ pub fn prepare(
         &discovery,
     )?;
     let overlays = overlay_specs(&discovery);
-    let pytest = super::pytest::collect(&discovery, &data, &checkout.path)?;
     // Positional paths name files of the data dir or of the recipe (its checkout or where it came from).
     let recipe_roots: Vec<&Path> = [Some(checkout.path.as_path()), id.source.path()]
         .into_iter()
@@ -208,13 +245,14 @@ pub fn prepare(
         cwd: cfg.selection.cwd.as_deref(),
     };
     let selection = super::select::resolved(&cfg.selection, &roots)?;
-    let mut plan = plan::build(&PlanInput {
+    let admission = admission(paths, &id.recipe, cfg.pr, run_id, &discovery, purpose);
+    let input = |pytest| PlanInput {
         stages: &cfg.stages,
         meta: &discovery.meta,
         generic: &discovery.generic,
         overlays: &overlays,
-        pytest: &pytest,
-        skip_generic,
+        pytest,
+        skip_generic: skip.as_ref().map(|s| s.why.clone()),
         upgrade_base: match &base {
             Some(b) => super::base::install_base(b),
             None => Err("upgrade is not selected".into()),
@@ -226,7 +264,11 @@ pub fn prepare(
             .clone()
             .filter(|_| discovery.gate.allowed),
         backup_capable: facts.backup_capable(),
-    })?;
+    };
+    // The plan must hold before a repo-local pytest file is collected (collecting executes it).
+    plan::build(&input(&[]))?;
+    let (pytest, held_back) = collect_pytest(&discovery, &data, &id.run_dir, &admission, purpose)?;
+    let mut plan = plan::build(&input(&pytest))?;
     let notes =
         super::last_failed::from_ledger(&mut plan, selection.last_failed, paths, &id.recipe)?;
     for message in &notes {
@@ -238,7 +280,9 @@ pub fn prepare(
         format!("recipe: {}", recipe_identity.describe()),
         format!("compose files: {}", facts.files.join(", ")),
     ];
-    customization.extend(super::manifest::manifest(&discovery, &data, &overlays, cfg));
+    customization.extend(super::manifest::manifest(
+        &discovery, &data_dir, &overlays, cfg,
+    ));
     // The checkout is at head_ref now; the install op may move it to the previous release.
     let lint = match (purpose, &cfg.deployer) {
         (Purpose::Run { .. }, super::config::DeployerKind::Stack) => Some(
@@ -262,8 +306,78 @@ pub fn prepare(
         customization,
         notes,
         lint,
+        admission,
+        held_back,
+        skip_grant: skip.and_then(|s| s.grant),
+        data_dir,
         facts,
     })
+}
+
+/// The pytest nodes, and the repo-local files held back. A run collects repo-local files after
+/// spending the grant use (collecting imports them); a listing collects them only when the allowlist
+/// allowed them, since it never spends a use.
+fn collect_pytest(
+    discovery: &Discovery,
+    data: &Path,
+    run_dir: &Path,
+    admission: &Admission,
+    purpose: Purpose,
+) -> Result<(Vec<PlanNode>, Vec<String>), RunError> {
+    let local = &discovery.repo_local.pytest;
+    let mut held_back = Vec::new();
+    let run_them = match (purpose, admission.pending()) {
+        _ if local.is_empty() || !discovery.gate.allowed => false,
+        (Purpose::Run { .. }, _) => match admission.admit("collecting its pytest files") {
+            Ok(()) => true,
+            Err(why) => return Err(RunError::TrustGate(why)),
+        },
+        (Purpose::List, Pending::Nothing) => true,
+        (Purpose::List, _) => {
+            held_back.extend(local.iter().map(|f| {
+                format!(
+                    "{}: a listing does not collect (execute) repo-local pytest files the allowlist does not allow; a run collects them after spending the grant use",
+                    f.path.display()
+                )
+            }));
+            false
+        }
+    };
+    let nodes = super::pytest::collect(discovery, data, run_dir, run_them)?;
+    Ok((nodes, held_back))
+}
+
+/// What is left to spend of the gate's decision, and where a run records the spend.
+fn admission(
+    paths: &CoordPaths,
+    recipe: &str,
+    pr: Option<u64>,
+    run_id: &str,
+    discovery: &Discovery,
+    purpose: Purpose,
+) -> Admission {
+    let record = match purpose {
+        Purpose::Run { ledger, bus } => Some(Record {
+            paths: paths.clone(),
+            ledger: Arc::clone(ledger),
+            bus: Arc::clone(bus),
+        }),
+        Purpose::List => None,
+    };
+    let files = discovery
+        .gate
+        .files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect();
+    Admission::new(
+        Pending::of(&discovery.gate.via),
+        recipe,
+        pr,
+        run_id,
+        files,
+        record,
+    )
 }
 
 /// Where head_ref came from: `REF`, `checkout HEAD` or `unknown`.
@@ -355,13 +469,12 @@ fn check_data_dir(data: &Path, skip_generic: bool) -> Result<(), String> {
     Ok(())
 }
 
-/// Discovery with the trust gate; a run checks (and consumes) a repo-local grant and emits the
-/// decision, a listing only peeks.
+/// Discovery with the trust gate. Nothing is spent here: a grant (or the off-switch) only *would
+/// allow*, and a run emits the decision as such; the use is taken when a repo-local file first runs.
 fn discover_gated(
     cfg: &RunConfig,
     paths: &CoordPaths,
     recipe: &str,
-    run_id: &str,
     data: &Path,
     checkout: &Checkout,
     purpose: Purpose,
@@ -370,10 +483,7 @@ fn discover_gated(
         .allowlist
         .clone()
         .unwrap_or_else(|| data.join("overlays/repo-local-approved.txt"));
-    let mut grant = || match purpose {
-        Purpose::List => Ok(super::grants::peek_grant(paths, recipe, cfg.pr)),
-        Purpose::Run { ledger, .. } => repo_local_grant(cfg, paths, ledger, recipe, run_id),
-    };
+    let mut grant = || would_allow(cfg, paths, recipe);
     let discovery = discover::discover(
         &DiscoverRequest {
             project_root: data,
@@ -384,57 +494,63 @@ fn discover_gated(
         },
         &mut grant,
     );
-    let d = &discovery.gate;
-    purpose.emit(EventKind::GateDecided(GateDecision {
+    purpose.emit(EventKind::GateDecided(gate_event(
+        &discovery.gate,
+        recipe,
+        cfg.pr,
+    )));
+    discovery
+}
+
+/// The event of the gate's decision while preparing.
+pub fn gate_event(d: &discover::GateDecision, recipe: &str, pr: Option<u64>) -> GateDecision {
+    let grant = match &d.via {
+        GateVia::Grant(id) => Some(id.clone()),
+        _ => None,
+    };
+    GateDecision {
         gate: Gate::RepoLocal,
         recipe: recipe.to_string(),
         allowed: d.allowed,
         reason: d.reason.clone(),
-        grant: None,
-        pr: cfg.pr,
+        grant,
+        pr,
         files: d.files.iter().map(|f| f.display().to_string()).collect(),
-    }));
-    discovery
+        provisional: matches!(d.via, GateVia::Grant(_) | GateVia::OffSwitch),
+        not_needed: d.via == GateVia::NotNeeded,
+    }
 }
 
-/// A run's repo-local grant check (or the recorded use of the deprecated off-switch).
-fn repo_local_grant(
-    cfg: &RunConfig,
-    paths: &CoordPaths,
-    ledger: &Ledger,
-    recipe: &str,
-    run_id: &str,
-) -> discover::GrantAnswer {
+/// What a repo-local grant (or the deprecated off-switch) would decide, without spending a use or
+/// recording anything.
+fn would_allow(cfg: &RunConfig, paths: &CoordPaths, recipe: &str) -> discover::GrantAnswer {
     if cfg.trust_gate_off {
-        record_obligation(
-            ledger,
-            "repo-local",
-            recipe,
-            cfg.pr,
-            Some(run_id),
-            "CCCI_TRUST_GATE_OFF=1 used instead of a grant",
-        )
-        .map_err(|e| discover::GrantLookupError(e.to_string()))?;
         return Ok(discover::Granted {
             allowed: true,
-            reason: "emergency off-switch CCCI_TRUST_GATE_OFF=1 (obligation recorded: mint a repo-local grant)".into(),
+            reason: "CCCI_TRUST_GATE_OFF=1 is set (deprecated): an obligation is recorded when a repo-local file first runs; mint a repo-local grant instead".into(),
             grant_id: None,
         });
     }
-    let d = check_grant(
+    let d = decide_grant(
         paths,
-        ledger,
         &GrantQuery {
             gate: "repo-local".into(),
             recipe: recipe.to_string(),
             pr: cfg.pr,
-            run_id: Some(run_id.to_string()),
+            run_id: None,
         },
     )
     .map_err(|e| discover::GrantLookupError(e.to_string()))?;
+    let reason = match d.allowed {
+        true => format!(
+            "{} — not spent yet: the use is taken when a repo-local file first runs",
+            d.reason
+        ),
+        false => d.reason,
+    };
     Ok(discover::Granted {
         allowed: d.allowed,
-        reason: d.reason,
+        reason,
         grant_id: d.grant_id,
     })
 }

@@ -83,8 +83,14 @@ fn plugin_dir(dir: &Path) -> Result<PathBuf, PytestError> {
     Ok(d)
 }
 
-/// Collects the nodes of every pytest file the discovery found (repo-local ones only when allowed).
-pub fn collect(d: &Discovery, data: &Path, run_dir: &Path) -> Result<Vec<PytestNode>, PytestError> {
+/// Collects the nodes of every pytest file the discovery found, and of the repo-local ones when
+/// `repo_local` (the gate allowed them and the run may execute them: collecting imports the file).
+pub fn collect(
+    d: &Discovery,
+    data: &Path,
+    run_dir: &Path,
+    repo_local: bool,
+) -> Result<Vec<PytestNode>, PytestError> {
     let files: Vec<(PathBuf, String, Tier, bool)> = d
         .pytest
         .iter()
@@ -100,7 +106,7 @@ pub fn collect(d: &Discovery, data: &Path, run_dir: &Path) -> Result<Vec<PytestN
             d.repo_local
                 .pytest
                 .iter()
-                .filter(|_| d.gate.allowed)
+                .filter(|_| repo_local && d.gate.allowed)
                 .map(|f| {
                     (
                         f.path.clone(),
@@ -251,11 +257,14 @@ fn tail(s: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-/// Runs the tier's pytest nodes (one pytest per file) and returns each trial id's outcome.
-pub fn run_tier(tp: &TierPlan, live: &Live, cfg: &RunConfig) -> PytestOutcomes {
+/// Runs the tier's pytest nodes (one pytest per file; repo-local ones only when `repo_local`) and
+/// returns each trial id's outcome.
+pub fn run_tier(tp: &TierPlan, live: &Live, cfg: &RunConfig, repo_local: bool) -> PytestOutcomes {
     let mut by_file: BTreeMap<PathBuf, Vec<(&str, &str)>> = BTreeMap::new();
     let mut outcomes = PytestOutcomes::new();
-    for t in &tp.tests {
+    let runs =
+        |t: &&super::plan::PlannedTest| repo_local || t.source != super::plan::Source::RepoLocal;
+    for t in tp.tests.iter().filter(runs) {
         if let TestBody::Pytest { file, node, error } = &t.body {
             match error {
                 Some(e) => {

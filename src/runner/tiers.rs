@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use crate::deploy::Deployer;
 use crate::report::event::{
-    DeployerNote, OpFinish, OpOutcome, Progress, SeedFinish, SkipReason, TierSkip, TierStart,
+    DeployerNote, OpFinish, OpOutcome, Pause, Progress, SeedFinish, SkipReason, TierSkip, TierStart,
 };
 use crate::report::{EventBus, EventKind, Outcome, UpgradeProof};
 use crate::spec::Tier;
@@ -80,7 +80,7 @@ pub fn run_tiers(sh: &Shared) {
         }
         run_tier(sh, tp, &stop, &mut carry);
         if sh.cfg.pause_after == Some(tp.tier) {
-            pause(&sh.bus, tp.tier);
+            pause(sh, tp.tier);
         }
     }
 }
@@ -139,8 +139,14 @@ fn run_tier(sh: &Shared, tp: &TierPlan, stop: &StopRule, carry: &mut Carry) {
         tests: tp.tests.iter().map(|t| t.id.clone()).collect(),
         deselected: tp.deselected,
     }));
-    let seed_failures = seeds(sh, tp);
-    let op_failure = match perform_op(sh, tp) {
+    // A repo-local grant's use is spent here, when a repo-local file is about to run for the first time.
+    let before = match tp.repo_local_before_op() {
+        true => admit(sh, &format!("the {} tier's seeding and op", tp.tier)),
+        false => Ok(()),
+    };
+    let seed_failures = seeds(sh, tp, before.as_ref().err());
+    let refused_op = before.as_ref().err().filter(|_| tp.op_repo_local);
+    let op_failure = match perform_op(sh, tp, refused_op) {
         Some(Err(OpError::Unsupported { reason, .. })) => {
             // Not a failure: the tier (and restore after a backup) cannot run here. Nothing of it is
             // asserted, so nothing of it can pass.
@@ -181,8 +187,13 @@ fn run_tier(sh: &Shared, tp: &TierPlan, stop: &StopRule, carry: &mut Carry) {
             _ => {}
         }
     }
+    let after = match op_failure.is_none() && tp.repo_local_after_op() {
+        true => admit(sh, &format!("the {} tier's repo-local assertions", tp.tier)),
+        false => Ok(()),
+    };
+    let refused = before.err().or(after.err());
     let pytest_outcomes = match op_failure {
-        None => pytest::run_tier(tp, live, &sh.cfg),
+        None => pytest::run_tier(tp, live, &sh.cfg, refused.is_none()),
         Some(_) => pytest::PytestOutcomes::new(),
     };
     let failed_trials = tp.selected && {
@@ -191,6 +202,7 @@ fn run_tier(sh: &Shared, tp: &TierPlan, stop: &StopRule, carry: &mut Carry) {
             seed_failures: &seed_failures,
             pytest: &pytest_outcomes,
             stop,
+            repo_local_refused: refused.as_deref(),
         };
         trials::run_tier(tp, live, &sh.cfg.selection, &inputs, &sh.bus)
     };
@@ -200,23 +212,20 @@ fn run_tier(sh: &Shared, tp: &TierPlan, stop: &StopRule, carry: &mut Carry) {
     });
 }
 
-/// Runs the tier's seeding steps; each one's failure, by index.
-fn seeds(sh: &Shared, tp: &TierPlan) -> Vec<Option<String>> {
+/// Spends the run's repo-local grant use (once; later calls get the same answer).
+fn admit(sh: &Shared, first_use: &str) -> Result<(), String> {
+    sh.prepared.admission.admit(first_use)
+}
+
+/// Runs the tier's seeding steps; each one's failure, by index. A repo-local seed the trust gate
+/// `refused` fails with why, without running.
+fn seeds(sh: &Shared, tp: &TierPlan, refused: Option<&String>) -> Vec<Option<String>> {
     tp.seeds
         .iter()
         .map(|s| {
-            let r = match &s.script {
-                Some(script) => {
-                    let mut show = |text: String| {
-                        sh.bus.emit(EventKind::StepOutput {
-                            source: "install_steps.sh".into(),
-                            text,
-                        })
-                    };
-                    let checkout = &sh.prepared.checkout.path;
-                    ops::install_steps(&sh.live, script, checkout, &mut show)
-                }
-                None => ops::seed(&sh.live, &s.steps),
+            let r = match (&s.script, refused.filter(|_| s.repo_local)) {
+                (_, Some(why)) => Err(OpError::TrustGate(why.clone())),
+                (script, None) => seed(sh, s.steps.as_slice(), script.as_deref()),
             };
             let error = r.err().map(|e| e.to_string());
             sh.bus.emit(EventKind::SeedFinished(SeedFinish {
@@ -229,8 +238,30 @@ fn seeds(sh: &Shared, tp: &TierPlan) -> Vec<Option<String>> {
         .collect()
 }
 
-/// Runs the tier's op once. `None` when the tier has no op.
-fn perform_op(sh: &Shared, tp: &TierPlan) -> Option<Result<(), OpError>> {
+/// One seed: the recipe's install_steps.sh on the host, or exec steps in the app.
+fn seed(
+    sh: &Shared,
+    steps: &[crate::spec::Step],
+    script: Option<&std::path::Path>,
+) -> Result<(), OpError> {
+    match script {
+        Some(script) => {
+            let mut show = |text: String| {
+                sh.bus.emit(EventKind::StepOutput {
+                    source: "install_steps.sh".into(),
+                    text,
+                })
+            };
+            let checkout = &sh.prepared.checkout.path;
+            ops::install_steps(&sh.live, script, checkout, &mut show)
+        }
+        None => ops::seed(&sh.live, steps),
+    }
+}
+
+/// Runs the tier's op once. `None` when the tier has no op. An op a repo-local file replaced (or gave
+/// env to) fails without running when the trust gate `refused` it.
+fn perform_op(sh: &Shared, tp: &TierPlan, refused: Option<&String>) -> Option<Result<(), OpError>> {
     let finish = |outcome, duration_ms, deploy_count| {
         sh.bus.emit(EventKind::OpFinished(OpFinish {
             tier: tp.tier,
@@ -249,6 +280,12 @@ fn perform_op(sh: &Shared, tp: &TierPlan) -> Option<Result<(), OpError>> {
             return Some(Ok(()));
         }
         _ => {}
+    }
+    if let Some(why) = refused {
+        let e = OpError::TrustGate(why.clone());
+        let error = e.to_string();
+        finish(OpOutcome::Failed { error }, 0, None);
+        return Some(Err(e));
     }
     sh.bus.emit(EventKind::OpStarted {
         tier: tp.tier,
@@ -347,10 +384,28 @@ fn upgrade_proof(live: &Live) -> Option<UpgradeProof> {
     })
 }
 
-/// `--pause-after`: waits for Enter on a terminal (CI refuses the flag before the run starts).
-fn pause(bus: &EventBus, tier: Tier) {
+/// `--pause-after`: says how to look inside the live app, then waits for Enter on a terminal (CI
+/// refuses the flag before the run starts).
+fn pause(sh: &Shared, tier: Tier) {
     let waiting = std::io::stdin().is_terminal();
-    bus.emit(EventKind::Paused { tier, waiting });
+    let live = &sh.live;
+    let mut services: Vec<String> = live
+        .services()
+        .map(|s| s.into_iter().map(|s| s.name).collect())
+        .unwrap_or_default();
+    services.sort_by_key(|s| (*s != live.main_service, s.clone()));
+    sh.bus.emit(EventKind::Paused(Pause {
+        tier,
+        waiting,
+        run_id: live.app.run_id.clone(),
+        services,
+        coord_dir: sh.cfg.coord_dir.as_ref().map(|d| {
+            std::path::absolute(d)
+                .unwrap_or_else(|_| d.clone())
+                .display()
+                .to_string()
+        }),
+    }));
     if waiting {
         let mut line = String::new();
         let _ = std::io::stdin().read_line(&mut line);

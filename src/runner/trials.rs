@@ -26,6 +26,8 @@ pub struct TierInputs<'a> {
     pub pytest: &'a PytestOutcomes,
     /// `-x` / `--maxfail`: counts failures across the run.
     pub stop: &'a StopRule,
+    /// Why every repo-local trial fails without running: the trust gate refused at their first use.
+    pub repo_local_refused: Option<&'a str>,
 }
 
 /// `-x` / `--maxfail=N`: the failed assertions of the whole run, counted; after N of them the rest are
@@ -141,10 +143,18 @@ fn evaluate(t: &PlannedTest, live: &Arc<Live>, inputs: &TierInputs) -> (Outcome,
         let reason = format!("not run: {}", inputs.stop.reason());
         return (Outcome::NotRun { reason }, 0);
     }
-    let pre_failure = inputs.op_failure.map(str::to_string).or_else(|| {
-        t.seed
-            .and_then(|i| inputs.seed_failures.get(i).cloned().flatten())
-    });
+    let refused = inputs
+        .repo_local_refused
+        .filter(|_| t.source == Source::RepoLocal)
+        .map(|why| format!("trust gate: {why}"));
+    let pre_failure = inputs
+        .op_failure
+        .map(str::to_string)
+        .or(refused)
+        .or_else(|| {
+            t.seed
+                .and_then(|i| inputs.seed_failures.get(i).cloned().flatten())
+        });
     let verdict: Result<(), Failure> = if let Some(f) = pre_failure {
         check::fail(f)
     } else {

@@ -104,7 +104,11 @@ fn check_names_the_recipe_from_type_and_works_without_an_engine() {
         "{shown}"
     );
     assert!(s.contains("lint: passed"), "{shown}");
-    assert!(s.contains("trust gate (repo-local"), "{shown}");
+    // The fixture has no repo-local files: nothing to decide is `none`, never a deny.
+    assert!(
+        s.contains("trust gate (repo-local, 0 file(s)): none — "),
+        "{shown}"
+    );
     assert!(
         !f.dir.path().join("coord/ledger.db").exists(),
         "check records nothing"

@@ -300,3 +300,104 @@ fn a_refused_run_prints_a_checkpoint_that_verify_accepts() {
     );
     assert_eq!(verify.status.code(), Some(0), "{}", text(&verify));
 }
+
+#[test]
+fn run_help_names_the_command_says_what_it_does_and_hides_libtest_flags_that_mean_nothing_here() {
+    let d = tempfile::tempdir().unwrap();
+    let out = output_within(
+        cc_ci(d.path()).args(["run", "--help"]),
+        Duration::from_secs(30),
+    );
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(help.contains("Usage: cc-ci run "), "{help}");
+    assert!(
+        help.lines().next().is_some_and(|l| !l.trim().is_empty()),
+        "a description first: {help}"
+    );
+    for gone in ["--bench", "--show-output", "--logfile", "-Z", "Usefull"] {
+        assert!(
+            !help.contains(gone),
+            "run --help still shows {gone}: {help}"
+        );
+    }
+    assert!(help.contains("--format <pretty|terse|json>"), "{help}");
+    // Hidden is not removed: a `cargo test` habit still works.
+    let f = Fix::new();
+    let data = f.data.to_string_lossy().into_owned();
+    let listed = f.run(&["--data-dir", &data, "--list", "--show-output", "--bench"]);
+    assert_eq!(listed.status.code(), Some(0), "{}", text(&listed));
+    let bad = f.run(&["--data-dir", &data, "--list", "--format", "xml"]);
+    expect(&bad, 4, "expected pretty, terse or json");
+}
+
+#[test]
+fn without_a_data_dir_a_run_from_a_recipe_checkout_is_refused_never_given_the_source_trees_overlays(
+) {
+    let f = Fix::new();
+    // From the recipe's own checkout (no generic-tests/ there), with no --data-dir / CCCI_DATA_DIR: the
+    // binary lives in this source tree's target/, whose overlays must not be used silently.
+    let mut cmd = cc_ci(f.dir.path());
+    cmd.current_dir(&f.recipe)
+        .args(["run", "--recipe", ".", "--list", "--coord-dir"])
+        .arg(&f.coord);
+    let out = output_within(&mut cmd, Duration::from_secs(120));
+    expect(&out, 4, "no data dir");
+    expect(&out, 4, "--data-dir");
+    // The working directory is the data dir when it holds generic-tests/, and -v says which it is.
+    let mut cmd = cc_ci(f.dir.path());
+    cmd.current_dir(&f.data)
+        .args(["run", "--recipe"])
+        .arg(&f.recipe)
+        .args(["--collect-only", "-v", "--coord-dir"])
+        .arg(&f.coord);
+    let out = output_within(&mut cmd, Duration::from_secs(120));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let said = format!("data dir {} (from the working directory)", f.data.display());
+    assert!(text(&out).contains(&said), "{said}: {}", text(&out));
+}
+
+#[test]
+fn the_readme_usage_block_names_every_option_of_run_help() {
+    let d = tempfile::tempdir().unwrap();
+    let out = output_within(
+        cc_ci(d.path()).args(["run", "--help"]),
+        Duration::from_secs(30),
+    );
+    let help = String::from_utf8_lossy(&out.stdout).into_owned();
+    let readme = std::fs::read_to_string(project_root().join("README.md")).unwrap();
+    let block = readme
+        .split("cc-ci run --recipe NAME|PATH|URL")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("README has the cc-ci run usage block");
+    let long = |line: &str| -> Option<String> {
+        let t = line.trim_start();
+        let t = t.split_once(", ").map_or(t, |(short, rest)| {
+            if short.starts_with('-') && short.len() == 2 {
+                rest
+            } else {
+                t
+            }
+        });
+        t.starts_with("--").then(|| {
+            t.split(|c: char| c.is_whitespace() || c == '=' || c == '.')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+    };
+    let options: Vec<String> = help
+        .lines()
+        .skip_while(|l| !l.starts_with("Options:"))
+        .take_while(|l| !l.starts_with("Selecting"))
+        .filter_map(long)
+        .filter(|o| o != "--help" && o != "--recipe")
+        .collect();
+    assert!(options.len() >= 15, "{options:?}: {help}");
+    let missing: Vec<&String> = options
+        .iter()
+        .filter(|o| !block.contains(o.as_str()))
+        .collect();
+    assert!(missing.is_empty(), "README's usage block lacks {missing:?}");
+}

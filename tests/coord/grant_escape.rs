@@ -64,6 +64,32 @@ fn a_single_use_grant_allows_once_and_cannot_be_replayed() {
 }
 
 #[test]
+fn a_dry_run_check_decides_like_a_real_one_and_spends_and_records_nothing() {
+    let t = Tree::provisioned();
+    let id = mint(&t, &["--ttl", "1h"]);
+    for _ in 0..2 {
+        let would = check(&t, 0, &["--dry-run"]);
+        assert!(
+            would.starts_with("would allow (dry run, no use spent)") && would.contains(&id),
+            "{would}"
+        );
+    }
+    assert!(
+        t.events_of("grant_check").is_empty(),
+        "a dry run records nothing"
+    );
+    assert!(t.ok(&["grant", "list"]).contains("uses=0/1"));
+    let real = check(&t, 0, &[]);
+    assert!(real.starts_with("allow:"), "{real}");
+    let would = check(&t, 1, &["--dry-run"]);
+    assert!(
+        would.starts_with("would deny (dry run)") && would.contains("used up"),
+        "{would}"
+    );
+    assert_eq!(t.events_of("grant_check").len(), 1);
+}
+
+#[test]
 fn a_grant_with_several_uses_survives_concurrent_checks_exactly_that_often() {
     let t = Tree::provisioned();
     mint(&t, &["--ttl", "1h", "--uses", "3"]);
@@ -148,7 +174,10 @@ fn out_of_scope_checks_are_denied() {
     let other_pr = check(&t, 1, &["--pr", "5"]);
     assert!(other_pr.contains("scoped to PR 4"), "{other_pr}");
     let no_pr = check(&t, 1, &[]);
-    assert!(no_pr.contains("scoped to PR 4, not no PR"), "{no_pr}");
+    assert!(
+        no_pr.contains("scoped to PR 4, not a run without a PR"),
+        "{no_pr}"
+    );
     let other_recipe = t.expect(
         1,
         &[
@@ -291,4 +320,125 @@ fn obligations_not_covered_in_time_are_escalated() {
     assert_eq!(esc.len(), 1);
     assert_eq!(esc[0]["data"]["recipe"], "hello");
     assert_eq!(esc[0]["data"]["pr"], 9);
+}
+
+fn oblige(t: &Tree, recipe: &str, pr: &str) {
+    t.ok(&[
+        "coord",
+        "oblige",
+        "--gate",
+        "repo-local",
+        "--recipe",
+        recipe,
+        "--pr",
+        pr,
+        "--reason",
+        "CCCI_TRUST_GATE_OFF=1",
+    ]);
+}
+
+fn obligations_json(t: &Tree, code: i32) -> Vec<serde_json::Value> {
+    let out = t.expect(
+        code,
+        &["coord", "obligations", "--grace", "3s", "--format", "json"],
+    );
+    serde_json::from_slice(&out.stdout).expect("--format json prints a JSON array")
+}
+
+#[test]
+fn an_overdue_obligation_escalates_once_per_grace_period_until_a_settlement_covers_exactly_it() {
+    let t = Tree::provisioned();
+    oblige(&t, "hello", "9");
+    oblige(&t, "other", "1");
+    std::thread::sleep(Duration::from_millis(3200));
+    let list = obligations_json(&t, 1);
+    assert_eq!(list.len(), 2);
+    assert!(list
+        .iter()
+        .all(|o| o["standing"] == "overdue" && o["escalated_now"] == true));
+    let id = list[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        (list[0]["recipe"].as_str(), list[0]["pr"].as_u64()),
+        (Some("hello"), Some(9))
+    );
+    // Asked again within the grace period: still overdue (exit 1), not escalated again.
+    let again = t.expect(1, &["coord", "obligations", "--grace", "3s"]);
+    let text = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        text.contains("escalated earlier") && text.contains(&id),
+        "{text}"
+    );
+    assert_eq!(t.events_of("escalation").len(), 2);
+
+    let g = t.ok(&[
+        "grant",
+        "mint",
+        "--settles",
+        &id,
+        "--reason",
+        "switch thrown for the outage",
+    ]);
+    let g = g.trim();
+    assert!(g.starts_with("g-"), "{g}");
+    let list = t.ok(&["grant", "list"]);
+    assert!(
+        list.contains(g)
+            && list.contains("settlement")
+            && list.contains(&format!("settles obligation {id}")),
+        "{list}"
+    );
+    // A settlement is paperwork: no check and no run can use it.
+    let denied = check(&t, 1, &["--pr", "9"]);
+    assert!(denied.contains("a settlement of obligation"), "{denied}");
+    let denied = check(&t, 1, &["--pr", "9", "--dry-run"]);
+    assert!(denied.contains("usable by no run or check"), "{denied}");
+
+    std::thread::sleep(Duration::from_millis(3200));
+    let list = obligations_json(&t, 1);
+    assert_eq!(list[0]["standing"], "settled");
+    assert_eq!(list[0]["grant_id"], g);
+    assert_eq!(
+        list[1]["standing"], "overdue",
+        "the settlement covers exactly its obligation"
+    );
+    let esc = t.events_of("escalation");
+    assert_eq!(
+        esc.len(),
+        3,
+        "the other one escalates again after a grace period"
+    );
+    assert_eq!(esc[2]["data"]["recipe"], "other");
+
+    let other = list[1]["id"].as_str().unwrap().to_string();
+    t.ok(&[
+        "grant",
+        "mint",
+        "--settles",
+        &other,
+        "--reason",
+        "same outage",
+    ]);
+    let settled = t.ok(&["coord", "obligations", "--grace", "3s"]);
+    assert!(settled.contains("0 overdue"), "{settled}");
+    let twice = t.expect(4, &["grant", "mint", "--settles", &id, "--reason", "again"]);
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("already settled"));
+    let unknown = t.expect(
+        4,
+        &["grant", "mint", "--settles", "nosuch", "--reason", "r"],
+    );
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("coord obligations --format json"));
+    let both = t.expect(
+        4,
+        &[
+            "grant",
+            "mint",
+            "--settles",
+            &id,
+            "--gate",
+            "repo-local",
+            "--reason",
+            "r",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&both.stderr).contains("cannot be used with"));
 }

@@ -31,6 +31,7 @@ mod example_recipe;
 mod overlay_from_e2e;
 mod overlay_new_e2e;
 mod overlays_shipped;
+mod overlays_walkthrough;
 mod pytest_overlays;
 mod pytest_parity_run;
 mod run_artifacts;

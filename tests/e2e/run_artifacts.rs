@@ -77,6 +77,27 @@ fn schema_errors(doc: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
+/// Every report file is 0644: junit.xml, summary.md, and results.json, the badges and events.jsonl in
+/// the artifact directory.
+fn assert_reports_are_0644(files: &[&std::path::Path], artifacts: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mut all: Vec<std::path::PathBuf> = files.iter().map(|p| p.to_path_buf()).collect();
+    for e in std::fs::read_dir(artifacts).unwrap() {
+        let p = e.unwrap().path();
+        let report = ["json", "svg", "jsonl"]
+            .iter()
+            .any(|x| p.extension().is_some_and(|e| e == *x));
+        if p.is_file() && report {
+            all.push(p);
+        }
+    }
+    assert!(all.len() >= 5, "too few reports: {all:?}");
+    for p in &all {
+        let mode = std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o644, "{} is {mode:o}", p.display());
+    }
+}
+
 #[test]
 fn results_junit_markdown_and_ledger_agree_on_every_verdict() {
     let f = RunFixture::new("artifacts");
@@ -87,7 +108,7 @@ fn results_junit_markdown_and_ledger_agree_on_every_verdict() {
     );
     let junit = f.dir.path().join("junit.xml");
     let md = f.dir.path().join("summary.md");
-    let out = f.run(&[
+    let mut cmd = f.command(&[
         "--stages",
         "install,upgrade",
         "--junitxml",
@@ -95,9 +116,19 @@ fn results_junit_markdown_and_ledger_agree_on_every_verdict() {
         "--summary-md",
         md.to_str().unwrap(),
     ]);
+    // The strictest umask a service might run under: the reports are still readable by a web server.
+    // SAFETY: umask is async-signal-safe and touches nothing but the child's own mask.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            libc::umask(0o077);
+            Ok(())
+        });
+    }
+    let out = cmd.output().expect("run cc-ci");
     let shown = text(&out);
     assert_eq!(out.status.code(), Some(1), "one assertion fails: {shown}");
     f.assert_nothing_left();
+    assert_reports_are_0644(&[&junit, &md], &f.artifacts);
 
     // results.json: valid against the schema, and its level is the ladder of its own verdicts.
     let path = f.artifacts.join("results.json");

@@ -94,6 +94,7 @@ pub fn passing(recipe: &str, run_id: &str, started_at: &str) -> RunResult {
             subject: format!("repo-local tests of {recipe} (.cc-ci/smoke.yaml)"),
             allowed: false,
             reason: "recipe not on the approval allowlist".into(),
+            decision: "deny".into(),
         }],
         tiers: vec![
             tier(

@@ -227,10 +227,11 @@ fn closing(b: &mut String, r: &RunResult) {
     if !r.gate.is_empty() {
         b.push_str("<h2>Trust gate</h2>\n<ul>\n");
         for g in &r.gate {
-            let (c, w) = if g.allowed {
-                ("pass", "allow")
-            } else {
-                ("fail", "deny")
+            let w = g.word();
+            let c = match w {
+                "allow" => "pass",
+                "deny" => "fail",
+                _ => "skip",
             };
             b.push_str(&format!(
                 "<li><span class=\"{c}\">{w}</span> {} — {}</li>\n",
