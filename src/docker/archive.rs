@@ -41,7 +41,7 @@ pub struct BackupManifest {
 }
 
 /// One backed-up path with the tar the engine gave for it.
-pub(crate) type Member = (ManifestEntry, Vec<u8>);
+pub type Member = (ManifestEntry, Vec<u8>);
 
 pub(crate) fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
@@ -132,6 +132,12 @@ pub(crate) fn write_artifact(
             .collect(),
     };
     Ok((artifact, manifest))
+}
+
+/// Reads an artifact back with every checksum verified: each member (its entry, the tar the engine
+/// gave). What the runner's verification reads.
+pub fn read_backup(archive: &Path) -> Result<Vec<Member>, String> {
+    read_artifact(archive).map(|(_, members)| members)
 }
 
 /// Reads an artifact back, verifying the archive's and every member's checksum against the manifest.

@@ -31,7 +31,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use apply::{NetworkRequest, ServiceChange};
-pub use archive::{manifest_path, BackupManifest, ManifestEntry};
+pub use archive::{manifest_path, read_backup, BackupManifest, ManifestEntry, Member};
 pub use client::Engine;
 pub use error::DockerError;
 pub use janitor::{JanitorReport, Removal};

@@ -7,6 +7,7 @@
 //! step as an event on the bus (`report::EventBus`): the runner prints nothing and writes no report
 //! itself. Errors that stop a run are [`RunError`]s, each with its exit class.
 
+mod backup_check;
 mod base;
 mod check;
 mod config;

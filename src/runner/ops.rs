@@ -42,6 +42,8 @@ pub enum OpError {
     },
     #[error("backup artifact {} is empty", path.display())]
     ArtifactEmpty { path: PathBuf },
+    #[error("the backup failed verification {attempts} time(s): {problems}")]
+    BackupUnverified { attempts: u32, problems: String },
     #[error("no backup to restore: the backup op did not produce one")]
     NoBackup,
     /// A seeding step failed; `what` names the step (`exec in app`, `record seed`, `wait healthy, 3s`).
@@ -62,6 +64,9 @@ pub enum OpError {
     TrustGate(String),
 }
 
+/// Attempts at a verified backup when recipe.yaml's `backup_attempts` does not say.
+pub const DEFAULT_BACKUP_ATTEMPTS: u32 = 3;
+
 /// Default deploy timeout when neither the recipe label nor recipe.yaml says.
 pub const DEFAULT_DEPLOY_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -74,6 +79,12 @@ pub struct OpEnv<'a> {
     pub env_upgrade: &'a BTreeMap<String, String>,
     pub deploy_timeout: Option<Duration>,
     pub progress: &'a mut dyn FnMut(&str),
+    /// How many times a backup that fails verification is taken (recipe.yaml `backup_attempts`).
+    pub backup_attempts: u32,
+    /// recipe.yaml's `backup_verify`, checked on each backup.
+    pub backup_verify: Option<&'a crate::spec::Check>,
+    /// Records what an op found beyond its outcome (each backup attempt) in the ledger.
+    pub record: &'a mut dyn FnMut(crate::deploy::DeployNote),
 }
 
 /// Runs one op to completion (deploy and convergence).
@@ -122,26 +133,7 @@ pub fn perform(
             }
             Ok(())
         }
-        OpPlan::Backup => {
-            let dir = live.app.run_dir.join("backups");
-            std::fs::create_dir_all(&dir).map_err(|source| OpError::CreateDir {
-                path: dir.clone(),
-                source,
-            })?;
-            let artifact = deployer.backup(&dir).map_err(redact)?;
-            let meta =
-                std::fs::metadata(&artifact.path).map_err(|source| OpError::ArtifactMissing {
-                    path: artifact.path.clone(),
-                    source,
-                })?;
-            if meta.is_file() && meta.len() == 0 {
-                return Err(OpError::ArtifactEmpty {
-                    path: artifact.path.clone(),
-                });
-            }
-            *live.backup.lock().unwrap_or_else(|e| e.into_inner()) = Some(artifact);
-            Ok(())
-        }
+        OpPlan::Backup => backup(deployer, live, env, &redact),
         OpPlan::Restore => {
             let artifact = live
                 .backup
@@ -155,6 +147,68 @@ pub fn perform(
         OpPlan::Script { steps } => seed(live, steps),
         OpPlan::None | OpPlan::Skipped { .. } => Ok(()),
     }
+}
+
+/// Takes a backup and verifies it (backup_check.rs); one that fails verification is re-taken, up to
+/// `backup_attempts` in all, each attempt recorded. A deployer's failure is not re-taken: the engine
+/// re-takes an unreadable archive itself, and abra has its own retries. Only a verified backup (or
+/// abra's restic snapshot, which cannot be read here) is kept for the restore.
+fn backup(
+    deployer: &mut dyn Deployer,
+    live: &Live,
+    env: &mut OpEnv,
+    redact: &dyn Fn(crate::deploy::DeployError) -> OpError,
+) -> Result<(), OpError> {
+    let dir = live.app.run_dir.join("backups");
+    std::fs::create_dir_all(&dir).map_err(|source| OpError::CreateDir {
+        path: dir.clone(),
+        source,
+    })?;
+    let attempts = env.backup_attempts.max(1);
+    let mut problems = Vec::new();
+    for n in 1..=attempts {
+        let artifact = deployer.backup(&dir).map_err(redact)?;
+        let meta =
+            std::fs::metadata(&artifact.path).map_err(|source| OpError::ArtifactMissing {
+                path: artifact.path.clone(),
+                source,
+            })?;
+        if meta.is_file() && meta.len() == 0 {
+            return Err(OpError::ArtifactEmpty {
+                path: artifact.path.clone(),
+            });
+        }
+        let v = super::backup_check::verify(live, &artifact, env.backup_verify);
+        let outcome = match (&v.unverifiable, v.problems.is_empty()) {
+            (_, false) => "rejected",
+            (Some(_), true) => "unverifiable",
+            (None, true) => "verified",
+        };
+        (env.record)(crate::deploy::DeployNote {
+            kind: "backup_attempt",
+            subject: format!("backup::attempt::{n}"),
+            outcome: outcome.into(),
+            data: serde_json::json!({
+                "attempt": n, "of": attempts, "artifact": artifact.path, "sha256": artifact.sha256,
+                "pieces": v.pieces, "problems": v.problems, "unverifiable": v.unverifiable,
+            }),
+            notice: (!v.problems.is_empty()).then(|| {
+                format!(
+                    "backup attempt {n}/{attempts} rejected: {}",
+                    v.problems.join("; ")
+                )
+            }),
+        });
+        if v.problems.is_empty() {
+            *live.backup.lock().unwrap_or_else(|e| e.into_inner()) = Some(artifact);
+            return Ok(());
+        }
+        problems = v.problems;
+    }
+    Err(OpError::BackupUnverified {
+        attempts,
+        problems: live.app.redactor.redact(&problems.join("; ")),
+    })
 }
 
 fn merged(

@@ -183,11 +183,24 @@ impl Deployer for FakeDeployer {
     }
     fn backup(&mut self, dest: &Path) -> Result<BackupArtifact, DeployError> {
         call(&self.app, "backup")?;
+        // What abra leaves: a .tar.gz of `<volume>/<path>`, its checksum taken when it was made.
         let path = dest.join("backup.tar.gz");
-        std::fs::write(&path, "volumes").map_err(|e| DeployError::Other(e.to_string()))?;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        {
+            let mut b = tar::Builder::new(&mut gz);
+            let mut h = tar::Header::new_gnu();
+            h.set_size(7);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append_data(&mut h, "content/index.html", &b"volumes"[..])
+                .map_err(|e| DeployError::Other(e.to_string()))?;
+            b.finish().map_err(|e| DeployError::Other(e.to_string()))?;
+        }
+        let data = gz.finish().map_err(|e| DeployError::Other(e.to_string()))?;
+        std::fs::write(&path, &data).map_err(|e| DeployError::Other(e.to_string()))?;
         Ok(BackupArtifact {
             path,
-            sha256: String::new(),
+            sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&data)),
             entries: Vec::new(),
         })
     }

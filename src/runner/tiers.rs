@@ -17,7 +17,7 @@ use crate::spec::Tier;
 
 use super::config::RunConfig;
 use super::context::Live;
-use super::ops::{self, OpEnv, OpError};
+use super::ops::{self, OpEnv, OpError, DEFAULT_BACKUP_ATTEMPTS};
 use super::plan::{OpPlan, TierPlan};
 use super::prepare::Prepared;
 use super::trials::{self, StopRule, TierInputs};
@@ -300,6 +300,15 @@ fn perform_op(sh: &Shared, tp: &TierPlan, refused: Option<&String>) -> Option<Re
             state: state.to_string(),
         }))
     };
+    let mut record = |n: crate::deploy::DeployNote| {
+        sh.bus.emit(EventKind::DeployerNote(DeployerNote {
+            kind: n.kind.to_string(),
+            subject: n.subject,
+            outcome: n.outcome,
+            data: n.data,
+            notice: n.notice,
+        }))
+    };
     let mut env = OpEnv {
         checkout: &sh.prepared.checkout,
         op_env: &tp.op_env,
@@ -307,6 +316,9 @@ fn perform_op(sh: &Shared, tp: &TierPlan, refused: Option<&String>) -> Option<Re
         env_upgrade: &meta.env_upgrade,
         deploy_timeout: meta.deploy_timeout,
         progress: &mut progress,
+        backup_attempts: meta.backup_attempts.unwrap_or(DEFAULT_BACKUP_ATTEMPTS),
+        backup_verify: meta.backup_verify.as_ref(),
+        record: &mut record,
     };
     let (result, deploy_count) = {
         let mut deployer = sh.deployer.lock().unwrap_or_else(|e| e.into_inner());

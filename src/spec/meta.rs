@@ -37,6 +37,8 @@ pub struct RecipeMeta {
     pub main_service: Option<String>,
     pub http_port: Option<u16>,
     pub backup_verify: Option<Check>,
+    /// Times a backup that fails verification is taken, 1 to [`MAX_BACKUP_ATTEMPTS`].
+    pub backup_attempts: Option<u32>,
 }
 
 impl RecipeMeta {
@@ -85,7 +87,8 @@ pub const META_FIELDS: &[Field] = &[
     f("domain", "string", false, "the app's domain; default: a unique one per run"),
     f("main_service", "string", false, "the service carrying the version labels; default `app`"),
     f("http_port", "integer", false, "port the main service serves HTTP on; default 80"),
-    f("backup_verify", "check", false, "a check (e.g. `{exec: {…}}`) that must pass on a fresh backup; the backup is re-taken up to 3 times"),
+    f("backup_verify", "check", false, "a check (e.g. `{exec: {…}}`) that must pass on a fresh backup; a failing one re-takes the backup (`backup_attempts`)"),
+    f("backup_attempts", "integer", false, "how many times a backup that fails verification (paths its labels name missing or empty, `backup_verify`) is taken, 1 to 5; default 3"),
     f("description", "string", false, "free text; ignored"),
 ];
 
@@ -123,6 +126,9 @@ pub fn parse_meta_all(display_path: &Path, text: &str) -> Result<RecipeMeta, Vec
 }
 
 const CTX: &str = "recipe.yaml";
+
+/// The most attempts at a verified backup recipe.yaml may ask for.
+pub const MAX_BACKUP_ATTEMPTS: u32 = 5;
 
 /// Bounds of `deploy_timeout` and `http_timeout`: a wait of a second at least, of an hour at most.
 pub const MIN_TIMEOUT: Duration = Duration::from_secs(1);
@@ -302,6 +308,21 @@ fn decode(dec: &mut Decoder, root: &Node) -> RecipeMeta {
     m.http_port = fl
         .get("http_port")
         .and_then(|n| dec.port(n, "http_port", CTX));
+    m.backup_attempts = fl.get("backup_attempts").and_then(|n| {
+        let a = dec.int(n, "backup_attempts", CTX)?;
+        match u32::try_from(a) {
+            Ok(a @ 1..=MAX_BACKUP_ATTEMPTS) => Some(a),
+            _ => {
+                dec.invalid(
+                    n,
+                    Some("backup_attempts"),
+                    CTX,
+                    format!("{a} is not between 1 and {MAX_BACKUP_ATTEMPTS}"),
+                );
+                None
+            }
+        }
+    });
     m.backup_verify = fl.get("backup_verify").and_then(|n| {
         let kinds = check_names();
         let inner = dec.fields(n, Some("backup_verify"), "backup_verify", &kinds)?;

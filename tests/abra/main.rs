@@ -22,6 +22,7 @@ mod support {
     pub(crate) use super::{abra, abra_app, abra_log, cli, fixture, recipe_repo, run, shipped};
 }
 
+mod abra_backup_verified;
 mod abra_contract;
 mod abra_deployer;
 mod abra_double;

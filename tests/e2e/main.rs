@@ -26,6 +26,7 @@ mod support {
     pub(crate) use super::{abra, browser, cli, fixture, pytest_mirror, recipe_repo, run, shipped};
 }
 
+mod backup_verified;
 mod dashboard_after_run;
 mod example_recipe;
 mod overlay_from_e2e;
