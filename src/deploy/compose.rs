@@ -18,6 +18,7 @@ mod mounts;
 mod normalize;
 mod parse;
 mod render;
+mod schema;
 mod service;
 mod values;
 mod yaml;
@@ -73,15 +74,26 @@ pub enum ComposeError {
         key: String,
         message: String,
     },
-    #[error("{}: unsupported compose keys: {} (hint: `docker stack deploy` refuses them too; remove them)", checkout.display(), keys.join(", "))]
+    /// Keys nobody handles; `path`/`line` place the first, `places` each (`compose.yml:7`).
+    #[error("{}{}: unsupported compose keys: {} (hint: `docker stack deploy` refuses them too; remove them)", path.display(), at_line(*line), placed(keys, places))]
     Unsupported {
-        checkout: PathBuf,
+        path: PathBuf,
+        line: Option<usize>,
         keys: Vec<String>,
+        places: Vec<String>,
     },
 }
 
 fn at_line(line: Option<usize>) -> String {
     line.map(|l| format!(":{l}")).unwrap_or_default()
+}
+
+fn placed(keys: &[String], places: &[String]) -> String {
+    keys.iter()
+        .zip(places)
+        .map(|(k, p)| format!("{k} ({p})"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Loads the compose files of `checkout` for the app at `domain` (stack `stack`), with `overrides`
@@ -134,12 +146,18 @@ pub fn load_with_env(
     };
     let mut origins = Origins::default();
     let mut merged: Option<serde_yaml::Value> = None;
-    for f in &files {
+    let mut first_version = None;
+    for (i, f) in files.iter().enumerate() {
         let text = read_compose(f)?;
         let (mut v, lines) = parse_file(&text, f, &env.vars)?;
         let own = Checker::new(Origins {
             files: vec![(f.clone(), lines.clone())],
         });
+        if i == 0 {
+            first_version = schema::version(&v);
+        }
+        schema::same_version(first_version, &v, &own)?;
+        schema::pids_needs_3_9(&v, &own)?;
         normalize::normalize(&mut v, &own, &ctx)?;
         origins.files.push((f.clone(), lines));
         match merged.as_mut() {

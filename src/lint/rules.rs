@@ -49,14 +49,18 @@ pub fn lint_messages(checkout: &Path, stack: &str, domain: &str) -> Findings {
         .collect();
     let spec = match compose::load(checkout, stack, domain, &overrides) {
         Ok(s) => s,
-        Err(compose::ComposeError::Unsupported { keys, .. }) => {
+        Err(compose::ComposeError::Unsupported { keys, places, .. }) => {
             let files = compose::app_env(checkout, stack, domain, &overrides)
                 .map(|e| compose::compose_files(checkout, &e.vars))
                 .unwrap_or_default();
             out.push(format!(
                 "{}: keys `docker stack deploy` refuses: {} (hint: remove them; docs/compose.md lists what a stack may hold)",
                 compose_names(&files, checkout),
-                keys.join(", ")
+                keys.iter()
+                    .zip(&places)
+                    .map(|(k, p)| format!("{k} ({p})"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
             return Findings { messages: out };
         }

@@ -226,7 +226,7 @@ fn main_service_not_named_app_fires() {
 }
 
 #[test]
-fn compose_keys_docker_refuses_fail_the_lint_naming_them() {
+fn compose_keys_docker_refuses_fail_the_lint_naming_them_and_their_lines() {
     let d = hello();
     edit(
         d.path(),
@@ -236,7 +236,7 @@ fn compose_keys_docker_refuses_fail_the_lint_naming_them() {
     );
     let m = only_message(d.path(), "compose.yml");
     assert!(
-        m.contains("services.app.no_such_compose_key") && m.contains("refuses"),
+        m.contains("services.app.no_such_compose_key (compose.yml:7)") && m.contains("refuses"),
         "{m}"
     );
 }

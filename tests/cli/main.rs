@@ -22,6 +22,7 @@ mod support {
 
 mod check_cli;
 mod compose_oracle;
+mod compose_verdicts;
 mod dashboard_browser;
 mod lint_builtin;
 mod overlay_cli;

@@ -70,6 +70,23 @@ pub fn stack_config(files: &[PathBuf], env: &BTreeMap<String, String>, cwd: &Pat
     serde_yaml::from_str(&out).unwrap_or_else(|e| panic!("docker printed no YAML ({e}): {out}"))
 }
 
+/// Docker's refusal of `files` (its stderr), or `None` when `docker stack config` accepts them.
+pub fn stack_config_refusal(
+    files: &[PathBuf],
+    env: &BTreeMap<String, String>,
+    cwd: &Path,
+) -> Option<String> {
+    let bin = docker();
+    let mut args = vec!["stack".to_string(), "config".to_string()];
+    for f in files {
+        args.push("-c".into());
+        args.push(f.display().to_string());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, _, err) = run(&bin, &args, env, cwd);
+    (code != Some(0)).then_some(err)
+}
+
 /// The differences between cc-ci's rendering (`ours`) and Docker's (`theirs`), one line per field,
 /// by key path. Top-level `x-` extensions are skipped (nothing deploys them); a key of Docker's output
 /// listed in `ignored` must be absent from ours (cc-ci leaves out what swarm ignores, with a warning).

@@ -74,12 +74,14 @@ pub fn deploy(ck: &mut Checker, at: &str, d: &Mapping) -> Result<DeployDef, Comp
         for key in ["limits", "reservations"] {
             if let Some(l) = r.get(key).and_then(Value::as_mapping) {
                 let lat = format!("{at}.resources.{key}");
-                ck.keys(
-                    l,
-                    &lat,
-                    &["cpus", "memory"],
-                    &["pids", "devices", "generic_resources"],
-                );
+                // Docker's schema: pids only as a limit, generic_resources only as a reservation,
+                // devices nowhere in a stack.
+                let allowed: &[&str] = if key == "limits" {
+                    &["cpus", "memory", "pids"]
+                } else {
+                    &["cpus", "memory", "generic_resources"]
+                };
+                ck.keys(l, &lat, allowed, &[]);
                 let cpus = string(l, "cpus");
                 let res = ResourcesDef {
                     nano_cpus: cpus
@@ -92,6 +94,8 @@ pub fn deploy(ck: &mut Checker, at: &str, d: &Mapping) -> Result<DeployDef, Comp
                             parse_bytes(&s).map_err(|e| ck.invalid(&format!("{lat}.memory"), e))
                         })
                         .transpose()?,
+                    pids: int(ck, &lat, l, "pids")?,
+                    generic: generic_resources(ck, &lat, l.get("generic_resources"))?,
                 };
                 if key == "limits" {
                     out.limits = res
@@ -106,12 +110,65 @@ pub fn deploy(ck: &mut Checker, at: &str, d: &Mapping) -> Result<DeployDef, Comp
         ck.keys(
             p,
             &pat,
-            &["constraints", "max_replicas_per_node"],
-            &["preferences"],
+            &["constraints", "preferences", "max_replicas_per_node"],
+            &[],
         );
         out.constraints = list(p.get("constraints"));
+        out.preferences = preferences(ck, &pat, p.get("preferences"))?;
         out.max_replicas_per_node =
             int(ck, &pat, p, "max_replicas_per_node")?.map(|n| n.max(0) as u64);
+    }
+    Ok(out)
+}
+
+/// `placement.preferences`: a list of `{spread: DESCRIPTOR}`.
+fn preferences(ck: &mut Checker, at: &str, v: Option<&Value>) -> Result<Vec<String>, ComposeError> {
+    let mut out = Vec::new();
+    for (i, p) in v
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let pat = format!("{at}.preferences[{i}]");
+        let Some(m) = p.as_mapping() else {
+            return Err(ck.invalid(
+                &pat,
+                "expected a mapping such as {spread: node.labels.zone}",
+            ));
+        };
+        ck.keys(m, &pat, &["spread"], &[]);
+        out.push(string(m, "spread").unwrap_or_default());
+    }
+    Ok(out)
+}
+
+/// `reservations.generic_resources`: a list of `{discrete_resource_spec: {kind, value}}`.
+fn generic_resources(
+    ck: &mut Checker,
+    at: &str,
+    v: Option<&Value>,
+) -> Result<Vec<GenericResourceDef>, ComposeError> {
+    let mut out = Vec::new();
+    for (i, g) in v
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let gat = format!("{at}.generic_resources[{i}]");
+        let Some(m) = g.as_mapping() else {
+            return Err(ck.invalid(&gat, "expected a mapping"));
+        };
+        ck.keys(m, &gat, &["discrete_resource_spec"], &[]);
+        if let Some(s) = m.get("discrete_resource_spec").and_then(Value::as_mapping) {
+            let sat = format!("{gat}.discrete_resource_spec");
+            ck.keys(s, &sat, &["kind", "value"], &[]);
+            out.push(GenericResourceDef {
+                kind: string(s, "kind").unwrap_or_default(),
+                value: int(ck, &sat, s, "value")?.unwrap_or(0),
+            });
+        }
     }
     Ok(out)
 }

@@ -101,9 +101,9 @@ impl Checker {
         self.origins
     }
 
-    /// (unsupported, ignored) key paths, in the order met.
-    pub fn finish(self) -> (Vec<String>, Vec<String>) {
-        (self.unsupported, self.ignored)
+    /// (unsupported, ignored) key paths, in the order met, and where the keys came from.
+    pub fn finish(self) -> (Vec<String>, Vec<String>, Origins) {
+        (self.unsupported, self.ignored, self.origins)
     }
 }
 

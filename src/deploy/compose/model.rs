@@ -155,6 +155,8 @@ pub struct DeployDef {
     pub limits: ResourcesDef,
     pub reservations: ResourcesDef,
     pub constraints: Vec<String>,
+    /// `placement.preferences`: the `spread` descriptor of each, in order.
+    pub preferences: Vec<String>,
     pub max_replicas_per_node: Option<u64>,
     pub endpoint_mode: Option<String>,
 }
@@ -191,6 +193,17 @@ pub struct ResourcesDef {
     pub cpus: Option<String>,
     pub nano_cpus: Option<i64>,
     pub memory: Option<i64>,
+    /// `limits.pids` (compose file version 3.9 or later, as Docker's schema allows it).
+    pub pids: Option<i64>,
+    /// `reservations.generic_resources`, in order.
+    pub generic: Vec<GenericResourceDef>,
+}
+
+/// One `generic_resources` entry: a `discrete_resource_spec` (Docker's schema has no other kind).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenericResourceDef {
+    pub kind: String,
+    pub value: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

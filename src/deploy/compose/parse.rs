@@ -125,16 +125,32 @@ pub fn to_spec(
             },
         );
     }
-    let (unsupported, ignored) = ck.finish();
-    if !unsupported.is_empty() {
+    let (unsupported, ignored, origins) = ck.finish();
+    if let Some(first) = unsupported.first() {
+        let (path, line) = origins.locate(first);
+        let places = unsupported
+            .iter()
+            .map(|k| match origins.locate(k) {
+                (f, Some(l)) => format!("{}:{l}", file_name(&f)),
+                (f, None) => file_name(&f),
+            })
+            .collect();
         return Err(ComposeError::Unsupported {
-            checkout: base.to_path_buf(),
+            path,
+            line,
             keys: unsupported,
+            places,
         });
     }
     spec.ignored = ignored;
     spec.env = env.vars;
     Ok(spec)
+}
+
+fn file_name(f: &Path) -> String {
+    f.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// A top-level definition: a mapping, or nothing (`data:`).

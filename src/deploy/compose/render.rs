@@ -15,9 +15,9 @@ pub fn render(spec: &StackSpec) -> Value {
     let mut top = Obj::default();
     top.put(
         "version",
-        Some(Value::from(
-            spec.version.clone().unwrap_or_else(|| "3.8".into()),
-        )),
+        Some(Value::from(super::schema::printed_version(
+            spec.version.as_deref(),
+        ))),
     );
     let mut services = Mapping::new();
     for (name, s) in &spec.services {
@@ -260,6 +260,21 @@ fn deploy(d: &DeployDef) -> Option<Value> {
     let mut p = Obj::default();
     p.put("constraints", strings(&d.constraints));
     p.put(
+        "preferences",
+        (!d.preferences.is_empty()).then(|| {
+            Value::Sequence(
+                d.preferences
+                    .iter()
+                    .map(|x| {
+                        let mut m = Mapping::new();
+                        m.insert("spread".into(), Value::from(x.as_str()));
+                        Value::Mapping(m)
+                    })
+                    .collect(),
+            )
+        }),
+    );
+    p.put(
         "max_replicas_per_node",
         d.max_replicas_per_node.map(Value::from),
     );
@@ -292,7 +307,21 @@ fn resources(r: &ResourcesDef) -> Option<Value> {
     let mut o = Obj::default();
     o.put("cpus", s(&r.cpus));
     o.put("memory", r.memory.map(|m| Value::from(m.to_string())));
+    o.put("pids", r.pids.map(Value::from));
+    o.put(
+        "generic_resources",
+        (!r.generic.is_empty()).then(|| Value::Sequence(r.generic.iter().map(generic).collect())),
+    );
     o.done()
+}
+
+fn generic(g: &GenericResourceDef) -> Value {
+    let mut inner = Mapping::new();
+    inner.insert("kind".into(), Value::from(g.kind.as_str()));
+    inner.insert("value".into(), Value::from(g.value));
+    let mut m = Mapping::new();
+    m.insert("discrete_resource_spec".into(), Value::Mapping(inner));
+    Value::Mapping(m)
 }
 
 fn port(p: &PortDef) -> Value {

@@ -143,6 +143,39 @@ fn unknown_keys_are_reported_by_name() {
 }
 
 #[test]
+fn unknown_keys_name_the_file_and_line_each_came_from() {
+    let d = recipe(&[
+        (
+            ".env.sample",
+            "COMPOSE_FILE=compose.yml:compose.extra.yml\n",
+        ),
+        (
+            "compose.yml",
+            "services:\n  app:\n    image: a\n    platform: x\n",
+        ),
+        (
+            "compose.extra.yml",
+            "services:\n  app:\n    labels: [a=b]\n    profiles: [p]\n",
+        ),
+    ]);
+    let e = load(d.path(), "s", "s.d", &BTreeMap::new()).unwrap_err();
+    match &e {
+        ComposeError::Unsupported {
+            path, line, places, ..
+        } => {
+            assert_eq!((path, *line), (&d.path().join("compose.yml"), Some(4)));
+            assert_eq!(places, &["compose.yml:4", "compose.extra.yml:4"]);
+        }
+        other => panic!("wrong error: {other}"),
+    }
+    let msg = e.to_string();
+    assert!(
+        msg.contains("compose.yml:4: unsupported compose keys: services.app.platform (compose.yml:4), services.app.profiles (compose.extra.yml:4)"),
+        "{msg}"
+    );
+}
+
+#[test]
 fn keys_swarm_ignores_are_listed_not_fatal() {
     let d = recipe(&[(
         "compose.yml",

@@ -8,7 +8,9 @@ use std::time::Duration;
 use bollard::models::*;
 use serde::de::DeserializeOwned;
 
-use crate::deploy::compose::{MountKind, ServiceDef, StackSpec, UlimitDef, UpdateConfigDef};
+use crate::deploy::compose::{
+    DeployDef, GenericResourceDef, MountKind, ServiceDef, StackSpec, UlimitDef, UpdateConfigDef,
+};
 
 /// Ids of the secrets and configs the service may reference, by top-level key: (swarm name, id).
 #[derive(Debug, Default, Clone)]
@@ -255,12 +257,12 @@ pub fn service_spec(
         limits: Some(Limit {
             nano_cpus: d.limits.nano_cpus,
             memory_bytes: d.limits.memory,
-            pids: None,
+            pids: d.limits.pids,
         }),
         reservations: Some(ResourceObject {
             nano_cpus: d.reservations.nano_cpus,
             memory_bytes: d.reservations.memory,
-            generic_resources: None,
+            generic_resources: generic_resources(&d.reservations.generic),
         }),
         ..Default::default()
     };
@@ -279,13 +281,7 @@ pub fn service_spec(
         container_spec: Some(container_spec),
         resources: Some(resources),
         restart_policy,
-        placement: (!d.constraints.is_empty() || d.max_replicas_per_node.is_some()).then(|| {
-            TaskSpecPlacement {
-                constraints: (!d.constraints.is_empty()).then(|| d.constraints.clone()),
-                max_replicas: d.max_replicas_per_node.map(|n| n as i64),
-                ..Default::default()
-            }
-        }),
+        placement: placement(d),
         networks: Some(networks),
         log_driver: svc.logging.as_ref().map(|l| TaskSpecLogDriver {
             name: l.driver.clone(),
@@ -379,6 +375,43 @@ fn restart_fallback(r: &str) -> Result<Option<TaskSpecRestartPolicy>, String> {
 }
 
 /// compose `host:ip` (or `host=ip`) → the engine's `ip host`.
+/// Constraints, spread preferences and the per-node replica cap, when any is set.
+fn placement(d: &DeployDef) -> Option<TaskSpecPlacement> {
+    let none = d.constraints.is_empty() && d.preferences.is_empty();
+    if none && d.max_replicas_per_node.is_none() {
+        return None;
+    }
+    Some(TaskSpecPlacement {
+        constraints: (!d.constraints.is_empty()).then(|| d.constraints.clone()),
+        preferences: (!d.preferences.is_empty()).then(|| {
+            d.preferences
+                .iter()
+                .map(|p| TaskSpecPlacementPreferences {
+                    spread: Some(TaskSpecPlacementSpread {
+                        spread_descriptor: Some(p.clone()),
+                    }),
+                })
+                .collect()
+        }),
+        max_replicas: d.max_replicas_per_node.map(|n| n as i64),
+        ..Default::default()
+    })
+}
+
+fn generic_resources(g: &[GenericResourceDef]) -> Option<GenericResources> {
+    (!g.is_empty()).then(|| {
+        g.iter()
+            .map(|r| GenericResourcesInner {
+                discrete_resource_spec: Some(GenericResourcesInnerDiscreteResourceSpec {
+                    kind: Some(r.kind.clone()),
+                    value: Some(r.value),
+                }),
+                ..Default::default()
+            })
+            .collect()
+    })
+}
+
 fn extra_host(h: &str) -> String {
     match h.split_once([':', '=']) {
         Some((host, ip)) => format!("{ip} {host}"),
@@ -425,77 +458,5 @@ fn rollback(u: &UpdateConfigDef) -> Result<ServiceSpecRollbackConfig, String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn example() -> StackSpec {
-        let d = tempfile::tempdir().unwrap();
-        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/recipes/hello");
-        for f in ["compose.yml", ".env.sample", "abra.sh", "app.conf.tmpl"] {
-            std::fs::copy(src.join(f), d.path().join(f)).unwrap();
-        }
-        crate::deploy::compose::load(d.path(), "h_x", "h.x", &BTreeMap::new()).unwrap()
-    }
-
-    #[test]
-    fn example_service_becomes_an_engine_spec_like_stack_deploy_makes() {
-        let spec = example();
-        let svc = &spec.services["app"];
-        let mut refs = Refs::default();
-        refs.secrets
-            .insert("api_key".into(), ("h_x_api_key_v1".into(), "sid".into()));
-        refs.configs
-            .insert("app_conf".into(), ("h_x_app_conf_v1".into(), "cid".into()));
-        let base: HashMap<String, String> =
-            [("com.docker.stack.namespace".to_string(), "h_x".to_string())].into();
-        let s = service_spec(&spec, "app", svc, &svc.deploy.labels, &base, &refs).unwrap();
-        assert_eq!(s.name.as_deref(), Some("h_x_app"));
-        let t = s.task_template.unwrap();
-        let c = t.container_spec.unwrap();
-        assert_eq!(c.args.as_ref().unwrap()[0], "sh");
-        assert_eq!(
-            c.secrets.unwrap()[0].file.as_ref().unwrap().name.as_deref(),
-            Some("api_key")
-        );
-        assert_eq!(
-            c.configs.unwrap()[0].file.as_ref().unwrap().name.as_deref(),
-            Some("/etc/app.conf")
-        );
-        let m = &c.mounts.unwrap()[0];
-        assert_eq!(m.source.as_deref(), Some("h_x_content"));
-        assert_eq!(
-            m.volume_options.as_ref().unwrap().labels.as_ref().unwrap()
-                ["com.docker.stack.namespace"],
-            "h_x"
-        );
-        let nets: Vec<String> = t
-            .networks
-            .unwrap()
-            .into_iter()
-            .filter_map(|n| n.target)
-            .collect();
-        assert_eq!(nets, ["proxy", "h_x_internal"]);
-        let u = s.update_config.unwrap();
-        assert_eq!(
-            u.failure_action,
-            Some(ServiceSpecUpdateConfigFailureActionEnum::ROLLBACK)
-        );
-        assert_eq!(u.order, Some(ServiceSpecUpdateConfigOrderEnum::STOP_FIRST));
-        assert_eq!(c.health_check.unwrap().interval, Some(2_000_000_000));
-    }
-
-    #[test]
-    fn an_undeclared_secret_is_named_in_the_error() {
-        let spec = example();
-        let e = service_spec(
-            &spec,
-            "app",
-            &spec.services["app"],
-            &BTreeMap::new(),
-            &HashMap::new(),
-            &Refs::default(),
-        )
-        .unwrap_err();
-        assert!(e.contains("api_key"), "{e}");
-    }
-}
+#[path = "specs_tests.rs"]
+mod tests;
