@@ -267,6 +267,31 @@ fn a_run_that_stops_before_any_repo_local_file_runs_spends_no_grant_use_and_says
         "typo run, empty run"
     );
     assert!(!allowed_check, "a grant check allowed (and spent a use)");
+
+    // The dashboard lists the refused and the empty run, with the outcome and why from their run_end.
+    let site = f.dir.path().join("site");
+    let o = crate::support::cli::cc_ci(f.dir.path())
+        .args(["dashboard", "--out"])
+        .arg(&site)
+        .arg("--coord-dir")
+        .arg(&f.coord)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let index = std::fs::read_to_string(site.join("index.html")).unwrap();
+    let rows: Vec<&str> = index.split("<tr class=\"ended\"").skip(1).collect();
+    assert_eq!(rows.len(), 2, "newest first: empty, refused: {index}");
+    assert!(
+        rows[0].contains(">empty</span></td><td>nothing selected"),
+        "{}",
+        rows[0]
+    );
+    assert!(
+        rows[1].contains(">refused</span>") && rows[1].contains("typo.yaml"),
+        "{}",
+        rows[1]
+    );
+    assert!(rows[1].contains(" UTC</time>"), "{}", rows[1]);
 }
 
 #[test]
