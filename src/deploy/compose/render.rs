@@ -410,31 +410,44 @@ fn volume(key: &str, v: &VolumeDef) -> Value {
 }
 
 fn secret(key: &str, x: &SecretDef) -> Value {
-    let mut o = Obj::default();
-    o.put("name", named(key, x.external, &x.name));
-    o.put(
-        "file",
-        x.file
-            .as_ref()
-            .map(|f| Value::from(f.display().to_string())),
-    );
-    o.put("external", yes(x.external));
-    o.put("labels", map(&x.labels));
-    o.put("template_driver", s(&x.template_driver));
-    o.done().unwrap_or(Value::Mapping(Mapping::new()))
+    file_object(
+        key,
+        x.external,
+        &x.name,
+        &x.file,
+        &x.labels,
+        &x.template_driver,
+    )
 }
 
 fn config(key: &str, x: &ConfigDef) -> Value {
+    file_object(
+        key,
+        x.external,
+        &x.name,
+        &x.file,
+        &x.labels,
+        &x.template_driver,
+    )
+}
+
+/// A top-level secret or config: the two have the same keys in `docker stack config`'s output.
+fn file_object(
+    key: &str,
+    external: bool,
+    name: &Option<String>,
+    file: &Option<std::path::PathBuf>,
+    labels: &std::collections::BTreeMap<String, String>,
+    template_driver: &Option<String>,
+) -> Value {
     let mut o = Obj::default();
-    o.put("name", named(key, x.external, &x.name));
+    o.put("name", named(key, external, name));
     o.put(
         "file",
-        x.file
-            .as_ref()
-            .map(|f| Value::from(f.display().to_string())),
+        file.as_ref().map(|f| Value::from(f.display().to_string())),
     );
-    o.put("external", yes(x.external));
-    o.put("labels", map(&x.labels));
-    o.put("template_driver", s(&x.template_driver));
+    o.put("external", yes(external));
+    o.put("labels", map(labels));
+    o.put("template_driver", s(template_driver));
     o.done().unwrap_or(Value::Mapping(Mapping::new()))
 }
