@@ -69,116 +69,67 @@ pub fn service_spec(
     refs: &Refs,
 ) -> Result<ServiceSpec, String> {
     let at = |m: String| format!("service {key}: {m}");
+    let d = &svc.deploy;
+    let task_template = TaskSpec {
+        container_spec: Some(container_spec(spec, svc, base, refs).map_err(at)?),
+        resources: Some(resources(d)),
+        restart_policy: restart_policy(svc).map_err(at)?,
+        placement: placement(d),
+        networks: Some(networks(spec, key, svc)),
+        log_driver: svc.logging.as_ref().map(|l| TaskSpecLogDriver {
+            name: l.driver.clone(),
+            options: Some(l.options.clone().into_iter().collect()),
+        }),
+        ..Default::default()
+    };
+    let update_config = d
+        .update_config
+        .as_ref()
+        .map(update)
+        .transpose()
+        .map_err(at)?;
+    let rollback_config = d
+        .rollback_config
+        .as_ref()
+        .map(rollback)
+        .transpose()
+        .map_err(at)?;
+    let endpoint_spec = EndpointSpec {
+        mode: d
+            .endpoint_mode
+            .as_deref()
+            .map(|m| wire("endpoint mode", m))
+            .transpose()
+            .map_err(at)?,
+        ports: Some(ports(svc).map_err(at)?),
+    };
+    Ok(ServiceSpec {
+        name: Some(format!("{}_{key}", spec.stack)),
+        labels: Some(service_labels.clone().into_iter().collect()),
+        task_template: Some(task_template),
+        mode: Some(mode(d)),
+        update_config,
+        rollback_config,
+        endpoint_spec: Some(endpoint_spec),
+        ..Default::default()
+    })
+}
+
+/// The task's container: image, command, environment, mounts, secrets, configs, healthcheck and the
+/// rest of the service's container-level keys.
+fn container_spec(
+    spec: &StackSpec,
+    svc: &ServiceDef,
+    base: &HashMap<String, String>,
+    refs: &Refs,
+) -> Result<TaskSpecContainerSpec, String> {
     let mut container_labels: HashMap<String, String> = svc.labels.clone().into_iter().collect();
     container_labels.extend(base.clone());
-    let mut mounts = Vec::new();
-    for m in &svc.mounts {
-        let (typ, source, volume_options) = match m.kind {
-            MountKind::Volume => {
-                let source = m.source.as_ref().map(|s| volume_name(spec, s));
-                let def = m
-                    .source
-                    .as_ref()
-                    .and_then(|s| spec.volumes.get(s))
-                    .cloned()
-                    .unwrap_or_default();
-                let mut labels: HashMap<String, String> = def.labels.clone().into_iter().collect();
-                labels.extend(base.clone());
-                let driver_config = def.driver.clone().map(|d| MountVolumeOptionsDriverConfig {
-                    name: Some(d),
-                    options: Some(def.driver_opts.clone().into_iter().collect()),
-                });
-                let opts = MountVolumeOptions {
-                    labels: Some(labels),
-                    driver_config,
-                    ..Default::default()
-                };
-                (MountType::VOLUME, source, Some(opts))
-            }
-            MountKind::Bind => (MountType::BIND, m.source.clone(), None),
-            MountKind::Tmpfs => (MountType::TMPFS, None, None),
-        };
-        let volume_options = volume_options.map(|o| MountVolumeOptions {
-            no_copy: m.volume_nocopy.then_some(true),
-            ..o
-        });
-        let bind_options = m
-            .bind_propagation
-            .as_deref()
-            .map(|p| -> Result<MountBindOptions, String> {
-                Ok(MountBindOptions {
-                    propagation: Some(wire("bind propagation", p)?),
-                    ..Default::default()
-                })
-            })
-            .transpose()
-            .map_err(at)?;
-        mounts.push(Mount {
-            target: Some(m.target.clone()),
-            source,
-            typ: Some(typ),
-            read_only: Some(m.read_only),
-            volume_options,
-            bind_options,
-            tmpfs_options: m.tmpfs_size.map(|size| MountTmpfsOptions {
-                size_bytes: Some(size),
-                ..Default::default()
-            }),
-            ..Default::default()
-        });
-    }
-    let mut secrets = Vec::new();
-    for r in &svc.secrets {
-        let (name, id) = refs.secrets.get(&r.source).cloned().ok_or_else(|| {
-            at(format!(
-                "secret {:?} is not declared at the top level",
-                r.source
-            ))
-        })?;
-        secrets.push(TaskSpecContainerSpecSecrets {
-            file: Some(TaskSpecContainerSpecFile {
-                name: Some(r.target.clone().unwrap_or_else(|| r.source.clone())),
-                uid: Some(r.uid.clone().unwrap_or_else(|| "0".into())),
-                gid: Some(r.gid.clone().unwrap_or_else(|| "0".into())),
-                mode: Some(r.mode.unwrap_or(0o444)),
-            }),
-            secret_id: Some(id),
-            secret_name: Some(name),
-        });
-    }
-    let mut configs = Vec::new();
-    for r in &svc.configs {
-        let (name, id) = refs.configs.get(&r.source).cloned().ok_or_else(|| {
-            at(format!(
-                "config {:?} is not declared at the top level",
-                r.source
-            ))
-        })?;
-        configs.push(TaskSpecContainerSpecConfigs {
-            file: Some(TaskSpecContainerSpecFile1 {
-                name: Some(r.target.clone().unwrap_or_else(|| format!("/{}", r.source))),
-                uid: Some(r.uid.clone().unwrap_or_else(|| "0".into())),
-                gid: Some(r.gid.clone().unwrap_or_else(|| "0".into())),
-                mode: Some(r.mode.unwrap_or(0o444)),
-            }),
-            config_id: Some(id),
-            config_name: Some(name),
-            ..Default::default()
-        });
-    }
-    let health_check = svc.healthcheck.as_ref().map(|h| HealthConfig {
-        test: Some(if h.disable {
-            vec!["NONE".to_string()]
-        } else {
-            h.test.clone()
-        }),
-        interval: h.interval.map(ns),
-        timeout: h.timeout.map(ns),
-        retries: h.retries,
-        start_period: h.start_period.map(ns),
-        ..Default::default()
-    });
-    let container_spec = TaskSpecContainerSpec {
+    let mounts = mounts(spec, svc, base)?;
+    let secrets = secrets(svc, refs)?;
+    let configs = configs(svc, refs)?;
+    let health_check = health_check(svc);
+    Ok(TaskSpecContainerSpec {
         image: Some(svc.image.clone()),
         labels: Some(container_labels),
         command: svc.entrypoint.clone(),
@@ -231,29 +182,162 @@ pub fn service_spec(
                 .collect()
         }),
         ..Default::default()
-    };
+    })
+}
+
+/// The service's mounts: named volumes scoped by the stack (their labels and driver), binds, tmpfs.
+fn mounts(
+    spec: &StackSpec,
+    svc: &ServiceDef,
+    base: &HashMap<String, String>,
+) -> Result<Vec<Mount>, String> {
+    let mut mounts = Vec::new();
+    for m in &svc.mounts {
+        let (typ, source, volume_options) = match m.kind {
+            MountKind::Volume => {
+                let source = m.source.as_ref().map(|s| volume_name(spec, s));
+                let def = m
+                    .source
+                    .as_ref()
+                    .and_then(|s| spec.volumes.get(s))
+                    .cloned()
+                    .unwrap_or_default();
+                let mut labels: HashMap<String, String> = def.labels.clone().into_iter().collect();
+                labels.extend(base.clone());
+                let driver_config = def.driver.clone().map(|d| MountVolumeOptionsDriverConfig {
+                    name: Some(d),
+                    options: Some(def.driver_opts.clone().into_iter().collect()),
+                });
+                let opts = MountVolumeOptions {
+                    labels: Some(labels),
+                    driver_config,
+                    ..Default::default()
+                };
+                (MountType::VOLUME, source, Some(opts))
+            }
+            MountKind::Bind => (MountType::BIND, m.source.clone(), None),
+            MountKind::Tmpfs => (MountType::TMPFS, None, None),
+        };
+        let volume_options = volume_options.map(|o| MountVolumeOptions {
+            no_copy: m.volume_nocopy.then_some(true),
+            ..o
+        });
+        let bind_options = m
+            .bind_propagation
+            .as_deref()
+            .map(|p| -> Result<MountBindOptions, String> {
+                Ok(MountBindOptions {
+                    propagation: Some(wire("bind propagation", p)?),
+                    ..Default::default()
+                })
+            })
+            .transpose()?;
+        mounts.push(Mount {
+            target: Some(m.target.clone()),
+            source,
+            typ: Some(typ),
+            read_only: Some(m.read_only),
+            volume_options,
+            bind_options,
+            tmpfs_options: m.tmpfs_size.map(|size| MountTmpfsOptions {
+                size_bytes: Some(size),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+    }
+    Ok(mounts)
+}
+
+/// The secrets the service references, by their swarm names and ids.
+fn secrets(svc: &ServiceDef, refs: &Refs) -> Result<Vec<TaskSpecContainerSpecSecrets>, String> {
+    let mut secrets = Vec::new();
+    for r in &svc.secrets {
+        let (name, id) = refs
+            .secrets
+            .get(&r.source)
+            .cloned()
+            .ok_or_else(|| format!("secret {:?} is not declared at the top level", r.source))?;
+        secrets.push(TaskSpecContainerSpecSecrets {
+            file: Some(TaskSpecContainerSpecFile {
+                name: Some(r.target.clone().unwrap_or_else(|| r.source.clone())),
+                uid: Some(r.uid.clone().unwrap_or_else(|| "0".into())),
+                gid: Some(r.gid.clone().unwrap_or_else(|| "0".into())),
+                mode: Some(r.mode.unwrap_or(0o444)),
+            }),
+            secret_id: Some(id),
+            secret_name: Some(name),
+        });
+    }
+    Ok(secrets)
+}
+
+/// The configs the service references, by their swarm names and ids.
+fn configs(svc: &ServiceDef, refs: &Refs) -> Result<Vec<TaskSpecContainerSpecConfigs>, String> {
+    let mut configs = Vec::new();
+    for r in &svc.configs {
+        let (name, id) = refs
+            .configs
+            .get(&r.source)
+            .cloned()
+            .ok_or_else(|| format!("config {:?} is not declared at the top level", r.source))?;
+        configs.push(TaskSpecContainerSpecConfigs {
+            file: Some(TaskSpecContainerSpecFile1 {
+                name: Some(r.target.clone().unwrap_or_else(|| format!("/{}", r.source))),
+                uid: Some(r.uid.clone().unwrap_or_else(|| "0".into())),
+                gid: Some(r.gid.clone().unwrap_or_else(|| "0".into())),
+                mode: Some(r.mode.unwrap_or(0o444)),
+            }),
+            config_id: Some(id),
+            config_name: Some(name),
+            ..Default::default()
+        });
+    }
+    Ok(configs)
+}
+
+/// The healthcheck (`disable: true` as the engine's `NONE`).
+fn health_check(svc: &ServiceDef) -> Option<HealthConfig> {
+    svc.healthcheck.as_ref().map(|h| HealthConfig {
+        test: Some(if h.disable {
+            vec!["NONE".to_string()]
+        } else {
+            h.test.clone()
+        }),
+        interval: h.interval.map(ns),
+        timeout: h.timeout.map(ns),
+        retries: h.retries,
+        start_period: h.start_period.map(ns),
+        ..Default::default()
+    })
+}
+
+/// `deploy.restart_policy`, else the service-level `restart:` as swarm reads it.
+fn restart_policy(svc: &ServiceDef) -> Result<Option<TaskSpecRestartPolicy>, String> {
     let d = &svc.deploy;
-    let restart_policy = match &d.restart_policy {
+    Ok(match &d.restart_policy {
         None => svc
             .restart
             .as_deref()
             .map(restart_fallback)
-            .transpose()
-            .map_err(at)?
+            .transpose()?
             .flatten(),
         Some(r) => Some(TaskSpecRestartPolicy {
             condition: r
                 .condition
                 .as_deref()
                 .map(|c| wire("restart condition", c))
-                .transpose()
-                .map_err(at)?,
+                .transpose()?,
             delay: r.delay.map(ns),
             max_attempts: r.max_attempts,
             window: r.window.map(ns),
         }),
-    };
-    let resources = TaskSpecResources {
+    })
+}
+
+/// `deploy.resources` limits and reservations.
+fn resources(d: &DeployDef) -> TaskSpecResources {
+    TaskSpecResources {
         limits: Some(Limit {
             nano_cpus: d.limits.nano_cpus,
             memory_bytes: d.limits.memory,
@@ -265,8 +349,12 @@ pub fn service_spec(
             generic_resources: generic_resources(&d.reservations.generic),
         }),
         ..Default::default()
-    };
-    let networks = service_networks(svc)
+    }
+}
+
+/// The networks the service joins, its name first among each network's aliases.
+fn networks(spec: &StackSpec, key: &str, svc: &ServiceDef) -> Vec<NetworkAttachmentConfig> {
+    service_networks(svc)
         .into_iter()
         .map(|(n, mut aliases)| {
             aliases.insert(0, key.to_string());
@@ -276,20 +364,12 @@ pub fn service_spec(
                 driver_opts: None,
             }
         })
-        .collect();
-    let task_template = TaskSpec {
-        container_spec: Some(container_spec),
-        resources: Some(resources),
-        restart_policy,
-        placement: placement(d),
-        networks: Some(networks),
-        log_driver: svc.logging.as_ref().map(|l| TaskSpecLogDriver {
-            name: l.driver.clone(),
-            options: Some(l.options.clone().into_iter().collect()),
-        }),
-        ..Default::default()
-    };
-    let mode = if d.global() {
+        .collect()
+}
+
+/// Global or replicated (one replica unless `deploy.replicas` says otherwise).
+fn mode(d: &DeployDef) -> ServiceSpecMode {
+    if d.global() {
         ServiceSpecMode {
             global: Some(HashMap::new()),
             ..Default::default()
@@ -301,21 +381,12 @@ pub fn service_spec(
             }),
             ..Default::default()
         }
-    };
-    let update_config = d
-        .update_config
-        .as_ref()
-        .map(update)
-        .transpose()
-        .map_err(at)?;
-    let rollback_config = d
-        .rollback_config
-        .as_ref()
-        .map(rollback)
-        .transpose()
-        .map_err(at)?;
-    let ports = svc
-        .ports
+    }
+}
+
+/// The published ports (protocol tcp and mode ingress unless given).
+fn ports(svc: &ServiceDef) -> Result<Vec<EndpointPortConfig>, String> {
+    svc.ports
         .iter()
         .map(|p| -> Result<EndpointPortConfig, String> {
             Ok(EndpointPortConfig {
@@ -330,26 +401,6 @@ pub fn service_spec(
             })
         })
         .collect::<Result<Vec<_>, _>>()
-        .map_err(at)?;
-    let endpoint_spec = EndpointSpec {
-        mode: d
-            .endpoint_mode
-            .as_deref()
-            .map(|m| wire("endpoint mode", m))
-            .transpose()
-            .map_err(at)?,
-        ports: Some(ports),
-    };
-    Ok(ServiceSpec {
-        name: Some(format!("{}_{key}", spec.stack)),
-        labels: Some(service_labels.clone().into_iter().collect()),
-        task_template: Some(task_template),
-        mode: Some(mode),
-        update_config,
-        rollback_config,
-        endpoint_spec: Some(endpoint_spec),
-        ..Default::default()
-    })
 }
 
 /// The service-level `restart:` as swarm reads it when `deploy.restart_policy` is absent.
