@@ -34,7 +34,7 @@ pub use apply::{NetworkRequest, ServiceChange};
 pub use archive::{manifest_path, read_backup, BackupManifest, ManifestEntry, Member};
 pub use client::Engine;
 pub use error::DockerError;
-pub use janitor::{JanitorReport, Removal};
+pub use janitor::{JanitorReport, JanitorScope, Removal};
 pub use outage::DEFAULT_ENGINE_WAIT;
 pub use preflight::host_port_in_use;
 pub use runlock::{LockInfo, RunLock};
