@@ -16,6 +16,7 @@ mod engine;
 mod error;
 mod grants;
 mod http;
+mod identity;
 mod last_failed;
 mod manifest;
 mod ops;
