@@ -5,8 +5,9 @@
 #
 # Without arguments the test binaries are built once and run in two lanes at the same time: the
 # end-to-end binary (the longest, mostly waiting on the engine) in one, every other binary one after the
-# other in the second. The engine binary (its janitor test) and `faults` (it restarts the engine) run
-# alone after both lanes.
+# other in the second (the engine binary among them: a run's janitor pass reaps only its own coord
+# tree's dead runs, so the janitor test's planted dead run is safe beside e2e). `faults` (it restarts
+# the engine) runs alone after both lanes.
 # Each binary's output is kept and printed whole, in a fixed order, once it is done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,14 +64,11 @@ run() {
   echo "test.sh: $1 done (exit $(cat "$logs/$1.rc"))" >&2
 }
 names=$(awk '{ print $1 }' "$logs/binaries")
-lane2=$(echo "$names" | grep -vxE 'e2e|engine|faults' || true)
+lane2=$(echo "$names" | grep -vxE 'e2e|faults' || true)
 start=$SECONDS
 if echo "$names" | grep -qx e2e; then run e2e & e2e_pid=$!; fi
 for n in $lane2; do run "$n"; done
 [ -n "${e2e_pid:-}" ] && wait "$e2e_pid"
-# The engine binary's janitor test plants a dead run's resources and checks its own janitor reaps each
-# one; every cc-ci run starts with a janitor pass over the whole engine, so it never runs beside e2e.
-if echo "$names" | grep -qx engine; then run engine; fi
 # The fault tests restart the shared engine: alone, after every other binary, one test at a time
 # (each holds the engine lock exclusively while the engine may be down). Under a shared hold of that
 # lock taken by a caller of this script they could only wait for themselves: then they are not run,

@@ -20,7 +20,7 @@ pub struct CheckArgs {
     /// Pull request number: check its head (clones the recipe privately).
     #[arg(long, env = "PR")]
     pub pr: Option<u64>,
-    /// The app's domain the stack is resolved for (default `<recipe>.ci.local`).
+    /// The app's domain the stack is resolved for (default: recipe.yaml's `domain:`, else `<recipe>.ci.local`).
     #[arg(long, env = "CCCI_DOMAIN")]
     pub domain: Option<String>,
     /// Where generic-tests/ and overlays/ live.
@@ -29,6 +29,11 @@ pub struct CheckArgs {
     /// The recipe's name, when `TYPE` in `.env.sample` is not it.
     #[arg(long, env = "CCCI_RECIPE_NAME")]
     pub recipe_name: Option<String>,
+    /// The upgrade base to show, as `cc-ci run --upgrade-from` takes it: `last-green`, `previous` or a
+    /// commit/tag. Default: recipe.yaml's `upgrade_base`, else `last-green` (the ledger is only read).
+    #[arg(long, env = "CCCI_UPGRADE_FROM", value_name = "previous|last-green|REF",
+          value_parser = |s: &str| s.parse::<crate::runner::UpgradeFrom>())]
+    pub upgrade_from: Option<crate::runner::UpgradeFrom>,
     /// `text` (default) or `json`.
     #[arg(long, default_value = "text", value_parser = ["text", "json"])]
     pub format: String,
@@ -69,6 +74,20 @@ pub fn run(a: CheckArgs) -> anyhow::Result<ExitCode> {
         Err(e) => return usage(e.to_string()),
     };
     let scratch = tempfile::tempdir()?;
+    let rule = |recipe: &str,
+                checkout: &crate::recipe::Checkout,
+                previous: Option<&crate::recipe::Release>,
+                meta: &crate::spec::RecipeMeta| {
+        crate::runner::upgrade_base_for_check(
+            &coord,
+            a.upgrade_from.as_ref(),
+            recipe,
+            checkout,
+            previous,
+            meta,
+        )
+        .map_err(|e| e.to_string())
+    };
     let req = CheckRequest {
         source: &source,
         git_ref: a.git_ref.as_deref().filter(|r| !r.is_empty()),
@@ -80,6 +99,7 @@ pub fn run(a: CheckArgs) -> anyhow::Result<ExitCode> {
         coord: &coord,
         allowlist: a.allowlist.as_deref(),
         scratch: scratch.path(),
+        upgrade_base: &rule,
     };
     let (report, spec) = match preflight::check(&req) {
         Ok(r) => r,

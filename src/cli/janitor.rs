@@ -1,12 +1,13 @@
-//! `cc-ci janitor [--dry-run] [--coord-dir DIR] [--runs-dir DIR]`: reaps what dead runs left on the
-//! engine (see `crate::docker::Engine::janitor`), prints one line per removal and records each removal
-//! in the ledger, and a dead run's `run_end` as `abandoned` when it never recorded one.
+//! `cc-ci janitor [--dry-run] [--all-trees] [--coord-dir DIR] [--runs-dir DIR]`: reaps what dead runs
+//! left on the engine (see `crate::docker::Engine::janitor`), prints one line per removal and records
+//! each removal in the ledger, and a dead run's `run_end` as `abandoned` when it never recorded one.
+//! Only the runs of its own coord tree unless `--all-trees`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::coord::{CoordPaths, Ledger, NewEvent};
-use crate::docker::Engine;
+use crate::docker::{Engine, JanitorScope};
 use crate::exit;
 
 #[derive(Debug, clap::Args)]
@@ -14,6 +15,10 @@ pub struct JanitorArgs {
     /// Only list what would be removed.
     #[arg(long)]
     dry_run: bool,
+    /// Also reap dead runs of other coord trees on this engine (e.g. a tree that was removed); their
+    /// removals are recorded in this tree's ledger. Without it only this tree's runs are reaped.
+    #[arg(long)]
+    all_trees: bool,
     /// The coord tree (default: CCCI_COORD_DIR, then $XDG_CACHE_HOME/cc-ci/coord, then ~/.cache/cc-ci/coord).
     #[arg(long)]
     coord_dir: Option<PathBuf>,
@@ -24,7 +29,16 @@ pub struct JanitorArgs {
 
 pub fn run(a: JanitorArgs) -> anyhow::Result<ExitCode> {
     let paths = CoordPaths::resolve(a.coord_dir.as_deref())?;
-    let runs_dir = a.runs_dir.unwrap_or_else(|| paths.runs.clone());
+    let runs_dir = match a.runs_dir {
+        // Run locks are labelled with absolute paths: compare like with like.
+        Some(d) => std::path::absolute(&d)?,
+        None => paths.runs.clone(),
+    };
+    let scope = if a.all_trees {
+        JanitorScope::AllTrees
+    } else {
+        JanitorScope::Tree
+    };
     // A removal is recorded: the ledger must be there (a dry run records nothing).
     let ledger = if a.dry_run {
         None
@@ -41,7 +55,7 @@ pub fn run(a: JanitorArgs) -> anyhow::Result<ExitCode> {
     let verb = if a.dry_run { "would remove" } else { "removed" };
     let mut unrecorded = 0;
     let mut dead = std::collections::BTreeMap::new();
-    let report = engine.janitor(&runs_dir, a.dry_run, &mut |r| {
+    let report = engine.janitor(&runs_dir, scope, a.dry_run, &mut |r| {
         if let Some(id) = &r.run_id {
             dead.entry(id.clone()).or_insert_with(|| r.stack.clone());
         }

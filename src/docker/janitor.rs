@@ -2,7 +2,10 @@
 //! (`RunLock::is_alive` is false), e.g. after a SIGKILL. It finds dead runs two ways: resources whose
 //! `cc-ci.run-lock` label names a lock nobody holds, and run directories under `runs_dir` whose lock is
 //! not held (their note names the stack, which also catches abra-made resources without cc-ci labels).
-//! It never touches a stack any of whose resources names a live lock.
+//! It never touches a stack any of whose resources names a live lock. By default a pass reaps only the
+//! dead runs of its own coord tree (locks under `runs_dir`): that tree's ledger is the one that started
+//! them, so it is the one that records their removal and closes them as abandoned; another tree's dead
+//! runs are that tree's business (or an operator's `cc-ci janitor --all-trees`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -40,6 +43,22 @@ pub struct JanitorReport {
     pub errors: Vec<String>,
 }
 
+/// Which dead runs a janitor pass may reap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JanitorScope {
+    /// Only runs whose lock lies under the pass's `runs_dir` (one coord tree: what a run's own pass does).
+    Tree,
+    /// Dead runs of any coord tree on this engine (an operator cleaning up after a removed tree).
+    AllTrees,
+}
+
+impl JanitorScope {
+    /// Whether a resource labelled with run lock `lock` is within this scope for `runs_dir`.
+    fn covers(self, runs_dir: &Path, lock: &Path) -> bool {
+        self == JanitorScope::AllTrees || lock.starts_with(runs_dir)
+    }
+}
+
 /// A stack to reap and why.
 struct Target {
     run_id: Option<String>,
@@ -53,10 +72,11 @@ impl Engine {
     pub fn janitor(
         &self,
         runs_dir: &Path,
+        scope: JanitorScope,
         dry_run: bool,
         on_remove: &mut dyn FnMut(&Removal),
     ) -> Result<JanitorReport, DockerError> {
-        self.block(self.janitor_async(runs_dir, dry_run, &|_| true, on_remove))
+        self.block(self.janitor_async(runs_dir, scope, dry_run, &|_| true, on_remove))
     }
 
     /// [`Engine::janitor`] limited to the stacks `only` accepts (tests on a shared engine use it to
@@ -64,16 +84,18 @@ impl Engine {
     pub fn janitor_filtered(
         &self,
         runs_dir: &Path,
+        scope: JanitorScope,
         dry_run: bool,
         only: &dyn Fn(&str) -> bool,
         on_remove: &mut dyn FnMut(&Removal),
     ) -> Result<JanitorReport, DockerError> {
-        self.block(self.janitor_async(runs_dir, dry_run, only, on_remove))
+        self.block(self.janitor_async(runs_dir, scope, dry_run, only, on_remove))
     }
 
     async fn janitor_async(
         &self,
         runs_dir: &Path,
+        scope: JanitorScope,
         dry_run: bool,
         only: &dyn Fn(&str) -> bool,
         on_remove: &mut dyn FnMut(&Removal),
@@ -87,7 +109,8 @@ impl Engine {
         for kind in KINDS {
             for r in self.list_kind(kind, Some(LABEL_RUN_LOCK), None).await? {
                 let lock = r.labels.get(LABEL_RUN_LOCK).cloned().unwrap_or_default();
-                if RunLock::is_alive(Path::new(&lock)) {
+                if !scope.covers(runs_dir, Path::new(&lock)) || RunLock::is_alive(Path::new(&lock))
+                {
                     continue;
                 }
                 let reason = format!("lock {lock} not held");
@@ -233,5 +256,24 @@ mod tests {
         let stacks: Vec<&str> = dead.iter().map(|(_, i)| i.stack.as_str()).collect();
         assert_eq!(stacks, ["s_dead"]);
         drop(live);
+    }
+
+    #[test]
+    fn a_tree_pass_covers_only_locks_under_its_runs_dir() {
+        let runs = Path::new("/coord/a/runs");
+        let own = Path::new("/coord/a/runs/r1/lock");
+        let other = Path::new("/coord/b/runs/r2/lock");
+        let sibling = Path::new("/coord/a/runs-old/r3/lock");
+        assert!(JanitorScope::Tree.covers(runs, own));
+        assert!(!JanitorScope::Tree.covers(runs, other));
+        assert!(
+            !JanitorScope::Tree.covers(runs, sibling),
+            "a prefix of the name is not the dir"
+        );
+        assert!(
+            !JanitorScope::Tree.covers(runs, Path::new("")),
+            "an empty label is no lock of ours"
+        );
+        assert!(JanitorScope::AllTrees.covers(runs, other));
     }
 }

@@ -36,7 +36,7 @@ pub use archive::{manifest_path, read_backup, BackupManifest, ManifestEntry, Mem
 pub use client::Engine;
 pub use error::DockerError;
 pub use forwarder::{Forward, ForwardRequest, FORWARDER_IMAGE, LABEL_FORWARDER, LISTEN_PORT};
-pub use janitor::{JanitorReport, Removal};
+pub use janitor::{JanitorReport, JanitorScope, Removal};
 pub use outage::DEFAULT_ENGINE_WAIT;
 pub use preflight::host_port_in_use;
 pub use runlock::{LockInfo, RunLock};

@@ -9,8 +9,11 @@ use std::path::{Path, PathBuf};
 use crate::coord::CoordPaths;
 use crate::deploy::{compose::StackSpec, stack_name};
 use crate::discover::{self, DiscoverRequest, Granted};
-use crate::recipe::{prepare_checkout, Checkout, CheckoutRequest, HeadRefSource, RecipeSource};
-use crate::spec::Tier;
+use crate::recipe::{
+    prepare_checkout, Checkout, CheckoutRequest, HeadRefSource, RecipeSource, Release,
+};
+use crate::report::{BaseFrom, UpgradeBase};
+use crate::spec::{RecipeMeta, Tier};
 
 use super::report::{CheckReport, GateLine, TierLine};
 use super::{identity, inspect, tier_unavailable, PreflightError};
@@ -21,7 +24,7 @@ pub struct CheckRequest<'a> {
     pub source: &'a str,
     pub git_ref: Option<&'a str>,
     pub pr: Option<u64>,
-    /// The app's domain (default `<recipe>.ci.local`).
+    /// The app's domain (default: recipe.yaml's `domain:`, else `<recipe>.ci.local`).
     pub domain: Option<&'a str>,
     /// Holds `generic-tests/` and `overlays/`.
     pub data_dir: &'a Path,
@@ -34,7 +37,14 @@ pub struct CheckRequest<'a> {
     pub allowlist: Option<&'a Path>,
     /// A scratch directory for a checkout (removed by the caller).
     pub scratch: &'a Path,
+    /// The upgrade base a run would take (the runner's rule, passed in: preflight sits below it);
+    /// asked only of a git checkout. `Err` is a usage error (e.g. `--upgrade-from` names no commit).
+    pub upgrade_base: &'a UpgradeBaseRule<'a>,
 }
+
+/// Chooses the upgrade base of `recipe` (its name) from its checkout, previous release and recipe.yaml.
+pub type UpgradeBaseRule<'a> =
+    dyn Fn(&str, &Checkout, Option<&Release>, &RecipeMeta) -> Result<UpgradeBase, String> + 'a;
 
 /// Runs the preflight. `Err` means the source is not a recipe, does not load, or its specs are
 /// invalid: a usage error (exit 4).
@@ -45,11 +55,6 @@ pub fn check(req: &CheckRequest) -> Result<(CheckReport, StackSpec), PreflightEr
     })?;
     let checkout = checkout(&source, req)?;
     let id = identity(&checkout.path, &source.name(), req.recipe_name)?;
-    let domain = req
-        .domain
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("{}.ci.local", id.name));
-    let stack = stack_name(&domain);
     let allowlist = req
         .allowlist
         .map(Path::to_path_buf)
@@ -72,6 +77,12 @@ pub fn check(req: &CheckRequest) -> Result<(CheckReport, StackSpec), PreflightEr
             why: format!("{} invalid spec file(s):\n{}", list.len(), list.join("\n")),
         });
     }
+    let domain = req
+        .domain
+        .or(discovery.meta.domain.as_deref())
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{}.ci.local", id.name));
+    let stack = stack_name(&domain);
     let facts = inspect(&checkout.path, &stack, &domain, &discovery.meta.env_install)?;
     let git = checkout.path.join(".git").exists();
     let previous = if git {
@@ -79,6 +90,7 @@ pub fn check(req: &CheckRequest) -> Result<(CheckReport, StackSpec), PreflightEr
     } else {
         None
     };
+    let base = upgrade_base(req, &id.name, &checkout, previous.as_ref(), &discovery.meta)?;
     let has_custom = discovery.all_specs().iter().any(|s| s.tier == Tier::Custom);
     let tiers = Tier::ALL
         .iter()
@@ -86,9 +98,16 @@ pub fn check(req: &CheckRequest) -> Result<(CheckReport, StackSpec), PreflightEr
             let reason = tier_unavailable(
                 t,
                 &discovery.meta,
-                previous.is_some(),
+                base.as_ref().is_some_and(|b| b.commit.is_some()),
                 facts.backup_capable(),
-            );
+            )
+            .map(|(why, declared)| match (&base, declared) {
+                // No base: the base's own reason says how the choice came to none.
+                (Some(b), false) if t == Tier::Upgrade && why == super::NO_RELEASE => {
+                    (b.reason.clone(), false)
+                }
+                _ => (why, declared),
+            });
             match (t, reason) {
                 (Tier::Custom, None) if !has_custom => None,
                 (_, Some((reason, declared))) => Some(TierLine::wont(t, reason, declared)),
@@ -109,6 +128,7 @@ pub fn check(req: &CheckRequest) -> Result<(CheckReport, StackSpec), PreflightEr
         compose_files: facts.files.clone(),
         services: facts.spec.services.keys().cloned().collect(),
         previous_release: previous.map(|r| r.tag),
+        upgrade_base: base,
         tiers,
         overlays: discovery
             .meta_path
@@ -133,6 +153,27 @@ pub fn check(req: &CheckRequest) -> Result<(CheckReport, StackSpec), PreflightEr
 }
 
 /// The checkout to inspect: a local path in place (read-only), anything else privately cloned.
+/// The upgrade base a run would take; `None` without git (no releases, no green run to match).
+fn upgrade_base(
+    req: &CheckRequest,
+    recipe: &str,
+    checkout: &Checkout,
+    previous: Option<&Release>,
+    meta: &RecipeMeta,
+) -> Result<Option<UpgradeBase>, PreflightError> {
+    if !checkout.path.join(".git").exists() {
+        return Ok(None);
+    }
+    let base = (req.upgrade_base)(recipe, checkout, previous, meta).map_err(|why| {
+        PreflightError::NotARecipe {
+            path: checkout.path.clone(),
+            why: format!("upgrade base: {why}"),
+        }
+    })?;
+    debug_assert!(base.commit.is_some() || base.from == BaseFrom::None);
+    Ok(Some(base))
+}
+
 fn checkout(source: &RecipeSource, req: &CheckRequest) -> Result<Checkout, PreflightError> {
     if let (Some(path), None, None) = (source.path(), req.pr, req.git_ref) {
         if !path.is_dir() {

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::report::LintResult;
+use crate::report::{LintResult, UpgradeBase};
 use crate::spec::Tier;
 
 /// One tier: whether it will run, and why not.
@@ -74,6 +74,8 @@ pub struct CheckReport {
     pub compose_files: Vec<String>,
     pub services: Vec<String>,
     pub previous_release: Option<String>,
+    /// What a run's install would deploy before upgrading (`None` without git).
+    pub upgrade_base: Option<UpgradeBase>,
     pub tiers: Vec<TierLine>,
     /// recipe.yaml and overlay files found in the data dir.
     pub overlays: Vec<String>,
@@ -124,6 +126,12 @@ pub fn render_text(r: &CheckReport, out: &mut dyn Write) -> std::io::Result<()> 
         "previous release: {}",
         r.previous_release.as_deref().unwrap_or("none")
     )?;
+    if let Some(b) = &r.upgrade_base {
+        writeln!(out, "upgrade base: {}", b.describe())?;
+        if b.commit.is_some() {
+            writeln!(out, "  why: {}", b.reason)?;
+        }
+    }
     writeln!(out, "tiers:")?;
     for t in &r.tiers {
         match &t.reason {

@@ -71,6 +71,27 @@ pub fn for_run(
     .map(Some)
 }
 
+/// The upgrade base a run of `recipe` would take now, for `cc-ci check` (which always shows it, whatever
+/// the stages): the same rule as [`for_run`], the ledger read-only.
+pub fn for_check(
+    paths: &CoordPaths,
+    asked: Option<&UpgradeFrom>,
+    recipe: &str,
+    checkout: &Checkout,
+    previous_release: Option<&Release>,
+    meta: &crate::spec::RecipeMeta,
+) -> Result<UpgradeBase, RunError> {
+    let mut green = || crate::coord::green_runs(paths, recipe).map_err(RunError::Ledger);
+    choose(&mut BaseInput {
+        asked,
+        recipe_yaml: meta.upgrade_base.as_deref(),
+        recipe,
+        checkout,
+        previous_release,
+        green: &mut green,
+    })
+}
+
 /// How install deploys `base`: its release tag as a release, else the commit as a chaos deploy.
 pub fn install_base(base: &UpgradeBase) -> Result<InstallBase, String> {
     match (&base.commit, &base.tag) {

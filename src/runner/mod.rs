@@ -16,6 +16,7 @@ mod engine;
 mod error;
 mod grants;
 mod http;
+mod identity;
 mod last_failed;
 mod manifest;
 mod ops;
@@ -38,6 +39,7 @@ mod trust;
 #[cfg(test)]
 mod trust_tests;
 
+pub use base::for_check as upgrade_base_for_check;
 pub use config::{
     parse_stages, DeployerKind, LastFailed, RunConfig, Selection, StageError, UpgradeFrom,
 };

@@ -10,14 +10,13 @@ use crate::coord::{decide_grant, CoordPaths, GrantQuery, Ledger};
 use crate::deploy::stack_name;
 use crate::discover::{self, DiscoverRequest, Discovery, GateVia};
 use crate::docker::RunLock;
-use crate::recipe::{
-    prepare_checkout_limited, Checkout, CheckoutRequest, GitLimits, RecipeSource, Release,
-};
+use crate::recipe::{prepare_checkout_limited, Checkout, CheckoutRequest, GitLimits, Release};
 use crate::report::event::{Gate, GateDecision};
 use crate::report::{EventBus, EventKind};
 
 use super::config::RunConfig;
 use super::error::RunError;
+use super::identity::Identity;
 use super::plan::{self, OverlaySpec, Plan, PlanInput, PytestNode as PlanNode};
 use super::trust::{Admission, Pending, Record};
 
@@ -139,38 +138,6 @@ pub fn data_dir(explicit: Option<&Path>) -> Result<DataDir, RunError> {
     }
 }
 
-/// The run's name, place and address.
-struct Identity {
-    source: RecipeSource,
-    recipe: String,
-    run_dir: PathBuf,
-    domain: String,
-    stack: String,
-}
-
-fn identity(cfg: &RunConfig, runs_root: &Path, run_id: &str) -> Result<Identity, RunError> {
-    let source = RecipeSource::parse(&cfg.recipe)?;
-    let recipe = source.name();
-    let run_dir = runs_root.join(run_id);
-    std::fs::create_dir_all(&run_dir).map_err(|source| RunError::CreateDir {
-        path: run_dir.clone(),
-        source,
-    })?;
-    let short = run_id.rsplit('-').next().unwrap_or(run_id);
-    let domain = cfg
-        .domain
-        .clone()
-        .unwrap_or_else(|| format!("{recipe}-{short}.ci.local"));
-    let stack = stack_name(&domain);
-    Ok(Identity {
-        source,
-        recipe,
-        run_dir,
-        domain,
-        stack,
-    })
-}
-
 /// Prepares the run. `run_id` is already recorded as the run's identity.
 pub fn prepare(
     cfg: &RunConfig,
@@ -179,20 +146,26 @@ pub fn prepare(
     run_id: &str,
     purpose: Purpose,
 ) -> Result<Prepared, RunError> {
+    let id = super::identity::identity(cfg, runs_root, run_id)?;
+    let run_dir = id.run_dir.clone();
+    let prepared = prepare_in(cfg, paths, id, run_id, purpose);
+    if prepared.is_err() {
+        // Nothing was deployed: a run that cannot start leaves no run dir (nor a checkout) behind.
+        let _ = std::fs::remove_dir_all(&run_dir);
+    }
+    prepared
+}
+
+fn prepare_in(
+    cfg: &RunConfig,
+    paths: &CoordPaths,
+    mut id: Identity,
+    run_id: &str,
+    purpose: Purpose,
+) -> Result<Prepared, RunError> {
     let data_dir = data_dir(cfg.data_dir.as_deref())?;
     let data = data_dir.path.clone();
     check_data_dir(&data, cfg.skip_generic).map_err(RunError::DataDir)?;
-    let mut id = identity(cfg, runs_root, run_id)?;
-    let (lock, stack_lock) = match purpose {
-        Purpose::Run { .. } => (
-            Some(RunLock::acquire(&id.run_dir, run_id, &id.stack).map_err(RunError::RunLock)?),
-            Some(
-                crate::docker::acquire_stack(&paths.stacks, &id.stack, run_id)
-                    .map_err(|e| RunError::StackBusy(Box::new(e)))?,
-            ),
-        ),
-        Purpose::List => (None, None),
-    };
     let checkout = checkout(cfg, paths, &id, purpose)?;
     // The recipe's own name (TYPE), not the directory's, keys overlays, results and the ledger.
     let preflight_err = |e| RunError::Preflight(Box::new(e), cfg.recipe.clone());
@@ -211,19 +184,34 @@ pub fn prepare(
             errors: discovery.errors.iter().map(|e| e.to_string()).collect(),
         });
     }
+    // Only now, with the domain final, are the run's locks taken: the stack lock names the stack the
+    // run will deploy.
+    let domain = super::identity::domain(
+        cfg.domain.as_deref(),
+        discovery.meta.domain.as_deref(),
+        &id.recipe,
+        run_id,
+    );
+    let stack = stack_name(&domain);
+    let (lock, stack_lock) = match purpose {
+        Purpose::Run { .. } => (
+            Some(RunLock::acquire(&id.run_dir, run_id, &stack).map_err(RunError::RunLock)?),
+            Some(
+                crate::docker::acquire_stack(&paths.stacks, &stack, run_id)
+                    .map_err(|e| RunError::StackBusy(Box::new(e)))?,
+            ),
+        ),
+        Purpose::List => (None, None),
+    };
     if discovery.generic.is_empty() && !cfg.skip_generic {
         return Err(RunError::DataDir(format!(
             "{} holds no generic test specs: the generic tests would be dropped silently (hint: restore it from the cc-ci release, or pass --skip-generic)",
             data.join("generic-tests").display()
         )));
     }
-    let facts = crate::preflight::inspect(
-        &checkout.path,
-        &id.stack,
-        &id.domain,
-        &discovery.meta.env_install,
-    )
-    .map_err(preflight_err)?;
+    let facts =
+        crate::preflight::inspect(&checkout.path, &stack, &domain, &discovery.meta.env_install)
+            .map_err(preflight_err)?;
     let skip = super::grants::generic_skip(cfg, paths, &id.recipe, purpose)?;
     let base = super::base::for_run(
         cfg,
@@ -285,9 +273,9 @@ pub fn prepare(
     ));
     // The checkout is at head_ref now; the install op may move it to the previous release.
     let lint = match (purpose, &cfg.deployer) {
-        (Purpose::Run { .. }, super::config::DeployerKind::Stack) => Some(
-            crate::lint::lint_recipe(&checkout.path, &id.stack, &id.domain),
-        ),
+        (Purpose::Run { .. }, super::config::DeployerKind::Stack) => {
+            Some(crate::lint::lint_recipe(&checkout.path, &stack, &domain))
+        }
         _ => None,
     };
     Ok(Prepared {
@@ -301,8 +289,8 @@ pub fn prepare(
         upgrade_base: base,
         discovery,
         plan,
-        domain: id.domain,
-        stack: id.stack,
+        domain,
+        stack,
         customization,
         notes,
         lint,

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::coord::{provision, reconcile, CoordPaths, Ledger, ProvisionOptions};
 use crate::deploy::{abra, stack, AppRef, Deployer};
-use crate::docker::Engine;
+use crate::docker::{Engine, JanitorScope};
 use crate::exit::{ExitClass, RunFacts};
 use crate::redact::Redactor;
 use crate::report::event::{JanitorRemoval, Progress, RunEnd, RunHeader, RunStart, TeardownFinish};
@@ -517,7 +517,7 @@ fn abra_lint(cfg: &RunConfig, p: &Prepared, live: &Live) -> LintResult {
 fn janitor(engine: &Engine, paths: &CoordPaths, bus: &EventBus, ledger: &Ledger, run_id: &str) {
     // Dead runs whose leftovers are reaped (run id → stack): their run_end is recorded `abandoned`.
     let mut dead = std::collections::BTreeMap::new();
-    let r = engine.janitor(&paths.runs, false, &mut |removal| {
+    let r = engine.janitor(&paths.runs, JanitorScope::Tree, false, &mut |removal| {
         if let Some(id) = &removal.run_id {
             dead.entry(id.clone())
                 .or_insert_with(|| removal.stack.clone());

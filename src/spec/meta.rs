@@ -84,7 +84,7 @@ pub const META_FIELDS: &[Field] = &[
     f("upgrade_base", "string", false, "commit or tag to install before an upgrade (`--upgrade-from` overrides it); default: the last green run whose head is an ancestor of the head, else the newest release tag that is"),
     f("env_install", "mapping", false, "extra app env at install"),
     f("env_upgrade", "mapping", false, "extra app env at upgrade"),
-    f("domain", "string", false, "the app's domain; default: a unique one per run"),
+    f("domain", "string", false, "the app's domain (`--domain` wins; two runs of a pinned domain take turns: the second refuses while the first lives); default: `<recipe>-<run>.ci.local`, unique per run"),
     f("main_service", "string", false, "the service carrying the version labels; default `app`"),
     f("http_port", "integer", false, "port the main service serves HTTP on; default 80"),
     f("backup_verify", "check", false, "a check (e.g. `{exec: {…}}`) that must pass on a fresh backup; a failing one re-takes the backup (`backup_attempts`)"),

@@ -99,6 +99,15 @@ fn check_names_the_recipe_from_type_and_works_without_an_engine() {
         "{shown}"
     );
     assert!(s.contains("previous release: 1.1.0+"), "{shown}");
+    // No green run in a fresh coord tree: the base is the previous release, and why.
+    assert!(
+        s.contains("upgrade base: ") && s.contains(" (previous release 1.1.0+"),
+        "{shown}"
+    );
+    assert!(
+        s.contains("  why: no green run of social on this host; the newest release tag"),
+        "{shown}"
+    );
     assert!(
         s.contains("warning: services.app.tmpfs: ignored"),
         "{shown}"

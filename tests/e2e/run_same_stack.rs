@@ -72,3 +72,41 @@ fn a_second_run_on_a_live_runs_stack_refuses_with_exit_4_and_the_first_run_passe
     assert_eq!(r["teardown"]["clean"], true, "{r:#}");
     first.assert_nothing_left();
 }
+
+#[test]
+fn a_domain_pinned_in_recipe_yaml_is_the_runs_domain_and_its_stack_is_locked_like_any_other() {
+    let f = RunFixture::new("pinned");
+    let overlay = f.data.join("overlays").join("hello");
+    std::fs::create_dir_all(&overlay).unwrap();
+    let project = crate::support::recipe_repo::project_root();
+    let meta = std::fs::read_to_string(project.join("overlays/hello/recipe.yaml")).unwrap();
+    std::fs::write(
+        overlay.join("recipe.yaml"),
+        format!("{meta}domain: {}\n", f.domain),
+    )
+    .unwrap();
+    let run = || {
+        f.command_without_domain(f.repo.path.as_os_str(), &["--stages", "install"])
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    let r = f.results();
+    assert_eq!(r["domain"], f.domain.as_str(), "{r:#}");
+    assert_eq!(r["stack"], f.stack().as_str(), "{r:#}");
+    f.assert_nothing_left();
+
+    // A live run holds the pinned stack's lock: the pinned run refuses before touching anything.
+    let run_dirs = || std::fs::read_dir(f.coord.join("runs")).unwrap().count();
+    let before = run_dirs();
+    let busy = cc_ci::docker::acquire_stack(&f.coord.join("stacks"), &f.stack(), "run-holding-it")
+        .expect("take the pinned stack's lock");
+    let out = run();
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{t}");
+    assert!(t.contains("run-holding-it"), "names the live run: {t}");
+    assert_eq!(run_dirs(), before, "a refused run leaves no run dir");
+    drop(busy);
+}

@@ -84,6 +84,30 @@ fn the_upgrade_base_is_the_last_green_ancestor_else_the_previous_release() {
     // 3. A PR on top of main: main's green run is the base; the side branch's newer one is passed over.
     std::fs::write(repo.join("README.md"), "the PR\n").unwrap();
     let pr = commit_all(repo, "the PR on top of main");
+    // `cc-ci check` shows the base a run would take, from the same ledger (read only).
+    let check = |extra: &[&str]| {
+        let out = crate::support::cli::cc_ci(f.dir.path())
+            .args(["check", "--format", "json", "--ref", &pr, "--recipe"])
+            .arg(repo)
+            .arg("--coord-dir")
+            .arg(&f.coord)
+            .arg("--data-dir")
+            .arg(&f.data)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let checked = check(&[]);
+    assert_eq!(checked["upgrade_base"]["from"], "last_green", "{checked:#}");
+    assert_eq!(checked["upgrade_base"]["commit"], main.as_str());
+    assert_eq!(checked["upgrade_base"]["run_id"], run_a.as_str());
+    let checked = check(&["--upgrade-from", "previous"]);
+    assert_eq!(
+        checked["upgrade_base"]["tag"], "1.1.0+1.36.1",
+        "{checked:#}"
+    );
     let (c, shown) = run(&f, &pr, &[]);
     let base = &c["upgrade_base"];
     assert_eq!(base["from"], "last_green", "{shown}");

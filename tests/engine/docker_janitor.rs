@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::engine::{engine, unique, TestApp};
 use cc_ci::deploy::{stack_name, Deployer};
-use cc_ci::docker::RunLock;
+use cc_ci::docker::{JanitorScope, RunLock};
 
 #[test]
 fn janitor_reaps_a_killed_deploy_and_leaves_live_runs_alone() {
@@ -67,6 +67,26 @@ fn janitor_reaps_a_killed_deploy_and_leaves_live_runs_alone() {
 
     let mine = |s: &str| s == stack || s == abra_stack || s == live.stack;
 
+    // Another coord tree's pass (its own runs dir) leaves this tree's dead runs alone: their ledger is
+    // this tree's. `--all-trees` would take them.
+    let other_tree = work.path().join("other-tree-runs");
+    let mut foreign = Vec::new();
+    e.janitor_filtered(&other_tree, JanitorScope::Tree, false, &mine, &mut |r| {
+        foreign.push(r.clone())
+    })
+    .unwrap();
+    assert_eq!(foreign, Vec::new(), "another tree reaped nothing of ours");
+    assert!(!e.leftovers(Some(&id), &stack).unwrap().is_empty());
+    let mut would = Vec::new();
+    e.janitor_filtered(&other_tree, JanitorScope::AllTrees, true, &mine, &mut |r| {
+        would.push(r.clone())
+    })
+    .unwrap();
+    assert!(
+        would.iter().any(|r| r.name == format!("{stack}_app")),
+        "an all-trees pass would: {would:?}"
+    );
+
     // The CLI's dry run names what it would remove and removes nothing.
     let home = tempfile::tempdir().unwrap();
     let out = crate::support::cli::cc_ci(home.path())
@@ -95,7 +115,9 @@ fn janitor_reaps_a_killed_deploy_and_leaves_live_runs_alone() {
 
     let mut removed = Vec::new();
     let report = e
-        .janitor_filtered(&runs, false, &mine, &mut |r| removed.push(r.clone()))
+        .janitor_filtered(&runs, JanitorScope::Tree, false, &mine, &mut |r| {
+            removed.push(r.clone())
+        })
         .unwrap();
     assert!(report.errors.is_empty(), "{report:?}");
     assert!(

@@ -62,6 +62,14 @@ impl RunFixture {
 
     /// Like [`RunFixture::command`] with another `--recipe` (a name, URL or path).
     pub fn command_for(&self, recipe: &std::ffi::OsStr, args: &[&str]) -> Command {
+        let mut cmd = self.command_without_domain(recipe, &[]);
+        cmd.arg("--domain").arg(&self.domain).args(args);
+        cmd
+    }
+
+    /// `cc-ci run` of `recipe` with this fixture's coord, data and artifacts but no `--domain`: the run
+    /// picks its domain itself (recipe.yaml's `domain:`, else a unique one).
+    pub fn command_without_domain(&self, recipe: &std::ffi::OsStr, args: &[&str]) -> Command {
         let mut cmd = super::cli::cc_ci(self.dir.path());
         cmd.arg("run")
             .arg("--recipe")
@@ -72,8 +80,6 @@ impl RunFixture {
             .arg(&self.data)
             .arg("--artifacts")
             .arg(&self.artifacts)
-            .arg("--domain")
-            .arg(&self.domain)
             .args(args);
         for k in ["RECIPE", "REF", "PR", "STAGES"] {
             cmd.env_remove(k);
