@@ -181,3 +181,46 @@ fn a_forwarder_to_a_port_nobody_listens_on_is_refused_at_its_deadline_and_remove
         "the unusable forwarder is removed"
     );
 }
+
+#[test]
+fn the_janitor_reaps_the_forwarder_of_a_dead_run() {
+    let mut app = TestApp::new("fwddead");
+    app.install(false);
+    let runs = tempfile::tempdir().unwrap();
+    let id = crate::support::engine::unique();
+    let dead_run = format!("run-dead-{id}");
+    // A run that died: its lock (under this pass's runs dir) is not held; its note names no real stack.
+    let lock =
+        cc_ci::docker::RunLock::acquire(&runs.path().join(&id), &dead_run, &format!("gone_{id}"))
+            .unwrap();
+    let lock_path = lock.path().to_path_buf();
+    drop(lock);
+    let mut req = request(&app);
+    req.run_id = &dead_run;
+    req.run_lock = &lock_path;
+    let e = engine();
+    let fwd = e.open_forward(&req).expect("forwarder");
+    let mut removed = Vec::new();
+    let report = e
+        .janitor(
+            runs.path(),
+            cc_ci::docker::JanitorScope::Tree,
+            false,
+            &mut |r| removed.push(format!("{} {}", r.kind, r.name)),
+        )
+        .unwrap();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert!(
+        removed.contains(&format!("service {}", fwd.name)),
+        "{removed:?}"
+    );
+    let gone = crate::support::containers::docker(30, &["service", "inspect", &fwd.name]);
+    assert!(!gone.status.success(), "the forwarder service is gone");
+    let services: Vec<String> = e
+        .services(&app.stack)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(services, ["app"], "the live app is left alone");
+}
