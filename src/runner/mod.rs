@@ -23,6 +23,7 @@ mod last_failed;
 mod manifest;
 mod ops;
 mod plan;
+mod plan_build;
 #[cfg(test)]
 mod plan_tests;
 mod prepare;
