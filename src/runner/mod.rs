@@ -12,8 +12,10 @@ mod base;
 mod check;
 mod config;
 mod context;
+mod data_dir;
 mod engine;
 mod error;
+mod gate;
 mod grants;
 mod http;
 mod identity;
@@ -21,6 +23,7 @@ mod last_failed;
 mod manifest;
 mod ops;
 mod plan;
+mod plan_build;
 #[cfg(test)]
 mod plan_tests;
 mod prepare;

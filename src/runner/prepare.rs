@@ -1,21 +1,25 @@
-//! Everything before the first deploy: the run's identity and private directory, the recipe checkout,
-//! head_ref and the previous release, discovery with the trust gate, the generic-skip rule, and the
-//! plan. Bad input fails here, before anything is deployed.
+//! Everything before the first deploy, in order: the run's identity (`identity.rs`), the recipe
+//! checkout, head_ref and the previous release, discovery behind the trust gate (`gate.rs`, in the
+//! data dir of `data_dir.rs`), the domain and the run's locks, the generic-skip rule, the upgrade base
+//! and the plan. Bad input fails here, before anything is deployed.
 
 use std::path::{Path, PathBuf};
 
 use std::sync::Arc;
 
-use crate::coord::{decide_grant, CoordPaths, GrantQuery, Ledger};
+use crate::coord::{CoordPaths, Ledger};
 use crate::deploy::stack_name;
-use crate::discover::{self, DiscoverRequest, Discovery, GateVia};
+use crate::discover::Discovery;
 use crate::docker::RunLock;
 use crate::recipe::{prepare_checkout_limited, Checkout, CheckoutRequest, GitLimits, Release};
-use crate::report::event::{Gate, GateDecision};
 use crate::report::{EventBus, EventKind};
 
 use super::config::RunConfig;
+use super::data_dir::check_data_dir;
+pub use super::data_dir::{data_dir, DataDir};
 use super::error::RunError;
+use super::gate::discover_gated;
+pub use super::gate::gate_event;
 use super::identity::Identity;
 use super::plan::{self, OverlaySpec, Plan, PlanInput, PytestNode as PlanNode};
 use super::trust::{Admission, Pending, Record};
@@ -37,7 +41,7 @@ pub enum Purpose<'a> {
 }
 
 impl Purpose<'_> {
-    fn emit(&self, kind: EventKind) {
+    pub(super) fn emit(&self, kind: EventKind) {
         if let Purpose::Run { bus, .. } = self {
             bus.emit(kind);
         }
@@ -86,56 +90,6 @@ pub fn new_run_id() -> String {
     let stamp = now.format(&fmt).unwrap_or_default();
     let rand = uuid::Uuid::new_v4().simple().to_string();
     format!("{stamp}-{}", &rand[..6])
-}
-
-/// The data dir (generic-tests/ and overlays/) and how it was found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DataDir {
-    pub path: PathBuf,
-    /// `--data-dir / CCCI_DATA_DIR`, `the working directory` or `the installed package`.
-    pub from: &'static str,
-}
-
-impl std::fmt::Display for DataDir {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} (from {})", self.path.display(), self.from)
-    }
-}
-
-/// Where generic-tests/ and overlays/ are: --data-dir / CCCI_DATA_DIR, else the working directory
-/// when it holds generic-tests/, else the installed package's `share/cc-ci` beside the binary's
-/// `bin/`. Never the source tree the binary was built from: a maintainer running from their recipe
-/// would silently get another tree's overlays.
-pub fn data_dir(explicit: Option<&Path>) -> Result<DataDir, RunError> {
-    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-    if let Some(p) = explicit {
-        return Ok(DataDir {
-            path: absolute(p),
-            from: "--data-dir / CCCI_DATA_DIR",
-        });
-    }
-    let has = |p: &Path| p.join("generic-tests").is_dir();
-    if let Ok(cwd) = std::env::current_dir() {
-        if has(&cwd) {
-            return Ok(DataDir {
-                path: cwd,
-                from: "the working directory",
-            });
-        }
-    }
-    let share = std::env::current_exe().ok().and_then(|exe| {
-        let prefix = exe.parent()?.parent()?.to_path_buf();
-        Some(prefix.join("share/cc-ci"))
-    });
-    match share {
-        Some(share) if has(&share) => Ok(DataDir {
-            path: share,
-            from: "the installed package",
-        }),
-        _ => Err(RunError::DataDir(
-            "no data dir: the working directory holds no generic-tests/ and no installed share/cc-ci is beside the binary (hint: pass --data-dir DIR or set CCCI_DATA_DIR to the folder holding generic-tests/ and overlays/, e.g. a cc-ci checkout)".to_string(),
-        )),
-    }
 }
 
 /// Prepares the run. `run_id` is already recorded as the run's identity.
@@ -432,115 +386,6 @@ pub fn unless_interrupted(p: Prepared) -> Result<Prepared, RunError> {
         return Err(RunError::Interrupted);
     }
     Ok(p)
-}
-
-/// The data dir must be a directory holding `generic-tests/` (unless the generic tests are skipped).
-fn check_data_dir(data: &Path, skip_generic: bool) -> Result<(), String> {
-    let hint =
-        "hint: --data-dir / CCCI_DATA_DIR names the folder holding generic-tests/ and overlays/";
-    match std::fs::metadata(data) {
-        Err(e) => return Err(format!("data dir {}: {e} ({hint})", data.display())),
-        Ok(m) if !m.is_dir() => {
-            return Err(format!(
-                "data dir {} is not a directory ({hint})",
-                data.display()
-            ))
-        }
-        Ok(_) => {}
-    }
-    if !skip_generic && !data.join("generic-tests").is_dir() {
-        return Err(format!(
-            "data dir {} has no generic-tests/ folder: the generic tests would be dropped ({hint})",
-            data.display()
-        ));
-    }
-    Ok(())
-}
-
-/// Discovery with the trust gate. Nothing is spent here: a grant (or the off-switch) only *would
-/// allow*, and a run emits the decision as such; the use is taken when a repo-local file first runs.
-fn discover_gated(
-    cfg: &RunConfig,
-    paths: &CoordPaths,
-    recipe: &str,
-    data: &Path,
-    checkout: &Checkout,
-    purpose: Purpose,
-) -> Discovery {
-    let allowlist = cfg
-        .allowlist
-        .clone()
-        .unwrap_or_else(|| data.join("overlays/repo-local-approved.txt"));
-    let mut grant = || would_allow(cfg, paths, recipe);
-    let discovery = discover::discover(
-        &DiscoverRequest {
-            project_root: data,
-            recipe,
-            checkout: Some(&checkout.path),
-            allowlist: &allowlist,
-            pr: cfg.pr,
-        },
-        &mut grant,
-    );
-    purpose.emit(EventKind::GateDecided(gate_event(
-        &discovery.gate,
-        recipe,
-        cfg.pr,
-    )));
-    discovery
-}
-
-/// The event of the gate's decision while preparing.
-pub fn gate_event(d: &discover::GateDecision, recipe: &str, pr: Option<u64>) -> GateDecision {
-    let grant = match &d.via {
-        GateVia::Grant(id) => Some(id.clone()),
-        _ => None,
-    };
-    GateDecision {
-        gate: Gate::RepoLocal,
-        recipe: recipe.to_string(),
-        allowed: d.allowed,
-        reason: d.reason.clone(),
-        grant,
-        pr,
-        files: d.files.iter().map(|f| f.display().to_string()).collect(),
-        provisional: matches!(d.via, GateVia::Grant(_) | GateVia::OffSwitch),
-        not_needed: d.via == GateVia::NotNeeded,
-    }
-}
-
-/// What a repo-local grant (or the deprecated off-switch) would decide, without spending a use or
-/// recording anything.
-fn would_allow(cfg: &RunConfig, paths: &CoordPaths, recipe: &str) -> discover::GrantAnswer {
-    if cfg.trust_gate_off {
-        return Ok(discover::Granted {
-            allowed: true,
-            reason: "CCCI_TRUST_GATE_OFF=1 is set (deprecated): an obligation is recorded when a repo-local file first runs; mint a repo-local grant instead".into(),
-            grant_id: None,
-        });
-    }
-    let d = decide_grant(
-        paths,
-        &GrantQuery {
-            gate: "repo-local".into(),
-            recipe: recipe.to_string(),
-            pr: cfg.pr,
-            run_id: None,
-        },
-    )
-    .map_err(|e| discover::GrantLookupError(e.to_string()))?;
-    let reason = match d.allowed {
-        true => format!(
-            "{} — not spent yet: the use is taken when a repo-local file first runs",
-            d.reason
-        ),
-        false => d.reason,
-    };
-    Ok(discover::Granted {
-        allowed: d.allowed,
-        reason,
-        grant_id: d.grant_id,
-    })
 }
 
 /// A local path source read where it is, for a listing only: nothing is cloned or written.
