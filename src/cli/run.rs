@@ -80,6 +80,14 @@ pub struct RunArgs {
     #[arg(long, env = "CCCI_UPGRADE_FROM", value_name = "previous|last-green|REF",
           value_parser = |s: &str| s.parse::<runner::UpgradeFrom>())]
     pub upgrade_from: Option<runner::UpgradeFrom>,
+    /// A screenshot of the app's health page after install and upgrade, saved among the artifacts:
+    /// `auto` (when Chromium is found) or `off`.
+    #[arg(long, env = "CCCI_SCREENSHOTS", default_value = "auto", value_name = "auto|off",
+          value_parser = |s: &str| s.parse::<runner::ScreenshotMode>())]
+    pub screenshots: runner::ScreenshotMode,
+    /// The Chromium binary for screenshots (default: `chromium`, else `chromium-browser`, on PATH).
+    #[arg(long, env = "CCCI_CHROMIUM", value_name = "PATH")]
+    pub chromium: Option<PathBuf>,
     /// Wait for Enter on a terminal after this tier's assertions (refused when CI is set).
     #[arg(long, value_enum, value_name = "TIER")]
     pub pause_after: Option<TierArg>,
@@ -342,6 +350,12 @@ fn build_config(
         pause_after,
         upgrade_from: a.upgrade_from,
         create_proxy_network: a.create_proxy_network,
+        screenshots: a.screenshots,
+        // Found here, once: the runner reads no environment.
+        chromium: a.chromium.map(absolute).or_else(|| {
+            let path = std::env::var_os("PATH");
+            super::run_flags::on_path(&["chromium", "chromium-browser"], path.as_deref())
+        }),
         proxy_network: a.proxy_network,
         engine_wait: a.engine_wait,
         git_timeout: a.git_timeout,

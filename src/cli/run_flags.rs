@@ -287,6 +287,18 @@ fn last_of<'a>(given: &'a [String], flag: &str, notes: &mut Vec<String>) -> Opti
     Some(last)
 }
 
+/// The first of `names` that is an executable file in a directory of `path` (a `PATH` value): how
+/// `--screenshots auto` finds Chromium when `--chromium` does not name it.
+pub fn on_path(names: &[&str], path: Option<&std::ffi::OsStr>) -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let dirs: Vec<std::path::PathBuf> = std::env::split_paths(path?).collect();
+    names.iter().find_map(|name| {
+        dirs.iter().map(|d| d.join(name)).find(|p| {
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    })
+}
+
 #[cfg(test)]
 #[path = "run_flags_tests.rs"]
 mod tests;

@@ -269,3 +269,42 @@ fn s_capture_no_and_nocapture_show_output() {
         assert!(shown(args), "{args:?}");
     }
 }
+
+#[test]
+fn chromium_is_the_first_executable_of_the_names_along_path() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::tempdir().unwrap();
+    let (a, b) = (d.path().join("a"), d.path().join("b"));
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    // Not executable: passed over.
+    std::fs::write(a.join("chromium"), "").unwrap();
+    std::fs::write(b.join("chromium-browser"), "").unwrap();
+    std::fs::set_permissions(
+        b.join("chromium-browser"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let path = std::env::join_paths([&a, &b]).unwrap();
+    let names = ["chromium", "chromium-browser"];
+    assert_eq!(
+        on_path(&names, Some(&path)),
+        Some(b.join("chromium-browser"))
+    );
+    std::fs::set_permissions(a.join("chromium"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(on_path(&names, Some(&path)), Some(a.join("chromium")));
+    assert_eq!(on_path(&names, None), None);
+    assert_eq!(on_path(&["nothing-here"], Some(&path)), None);
+}
+
+#[test]
+fn screenshots_take_auto_or_off_and_refuse_anything_else() {
+    assert_eq!(
+        parse(&[]).unwrap().screenshots,
+        crate::runner::ScreenshotMode::Auto
+    );
+    let off = parse(&["--screenshots", "off"]).unwrap();
+    assert_eq!(off.screenshots, crate::runner::ScreenshotMode::Off);
+    let e = parse(&["--screenshots", "sometimes"]).unwrap_err();
+    assert!(e.to_string().contains("expected auto or off"), "{e}");
+}

@@ -44,8 +44,11 @@ pub struct ForwardRequest<'a> {
     pub port: u16,
     pub run_id: &'a str,
     pub run_lock: &'a Path,
-    /// The forwarder's whole life: how long it may take to answer, and when it ends on its own.
+    /// How long it may take until the forwarder relays.
     pub deadline: Duration,
+    /// When it ends on its own (its command's `timeout`), counted from its start: the time it is
+    /// needed for, so a forwarder nobody removes still goes.
+    pub lifetime: Duration,
 }
 
 /// A running forwarder: remove it with [`Engine::close_forward`].
@@ -232,7 +235,7 @@ impl Engine {
             task_template: Some(TaskSpec {
                 container_spec: Some(TaskSpecContainerSpec {
                     image: Some(FORWARDER_IMAGE.to_string()),
-                    command: Some(socat_command(&target, req.port, req.deadline)),
+                    command: Some(socat_command(&target, req.port, req.lifetime)),
                     labels: Some(container_labels),
                     ..Default::default()
                 }),

@@ -63,6 +63,7 @@ pub fn empty() -> RunResult {
         ledger_checkpoint: None,
         infrastructure: None,
         upgrade_base: None,
+        screenshots: Vec::new(),
         interrupted: false,
         exit_code: 0,
         artifacts: Artifacts::default(),
@@ -138,6 +139,7 @@ impl Aggregator {
                 r.version_after = p.version_after.clone();
                 r.upgrade_proof = Some(p.clone());
             }
+            EventKind::Screenshot(s) => r.screenshots.push(s.clone()),
             EventKind::TrialFinished(f) => {
                 if let Some(t) = self.tier_mut(f.tier.as_str()) {
                     t.tests.push(f.test.clone());

@@ -127,6 +127,7 @@ impl TerminalReporter {
                 }
             }
             EventKind::OpFinished(o) => op_line(o, out)?,
+            EventKind::Screenshot(s) => writeln!(out, "{}", s.line())?,
             EventKind::TierSkipped(s) => match &s.why {
                 SkipReason::NotRun { reason } => {
                     writeln!(out, "\n── {} not run: {reason} ──", s.tier)?

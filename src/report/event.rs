@@ -62,6 +62,8 @@ pub enum EventKind {
     },
     /// What the upgrade deployed, against head_ref.
     UpgradeProved(UpgradeProof),
+    /// After install's or upgrade's op: the app's health page as a browser shows it, or why not.
+    Screenshot(super::Screenshot),
     /// The tier's trials are about to run.
     TrialsStarted(TrialsStart),
     /// One assertion starts being evaluated.

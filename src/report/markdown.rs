@@ -64,6 +64,7 @@ pub fn render(r: &RunResult) -> String {
     for t in &r.tiers {
         tier(&mut md, t);
     }
+    screenshots(&mut md, r);
     closing(&mut md, r);
     md
 }
@@ -243,6 +244,37 @@ fn result_cell(o: &Outcome) -> String {
 }
 
 /// Teardown, lint, the trust gate, the customization manifest and the run's identity.
+/// The app after install and upgrade: each PNG linked by its file name (it lies beside results.json in
+/// the run's artifacts), or why it was not taken.
+fn screenshots(md: &mut String, r: &RunResult) {
+    if r.screenshots.is_empty() {
+        return;
+    }
+    md.push_str(
+        "**Screenshots** (the app's health page after the op; files in the run's artifacts)\n\n",
+    );
+    for s in &r.screenshots {
+        match (s.file_name(), &s.error) {
+            (Some(file), None) => {
+                let _ = writeln!(
+                    md,
+                    "- **{}** · {} · {}×{} · {}\n\n  ![{} screenshot]({file})\n",
+                    cell(&s.tier),
+                    code(&s.url),
+                    s.width,
+                    s.height,
+                    human_ms(s.duration_ms),
+                    cell(&s.tier)
+                );
+            }
+            (_, error) => {
+                let why = error.as_deref().unwrap_or("no file");
+                let _ = writeln!(md, "- **{}** · not taken: {}\n", cell(&s.tier), cell(why));
+            }
+        }
+    }
+}
+
 fn closing(md: &mut String, r: &RunResult) {
     if r.teardown.clean {
         let _ = writeln!(
@@ -340,5 +372,41 @@ mod tests {
             )),
             "{md}"
         );
+    }
+
+    #[test]
+    fn screenshots_are_linked_by_file_name_and_a_missing_one_says_why() {
+        let mut r = crate::report::sample::run();
+        assert!(!render(&r).contains("Screenshots"), "none taken, none said");
+        let shot = |tier: &str, error: Option<&str>| crate::report::Screenshot {
+            tier: tier.into(),
+            path: error
+                .is_none()
+                .then(|| format!("/a/screenshot-{tier}.png").into()),
+            url: "http://hello.ci.local/".into(),
+            via: "forwarder".into(),
+            width: 1280,
+            height: 800,
+            duration_ms: 2100,
+            error: error.map(String::from),
+        };
+        r.screenshots = vec![
+            shot("install", None),
+            shot("upgrade", Some("chromium | crashed")),
+        ];
+        let md = render(&r);
+        assert!(
+            md.contains("- **install** · `http://hello.ci.local/` · 1280×800 · 2.1s"),
+            "{md}"
+        );
+        assert!(
+            md.contains("![install screenshot](screenshot-install.png)"),
+            "{md}"
+        );
+        assert!(
+            md.contains("- **upgrade** · not taken: chromium \\| crashed"),
+            "{md}"
+        );
+        assert!(!md.contains("/a/screenshot"), "links are relative: {md}");
     }
 }

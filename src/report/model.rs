@@ -66,6 +66,9 @@ pub struct RunResult {
     /// What install deployed before the upgrade and why (none when upgrade was not selected).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upgrade_base: Option<super::UpgradeBase>,
+    /// Screenshots of the app after install and upgrade, or why none was taken (`--screenshots`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub screenshots: Vec<super::Screenshot>,
 }
 
 /// One trust-gate decision (guarantee 5).

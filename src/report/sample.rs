@@ -136,6 +136,7 @@ pub fn run() -> RunResult {
         ledger_checkpoint: Some(format!("128:{}", "3f".repeat(32))),
         infrastructure: None,
         upgrade_base: None,
+        screenshots: Vec::new(),
         interrupted: false,
         exit_code: 0,
         artifacts: Artifacts::default(),

@@ -55,6 +55,29 @@ impl std::str::FromStr for UpgradeFrom {
     }
 }
 
+/// `--screenshots`: whether install and upgrade end with a screenshot of the app's health page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ScreenshotMode {
+    /// When Chromium is found (else each tier says it was not taken, and why).
+    #[default]
+    Auto,
+    Off,
+}
+
+impl std::str::FromStr for ScreenshotMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "auto" => Ok(ScreenshotMode::Auto),
+            "off" => Ok(ScreenshotMode::Off),
+            other => Err(format!(
+                "`{other}` is not a screenshot mode (expected auto or off)"
+            )),
+        }
+    }
+}
+
 /// Which assertions run: positional arguments (name filters, paths, node ids), libtest's
 /// skip/exact/ignored, pytest's `-k` and `-m`; and `-x`.
 #[derive(Debug, Clone, Default)]
@@ -118,6 +141,10 @@ pub struct RunConfig {
     /// `--upgrade-from` / `CCCI_UPGRADE_FROM`; `None`: recipe.yaml's `upgrade_base`, else last-green.
     pub upgrade_from: Option<UpgradeFrom>,
     pub create_proxy_network: bool,
+    /// `--screenshots`: a screenshot of the app after install and upgrade (auto) or none (off).
+    pub screenshots: ScreenshotMode,
+    /// `--chromium`: the browser for screenshots; `None`: `chromium` or `chromium-browser` on PATH.
+    pub chromium: Option<PathBuf>,
     /// The external network of the host's reverse proxy (`proxy`), created when missing.
     pub proxy_network: String,
     /// How long engine calls wait for an engine that stopped answering (an engine restart) before
@@ -180,6 +207,15 @@ mod tests {
         );
         assert!("--all".parse::<UpgradeFrom>().is_err());
         assert!(" ".parse::<UpgradeFrom>().is_err());
+    }
+
+    #[test]
+    fn screenshot_mode_is_auto_or_off_and_nothing_else() {
+        assert_eq!("auto".parse(), Ok(ScreenshotMode::Auto));
+        assert_eq!(" off ".parse(), Ok(ScreenshotMode::Off));
+        let e = "on".parse::<ScreenshotMode>().unwrap_err();
+        assert!(e.contains("`on`") && e.contains("auto or off"), "{e}");
+        assert!("".parse::<ScreenshotMode>().is_err());
     }
 
     #[test]

@@ -1,12 +1,16 @@
 //! The runner's seam to the engine: the few calls a session makes on the live app (read its services,
-//! exec in them, read logs, wait for convergence, remove the stack and look for leftovers). The real
+//! exec in them, read logs, wait for convergence, open a forwarder to a service for a screenshot, remove
+//! the stack and look for leftovers). The real
 //! one is `docker::Engine`; the session's unit tests (`session_tests.rs`) put a scripted app behind it,
 //! so plan, op order, op-once, filters and teardown-on-failure are proven without Docker. Deployers
 //! keep their own `Engine`.
 
 use std::time::Duration;
 
-use crate::docker::{ConvergeReport, DockerError, Engine, ExecOptions, ExecOutput, ServiceState};
+use crate::docker::{
+    ConvergeReport, DockerError, Engine, ExecOptions, ExecOutput, Forward, ForwardRequest,
+    ServiceState,
+};
 
 /// What a session asks of the engine.
 pub trait AppEngine: Send + Sync {
@@ -29,6 +33,10 @@ pub trait AppEngine: Send + Sync {
         timeout: Duration,
         progress: &mut dyn FnMut(&str),
     ) -> Result<ConvergeReport, DockerError>;
+    /// Starts a short-lived forwarder to a service's port that the host can connect to (screenshots).
+    fn open_forward(&self, req: &ForwardRequest) -> Result<Forward, DockerError>;
+    /// Removes a forwarder (idempotent).
+    fn close_forward(&self, fwd: &Forward) -> Result<(), DockerError>;
     /// Removes what of `stack` belongs to run `run_id` (never another run's resources).
     fn remove_stack(&self, stack: &str, run_id: &str) -> Result<(), DockerError>;
     /// Resources of the run (by its label) or of the stack still present, by name.
@@ -64,6 +72,14 @@ impl AppEngine for Engine {
         progress: &mut dyn FnMut(&str),
     ) -> Result<ConvergeReport, DockerError> {
         Engine::wait_converged(self, stack, timeout, progress)
+    }
+
+    fn open_forward(&self, req: &ForwardRequest) -> Result<Forward, DockerError> {
+        Engine::open_forward(self, req)
+    }
+
+    fn close_forward(&self, fwd: &Forward) -> Result<(), DockerError> {
+        Engine::close_forward(self, fwd)
     }
 
     fn remove_stack(&self, stack: &str, run_id: &str) -> Result<(), DockerError> {

@@ -29,6 +29,7 @@ mod plan_tests;
 mod prepare;
 mod pytest;
 mod pytest_junit;
+mod screenshot;
 mod select;
 mod session;
 #[cfg(test)]
@@ -44,7 +45,8 @@ mod trust_tests;
 
 pub use base::for_check as upgrade_base_for_check;
 pub use config::{
-    parse_stages, DeployerKind, LastFailed, RunConfig, Selection, StageError, UpgradeFrom,
+    parse_stages, DeployerKind, LastFailed, RunConfig, ScreenshotMode, Selection, StageError,
+    UpgradeFrom,
 };
 pub use engine::AppEngine;
 pub use error::RunError;

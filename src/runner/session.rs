@@ -429,7 +429,7 @@ fn header(p: &Prepared) -> RunHeader {
 
 /// Where the run's files go: `--artifacts` (absolute: the CLI resolves it), else the run's directory;
 /// with `--artifacts`, a copy of results.json stays in the run's directory too.
-fn artifact_paths(cfg: &RunConfig, p: &Prepared) -> ArtifactPaths {
+pub(super) fn artifact_paths(cfg: &RunConfig, p: &Prepared) -> ArtifactPaths {
     ArtifactPaths {
         dir: cfg
             .artifacts

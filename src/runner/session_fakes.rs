@@ -156,6 +156,21 @@ impl AppEngine for FakeEngine {
     fn engine_gone(&self) -> Option<String> {
         None
     }
+
+    fn open_forward(
+        &self,
+        req: &crate::docker::ForwardRequest,
+    ) -> Result<crate::docker::Forward, DockerError> {
+        Err(DockerError::Forward {
+            stack: req.stack.to_string(),
+            service: req.service.to_string(),
+            reason: "the scripted app has no network".into(),
+        })
+    }
+
+    fn close_forward(&self, _fwd: &crate::docker::Forward) -> Result<(), DockerError> {
+        Ok(())
+    }
 }
 
 struct FakeDeployer {
@@ -361,6 +376,8 @@ fn config(dir: &Path, stages: Vec<Tier>, selection: Selection) -> RunConfig {
         pause_after: None,
         upgrade_from: None,
         create_proxy_network: false,
+        screenshots: crate::runner::ScreenshotMode::Off,
+        chromium: None,
         proxy_network: "proxy".into(),
         engine_wait: std::time::Duration::from_secs(60),
         git_timeout: crate::recipe::DEFAULT_GIT_TIMEOUT,

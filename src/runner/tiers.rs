@@ -186,6 +186,7 @@ fn run_tier(sh: &Shared, tp: &TierPlan, stop: &StopRule, carry: &mut Carry) {
             }
             _ => {}
         }
+        super::screenshot::after_op(sh, tp.tier);
     }
     let after = match op_failure.is_none() && tp.repo_local_after_op() {
         true => admit(sh, &format!("the {} tier's repo-local assertions", tp.tier)),

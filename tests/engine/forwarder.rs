@@ -20,6 +20,7 @@ fn request(app: &TestApp) -> ForwardRequest<'_> {
         run_id: &app.app.run_id,
         run_lock: &app.app.lock_path,
         deadline: Duration::from_secs(30),
+        lifetime: Duration::from_secs(120),
     }
 }
 

@@ -144,6 +144,7 @@ pub fn passing(recipe: &str, run_id: &str, started_at: &str) -> RunResult {
         ledger_checkpoint: None,
         infrastructure: None,
         upgrade_base: None,
+        screenshots: Vec::new(),
         interrupted: false,
         exit_code: 0,
         artifacts: Artifacts::default(),
