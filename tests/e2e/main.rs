@@ -42,4 +42,5 @@ mod run_gate;
 mod run_pause;
 mod run_same_stack;
 mod run_signals;
+mod screenshots;
 mod upgrade_base;

@@ -13,6 +13,9 @@ pub fn cc_ci(home: &Path) -> Command {
         }
     }
     cmd.env("HOME", home);
+    // Runs take no screenshot unless a test asks (`--screenshots auto` beats the variable): a browser
+    // per install and upgrade would slow every run of the suite; tests/e2e/screenshots.rs asks.
+    cmd.env("CCCI_SCREENSHOTS", "off");
     cmd.stdin(std::process::Stdio::null());
     cmd
 }
