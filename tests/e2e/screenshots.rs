@@ -25,6 +25,17 @@ fn run(f: &RunFixture, stages: &str, extra: &[&str]) -> (serde_json::Value, Stri
     (f.results(), markdown, shown)
 }
 
+/// What the published schema (docs/results.schema.json) finds wrong with a results.json.
+fn schema_errors(doc: &serde_json::Value) -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/results.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let v = jsonschema::validator_for(&schema).expect("the published schema compiles");
+    v.iter_errors(doc)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect()
+}
+
 /// Width and height from the PNG's IHDR chunk, read here independently of cc-ci.
 fn png_size(path: &Path) -> (u32, u32) {
     let b = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -66,6 +77,7 @@ fn install_and_upgrade_each_leave_a_screenshot_named_in_every_report_and_no_forw
     let (r, md, shown) = run(&f, "install,upgrade", &["--screenshots", "auto"]);
     let all = shots(&r);
     assert_eq!(all.len(), 2, "{all:#?}\n{shown}");
+    assert_eq!(schema_errors(&r), Vec::<String>::new());
     for (s, tier) in all.iter().zip(["install", "upgrade"]) {
         assert_eq!(s["tier"], tier, "{s:#}");
         assert!(s.get("error").is_none(), "{s:#}\n{shown}");
@@ -127,6 +139,7 @@ fn a_browser_that_fails_is_reported_with_the_reason_and_the_run_still_passes() {
     );
     let all = shots(&r);
     assert_eq!(all.len(), 1, "{all:#?}");
+    assert_eq!(schema_errors(&r), Vec::<String>::new());
     let s = &all[0];
     assert_eq!(s["path"], serde_json::Value::Null);
     let why = s["error"].as_str().unwrap();
