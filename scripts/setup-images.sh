@@ -3,6 +3,7 @@
 #   ccci/debian:bookworm  debootstrap --variant=minbase bookworm, then `docker import`
 #   ccci/nginx:1          images/nginx/     FROM ccci/debian:bookworm
 #   ccci/postgres:15      images/postgres/  FROM ccci/debian:bookworm
+#   ccci/forwarder:1      images/forwarder/ FROM ccci/debian:bookworm (socat: the screenshot forwarder)
 # Idempotent and cached: every image carries the label cc-ci.image-source, a SHA-256 of what it was built
 # from (the debootstrap parameters; the files of its folder and the id of its base image). An image whose
 # label matches is left alone, so a second run takes seconds; a changed Dockerfile rebuilds that image
@@ -93,4 +94,5 @@ build_from() { # TAG DIR BASE
 build_debian
 build_from ccci/nginx:1 images/nginx ccci/debian:bookworm
 build_from ccci/postgres:15 images/postgres ccci/debian:bookworm
-log "images ready: ccci/debian:bookworm ccci/nginx:1 ccci/postgres:15"
+build_from ccci/forwarder:1 images/forwarder ccci/debian:bookworm
+log "images ready: ccci/debian:bookworm ccci/nginx:1 ccci/postgres:15 ccci/forwarder:1"

@@ -53,6 +53,12 @@ pub enum DockerError {
         image: String,
         reason: String,
     },
+    #[error("cannot reach service {service} of stack {stack} through a forwarder: {reason}")]
+    Forward {
+        stack: String,
+        service: String,
+        reason: String,
+    },
     #[error("no running container for service {service} of stack {stack} (hint: is the app deployed and converged?)")]
     NoContainer { stack: String, service: String },
     #[error("exec `{command}` in {service} failed after {attempts} attempts over {waited:?}: {last_error}\n--- stderr ---\n{stderr}")]

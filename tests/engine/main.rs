@@ -20,6 +20,7 @@ mod docker_connect;
 mod docker_exec;
 mod docker_janitor;
 mod fail_fast;
+mod forwarder;
 mod images;
 mod stack_deploy;
 mod teardown_owner;
