@@ -37,23 +37,8 @@ impl Checkout {
 mod tests {
     use super::super::HeadRefSource;
     use super::*;
-    use std::path::Path;
-    use std::process::Command;
 
-    fn sh(dir: &Path, script: &str) -> String {
-        let o = Command::new("sh")
-            .arg("-c")
-            .arg(script)
-            .current_dir(dir)
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        String::from_utf8_lossy(&o.stdout).trim().to_string()
-    }
+    use crate::recipe::testutil::sh;
 
     #[test]
     fn ancestry_and_tags_as_git_sees_them() {

@@ -11,6 +11,8 @@ mod error;
 mod git;
 mod releases;
 mod source;
+#[cfg(test)]
+pub(crate) mod testutil;
 
 pub use cache::{entry_path as cache_entry_path, lock_path as cache_lock_path, CacheLock};
 pub use chaos::{chaos_version, ChaosError};

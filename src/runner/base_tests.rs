@@ -1,6 +1,3 @@
-use std::path::Path;
-use std::process::Command;
-
 use super::*;
 use crate::recipe::HeadRefSource;
 
@@ -14,20 +11,7 @@ struct Repo {
     side: String,
 }
 
-fn sh(dir: &Path, script: &str) -> String {
-    let o = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).trim().to_string()
-}
+use crate::recipe::testutil::sh;
 
 fn repo() -> Repo {
     let d = tempfile::tempdir().unwrap();

@@ -1,5 +1,10 @@
 //! The resolved configuration of one run: everything the command line and the environment said,
-//! decided once. Nothing below reads the environment again.
+//! decided once. Below it, the environment is read in six places only, each documented where it is:
+//! the coord tree's location (`CoordPaths::resolve`: CCCI_COORD_DIR, XDG_CACHE_HOME, HOME, the grant
+//! dir and key), the engine's address (DOCKER_HOST, as the docker CLI reads it), `PYTHONPATH` passed
+//! on to pytest children behind the harness's own support dir, `PATH` when looking for `abra`,
+//! `HOME` for a recipe path starting with `~`, and a debug-build-only fault injection
+//! (`CCCI_DEBUG_PANIC_IN_CHECK`).
 
 use std::path::PathBuf;
 

@@ -22,8 +22,12 @@ mod recipe_repo;
 mod run;
 #[path = "../support/shipped.rs"]
 mod shipped;
+#[path = "../support/wait.rs"]
+mod wait;
 mod support {
-    pub(crate) use super::{abra, browser, cli, fixture, pytest_mirror, recipe_repo, run, shipped};
+    pub(crate) use super::{
+        abra, browser, cli, fixture, pytest_mirror, recipe_repo, run, shipped, wait,
+    };
 }
 
 mod backup_verified;

@@ -4,31 +4,11 @@
 //! the first run passes, unharmed, and leaves nothing behind.
 
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::support::cli::text;
 use crate::support::run::RunFixture;
-
-/// Waits (bounded) until the engine lists a service of `stack`.
-fn wait_for_a_service(stack: &str, child: &mut std::process::Child) {
-    let deadline = Instant::now() + Duration::from_secs(180);
-    let label = format!("label=com.docker.stack.namespace={stack}");
-    loop {
-        let o = std::process::Command::new("docker")
-            .args(["service", "ls", "-q", "--filter", &label])
-            .output()
-            .expect("docker CLI");
-        if !String::from_utf8_lossy(&o.stdout).trim().is_empty() {
-            return;
-        }
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the first run ended before deploying"
-        );
-        assert!(Instant::now() < deadline, "stack {stack} never appeared");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
+use crate::support::wait::wait_for_a_service;
 
 #[test]
 fn a_second_run_on_a_live_runs_stack_refuses_with_exit_4_and_the_first_run_passes() {

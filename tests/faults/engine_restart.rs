@@ -12,6 +12,7 @@ use super::engine_lock::{restart_script, EngineLock};
 use crate::support::cli::text;
 use crate::support::recipe_repo::{build_from, project_root};
 use crate::support::run::{copy_dir, RunFixture};
+use crate::support::wait::wait_for_a_service;
 
 /// The example recipe whose app answers its healthcheck only 15 s after it starts, so the engine
 /// restart lands in the deploy's convergence wait.
@@ -27,27 +28,6 @@ fn slow_hello(tag: &str) -> RunFixture {
     std::fs::write(&compose, text).unwrap();
     let repo = build_from(&src, &dir.path().join("hello"));
     RunFixture::around(dir, repo, "hello", tag)
-}
-
-/// Waits (bounded) until the engine lists a service of `stack`.
-fn wait_for_a_service(stack: &str, child: &mut Child) {
-    let deadline = Instant::now() + Duration::from_secs(180);
-    let label = format!("label=com.docker.stack.namespace={stack}");
-    loop {
-        let o = std::process::Command::new("docker")
-            .args(["service", "ls", "-q", "--filter", &label])
-            .output()
-            .expect("docker CLI");
-        if !String::from_utf8_lossy(&o.stdout).trim().is_empty() {
-            return;
-        }
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the run ended before deploying"
-        );
-        assert!(Instant::now() < deadline, "stack {stack} never appeared");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// Waits for the run (bounded: killed after 6 minutes).

@@ -14,8 +14,10 @@ mod recipe_repo;
 #[allow(dead_code)]
 #[path = "../support/run.rs"]
 mod run;
+#[path = "../support/wait.rs"]
+mod wait;
 mod support {
-    pub(crate) use super::{cli, recipe_repo, run};
+    pub(crate) use super::{cli, recipe_repo, run, wait};
 }
 
 mod engine_lock;

@@ -1,6 +1,7 @@
 //! The engine specs the stack deployer builds from a resolved stack, checked field by field.
 
 use super::*;
+use crate::deploy::compose::GenericResourceDef;
 
 fn example() -> StackSpec {
     let d = tempfile::tempdir().unwrap();
