@@ -187,8 +187,10 @@ pub fn run(a: RunArgs, matches: Option<&clap::ArgMatches>) -> anyhow::Result<Exi
             }
         },
     };
+    let unwritten = crate::report::Unwritten::default();
     let terminal = TerminalReporter::new(Box::new(std::io::stdout()), Box::new(std::io::stderr()))
-        .with_trials(trial_style(&config.selection.libtest), logfile);
+        .with_trials(trial_style(&config.selection.libtest), logfile)
+        .with_unwritten(unwritten.clone());
     let mut subscribers: Vec<Box<dyn Subscriber>> = Vec::new();
     if let Some((count, min_ms)) = durations {
         // Before the terminal: the slowest durations come ahead of the summary, as in pytest.
@@ -212,6 +214,7 @@ pub fn run(a: RunArgs, matches: Option<&clap::ArgMatches>) -> anyhow::Result<Exi
     let outputs = runner::Outputs {
         subscribers,
         file_errors: Box::new(std::io::stderr()),
+        unwritten,
     };
     Ok(crate::exit::code(runner::run(config, outputs)))
 }

@@ -69,9 +69,12 @@ pub fn write_atomic(dest: &Path, bytes: &[u8], mode: u32) -> Result<(), CoordErr
         .mode(mode)
         .open(&tmp)
         .map_err(|e| CoordError::io("create", &tmp, e))?;
-    f.write_all(bytes)
-        .and_then(|_| f.sync_all())
-        .map_err(|e| CoordError::io("write", &tmp, e))?;
+    if let Err(e) = f.write_all(bytes).and_then(|_| f.sync_all()) {
+        // A full disk: no half-written temporary file is left behind.
+        drop(f);
+        let _ = std::fs::remove_file(&tmp);
+        return Err(CoordError::io("write", &tmp, e));
+    }
     drop(f);
     std::fs::rename(&tmp, dest).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);

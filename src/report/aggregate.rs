@@ -167,7 +167,8 @@ impl Aggregator {
             | EventKind::TrialStarted { .. }
             | EventKind::TrialsFinished(_)
             | EventKind::Paused { .. }
-            | EventKind::Warning { .. } => {}
+            | EventKind::Warning { .. }
+            | EventKind::RecordIncomplete(_) => {}
         }
     }
 

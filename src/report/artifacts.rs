@@ -4,8 +4,10 @@
 //! [`RunResult`](super::RunResult) the events add up to, masked once more with every secret known at the
 //! end. A file that cannot be written is reported on the error stream and left out of the artifacts.
 
+use std::collections::BTreeSet;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use crate::exit::ExitClass;
 use crate::redact::Redactor;
@@ -29,6 +31,28 @@ pub struct ArtifactPaths {
     pub copy_dir: Option<PathBuf>,
 }
 
+/// The files the writer could not write, shared with the terminal so that the summary never names a
+/// file that is not there (the writer is served before the terminal).
+#[derive(Debug, Clone, Default)]
+pub struct Unwritten(Arc<Mutex<BTreeSet<PathBuf>>>);
+
+impl Unwritten {
+    /// True when the writer tried `path` and could not write it.
+    pub fn contains(&self, path: &Path) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(path)
+    }
+
+    fn add(&self, path: PathBuf) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(path);
+    }
+}
+
 /// Writes the run's files at its end.
 pub struct ArtifactWriter {
     paths: ArtifactPaths,
@@ -36,6 +60,7 @@ pub struct ArtifactWriter {
     err: Box<dyn Write + Send>,
     run: Aggregator,
     log: Vec<RunEvent>,
+    unwritten: Unwritten,
 }
 
 impl ArtifactWriter {
@@ -47,7 +72,14 @@ impl ArtifactWriter {
             err,
             run: Aggregator::default(),
             log: Vec::new(),
+            unwritten: Unwritten::default(),
         }
+    }
+
+    /// Reports the files it could not write into `unwritten`.
+    pub fn with_unwritten(mut self, unwritten: Unwritten) -> Self {
+        self.unwritten = unwritten;
+        self
     }
 
     fn write_all(&mut self) {
@@ -63,6 +95,7 @@ impl ArtifactWriter {
             let written =
                 std::fs::write(path, markdown::render(&r)).and_then(|_| super::publish(path));
             if let Err(e) = written {
+                self.unwritten.add(path.clone());
                 let path = path.display().to_string();
                 self.problem(format!("cannot write the Markdown summary {path}: {e}"));
                 r.artifacts.markdown = None;
@@ -70,10 +103,12 @@ impl ArtifactWriter {
         }
         if let Some(path) = &self.paths.junit {
             if let Err(e) = junit::write(&r, path) {
+                self.unwritten.add(path.clone());
                 self.problem(format!("cannot write JUnit XML {}: {e}", path.display()));
             }
         }
         if let Err(e) = results::write(&r, &dir) {
+            self.unwritten.add(dir.join(results::FILE_NAME));
             self.problem(format!(
                 "cannot write results.json in {}: {e}",
                 dir.display()
@@ -91,6 +126,7 @@ impl ArtifactWriter {
             self.problem(format!("cannot write the badges in {}: {e}", dir.display()));
         }
         if let Err(e) = self.write_events(&dir.join(EVENTS_FILE)) {
+            self.unwritten.add(dir.join(EVENTS_FILE));
             self.problem(format!(
                 "cannot write {EVENTS_FILE} in {}: {e}",
                 dir.display()
@@ -105,8 +141,17 @@ impl ArtifactWriter {
             text.push_str(&self.redactor.redact(&line));
             text.push('\n');
         }
-        std::fs::write(path, text)?;
-        super::publish(path)
+        // Atomically: a full disk leaves the previous file (or none), never an empty or cut one.
+        let dir = path.parent().unwrap_or(std::path::Path::new("."));
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".events.")
+            .suffix(".tmp")
+            .tempfile_in(dir)?;
+        tmp.write_all(text.as_bytes())?;
+        super::publish(tmp.path())?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(path).map_err(|e| e.error)?;
+        Ok(())
     }
 
     fn problem(&mut self, message: String) {

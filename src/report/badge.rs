@@ -112,7 +112,11 @@ fn write_atomic(path: &Path, text: &str) -> Result<(), ReportError> {
     let tmp = path.with_extension(format!("svg.tmp-{}", std::process::id()));
     std::fs::write(&tmp, text)
         .and_then(|_| super::publish(&tmp))
-        .map_err(|e| ReportError::io("write", &tmp, e))?;
+        .map_err(|e| {
+            // A full disk: no half-written temporary file is left behind.
+            let _ = std::fs::remove_file(&tmp);
+            ReportError::io("write", &tmp, e)
+        })?;
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         ReportError::io("write", path, e)

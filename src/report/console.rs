@@ -29,6 +29,8 @@ pub struct TerminalReporter {
     /// Longest test id of the current tier.
     width: usize,
     block: Option<TrialBlock>,
+    /// Files the artifact writer could not write: never named in the summary.
+    unwritten: super::artifacts::Unwritten,
 }
 
 impl TerminalReporter {
@@ -45,7 +47,14 @@ impl TerminalReporter {
             tiers_begun: false,
             width: 0,
             block: None,
+            unwritten: Default::default(),
         }
+    }
+
+    /// Leaves out of the summary the files `unwritten` names (shared with the artifact writer).
+    pub fn with_unwritten(mut self, unwritten: super::artifacts::Unwritten) -> Self {
+        self.unwritten = unwritten;
+        self
     }
 
     /// Trial blocks in `style`, written to `logfile` instead of `out` when given (libtest's
@@ -149,6 +158,7 @@ impl TerminalReporter {
                 writeln!(self.err, "cc-ci: the session panicked; tearing down")?
             }
             EventKind::Warning { message } => writeln!(self.err, "cc-ci: {message}")?,
+            EventKind::RecordIncomplete(u) => writeln!(self.err, "cc-ci: {}", unrecorded_line(u))?,
             EventKind::RunFinished(end) => {
                 let summary = match (&end.reason, end.class) {
                     (Some(reason), _) => {
@@ -160,7 +170,14 @@ impl TerminalReporter {
                     )
                     .map(|_| false)?,
                     (None, _) if self.planned => {
-                        terminal::summary(self.run.result(), out).map(|_| true)?
+                        let mut r = self.run.result().clone();
+                        let a = &mut r.artifacts;
+                        for p in [&mut a.junit, &mut a.markdown, &mut a.results] {
+                            if p.as_deref().is_some_and(|p| self.unwritten.contains(p)) {
+                                *p = None;
+                            }
+                        }
+                        terminal::summary(&r, out).map(|_| true)?
                     }
                     (None, _) => false,
                 };
@@ -276,6 +293,27 @@ pub fn collected(selected: usize, deselected: usize) -> String {
         (0, d) => format!("no tests collected ({d} deselected)"),
         (n, 0) => format!("{n} {tests} collected"),
         (n, d) => format!("{n}/{total} {tests} collected ({d} deselected)"),
+    }
+}
+
+/// The closing line of a run whose ledger record is incomplete: the exact count, where the events are
+/// kept (or that they are lost) and what to do.
+pub fn unrecorded_line(u: &super::Unrecorded) -> String {
+    let why = match u.reasons.as_slice() {
+        [] => String::new(),
+        r => format!(" ({})", r.join("; ")),
+    };
+    match &u.file {
+        Ok(path) => format!(
+            "{} ledger event(s) could not be recorded{why}; kept in {} — after freeing space: cc-ci coord reconcile --from {} (exit 3: the run's record is incomplete)",
+            u.count,
+            path.display(),
+            path.display()
+        ),
+        Err(e) => format!(
+            "{} ledger event(s) could not be recorded{why} and could not be kept in a file either ({e}): they are lost (exit 3: the run's record is incomplete)",
+            u.count
+        ),
     }
 }
 

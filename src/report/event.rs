@@ -88,6 +88,9 @@ pub enum EventKind {
     TeardownFinished(TeardownFinish),
     /// The last event: how the run ended and its exit code.
     RunFinished(RunEnd),
+    /// After the last event, only when ledger events were still unrecorded then: how many, and the
+    /// fallback file holding them (the run's exit code is then at least 3).
+    RecordIncomplete(super::Unrecorded),
 }
 
 /// `run_start`: the run as asked for.

@@ -1,13 +1,19 @@
 //! The run's voice in the coord ledger: a subscriber that turns each event worth keeping — run start,
 //! gate decisions, janitor removals, seeding steps and ops, every verdict, teardown, run end — into one
-//! ledger event (guarantee 9). Events arrive masked by the bus. A failed append is counted and kept,
-//! never ignored: the run then ends with an incomplete-record error.
+//! ledger event (guarantee 9). Events arrive masked by the bus. Each is stamped once (its id and time
+//! never change); one the ledger cannot take (database and spool both failing, e.g. the coord disk is
+//! full) is held in memory, in order, and retried before every later event and at the run's end.
+//! What is still unrecorded then is written, authenticated, as one JSONL file (the run's artifacts dir,
+//! else the temp dir) that `cc-ci coord reconcile --from FILE` appends later. Nothing is dropped
+//! silently: the exact count and where it went are in [`LedgerFailures`].
 
-use std::sync::{Arc, Mutex};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::json;
 
-use crate::coord::{Ledger, NewEvent};
+use crate::coord::{Ledger, NewEvent, Stamped};
 
 use super::aggregate::Aggregator;
 use super::event::{
@@ -23,46 +29,192 @@ pub struct LedgerRecorder {
     failures: LedgerFailures,
 }
 
-/// The appends that failed, shared with whoever decides the exit code.
+/// The events the ledger could not take, shared with whoever decides the exit code and reports it.
 #[derive(Debug, Clone, Default)]
-pub struct LedgerFailures(Arc<Mutex<Vec<String>>>);
+pub struct LedgerFailures(Arc<Mutex<Held>>);
+
+#[derive(Debug, Default)]
+struct Held {
+    /// Stamped, not yet recorded, in order.
+    pending: Vec<Stamped>,
+    /// Why appends failed, each reason once.
+    reasons: Vec<String>,
+    /// Where a fallback file goes first (the run's artifacts dir, once known).
+    fallback_dir: Option<PathBuf>,
+    /// Set at the run's end when something was still unrecorded.
+    closed: Option<Unrecorded>,
+}
+
+/// What the run could not record in the ledger by its end.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Unrecorded {
+    /// Exactly the events not in the ledger (and, when `file` is `Ok`, exactly the lines of the file).
+    pub count: usize,
+    /// The fallback file holding them, or why none could be written.
+    pub file: Result<PathBuf, String>,
+    /// Why the ledger could not take them.
+    pub reasons: Vec<String>,
+}
 
 impl LedgerFailures {
-    /// One message per event that could not be recorded.
-    pub fn messages(&self) -> Vec<String> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    fn lock(&self) -> MutexGuard<'_, Held> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How many events are held, not yet recorded.
+    pub fn pending(&self) -> usize {
+        self.lock().pending.len()
+    }
+
+    /// Why appends failed so far, each reason once.
+    pub fn reasons(&self) -> Vec<String> {
+        self.lock().reasons.clone()
+    }
+
+    /// Where a fallback file should go first (else the temp dir).
+    pub fn set_fallback_dir(&self, dir: PathBuf) {
+        self.lock().fallback_dir = Some(dir);
+    }
+
+    /// What was left unrecorded at the run's end (`None` when everything was recorded).
+    pub fn closed(&self) -> Option<Unrecorded> {
+        self.lock().closed.clone()
     }
 }
 
 impl LedgerRecorder {
     pub fn new(ledger: Arc<Ledger>) -> Self {
+        Self::with_failures(ledger, LedgerFailures::default())
+    }
+
+    /// A recorder reporting into `failures` (a handle made before the ledger was opened).
+    pub fn with_failures(ledger: Arc<Ledger>, failures: LedgerFailures) -> Self {
         Self {
             ledger,
             run: Aggregator::default(),
-            failures: LedgerFailures::default(),
+            failures,
         }
     }
 
-    /// A handle on the failed appends.
+    /// A handle on the events the ledger could not take.
     pub fn failures(&self) -> LedgerFailures {
         self.failures.clone()
+    }
+
+    /// Appends every held event, oldest first, in one go; on failure they stay held.
+    fn flush(&self, held: &mut Held) {
+        if held.pending.is_empty() {
+            return;
+        }
+        match self.ledger.append_stamped(&held.pending) {
+            Ok(_) => held.pending.clear(),
+            Err(e) => {
+                let why = e.to_string();
+                if !held.reasons.contains(&why) {
+                    held.reasons.push(why);
+                }
+            }
+        }
+    }
+
+    /// At the run's end: one more try, then the fallback file for what is left.
+    fn close(&self, held: &mut Held, run_id: &str) {
+        self.flush(held);
+        if held.pending.is_empty() {
+            return;
+        }
+        let lines: Vec<String> = held
+            .pending
+            .iter()
+            .map(|ev| self.ledger.fallback_line(ev))
+            .collect();
+        let mut dirs: Vec<PathBuf> = held.fallback_dir.iter().cloned().collect();
+        dirs.push(std::env::temp_dir());
+        let mut errors = Vec::new();
+        let mut file = None;
+        for dir in dirs {
+            match write_fallback(&dir, run_id, &lines) {
+                Ok(p) => {
+                    file = Some(p);
+                    break;
+                }
+                Err(e) => errors.push(format!("{}: {e}", dir.display())),
+            }
+        }
+        held.closed = Some(Unrecorded {
+            count: held.pending.len(),
+            file: file.ok_or_else(|| errors.join("; ")),
+            reasons: held.reasons.clone(),
+        });
+        // Kept in the file (or reported lost): later events of this process are not retried with them.
+        held.pending.clear();
     }
 }
 
 impl Subscriber for LedgerRecorder {
     fn event(&mut self, ev: &RunEvent) {
         self.run.event(ev);
-        for new in records_of(ev, &self.run) {
-            let (kind, subject) = (new.kind.clone(), new.subject.clone());
-            if let Err(e) = self.ledger.append(new) {
-                self.failures
-                    .0
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(format!("ledger: could not record {kind} {subject}: {e}"));
-            }
+        let news = records_of(ev, &self.run);
+        let failures = self.failures.clone();
+        let mut held = failures.lock();
+        if held.closed.is_some() {
+            return;
+        }
+        held.pending
+            .extend(news.into_iter().map(|n| self.ledger.stamp(n)));
+        self.flush(&mut held);
+        if let EventKind::RunFinished(_) = &ev.kind {
+            let run_id = self.run.result().run_id.clone();
+            self.close(&mut held, &run_id);
         }
     }
+}
+
+/// Writes `lines` as `<dir>/ledger-unrecorded-<run id>.jsonl` (a new file, never an existing one: a
+/// numbered name when taken), synced, mode 0600. Returns its path.
+fn write_fallback(dir: &Path, run_id: &str, lines: &[String]) -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let safe: String = run_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut text = lines.join("\n");
+    text.push('\n');
+    let mut last = None;
+    for n in 0..10 {
+        let name = match n {
+            0 => format!("ledger-unrecorded-{safe}.jsonl"),
+            n => format!("ledger-unrecorded-{safe}-{n}.jsonl"),
+        };
+        let path = dir.join(name);
+        let opened = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path);
+        match opened {
+            Ok(mut f) => {
+                let written = f.write_all(text.as_bytes()).and_then(|_| f.sync_all());
+                return match written {
+                    Ok(()) => Ok(path),
+                    Err(e) => {
+                        // A partial file is no record: remove it so nothing reads half of it.
+                        let _ = std::fs::remove_file(&path);
+                        Err(e)
+                    }
+                };
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no free file name")))
 }
 
 /// The ledger events for `ev` (none for events the ledger does not keep). `run` is the run so far,
@@ -216,3 +368,7 @@ fn verdict(t: &super::model::TestResult, tier: crate::spec::Tier) -> NewEvent {
         "tier": tier.to_string(), "duration_ms": t.duration_ms, "message": message,
     }))
 }
+
+#[cfg(test)]
+#[path = "ledger_tests.rs"]
+mod tests;

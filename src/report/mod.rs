@@ -31,12 +31,12 @@ pub(crate) mod sample;
 use std::path::PathBuf;
 
 pub use aggregate::Aggregator;
-pub use artifacts::{ArtifactPaths, ArtifactWriter};
+pub use artifacts::{ArtifactPaths, ArtifactWriter, Unwritten};
 pub use bus::EventBus;
 pub use console::TerminalReporter;
 pub use event::{EventKind, RunEvent, Subscriber};
 pub use evidence::*;
-pub use ledger::{LedgerFailures, LedgerRecorder};
+pub use ledger::{LedgerFailures, LedgerRecorder, Unrecorded};
 pub use level::{Ladder, Rung, RungStatus};
 pub use libtest::{TrialFormat, TrialStyle};
 pub use model::*;

@@ -34,6 +34,8 @@ use super::tiers::{self, Shared};
 pub struct Outputs {
     pub subscribers: Vec<Box<dyn Subscriber>>,
     pub file_errors: Box<dyn std::io::Write + Send>,
+    /// Shared with the terminal: the run's files that could not be written (never named as written).
+    pub unwritten: crate::report::Unwritten,
 }
 
 /// Runs the whole session, reporting to `outputs` (and the ledger, and the run's files), and returns
@@ -42,6 +44,7 @@ pub fn run(cfg: RunConfig, outputs: Outputs) -> u8 {
     let Outputs {
         subscribers,
         file_errors,
+        unwritten,
     } = outputs;
     watch_signals();
     let bus = Arc::new(EventBus::new(Redactor::new()));
@@ -49,20 +52,28 @@ pub fn run(cfg: RunConfig, outputs: Outputs) -> u8 {
         bus.subscribe(s);
     }
     let coord_dir = cfg.coord_dir.clone();
-    let (mut end, run_dir) = match open(cfg, &bus, file_errors) {
+    let failures = LedgerFailures::default();
+    let (mut end, run_dir) = match open(cfg, &bus, (file_errors, unwritten), &failures) {
         Err(e) => (RunEnd::stopped(e.class(), Some(e.to_string())), None),
         Ok(Opened::NoTests { run_dir }) => {
             let _ = std::fs::remove_dir_all(&run_dir);
             (RunEnd::stopped(ExitClass::NoTests, None), None)
         }
-        Ok(Opened::Ready { shared, failures }) => {
+        Ok(Opened::Ready { shared }) => {
             let dir = shared.prepared.run_dir.clone();
             (go(shared, &failures), Some(dir))
         }
     };
     end.ledger_checkpoint = ledger_head(coord_dir.as_deref());
-    let code = end.exit_code;
+    let mut code = end.exit_code;
     bus.emit(EventKind::RunFinished(end));
+    if let Some(u) = failures.closed() {
+        // Even the run's end could not be recorded: the record is incomplete, whatever the verdict.
+        if code == ExitClass::Passed.code() || code == ExitClass::Failed.code() {
+            code = ExitClass::Infrastructure.code();
+        }
+        bus.emit(EventKind::RecordIncomplete(u));
+    }
     if let Some(dir) = run_dir {
         for sub in ["checkout", "backups", "abra"] {
             let _ = std::fs::remove_dir_all(dir.join(sub));
@@ -151,10 +162,11 @@ fn ledger_head(coord_dir: Option<&std::path::Path>) -> Option<String> {
 
 enum Opened {
     /// The filters left nothing: nothing is deployed.
-    NoTests { run_dir: PathBuf },
+    NoTests {
+        run_dir: PathBuf,
+    },
     Ready {
         shared: Arc<Shared>,
-        failures: LedgerFailures,
     },
 }
 
@@ -162,7 +174,8 @@ enum Opened {
 fn open(
     cfg: RunConfig,
     bus: &Arc<EventBus>,
-    file_errors: Box<dyn std::io::Write + Send>,
+    (file_errors, unwritten): (Box<dyn std::io::Write + Send>, crate::report::Unwritten),
+    failures: &LedgerFailures,
 ) -> Result<Opened, RunError> {
     let paths = CoordPaths::resolve(cfg.coord_dir.as_deref()).map_err(RunError::CoordResolve)?;
     let opts = ProvisionOptions {
@@ -171,9 +184,10 @@ fn open(
     provision(&paths, &opts).map_err(RunError::Provision)?;
     let reconciled = reconcile(&paths).map_err(RunError::Reconcile)?;
     let ledger = Arc::new(Ledger::open(&paths).map_err(RunError::Ledger)?);
-    let recorder = LedgerRecorder::new(Arc::clone(&ledger));
-    let failures = recorder.failures();
-    bus.subscribe(Box::new(recorder));
+    bus.subscribe(Box::new(LedgerRecorder::with_failures(
+        Arc::clone(&ledger),
+        failures.clone(),
+    )));
     let run_id = prepare::new_run_id();
     bus.emit(EventKind::RunStarted(RunStart {
         run_id: run_id.clone(),
@@ -195,11 +209,16 @@ fn open(
     }
     let prepared = prepare::prepare(&cfg, &paths, &paths.runs, &run_id, purpose)
         .and_then(prepare::unless_interrupted)?;
-    bus.subscribe_first(Box::new(ArtifactWriter::new(
-        artifact_paths(&cfg, &prepared),
-        bus.redactor().clone(),
-        file_errors,
-    )));
+    // Events the ledger cannot take end up beside the run's other files, if it comes to that.
+    failures.set_fallback_dir(artifact_paths(&cfg, &prepared).dir);
+    bus.subscribe_first(Box::new(
+        ArtifactWriter::new(
+            artifact_paths(&cfg, &prepared),
+            bus.redactor().clone(),
+            file_errors,
+        )
+        .with_unwritten(unwritten),
+    ));
     bus.emit(EventKind::Planned(Box::new(header(&prepared))));
     // Before the engine is touched: what swarm will ignore, and the lint verdict.
     for w in &prepared.facts.warnings {
@@ -262,7 +281,6 @@ fn open(
             abort: Default::default(),
             infrastructure: Default::default(),
         }),
-        failures,
     })
 }
 
@@ -304,15 +322,12 @@ pub(super) fn conclude(sh: &Shared, signal: Option<&str>, failures: &LedgerFailu
         .any(|t| matches!(t.status, TierStatus::Failed))
         || !r.teardown.clean
         || r.deploy_count != 1;
-    let lost = failures.messages();
-    for m in &lost {
-        sh.bus.emit(EventKind::Warning { message: m.clone() });
-    }
-    if !lost.is_empty() {
+    let held = failures.pending();
+    if held > 0 {
         sh.bus.emit(EventKind::Warning {
             message: format!(
-                "{} ledger event(s) could not be recorded: the run's record is incomplete",
-                lost.len()
+                "{held} ledger event(s) could not be recorded so far ({}); they are retried until the run ends, then kept in a file for `cc-ci coord reconcile --from`",
+                failures.reasons().join("; ")
             ),
         });
     }
@@ -324,7 +339,7 @@ pub(super) fn conclude(sh: &Shared, signal: Option<&str>, failures: &LedgerFailu
     let class = ExitClass::of_run(RunFacts {
         failed,
         interrupted: signal.is_some() || r.interrupted,
-        record_incomplete: !lost.is_empty(),
+        record_incomplete: held > 0,
         infrastructure: infrastructure.is_some(),
     });
     let artifacts = artifact_paths(&sh.cfg, &sh.prepared);

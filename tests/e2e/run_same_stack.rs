@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use crate::support::cli::text;
 use crate::support::run::RunFixture;
-use crate::support::wait::wait_for_a_service;
+use crate::support::wait::{finish, wait_for_a_service};
 
 #[test]
 fn a_second_run_on_a_live_runs_stack_refuses_with_exit_4_and_the_first_run_passes() {
@@ -45,7 +45,7 @@ fn a_second_run_on_a_live_runs_stack_refuses_with_exit_4_and_the_first_run_passe
         assert!(t.contains("nothing was touched"), "{how}: {t}");
         println!("{how}: refused in {took:?}");
     }
-    let out = child.wait_with_output().unwrap();
+    let out = finish(child);
     assert_eq!(out.status.code(), Some(0), "the first run: {}", text(&out));
     let r = first.results();
     assert_eq!(r["deploy_count"], 1);

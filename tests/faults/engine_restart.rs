@@ -5,14 +5,14 @@
 //! removes the stack. The engine is stopped and started by pid (scripts/engine-restart.sh), while this
 //! test holds the engine lock exclusively.
 
-use std::process::{Child, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Stdio};
+use std::time::Instant;
 
 use super::engine_lock::{restart_script, EngineLock};
 use crate::support::cli::text;
 use crate::support::recipe_repo::{build_from, project_root};
 use crate::support::run::{copy_dir, RunFixture};
-use crate::support::wait::wait_for_a_service;
+use crate::support::wait::{finish, wait_for_a_service};
 
 /// The example recipe whose app answers its healthcheck only 15 s after it starts, so the engine
 /// restart lands in the deploy's convergence wait.
@@ -28,19 +28,6 @@ fn slow_hello(tag: &str) -> RunFixture {
     std::fs::write(&compose, text).unwrap();
     let repo = build_from(&src, &dir.path().join("hello"));
     RunFixture::around(dir, repo, "hello", tag)
-}
-
-/// Waits for the run (bounded: killed after 6 minutes).
-fn finish(mut child: Child) -> Output {
-    let deadline = Instant::now() + Duration::from_secs(360);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    child.wait_with_output().unwrap()
 }
 
 /// The ledger mirror's `run_end` line of this fixture's coord tree.

@@ -22,3 +22,4 @@ mod support {
 
 mod engine_lock;
 mod engine_restart;
+mod full_disk;

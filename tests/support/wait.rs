@@ -24,3 +24,16 @@ pub fn wait_for_a_service(stack: &str, child: &mut std::process::Child) {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Waits for the run (bounded: killed after 6 minutes).
+pub fn finish(mut child: std::process::Child) -> std::process::Output {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(360);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    child.wait_with_output().unwrap()
+}
