@@ -365,6 +365,12 @@ fn build_config(
         ci,
         trust_gate_off,
         selection,
+        python_path: std::env::var_os("PYTHONPATH"),
+        debug_panic_in_check: if cfg!(debug_assertions) {
+            std::env::var("CCCI_DEBUG_PANIC_IN_CHECK").ok()
+        } else {
+            None
+        },
     };
     Ok((config, notes))
 }

@@ -1,10 +1,9 @@
 //! The resolved configuration of one run: everything the command line and the environment said,
-//! decided once. Below it, the environment is read in six places only, each documented where it is:
-//! the coord tree's location (`CoordPaths::resolve`: CCCI_COORD_DIR, XDG_CACHE_HOME, HOME, the grant
-//! dir and key), the engine's address (DOCKER_HOST, as the docker CLI reads it), `PYTHONPATH` passed
-//! on to pytest children behind the harness's own support dir, `PATH` when looking for `abra`,
-//! `HOME` for a recipe path starting with `~`, and a debug-build-only fault injection
-//! (`CCCI_DEBUG_PANIC_IN_CHECK`).
+//! decided once (`PYTHONPATH` for pytest children and the debug-only fault injection included). Below
+//! it, the environment is read in four places only, each documented where it is: the coord tree's
+//! location (`CoordPaths::resolve`: CCCI_COORD_DIR, XDG_CACHE_HOME, HOME, the grant dir and key), the
+//! engine's address (DOCKER_HOST, as the docker CLI reads it), `PATH` when looking for `abra`, and
+//! `HOME` for a recipe path starting with `~`.
 
 use std::path::PathBuf;
 
@@ -162,6 +161,11 @@ pub struct RunConfig {
     /// The deprecated emergency off-switch `CCCI_TRUST_GATE_OFF=1` was used.
     pub trust_gate_off: bool,
     pub selection: Selection,
+    /// `PYTHONPATH` of cc-ci's own environment: pytest children get it behind the harness's support dir.
+    pub python_path: Option<std::ffi::OsString>,
+    /// Debug builds only (`CCCI_DEBUG_PANIC_IN_CHECK`): the id of a check made to panic, so tests can
+    /// prove a panicking check fails its trial and the run still tears down. Release builds ignore it.
+    pub debug_panic_in_check: Option<String>,
 }
 
 /// A `STAGES` value that names something other than a tier, or no tier at all.

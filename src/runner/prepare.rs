@@ -209,7 +209,7 @@ fn prepare_in(
     };
     // The plan must hold before a repo-local pytest file is collected (collecting executes it).
     plan::build(&input(&[]))?;
-    let (pytest, held_back) = collect_pytest(&discovery, &data, &id.run_dir, &admission, purpose)?;
+    let (pytest, held_back) = collect_pytest(cfg, &discovery, &data, &id.run_dir, &admission, purpose)?;
     let mut plan = plan::build(&input(&pytest))?;
     let notes =
         super::last_failed::from_ledger(&mut plan, selection.last_failed, paths, &id.recipe)?;
@@ -260,6 +260,7 @@ fn prepare_in(
 /// spending the grant use (collecting imports them); a listing collects them only when the allowlist
 /// allowed them, since it never spends a use.
 fn collect_pytest(
+    cfg: &RunConfig,
     discovery: &Discovery,
     data: &Path,
     run_dir: &Path,
@@ -285,7 +286,13 @@ fn collect_pytest(
             false
         }
     };
-    let nodes = super::pytest::collect(discovery, data, run_dir, run_them)?;
+    let nodes = super::pytest::collect(
+        discovery,
+        data,
+        run_dir,
+        run_them,
+        cfg.python_path.as_deref(),
+    )?;
     Ok((nodes, held_back))
 }
 

@@ -4,6 +4,7 @@
 //! JUnit XML. Without pytest those trials fail with how to install it — they are never dropped.
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -90,6 +91,7 @@ pub fn collect(
     data: &Path,
     run_dir: &Path,
     repo_local: bool,
+    python_path: Option<&OsStr>,
 ) -> Result<Vec<PytestNode>, PytestError> {
     let files: Vec<(PathBuf, String, Tier, bool)> = d
         .pytest
@@ -136,7 +138,7 @@ pub fn collect(
             });
             continue;
         }
-        match collect_file(&path, &support) {
+        match collect_file(&path, &support, python_path) {
             Ok(found) => nodes.extend(found.into_iter().map(|c| PytestNode {
                 tier: c.tier.unwrap_or(tier),
                 file: path.clone(),
@@ -174,13 +176,16 @@ fn file_name(p: &Path) -> String {
         .unwrap_or_default()
 }
 
-fn pytest_cmd(file: &Path, support: &Path) -> Command {
+/// `python3 -m pytest` on `file` with the harness's `support` dir first on `PYTHONPATH`, then
+/// `inherited` (cc-ci's own `PYTHONPATH`, from the run's configuration).
+fn pytest_cmd(file: &Path, support: &Path, inherited: Option<&OsStr>) -> Command {
     let dir = file.parent().unwrap_or(Path::new("."));
     let mut cmd = Command::new("python3");
-    let pythonpath = match std::env::var_os("PYTHONPATH") {
-        Some(p) if !p.is_empty() => format!("{}:{}", support.display(), p.to_string_lossy()),
-        _ => support.display().to_string(),
-    };
+    let mut pythonpath = support.as_os_str().to_os_string();
+    if let Some(p) = inherited.filter(|p| !p.is_empty()) {
+        pythonpath.push(":");
+        pythonpath.push(p);
+    }
     cmd.current_dir(dir)
         .env("PYTHONPATH", pythonpath)
         .env("PYTHONDONTWRITEBYTECODE", "1")
@@ -206,9 +211,13 @@ struct Collected {
 }
 
 /// The nodes of one file, as the plugin lists them (`nodeid<TAB>tier<TAB>marker,marker`).
-fn collect_file(file: &Path, support: &Path) -> Result<Vec<Collected>, PytestError> {
+fn collect_file(
+    file: &Path,
+    support: &Path,
+    inherited: Option<&OsStr>,
+) -> Result<Vec<Collected>, PytestError> {
     let out_file = support.join(format!("collect-{}.tsv", file_name(file)));
-    let out = pytest_cmd(file, support)
+    let out = pytest_cmd(file, support, inherited)
         .env("CCCI_PYTEST_COLLECT_OUT", &out_file)
         .args(["--collect-only", "-q"])
         .arg(file_name(file))
@@ -291,7 +300,7 @@ pub fn run_tier(tp: &TierPlan, live: &Live, cfg: &RunConfig, repo_local: bool) -
     for (i, (file, ids)) in by_file.iter().enumerate() {
         let xml = support.join(format!("junit-{}-{i}.xml", tp.tier));
         let _ = std::fs::remove_file(&xml);
-        let mut cmd = pytest_cmd(file, &support);
+        let mut cmd = pytest_cmd(file, &support, cfg.python_path.as_deref());
         context_env(&mut cmd, live, cfg, tp.tier);
         cmd.arg(format!("--junitxml={}", xml.display()))
             .args(["-q", "-o", "junit_family=xunit1"]);

@@ -384,6 +384,8 @@ fn config(dir: &Path, stages: Vec<Tier>, selection: Selection) -> RunConfig {
         ci: false,
         trust_gate_off: false,
         selection,
+        python_path: None,
+        debug_panic_in_check: None,
     }
 }
 

@@ -204,6 +204,7 @@ fn run_tier(sh: &Shared, tp: &TierPlan, stop: &StopRule, carry: &mut Carry) {
             pytest: &pytest_outcomes,
             stop,
             repo_local_refused: refused.as_deref(),
+            panic_in: sh.cfg.debug_panic_in_check.as_deref(),
         };
         trials::run_tier(tp, live, &sh.cfg.selection, &inputs, &sh.bus)
     };

@@ -28,6 +28,8 @@ pub struct TierInputs<'a> {
     pub stop: &'a StopRule,
     /// Why every repo-local trial fails without running: the trust gate refused at their first use.
     pub repo_local_refused: Option<&'a str>,
+    /// Debug builds only: the id of a check made to panic (see `debug_fault_injection`).
+    pub panic_in: Option<&'a str>,
 }
 
 /// `-x` / `--maxfail=N`: the failed assertions of the whole run, counted; after N of them the rest are
@@ -163,7 +165,7 @@ fn evaluate(t: &PlannedTest, live: &Arc<Live>, inputs: &TierInputs) -> (Outcome,
                 let id = t.id.clone();
                 // A panic inside a check is a failed trial, and the session goes on.
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    debug_fault_injection(&id);
+                    debug_fault_injection(&id, inputs.panic_in);
                     check::evaluate(live, c)
                 }))
                 .unwrap_or_else(|p| check::fail(format!("check panicked: {}", panic_text(&p))))
@@ -207,10 +209,11 @@ pub fn source_of(s: Source) -> TestSource {
     }
 }
 
-/// Debug builds only: `CCCI_DEBUG_PANIC_IN_CHECK=<test id>` makes that check panic, so the tests can
-/// prove a panicking check fails its trial and the run still tears down. Release builds ignore it.
-fn debug_fault_injection(id: &str) {
-    if cfg!(debug_assertions) && std::env::var("CCCI_DEBUG_PANIC_IN_CHECK").is_ok_and(|v| v == id) {
+/// Debug builds only: the configuration's `debug_panic_in_check` (`CCCI_DEBUG_PANIC_IN_CHECK=<test
+/// id>`, read by the CLI) makes that check panic, so the tests can prove a panicking check fails its
+/// trial and the run still tears down. Release builds never set it.
+fn debug_fault_injection(id: &str, panic_in: Option<&str>) {
+    if cfg!(debug_assertions) && panic_in == Some(id) {
         panic!("fault injected by CCCI_DEBUG_PANIC_IN_CHECK for {id}");
     }
 }
