@@ -29,6 +29,7 @@ mod spool;
 mod sys;
 mod verify;
 
+pub use abandoned::{never_ended_runs, OpenRun};
 pub use checkpoint::Checkpoint;
 pub use error::CoordError;
 pub use event::{Event, NewEvent, Stamped};
