@@ -120,6 +120,42 @@ impl Ledger {
         &self,
         mut decide: impl FnMut(Option<&Transaction<'_>>) -> Result<(T, Vec<NewEvent>), CoordError>,
     ) -> Result<(T, Vec<Appended>), CoordError> {
+        self.append_with(|tx| {
+            decide(tx).map(|(t, evs)| {
+                let stamped = evs
+                    .into_iter()
+                    .map(|e| Stamped::stamp(e, &self.host))
+                    .collect();
+                (t, stamped)
+            })
+        })
+    }
+
+    /// Stamps `ev` (a fresh id, now, this host) without appending it: what a caller holds while the
+    /// ledger cannot take it, so that every retry and a fallback file carry the same identity.
+    pub fn stamp(&self, ev: NewEvent) -> Stamped {
+        Stamped::stamp(ev, &self.host)
+    }
+
+    /// Appends events stamped earlier, in order, with their ids and times: committed in one
+    /// transaction, else spooled; `Err` when neither could take them.
+    pub fn append_stamped(&self, evs: &[Stamped]) -> Result<Vec<Appended>, CoordError> {
+        if evs.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.append_with(|_| Ok(((), evs.to_vec()))).map(|(_, v)| v)
+    }
+
+    /// `ev` authenticated with this tree's ledger key, as one line of a fallback file: what
+    /// `cc-ci coord reconcile --from FILE` accepts.
+    pub fn fallback_line(&self, ev: &Stamped) -> String {
+        spool::to_line(ev, &self.key)
+    }
+
+    fn append_with<T>(
+        &self,
+        mut decide: impl FnMut(Option<&Transaction<'_>>) -> Result<(T, Vec<Stamped>), CoordError>,
+    ) -> Result<(T, Vec<Appended>), CoordError> {
         let mut guard = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         // A database moved away or replaced under an open connection must not swallow events.
         if let Some((_, id)) = guard.as_ref() {
@@ -147,8 +183,7 @@ impl Ledger {
         drop(guard);
         let (t, evs) = decide(None)?;
         let mut out = Vec::with_capacity(evs.len());
-        for ev in evs {
-            let stamped = Stamped::stamp(ev, &self.host);
+        for stamped in evs {
             let path = spool::write(&self.paths.spool, &stamped, &self.key).map_err(|e| {
                 CoordError::EventLost {
                     db: db_error.why.clone(),
@@ -163,7 +198,7 @@ impl Ledger {
     fn commit<T>(
         &self,
         conn: &mut Connection,
-        decide: &mut impl FnMut(Option<&Transaction<'_>>) -> Result<(T, Vec<NewEvent>), CoordError>,
+        decide: &mut impl FnMut(Option<&Transaction<'_>>) -> Result<(T, Vec<Stamped>), CoordError>,
     ) -> Result<(T, Vec<Appended>), DbFailure> {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -176,7 +211,7 @@ impl Ledger {
         let mut chained: Vec<Event> = Vec::with_capacity(evs.len());
         for ev in evs {
             seq += 1;
-            let e = Stamped::stamp(ev, &self.host).chain(seq, &prev);
+            let e = ev.chain(seq, &prev);
             db::insert(&tx, &e).map_err(DbFailure::from)?;
             prev = e.hash.clone();
             chained.push(e);

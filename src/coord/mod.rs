@@ -30,7 +30,7 @@ mod verify;
 
 pub use checkpoint::Checkpoint;
 pub use error::CoordError;
-pub use event::{Event, NewEvent};
+pub use event::{Event, NewEvent, Stamped};
 pub use grant_check::{check_grant, decide_grant, GrantDecision, GrantQuery};
 pub use grants::{
     check_gate, check_recipe, mint, revoke, Claims, GrantFile, MintRequest, Scope, GATES, MAX_TTL,

@@ -52,17 +52,36 @@ pub fn file_name(ev: &Stamped) -> String {
 /// Writes `ev`, authenticated with `key`, into the spool directory and returns the file's path.
 pub fn write(spool: &Path, ev: &Stamped, key: &[u8; KEY_LEN]) -> Result<PathBuf, CoordError> {
     let path = spool.join(file_name(ev));
+    write_atomic(&path, to_line(ev, key).as_bytes(), 0o600)?;
+    Ok(path)
+}
+
+/// `ev` authenticated with `key`, as one line of JSON without the newline: the content of a spool
+/// file, and one line of a fallback file (`cc-ci coord reconcile --from`).
+pub fn to_line(ev: &Stamped, key: &[u8; KEY_LEN]) -> String {
     let file = SpoolFile {
         v: VERSION,
         mac: spool_mac(key, &canonical_event(ev)),
         event: ev.clone(),
     };
-    let bytes = serde_json::to_vec(&file).map_err(|e| CoordError::Parse {
-        path: path.clone(),
-        why: e.to_string(),
-    })?;
-    write_atomic(&path, &bytes, 0o600)?;
-    Ok(path)
+    // A Stamped is plain data: serializing it cannot fail.
+    serde_json::to_string(&file).unwrap_or_default()
+}
+
+/// Parses, authenticates and validates one spool record (a spool file's bytes or a fallback line).
+pub fn parse(bytes: &[u8], key: &[u8; KEY_LEN]) -> Result<Stamped, String> {
+    let file: SpoolFile = serde_json::from_slice(bytes).map_err(|e| format!("malformed: {e}"))?;
+    if file.v != VERSION {
+        return Err(format!("unknown spool format version {}", file.v));
+    }
+    if !spool_mac_verifies(key, &canonical_event(&file.event), &file.mac) {
+        return Err(
+            "unauthenticated: its MAC does not verify under this host's ledger key (forged or altered)"
+                .into(),
+        );
+    }
+    validate(&file.event).map_err(|why| format!("malformed: {why}"))?;
+    Ok(file.event)
 }
 
 /// The spool files, oldest first (names start with the event time). Entries of any type are listed,
@@ -113,30 +132,18 @@ pub fn read(path: &Path, key: &[u8; KEY_LEN]) -> Spooled {
         reason,
         sha256: sha256.clone(),
     };
-    let file: SpoolFile = match serde_json::from_slice(&bytes) {
-        Ok(f) => f,
-        Err(e) => return reject(format!("malformed: {e}")),
+    let file = match parse(&bytes, key) {
+        Ok(ev) => ev,
+        Err(reason) => return reject(reason),
     };
-    if file.v != VERSION {
-        return reject(format!("unknown spool format version {}", file.v));
-    }
-    if !spool_mac_verifies(key, &canonical_event(&file.event), &file.mac) {
-        return reject(
-            "unauthenticated: its MAC does not verify under this host's ledger key (forged or altered)"
-                .into(),
-        );
-    }
-    if let Err(why) = validate(&file.event) {
-        return reject(format!("malformed: {why}"));
-    }
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-    if name.as_deref() != Some(file_name(&file.event).as_str()) {
+    if name.as_deref() != Some(file_name(&file).as_str()) {
         return reject(format!(
             "malformed: the file name does not match its event (expected {})",
-            file_name(&file.event)
+            file_name(&file)
         ));
     }
-    Spooled::Event(file.event)
+    Spooled::Event(file)
 }
 
 /// Checks the fields of a stamped event: what the ledger itself would have written.
