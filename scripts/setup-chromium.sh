@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the report and dashboard tests need to look at their output as a person would:
-#   - Debian's `chromium` (headless: --dump-dom and --screenshot of the static dashboard);
+#   - Debian's `chromium` (headless: --dump-dom and --screenshot of the static dashboard; the app
+#     screenshots of `cc-ci run --screenshots auto`);
 #   - Debian's `libxml2-utils` (`xmllint --schema` validates the JUnit XML against tests/fixtures/junit.xsd).
 # Idempotent: does nothing when both are present. Exits non-zero with a message naming what failed.
 set -euo pipefail

@@ -4,7 +4,7 @@
 #   2. a single-node swarm (--advertise-addr 127.0.0.1);
 #   3. the local test images (FROM scratch + Debian's static busybox), since no registry is reachable;
 #   4. the external overlay network `proxy` that web recipes join (traefik's), never removed;
-#   5. the Debian-based test images ccci/debian:bookworm, ccci/nginx:1, ccci/postgres:15
+#   5. the Debian-based test images ccci/debian:bookworm, ccci/nginx:1, ccci/postgres:15, ccci/forwarder:1
 #      (scripts/setup-images.sh: debootstrap + docker build, cached).
 # Idempotent. Exits non-zero with a message naming what failed.
 set -euo pipefail

@@ -18,7 +18,9 @@ use bollard::models::{
     NetworkAttachmentConfig, ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated, TaskSpec,
     TaskSpecContainerSpec, TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum,
 };
-use bollard::query_parameters::{InspectNetworkOptions, InspectServiceOptions, ListTasksOptions};
+use bollard::query_parameters::{
+    InspectNetworkOptions, InspectServiceOptions, KillContainerOptions, ListTasksOptions,
+};
 
 use super::error::is_not_found;
 use super::{DockerError, Engine, LABEL_RUN_ID, LABEL_RUN_LOCK};
@@ -134,7 +136,10 @@ impl Engine {
         }
     }
 
-    /// Removes the forwarder and waits (bounded) until its container is gone. Idempotent.
+    /// Removes the forwarder: its service, and its task's container is killed at once (swarm's agent
+    /// stops and destroys a removed service's container only seconds later). The dead container's
+    /// removal is swarm's; the run's teardown waits for it like for any container of the run.
+    /// Idempotent.
     pub fn close_forward(&self, fwd: &Forward) -> Result<(), DockerError> {
         self.block(async {
             match self.docker.delete_service(&fwd.service_id).await {
@@ -142,20 +147,13 @@ impl Engine {
                 Err(e) if is_not_found(&e) => {}
                 Err(e) => return Err(DockerError::api(format!("remove service {}", fwd.name), e)),
             }
-            let until = Instant::now() + Duration::from_secs(30);
             let label = format!("{LABEL_FORWARDER}-service={}", fwd.name);
-            while !self
-                .list_kind("container", Some(&label), None)
-                .await?
-                .is_empty()
-            {
-                if Instant::now() >= until {
-                    return Err(DockerError::api(
-                        format!("remove service {}", fwd.name),
-                        "its container was still there after 30s",
-                    ));
-                }
-                tokio::time::sleep(POLL).await;
+            for c in self.list_kind("container", Some(&label), None).await? {
+                let opts = Some(KillContainerOptions {
+                    signal: "SIGKILL".into(),
+                });
+                // Gone or no longer running: either way it relays nothing.
+                let _ = self.docker.kill_container(&c.id, opts).await;
             }
             Ok(())
         })
@@ -237,6 +235,9 @@ impl Engine {
                     image: Some(FORWARDER_IMAGE.to_string()),
                     command: Some(socat_command(&target, req.port, req.lifetime)),
                     labels: Some(container_labels),
+                    // Nothing to flush: removal takes no grace period (`timeout` as PID 1 would let a
+                    // SIGTERM wait out swarm's 10 s).
+                    stop_signal: Some("SIGKILL".into()),
                     ..Default::default()
                 }),
                 networks: Some(vec![NetworkAttachmentConfig {

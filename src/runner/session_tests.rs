@@ -240,3 +240,49 @@ fn a_deploy_count_other_than_one_fails_a_run_whose_assertions_all_passed() {
     assert!(h.verdicts().values().all(|w| *w == "passed"));
     assert_eq!(h.sh.bus.result().deploy_count, 2);
 }
+
+#[test]
+fn a_screenshot_that_cannot_be_taken_says_why_after_install_and_upgrade_and_fails_nothing() {
+    for (chromium, why) in [
+        (None, "chromium was not found on PATH"),
+        (
+            Some("/bin/true"),
+            "through a forwarder: the scripted app has no network",
+        ),
+    ] {
+        let mut h = Harness::new(&[], None, App::default());
+        let sh = std::sync::Arc::get_mut(&mut h.sh).expect("the harness alone holds the session");
+        sh.cfg.screenshots = super::ScreenshotMode::Auto;
+        sh.cfg.chromium = chromium.map(std::path::PathBuf::from);
+        assert_eq!(h.run(), ExitClass::Passed, "{why}");
+        let shots: Vec<_> = h
+            .events()
+            .into_iter()
+            .filter_map(|e| match e.kind {
+                EventKind::Screenshot(s) => Some(s),
+                _ => None,
+            })
+            .collect();
+        let tiers: Vec<&str> = shots.iter().map(|s| s.tier.as_str()).collect();
+        assert_eq!(tiers, ["install", "upgrade"], "{why}");
+        for s in &shots {
+            assert_eq!(s.path, None);
+            let e = s.error.as_deref().unwrap_or_default();
+            assert!(e.contains(why), "{e}");
+        }
+        let r = h.sh.bus.result();
+        assert_eq!(r.screenshots, shots);
+        assert!(r.tiers.iter().all(|t| t.status_word() == "passed"));
+    }
+}
+
+#[test]
+fn screenshots_off_emits_no_screenshot_event() {
+    let h = Harness::new(&[], None, App::default());
+    assert_eq!(h.sh.cfg.screenshots, super::ScreenshotMode::Off);
+    assert_eq!(h.run(), ExitClass::Passed);
+    assert!(!h
+        .events()
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::Screenshot(_))));
+}

@@ -45,13 +45,22 @@ fn png_size(path: &Path) -> (u32, u32) {
     (be(16), be(20))
 }
 
-/// Forwarder services still on the engine for `run_id`, with the docker CLI.
+/// Forwarder services and containers still on the engine for `run_id`, with the docker CLI.
 fn forwarders_of(run_id: &str) -> Vec<String> {
+    let containers = Command::new("docker")
+        .args(["ps", "-a", "--filter", "label=cc-ci.forwarder"])
+        .args(["--format", "{{.Names}} {{.Label \"cc-ci.run-id\"}}"])
+        .output()
+        .unwrap();
+    let mut left: Vec<String> = String::from_utf8_lossy(&containers.stdout)
+        .lines()
+        .filter(|l| l.ends_with(&format!(" {run_id}")))
+        .map(|l| format!("container {l}"))
+        .collect();
     let ids = Command::new("docker")
         .args(["service", "ls", "-q", "--filter", "label=cc-ci.forwarder"])
         .output()
         .unwrap();
-    let mut left = Vec::new();
     for id in String::from_utf8_lossy(&ids.stdout).split_whitespace() {
         let f = "{{.Spec.Name}} {{index .Spec.Labels \"cc-ci.run-id\"}}";
         let o = Command::new("docker")

@@ -120,21 +120,29 @@ fn a_forwarder_serves_the_app_to_the_host_changes_nothing_of_the_stack_and_goes(
         .map(|s| s.name)
         .collect();
     assert_eq!(names, ["app"]);
+    let t = std::time::Instant::now();
     e.close_forward(&fwd).unwrap();
-    assert!(forwarders(&app).is_empty());
-    let mark = format!("label={LABEL_FORWARDER}");
-    let run = format!("label=cc-ci.run-id={}", app.app.run_id);
-    let containers = docker_ok(&[
-        "ps",
-        "-a",
-        "--filter",
-        &run,
-        "--filter",
-        &mark,
-        "--format",
-        "{{.Names}}",
-    ]);
-    assert_eq!(containers.trim(), "", "no forwarder container left");
+    eprintln!("close_forward took {:?}", t.elapsed());
+    assert!(forwarders(&app).is_empty(), "the service is gone at once");
+    let containers = |all: bool| {
+        let mark = format!("label={LABEL_FORWARDER}-service={}", fwd.name);
+        let mut args = vec!["ps", "--filter", &mark, "--format", "{{.Names}}"];
+        if all {
+            args.push("-a");
+        }
+        docker_ok(&args).trim().to_string()
+    };
+    assert_eq!(containers(false), "", "its container no longer runs");
+    // Swarm destroys the dead container a moment later (bounded).
+    let until = std::time::Instant::now() + Duration::from_secs(30);
+    while !containers(true).is_empty() {
+        assert!(
+            std::time::Instant::now() < until,
+            "still there: {}",
+            containers(true)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     e.close_forward(&fwd).expect("closing twice is fine");
 }
 
