@@ -39,10 +39,16 @@ pub enum CoordCmd {
         #[command(flatten)]
         dir: CoordDirArg,
     },
-    /// Commit spooled events exactly once and repair a lagging mirror.
+    /// Commit spooled events exactly once and repair a lagging mirror; with --from, also append the
+    /// events of a run's fallback file (exit 1 on quarantined files or id collisions).
     Reconcile {
         #[command(flatten)]
         dir: CoordDirArg,
+        /// A fallback file a run wrote when the ledger could not take its events
+        /// (`ledger-unrecorded-<run id>….jsonl`): its events are appended in order, each once. A bad
+        /// file appends nothing and exits 4 naming FILE:LINE.
+        #[arg(long, value_name = "FILE")]
+        from: Option<PathBuf>,
     },
     /// List trust-gate obligations; escalate those not covered by a grant within the grace period
     /// (once per grace period). Exit 1 while any is overdue, 0 otherwise.
@@ -113,8 +119,12 @@ fn run_inner(cmd: CoordCmd) -> Result<ExitCode, CoordError> {
             println!("{}", dir.resolve()?);
             Ok(exit::code(exit::OK))
         }
-        CoordCmd::Reconcile { dir } => {
-            let report = coord::reconcile(&dir.resolve()?)?;
+        CoordCmd::Reconcile { dir, from } => {
+            let paths = dir.resolve()?;
+            let report = match &from {
+                Some(file) => coord::reconcile_from(&paths, file)?,
+                None => coord::reconcile(&paths)?,
+            };
             println!("{report}");
             Ok(exit::code(if !report.needs_attention() {
                 exit::OK

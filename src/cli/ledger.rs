@@ -1,12 +1,18 @@
 //! `cc-ci ledger`: tail, verify and export the hash-chained ledger (and a hidden `append` used by
-//! tests and scripts). Verify exits 0 when intact and 1 when tampered or divergent.
+//! tests and scripts). Verify exits 0 when intact and 1 when tampered or divergent; after the verdict
+//! it lists runs that started and never ended (and those running now, by their run lock — the
+//! liveness check is here because `coord` must not depend on `docker`). That list is a warning, not
+//! tampering: it never changes verify's exit code.
 
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::cli::coord::{fail, CoordDirArg};
-use crate::coord::{self, Appended, Checkpoint, CoordError, Ledger, LedgerOptions, NewEvent};
+use crate::coord::{
+    self, Appended, Checkpoint, CoordError, Ledger, LedgerOptions, NewEvent, OpenRun,
+};
+use crate::docker::RunLock;
 use crate::exit;
 
 #[derive(Debug, clap::Subcommand)]
@@ -23,6 +29,7 @@ pub enum LedgerCmd {
         json: bool,
     },
     /// Recompute the hash chain over the database and the mirror; exit 1 on the first divergence.
+    /// Then list runs that started and never ended (a warning; the exit code is the chain's).
     Verify {
         #[command(flatten)]
         dir: CoordDirArg,
@@ -98,8 +105,15 @@ fn run_inner(cmd: LedgerCmd) -> Result<ExitCode, CoordError> {
             Ok(exit::code(exit::OK))
         }
         LedgerCmd::Verify { dir, checkpoint } => {
-            let report = coord::verify_with(&dir.resolve()?, checkpoint.as_ref())?;
+            let paths = dir.resolve()?;
+            let report = coord::verify_with(&paths, checkpoint.as_ref())?;
             let _ = writeln!(out, "{report}");
+            match coord::never_ended_runs(&paths) {
+                Ok(open) => {
+                    let _ = write!(out, "{}", open_runs(&open, &|r| running(&paths, r)));
+                }
+                Err(e) => eprintln!("cc-ci: warning: cannot list runs that never ended: {e}"),
+            }
             Ok(exit::code(if report.intact {
                 exit::OK
             } else {
@@ -171,5 +185,75 @@ fn run_inner(cmd: LedgerCmd) -> Result<ExitCode, CoordError> {
             }
             Ok(exit::code(exit::OK))
         }
+    }
+}
+
+/// The never-ended section of `ledger verify`: empty when every run ended; runs whose run lock is
+/// held now are listed apart as running.
+fn open_runs(open: &[OpenRun], is_running: &dyn Fn(&str) -> bool) -> String {
+    let (live, dead): (Vec<&OpenRun>, Vec<&OpenRun>) =
+        open.iter().partition(|r| is_running(&r.run_id));
+    let line = |r: &OpenRun| format!("  {}  started {}  {}\n", r.run_id, r.started, r.subject);
+    let mut s = String::new();
+    if !dead.is_empty() {
+        s += &format!("runs that never ended: {}\n", dead.len());
+        dead.iter().for_each(|r| s += &line(r));
+        s += "(hint: a fallback file ledger-unrecorded-<run id>*.jsonl in the run's artifacts dir or the temp dir may hold the rest: `cc-ci coord reconcile --from FILE`; a killed run is closed as abandoned by the janitor: `cc-ci janitor`)\n";
+    }
+    if !live.is_empty() {
+        s += &format!("runs running now: {}\n", live.len());
+        live.iter().for_each(|r| s += &line(r));
+    }
+    s
+}
+
+/// Whether run `run_id` is live: its run lock `<coord>/runs/<run id>/lock` is held. A run id that is
+/// not one path component, or a lock that is not a regular file, is not live (never opened).
+fn running(paths: &coord::CoordPaths, run_id: &str) -> bool {
+    if run_id.is_empty() || run_id == "." || run_id == ".." || run_id.contains('/') {
+        return false;
+    }
+    let lock = paths.runs.join(run_id).join("lock");
+    matches!(crate::regular::check_regular(&lock), Ok(true)) && RunLock::is_alive(&lock)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(id: &str) -> OpenRun {
+        OpenRun {
+            run_id: id.into(),
+            subject: format!("/src/{id}"),
+            started: "2026-11-30T19:00:00.000000Z".into(),
+        }
+    }
+
+    #[test]
+    fn the_never_ended_section_is_empty_when_all_ended_and_lists_running_runs_apart() {
+        assert_eq!(open_runs(&[], &|_| false), "");
+        let s = open_runs(&[run("a"), run("b")], &|r| r == "b");
+        let lines: Vec<&str> = s.lines().collect();
+        assert_eq!(lines[0], "runs that never ended: 1");
+        assert_eq!(lines[1], "  a  started 2026-11-30T19:00:00.000000Z  /src/a");
+        assert!(
+            lines[2].contains("cc-ci coord reconcile --from FILE"),
+            "{s}"
+        );
+        assert_eq!(lines[3], "runs running now: 1");
+        assert_eq!(lines[4], "  b  started 2026-11-30T19:00:00.000000Z  /src/b");
+        assert_eq!(lines.len(), 5);
+    }
+
+    #[test]
+    fn a_run_is_running_while_its_run_lock_is_held() {
+        let d = tempfile::tempdir().unwrap();
+        let paths = coord::CoordPaths::resolve(Some(d.path())).unwrap();
+        assert!(!running(&paths, "r1"));
+        let lock = RunLock::acquire(&paths.runs.join("r1"), "r1", "s").unwrap();
+        assert!(running(&paths, "r1"));
+        assert!(!running(&paths, "../runs/r1"));
+        drop(lock);
+        assert!(!running(&paths, "r1"));
     }
 }

@@ -4,13 +4,14 @@
 //! reads recipe files.
 //!
 //! Main types: [`CoordPaths`] (where), [`Ledger`] (append events), [`provision`], [`reconcile`],
-//! [`verify`], [`check_grant`]. See `docs/coord.md` for the formats.
+//! [`reconcile_from`] (a run's fallback file), [`verify`], [`check_grant`]. See `docs/coord.md` for the formats.
 
 pub mod abandoned;
 mod checkpoint;
 mod db;
 mod error;
 pub mod event;
+mod from_file;
 mod grant_check;
 pub mod grants;
 mod green;
@@ -28,9 +29,11 @@ mod spool;
 mod sys;
 mod verify;
 
+pub use abandoned::{never_ended_runs, OpenRun};
 pub use checkpoint::Checkpoint;
 pub use error::CoordError;
 pub use event::{Event, NewEvent, Stamped};
+pub use from_file::{reconcile_from, FromReport, MAX_FALLBACK_BYTES};
 pub use grant_check::{check_grant, decide_grant, GrantDecision, GrantQuery};
 pub use grants::{
     check_gate, check_recipe, mint, revoke, Claims, GrantFile, MintRequest, Scope, GATES, MAX_TTL,

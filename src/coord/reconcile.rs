@@ -13,6 +13,7 @@ use rusqlite::{Transaction, TransactionBehavior};
 use serde_json::json;
 
 use super::event::{canonical, NewEvent, Row, Stamped};
+use super::from_file::FromReport;
 use super::key::{self, KEY_LEN};
 use super::spool::{self, Spooled};
 use super::{db, mirror, seal, sys, CoordError, CoordPaths};
@@ -37,12 +38,16 @@ pub struct ReconcileReport {
     pub mirror_cut_bytes: u64,
     /// Temporary spool files left by writers killed mid-write (never acknowledged), removed.
     pub stale_tmp_removed: u64,
+    /// What `reconcile --from FILE` did with a fallback file.
+    pub from: Option<FromReport>,
 }
 
 impl ReconcileReport {
     /// Whether something needs a person's attention (quarantined files, id collisions).
     pub fn needs_attention(&self) -> bool {
-        !self.quarantined.is_empty() || !self.alarms.is_empty()
+        !self.quarantined.is_empty()
+            || !self.alarms.is_empty()
+            || self.from.as_ref().is_some_and(|f| !f.alarms.is_empty())
     }
 }
 
@@ -56,13 +61,16 @@ impl std::fmt::Display for ReconcileReport {
         if self.mirror_cut_bytes > 0 {
             write!(f, ", {} byte(s) of a torn line cut", self.mirror_cut_bytes)?;
         }
+        if let Some(from) = &self.from {
+            write!(f, "\n{from}")?;
+        }
         for (p, why) in &self.quarantined {
             write!(f, "\nquarantined  {}: {why}", p.display())?;
         }
         for (p, why) in &self.alarms {
             write!(f, "\nALARM        {}: {why}", p.display())?;
         }
-        if self.needs_attention() {
+        if !self.quarantined.is_empty() || !self.alarms.is_empty() {
             write!(f, "\n(hint: quarantined files are kept for inspection and recorded in the ledger; nothing in them was committed)")?;
         }
         Ok(())
@@ -159,27 +167,20 @@ fn commit<'a>(
     mut b: Batch<'a>,
     report: &mut ReconcileReport,
 ) -> Result<Vec<&'a PathBuf>, CoordError> {
-    let sql = |action| move |e| CoordError::sql(action, &paths.ledger_db, e);
     let mut chain = Chain::start(tx, paths)?;
     let mut done = Vec::new();
     for (p, ev) in std::mem::take(&mut b.events) {
-        match db::row_by_id(tx, &ev.id).map_err(sql("look up an event id"))? {
-            None => {
-                chain.insert(tx, ev)?;
+        let id = ev.id.clone();
+        match chain.commit_once(tx, ev)? {
+            Once::Appended => {
                 report.ingested += 1;
                 done.push(p);
             }
-            Some(row) if same(&row, &ev) => {
+            Once::Duplicate => {
                 report.duplicates += 1;
                 done.push(p);
             }
-            Some(row) => b.colliding.push((
-                p,
-                format!(
-                    "event id {} is already committed at seq {} with different content",
-                    ev.id, row.seq
-                ),
-            )),
+            Once::Collision { seq } => b.colliding.push((p, collision(&id, seq))),
         }
     }
     for (p, reason, sha256) in b.rejected {
@@ -204,8 +205,25 @@ fn commit<'a>(
     Ok(done)
 }
 
-/// The head of the chain while a batch is inserted.
-struct Chain<'p> {
+/// What committing one authenticated event exactly once found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Once {
+    /// Its id was not committed: it is now.
+    Appended,
+    /// Its id is already committed with the same content: nothing appended.
+    Duplicate,
+    /// Its id is already committed at `seq` with different content: nothing appended (an alarm).
+    Collision { seq: u64 },
+}
+
+/// Why an event whose id is committed with other content is refused.
+pub(super) fn collision(id: &str, seq: u64) -> String {
+    format!("event id {id} is already committed at seq {seq} with different content")
+}
+
+/// The head of the chain while a batch is inserted. Shared by the spool reconcile and
+/// `reconcile --from` (`from_file.rs`), so both commit an event exactly once the same way.
+pub(super) struct Chain<'p> {
     seq: u64,
     prev: String,
     inserted: bool,
@@ -214,7 +232,7 @@ struct Chain<'p> {
 }
 
 impl<'p> Chain<'p> {
-    fn start(tx: &Transaction<'_>, paths: &'p CoordPaths) -> Result<Self, CoordError> {
+    pub(super) fn start(tx: &Transaction<'_>, paths: &'p CoordPaths) -> Result<Self, CoordError> {
         let (seq, prev) = db::last(tx)
             .map_err(|e| CoordError::sql("read the chain head", &paths.ledger_db, e))?;
         Ok(Chain {
@@ -226,11 +244,11 @@ impl<'p> Chain<'p> {
         })
     }
 
-    fn stamp(&self, ev: NewEvent) -> Stamped {
+    pub(super) fn stamp(&self, ev: NewEvent) -> Stamped {
         Stamped::stamp(ev, &self.host)
     }
 
-    fn insert(&mut self, tx: &Transaction<'_>, ev: Stamped) -> Result<(), CoordError> {
+    pub(super) fn insert(&mut self, tx: &Transaction<'_>, ev: Stamped) -> Result<(), CoordError> {
         self.seq += 1;
         let chained = ev.chain(self.seq, &self.prev);
         db::insert(tx, &chained)
@@ -240,7 +258,25 @@ impl<'p> Chain<'p> {
         Ok(())
     }
 
-    fn seal(&self, tx: &Transaction<'_>, key: &[u8; KEY_LEN]) -> Result<(), CoordError> {
+    /// Commits `ev` unless its id is already committed (compared field by field with the row).
+    pub(super) fn commit_once(
+        &mut self,
+        tx: &Transaction<'_>,
+        ev: Stamped,
+    ) -> Result<Once, CoordError> {
+        let row = db::row_by_id(tx, &ev.id)
+            .map_err(|e| CoordError::sql("look up an event id", &self.paths.ledger_db, e))?;
+        Ok(match row {
+            None => {
+                self.insert(tx, ev)?;
+                Once::Appended
+            }
+            Some(row) if same(&row, &ev) => Once::Duplicate,
+            Some(row) => Once::Collision { seq: row.seq },
+        })
+    }
+
+    pub(super) fn seal(&self, tx: &Transaction<'_>, key: &[u8; KEY_LEN]) -> Result<(), CoordError> {
         if self.inserted {
             seal::write(tx, key, self.seq, &self.prev)
                 .map_err(|e| CoordError::sql("seal the chain head", &self.paths.ledger_db, e))?;

@@ -56,6 +56,8 @@ pub enum ShotError {
         status: String,
         tail: String,
     },
+    #[error("the browser could not load {url}: {error}")]
+    PageLoad { url: String, error: String },
     #[error("the browser wrote no readable PNG at {}: {why}", path.display())]
     NotPng { path: PathBuf, why: String },
     #[error("the screenshot is {width}×{height} pixels, less than the {}×{} asked for", MIN_SIZE.0, MIN_SIZE.1)]
@@ -146,10 +148,17 @@ fn attempt(live: &Live, input: &ShotInput, shot: &mut Screenshot) -> Result<(), 
     let shown = browse(chromium, &url, rule.as_deref(), &path);
     // The forwarder goes whatever the browser did (teardown and the janitor would take it too).
     let closed = live.engine.close_forward(&fwd);
-    shown?;
-    let bytes = std::fs::read(&path).map_err(|e| ShotError::NotPng {
-        path: path.clone(),
-        why: e.to_string(),
+    let log = shown?;
+    let bytes = std::fs::read(&path).map_err(|e| match page_load_error(&log) {
+        // A page that did not load leaves no file, and says why in the browser's log.
+        Some(error) => ShotError::PageLoad {
+            url: url.clone(),
+            error,
+        },
+        None => ShotError::NotPng {
+            path: path.clone(),
+            why: e.to_string(),
+        },
     })?;
     let (width, height) = png_size(&bytes).ok_or_else(|| ShotError::NotPng {
         path: path.clone(),
@@ -219,8 +228,8 @@ pub fn chromium_args(url: &str, rule: Option<&str>, profile: &Path, out: &Path) 
 }
 
 /// Runs the browser in its own process group with a temporary profile, killed (group and all) at
-/// [`DEADLINE`].
-fn browse(chromium: &Path, url: &str, rule: Option<&str>, out: &Path) -> Result<(), ShotError> {
+/// [`DEADLINE`]. Returns what it logged.
+fn browse(chromium: &Path, url: &str, rule: Option<&str>, out: &Path) -> Result<String, ShotError> {
     let spawn_err = |source| ShotError::Spawn {
         path: chromium.to_path_buf(),
         source,
@@ -248,12 +257,12 @@ fn browse(chromium: &Path, url: &str, rule: Option<&str>, out: &Path) -> Result<
             });
         }
     };
-    if status.success() {
-        return Ok(());
-    }
     let mut text = String::new();
     if let Ok(mut f) = std::fs::File::open(&log_path) {
         let _ = f.read_to_string(&mut text);
+    }
+    if status.success() {
+        return Ok(text);
     }
     let tail: Vec<&str> = text.lines().rev().take(3).collect();
     Err(ShotError::Failed {
@@ -271,6 +280,15 @@ fn kill_group(pid: u32) {
             libc::kill(-pgid, libc::SIGKILL);
         }
     }
+}
+
+/// The network error of a page that did not load, from headless Chromium's log
+/// (`… Page load failed: net::ERR_CONNECTION_REFUSED`).
+pub fn page_load_error(log: &str) -> Option<String> {
+    log.lines().rev().find_map(|l| {
+        let (_, why) = l.split_once("Page load failed: ")?;
+        Some(why.trim().to_string()).filter(|w| !w.is_empty())
+    })
 }
 
 /// Width and height from a PNG's IHDR chunk; `None` when `bytes` is not a PNG.
@@ -336,6 +354,18 @@ mod tests {
         assert_eq!(a.last().map(String::as_str), Some("http://h/"));
         let none = chromium_args("http://h/", None, Path::new("/p"), Path::new("/o.png"));
         assert!(!none.iter().any(|x| x.starts_with("--host-resolver-rules")));
+    }
+
+    #[test]
+    fn a_page_that_did_not_load_is_named_by_the_browsers_network_error() {
+        let log = "[1:1:1130/191933.3:ERROR:dbus/bus.cc:405] Failed to connect to the bus\n\
+                   [1:1:1130/191933.4:ERROR:components/headless/command_handler/headless_command_handler.cc:403] Page load failed: net::ERR_CONNECTION_REFUSED\n";
+        assert_eq!(
+            page_load_error(log).as_deref(),
+            Some("net::ERR_CONNECTION_REFUSED")
+        );
+        assert_eq!(page_load_error("[x] Failed to connect to the bus\n"), None);
+        assert_eq!(page_load_error(""), None);
     }
 
     #[test]

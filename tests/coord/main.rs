@@ -17,3 +17,4 @@ mod coord_provision;
 mod grant_escape;
 mod ledger_chain;
 mod ledger_hostile;
+mod reconcile_from;
