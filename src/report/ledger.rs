@@ -109,7 +109,13 @@ impl LedgerRecorder {
         match self.ledger.append_stamped(&held.pending) {
             Ok(_) => held.pending.clear(),
             Err(e) => {
-                let why = e.to_string();
+                // Held, not lost (yet): say why without the error's "event lost" framing.
+                let why = match &e {
+                    crate::coord::CoordError::EventLost { db, spool } => {
+                        format!("the database failed ({db}) and the spool failed ({spool})")
+                    }
+                    e => e.to_string(),
+                };
                 if !held.reasons.contains(&why) {
                     held.reasons.push(why);
                 }

@@ -209,7 +209,8 @@ fn prepare_in(
     };
     // The plan must hold before a repo-local pytest file is collected (collecting executes it).
     plan::build(&input(&[]))?;
-    let (pytest, held_back) = collect_pytest(cfg, &discovery, &data, &id.run_dir, &admission, purpose)?;
+    let (pytest, held_back) =
+        collect_pytest(cfg, &discovery, &data, &id.run_dir, &admission, purpose)?;
     let mut plan = plan::build(&input(&pytest))?;
     let notes =
         super::last_failed::from_ledger(&mut plan, selection.last_failed, paths, &id.recipe)?;
