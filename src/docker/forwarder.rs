@@ -83,7 +83,7 @@ fn forwarder_name(run_id: &str) -> String {
     format!("ccci-fwd-{id}-{}", &rand[..6])
 }
 
-/// The address in an endpoint's `IPv4Address` (`172.18.0.5/16`).
+/// The address in an endpoint's `IPv4Address` (`<address>/<prefix length>`, e.g. a docker_gwbridge address).
 pub(crate) fn parse_endpoint_ip(s: &str) -> Option<Ipv4Addr> {
     s.split('/').next()?.parse().ok()
 }
