@@ -92,8 +92,7 @@ impl ArtifactWriter {
             ));
         }
         if let Some(path) = &self.paths.markdown {
-            let written =
-                std::fs::write(path, markdown::render(&r)).and_then(|_| super::publish(path));
+            let written = super::write_published(path, markdown::render(&r).as_bytes());
             if let Err(e) = written {
                 self.unwritten.add(path.clone());
                 let path = path.display().to_string();
@@ -141,17 +140,7 @@ impl ArtifactWriter {
             text.push_str(&self.redactor.redact(&line));
             text.push('\n');
         }
-        // Atomically: a full disk leaves the previous file (or none), never an empty or cut one.
-        let dir = path.parent().unwrap_or(std::path::Path::new("."));
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".events.")
-            .suffix(".tmp")
-            .tempfile_in(dir)?;
-        tmp.write_all(text.as_bytes())?;
-        super::publish(tmp.path())?;
-        tmp.as_file().sync_all()?;
-        tmp.persist(path).map_err(|e| e.error)?;
-        Ok(())
+        super::write_published(path, text.as_bytes())
     }
 
     fn problem(&mut self, message: String) {

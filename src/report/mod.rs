@@ -88,6 +88,25 @@ impl ReportError {
 /// by a web server serving the reports. None holds a secret: each passed the redactor.
 pub const ARTIFACT_MODE: u32 = 0o644;
 
+/// Writes a report file atomically (a temporary file beside it, published, synced, renamed): a full
+/// disk leaves the previous file (or none), never an empty or cut one, and no temporary file.
+pub(crate) fn write_published(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".cc-ci.")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    publish(tmp.path())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
 /// Gives the report file `path` [`ARTIFACT_MODE`], whatever the umask made of it.
 pub(crate) fn publish(path: &std::path::Path) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
