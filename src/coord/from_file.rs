@@ -180,14 +180,9 @@ pub fn reconcile_from(paths: &CoordPaths, file: &Path) -> Result<ReconcileReport
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::coord::{provision, verify, Ledger, ProvisionOptions};
+    use crate::coord::{verify, Ledger};
 
-    fn tree() -> (tempfile::TempDir, CoordPaths) {
-        let d = tempfile::tempdir().unwrap();
-        let p = CoordPaths::resolve_with(Some(&d.path().join("c")), &|_| None).unwrap();
-        provision(&p, &ProvisionOptions::default()).unwrap();
-        (d, p)
-    }
+    use crate::coord::testutil::tree;
 
     /// A run's events as the run side stamps them, and the fallback file of their lines.
     fn fallback(ledger: &Ledger, dir: &Path, run: &str, n: usize) -> (PathBuf, Vec<Stamped>) {

@@ -319,15 +319,10 @@ pub fn export(paths: &CoordPaths, w: &mut dyn std::io::Write) -> Result<u64, Coo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::coord::{provision, reconcile, verify, ProvisionOptions};
+    use crate::coord::{reconcile, verify};
     use std::sync::Arc;
 
-    fn tree() -> (tempfile::TempDir, CoordPaths) {
-        let d = tempfile::tempdir().unwrap();
-        let p = CoordPaths::resolve_with(Some(&d.path().join("c")), &|_| None).unwrap();
-        provision(&p, &ProvisionOptions::default()).unwrap();
-        (d, p)
-    }
+    use crate::coord::testutil::tree;
 
     #[test]
     fn ledger_is_send_and_sync() {

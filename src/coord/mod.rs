@@ -27,6 +27,8 @@ mod reconcile;
 mod seal;
 mod spool;
 mod sys;
+#[cfg(test)]
+pub(crate) mod testutil;
 mod verify;
 
 pub use abandoned::{never_ended_runs, OpenRun};

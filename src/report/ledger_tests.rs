@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::*;
-use crate::coord::{provision, CoordPaths, ProvisionOptions};
+use crate::coord::CoordPaths;
 use crate::exit::ExitClass;
 use crate::report::event::RunStart;
 
