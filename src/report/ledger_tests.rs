@@ -16,15 +16,7 @@ struct Tree {
 
 impl Tree {
     fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let paths = CoordPaths::resolve_with(Some(&dir.path().join("coord")), &|_| None).unwrap();
-        provision(
-            &paths,
-            &ProvisionOptions {
-                repair_perms: false,
-            },
-        )
-        .unwrap();
+        let (dir, paths) = crate::coord::testutil::tree();
         Tree { _dir: dir, paths }
     }
 
