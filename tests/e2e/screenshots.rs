@@ -126,6 +126,30 @@ fn install_and_upgrade_each_leave_a_screenshot_named_in_every_report_and_no_forw
     assert_eq!(forwarders_of(run_id), Vec::<String>::new());
     let events = std::fs::read_to_string(f.artifacts.join("events.jsonl")).unwrap();
     assert_eq!(events.matches("\"event\":\"screenshot\"").count(), 2);
+    // The dashboard shows them too, copied beside the run's page.
+    let out = f.dir.path().join("dashboard");
+    let o = crate::support::cli::cc_ci(f.dir.path())
+        .args(["dashboard", "--coord-dir"])
+        .arg(&f.coord)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", crate::support::cli::text(&o));
+    let page_dir = out
+        .join("runs")
+        .join(cc_ci::report::dashboard::slug(run_id));
+    let page = std::fs::read_to_string(page_dir.join("index.html")).unwrap();
+    for tier in ["install", "upgrade"] {
+        assert!(
+            page.contains(&format!("<img src=\"screenshot-{tier}.png\"")),
+            "{page}"
+        );
+        assert_eq!(
+            png_size(&page_dir.join(format!("screenshot-{tier}.png"))),
+            png_size(&f.artifacts.join(format!("screenshot-{tier}.png")))
+        );
+    }
 }
 
 #[test]

@@ -93,6 +93,8 @@ pub(crate) struct RunFiles {
     pub results: Option<&'static str>,
     pub junit: Option<&'static str>,
     pub markdown: Option<&'static str>,
+    /// The screenshots copied beside the page: (tier, file name), in the run's order.
+    pub screenshots: Vec<(String, String)>,
 }
 
 fn copy_artifacts(r: &RunResult, dir: &Path) -> Result<RunFiles, ReportError> {
@@ -118,6 +120,13 @@ fn copy_artifacts(r: &RunResult, dir: &Path) -> Result<RunFiles, ReportError> {
     };
     files.junit = copy(&r.artifacts.junit, "junit.xml")?;
     files.markdown = copy(&r.artifacts.markdown, "report.md")?;
+    for shot in &r.screenshots {
+        if let Some(p) = shot.path.as_ref().filter(|p| p.is_file()) {
+            let name = format!("screenshot-{}.png", slug(&shot.tier));
+            std::fs::copy(p, dir.join(&name)).map_err(|e| ReportError::io("copy", p, e))?;
+            files.screenshots.push((shot.tier.clone(), name));
+        }
+    }
     Ok(files)
 }
 

@@ -22,6 +22,7 @@ pub(crate) fn render(r: &RunResult, files: &RunFiles) -> String {
         tier(&mut b, t);
     }
     closing(&mut b, r);
+    screenshots(&mut b, r, files);
     file_links(&mut b, files);
     page(
         &format!("{} · {} · cc-ci", esc(&r.recipe), esc(&r.run_id)),
@@ -249,6 +250,35 @@ fn closing(b: &mut String, r: &RunResult) {
     }
 }
 
+/// The app as headless Chromium saw it after install and after the upgrade (copied beside the page),
+/// or why a screenshot was not taken.
+fn screenshots(b: &mut String, r: &RunResult, files: &RunFiles) {
+    if r.screenshots.is_empty() {
+        return;
+    }
+    b.push_str("<h2>Screenshots</h2>\n<div id=\"screenshots\">\n");
+    for shot in &r.screenshots {
+        let tier = esc(&shot.tier);
+        let copied = files.screenshots.iter().find(|(t, _)| *t == shot.tier);
+        match (copied, &shot.error) {
+            (Some((_, name)), _) => b.push_str(&format!(
+                "<figure><a href=\"{name}\"><img src=\"{name}\" alt=\"the app after {tier}\" width=\"512\"></a><figcaption>after {tier} ({}×{}, {})</figcaption></figure>\n",
+                shot.width,
+                shot.height,
+                human_ms(shot.duration_ms)
+            )),
+            (None, Some(why)) => b.push_str(&format!(
+                "<p>after {tier}: not taken: {}</p>\n",
+                esc(why)
+            )),
+            (None, None) => b.push_str(&format!(
+                "<p>after {tier}: the image is no longer where the run left it</p>\n"
+            )),
+        }
+    }
+    b.push_str("</div>\n");
+}
+
 /// Links to the run's files copied beside the page.
 fn file_links(b: &mut String, files: &RunFiles) {
     b.push_str("<h2>Files</h2>\n<ul id=\"files\">\n");
@@ -275,7 +305,42 @@ mod tests {
             results: Some("results.json"),
             junit: None,
             markdown: Some("summary.md"),
+            screenshots: Vec::new(),
         }
+    }
+
+    #[test]
+    fn screenshots_are_shown_beside_the_page_or_why_not() {
+        let mut r = sample::run();
+        let shot = |tier: &str, error: Option<&str>| crate::report::Screenshot {
+            tier: tier.into(),
+            path: error
+                .is_none()
+                .then(|| format!("/a/screenshot-{tier}.png").into()),
+            url: "http://hello.ci.local/".into(),
+            via: "forwarder".into(),
+            width: 1280,
+            height: 800,
+            duration_ms: 3100,
+            error: error.map(str::to_string),
+        };
+        r.screenshots = vec![
+            shot("install", None),
+            shot("upgrade", Some("no <chromium>")),
+        ];
+        let mut f = files();
+        f.screenshots = vec![("install".into(), "screenshot-install.png".into())];
+        let html = render(&r, &f);
+        assert!(
+            html.contains("<img src=\"screenshot-install.png\" alt=\"the app after install\""),
+            "{html}"
+        );
+        assert!(html.contains("after install (1280×800, 3.1s)"), "{html}");
+        assert!(
+            html.contains("after upgrade: not taken: no &lt;chromium&gt;"),
+            "{html}"
+        );
+        assert!(!render(&sample::run(), &files()).contains("Screenshots"));
     }
 
     #[test]
