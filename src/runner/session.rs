@@ -9,22 +9,23 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use crate::coord::{provision, reconcile, CoordPaths, Ledger, ProvisionOptions};
-use crate::deploy::{abra, stack, AppRef, Deployer};
-use crate::docker::{Engine, JanitorScope};
+use crate::deploy::AppRef;
+use crate::docker::Engine;
 use crate::exit::{ExitClass, RunFacts};
 use crate::redact::Redactor;
-use crate::report::event::{JanitorRemoval, Progress, RunEnd, RunHeader, RunStart, TeardownFinish};
+use crate::report::event::{RunEnd, RunHeader, RunStart, TeardownFinish};
 use crate::report::{
     ArtifactPaths, ArtifactWriter, Artifacts, EventBus, EventKind, LedgerFailures, LedgerRecorder,
-    LintResult, Subscriber, TierStatus,
+    Subscriber, TierStatus,
 };
 
 use super::config::{DeployerKind, RunConfig};
 use super::context::Live;
+use super::equip::{abra_lint, janitor, make_deployer};
 use super::error::RunError;
+use super::listing::will_not_run;
 use super::prepare::{self, Prepared, Purpose};
 use super::teardown;
 use super::tiers::{self, Shared};
@@ -82,68 +83,9 @@ pub fn run(cfg: RunConfig, outputs: Outputs) -> u8 {
     code
 }
 
-/// What `--list` / `--collect-only` show: the ids of the tests a run would run, how many the filters
-/// deselected, what the selection had to say, every tier that will not run with its reason, where the
-/// tests came from, and what the trust gate decided (always said, also when nothing is collected).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Listing {
-    /// The ids of the tests a run would run, in run order.
-    pub ids: Vec<String>,
-    /// Tests the filters deselected.
-    pub deselected: usize,
-    /// What the selection had to say (`--lf`).
-    pub notes: Vec<String>,
-    /// `tier upgrade will not run: unsupported: no previous release: …`, one line per tier.
-    pub will_not_run: Vec<String>,
-    /// The data dir the generic tests and overlays came from.
-    pub data_dir: String,
-    /// The trust gate's decision about repo-local files: `deny  repo-local — why`.
-    pub gate: String,
-    /// Repo-local files that are not listed, each with why.
-    pub held_back: Vec<String>,
-}
-
-/// `--list` / `--collect-only`: the tests a run would run, read-only. Nothing is deployed,
-/// provisioned, recorded or consumed, and no repo-local file runs unless the allowlist allows it. A
-/// source that is not a recipe is refused here, as a run would refuse it.
-pub fn list(cfg: &RunConfig) -> Result<Listing, RunError> {
-    watch_signals();
-    let paths = CoordPaths::resolve(cfg.coord_dir.as_deref()).map_err(RunError::CoordResolve)?;
-    let tmp = tempfile::tempdir().map_err(RunError::TempDir)?;
-    let run_id = prepare::new_run_id();
-    let p = prepare::prepare(cfg, &paths, tmp.path(), &run_id, Purpose::List)
-        .and_then(prepare::unless_interrupted)?;
-    let g = prepare::gate_event(&p.discovery.gate, &p.recipe, cfg.pr);
-    let mut held_back = p.held_back.clone();
-    if !g.allowed {
-        let checkout = &p.checkout.path;
-        held_back.extend(p.discovery.gate.files.iter().map(|f| {
-            let shown = f.strip_prefix(checkout).unwrap_or(f);
-            format!("{}: not read (the trust gate denies)", shown.display())
-        }));
-    }
-    Ok(Listing {
-        ids: p.plan.tests().map(|t| t.id.clone()).collect(),
-        deselected: p.plan.tiers.iter().map(|t| t.deselected).sum(),
-        notes: p.notes,
-        will_not_run: will_not_run(&p.plan),
-        data_dir: p.data_dir.to_string(),
-        gate: format!("{}  {} — {}", g.word(), g.gate.as_str(), g.reason),
-        held_back,
-    })
-}
-
-/// One line per tier that will not run, with its reason.
-fn will_not_run(plan: &super::Plan) -> Vec<String> {
-    plan.will_not_run()
-        .into_iter()
-        .map(|(t, why)| format!("tier {t} will not run: {why}"))
-        .collect()
-}
-
 /// Until the session watches signals itself (`supervise`), SIGINT/SIGTERM raise the flag that stops
 /// a running git (clone, fetch) with its process group; the run then ends interrupted (exit 2).
-fn watch_signals() {
+pub(super) fn watch_signals() {
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         if let Err(e) = signal_hook::flag::register(sig, crate::recipe::interrupt_flag()) {
             eprintln!("cc-ci: cannot watch signal {sig} ({e})");
@@ -453,111 +395,6 @@ pub(super) fn artifact_paths(cfg: &RunConfig, p: &Prepared) -> ArtifactPaths {
         junit: cfg.junitxml.clone(),
         markdown: cfg.summary_md.clone(),
         copy_dir: cfg.artifacts.as_ref().map(|_| p.run_dir.clone()),
-    }
-}
-
-fn make_deployer(
-    cfg: &RunConfig,
-    engine: &Arc<Engine>,
-    app: &AppRef,
-    prepared: &Prepared,
-    bus: &Arc<EventBus>,
-) -> Result<Box<dyn Deployer>, RunError> {
-    Ok(match &cfg.deployer {
-        DeployerKind::Stack => {
-            let mut d = stack::StackDeployer::new(
-                Arc::clone(engine),
-                app.clone(),
-                stack::StackOptions {
-                    create_proxy_network: cfg.create_proxy_network,
-                },
-            );
-            d.set_proxy_network(&cfg.proxy_network);
-            // Progress while the deployer waits: the progress line's subscriber shows it.
-            let bus = Arc::clone(bus);
-            d.set_progress(Box::new(move |line: &str| {
-                bus.emit(EventKind::Progress(Progress {
-                    label: "converging".into(),
-                    state: line.to_string(),
-                }))
-            }));
-            Box::new(d)
-        }
-        DeployerKind::Abra { abra: bin, server } => {
-            let bin = abra::find_abra(bin.as_deref()).map_err(RunError::Deployer)?;
-            let d = abra::AbraDeployer::new(
-                abra::AbraOptions {
-                    abra: bin,
-                    server: server.clone(),
-                    timeout: prepared
-                        .discovery
-                        .meta
-                        .deploy_timeout
-                        .unwrap_or(Duration::from_secs(600)),
-                },
-                app.clone(),
-                prepared.checkout.path.clone(),
-            );
-            Box::new(match cfg.create_proxy_network {
-                true => d.with_proxy_network(Arc::clone(engine), &cfg.proxy_network),
-                false => d,
-            })
-        }
-    })
-}
-
-/// `abra recipe lint` on head_ref, in the run's own abra state.
-fn abra_lint(cfg: &RunConfig, p: &Prepared, live: &Live) -> LintResult {
-    const TOOL: &str = "abra recipe lint";
-    let DeployerKind::Abra { abra: bin, .. } = &cfg.deployer else {
-        return LintResult::could_not_run(TOOL, "not an abra run");
-    };
-    let bin = match abra::find_abra(bin.as_deref()) {
-        Ok(b) => b,
-        Err(e) => return LintResult::could_not_run(TOOL, e.to_string()),
-    };
-    if let Some(head) = &live.head_ref {
-        if let Err(e) = p.checkout.checkout_at(head) {
-            return LintResult::could_not_run(TOOL, format!("checkout of head_ref: {e}"));
-        }
-    }
-    crate::lint::abra_lint(
-        &bin,
-        &p.run_dir.join("abra"),
-        &p.recipe,
-        Duration::from_secs(120),
-    )
-}
-
-fn janitor(engine: &Engine, paths: &CoordPaths, bus: &EventBus, ledger: &Ledger, run_id: &str) {
-    // Dead runs whose leftovers are reaped (run id → stack): their run_end is recorded `abandoned`.
-    let mut dead = std::collections::BTreeMap::new();
-    let r = engine.janitor(&paths.runs, JanitorScope::Tree, false, &mut |removal| {
-        if let Some(id) = &removal.run_id {
-            dead.entry(id.clone())
-                .or_insert_with(|| removal.stack.clone());
-        }
-        bus.emit(EventKind::JanitorRemoved(JanitorRemoval {
-            kind: removal.kind.clone(),
-            name: removal.name.clone(),
-            stack: removal.stack.clone(),
-            run_id: removal.run_id.clone(),
-            reason: removal.reason.clone(),
-        }));
-    });
-    if let Err(e) = r {
-        bus.emit(EventKind::Warning {
-            message: format!("janitor: {e} (continuing; leftovers of dead runs may remain)"),
-        });
-    }
-    let (closed, problems) = crate::coord::abandoned::close_dead_runs(ledger, &dead, Some(run_id));
-    for id in closed {
-        bus.emit(EventKind::Warning {
-            message: format!("janitor: run {id} died without ending; recorded it as abandoned"),
-        });
-    }
-    for message in problems {
-        bus.emit(EventKind::Warning { message });
     }
 }
 
