@@ -378,18 +378,8 @@ mod tests {
     fn screenshots_are_linked_by_file_name_and_a_missing_one_says_why() {
         let mut r = crate::report::sample::run();
         assert!(!render(&r).contains("Screenshots"), "none taken, none said");
-        let shot = |tier: &str, error: Option<&str>| crate::report::Screenshot {
-            tier: tier.into(),
-            path: error
-                .is_none()
-                .then(|| format!("/a/screenshot-{tier}.png").into()),
-            url: "http://hello.ci.local/".into(),
-            via: "forwarder".into(),
-            width: 1280,
-            height: 800,
-            duration_ms: 2100,
-            error: error.map(String::from),
-        };
+        let shot =
+            |tier: &str, error: Option<&str>| crate::report::sample::screenshot(tier, error, 2100);
         r.screenshots = vec![
             shot("install", None),
             shot("upgrade", Some("chromium | crashed")),

@@ -153,3 +153,20 @@ pub fn set_tier(r: &mut RunResult, t: TierResult) {
         .expect("sample has every tier");
     *slot = t;
 }
+
+/// A screenshot record after `tier`: taken (`error` `None`, at `/a/screenshot-<tier>.png`, 1280×800)
+/// or not taken, with why.
+pub fn screenshot(tier: &str, error: Option<&str>, duration_ms: u64) -> super::Screenshot {
+    super::Screenshot {
+        tier: tier.into(),
+        path: error
+            .is_none()
+            .then(|| format!("/a/screenshot-{tier}.png").into()),
+        url: "http://hello.ci.local/".into(),
+        via: "forwarder".into(),
+        width: 1280,
+        height: 800,
+        duration_ms,
+        error: error.map(str::to_string),
+    }
+}

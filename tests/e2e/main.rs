@@ -20,13 +20,15 @@ mod pytest_mirror;
 mod recipe_repo;
 #[path = "../support/run.rs"]
 mod run;
+#[path = "../support/schema.rs"]
+mod schema;
 #[path = "../support/shipped.rs"]
 mod shipped;
 #[path = "../support/wait.rs"]
 mod wait;
 mod support {
     pub(crate) use super::{
-        abra, browser, cli, fixture, pytest_mirror, recipe_repo, run, shipped, wait,
+        abra, browser, cli, fixture, pytest_mirror, recipe_repo, run, schema, shipped, wait,
     };
 }
 

@@ -4,10 +4,10 @@
 //! per test, same outcome). The real runner on the real engine, with the example recipe.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use crate::support::cli::text;
 use crate::support::run::RunFixture;
+use crate::support::schema::schema_errors;
 use cc_ci::report::{level, results, Outcome, RunResult};
 use quick_junit::{Report, TestCaseStatus};
 
@@ -65,16 +65,6 @@ fn junit_outcomes(xml: &str, recipe: &str) -> BTreeMap<String, String> {
         }
     }
     out
-}
-
-fn schema_errors(doc: &serde_json::Value) -> Vec<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/results.schema.json");
-    let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let v = jsonschema::validator_for(&schema).expect("the published schema compiles");
-    v.iter_errors(doc)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect()
 }
 
 /// Every report file is 0644: junit.xml, summary.md, and results.json, the badges and events.jsonl in

@@ -9,6 +9,7 @@ use std::process::Command;
 
 use crate::support::cli::text;
 use crate::support::run::RunFixture;
+use crate::support::schema::schema_errors;
 
 /// Runs install (and upgrade when asked) with `extra`; returns results.json, the Markdown and the
 /// terminal text, after checking the run passed and left nothing of its stack.
@@ -23,17 +24,6 @@ fn run(f: &RunFixture, stages: &str, extra: &[&str]) -> (serde_json::Value, Stri
     f.assert_nothing_left();
     let markdown = std::fs::read_to_string(&md).unwrap();
     (f.results(), markdown, shown)
-}
-
-/// What the published schema (docs/results.schema.json) finds wrong with a results.json.
-fn schema_errors(doc: &serde_json::Value) -> Vec<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/results.schema.json");
-    let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let v = jsonschema::validator_for(&schema).expect("the published schema compiles");
-    v.iter_errors(doc)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect()
 }
 
 /// Width and height from the PNG's IHDR chunk, read here independently of cc-ci.

@@ -312,18 +312,8 @@ mod tests {
     #[test]
     fn screenshots_are_shown_beside_the_page_or_why_not() {
         let mut r = sample::run();
-        let shot = |tier: &str, error: Option<&str>| crate::report::Screenshot {
-            tier: tier.into(),
-            path: error
-                .is_none()
-                .then(|| format!("/a/screenshot-{tier}.png").into()),
-            url: "http://hello.ci.local/".into(),
-            via: "forwarder".into(),
-            width: 1280,
-            height: 800,
-            duration_ms: 3100,
-            error: error.map(str::to_string),
-        };
+        let shot =
+            |tier: &str, error: Option<&str>| crate::report::sample::screenshot(tier, error, 3100);
         r.screenshots = vec![
             shot("install", None),
             shot("upgrade", Some("no <chromium>")),
