@@ -4,6 +4,7 @@
 //! trust gate, specs) → session (deploy once, per tier: op once, then assertions as trials) → teardown
 //! → reports. See `ARCHITECTURE.md` for the map.
 
+pub mod child;
 pub mod cli;
 pub mod coord;
 pub mod deploy;

@@ -113,7 +113,7 @@ fn run(dir: &Path, args: &[&str], limits: &GitLimits) -> Result<Finished, Recipe
             Ok(Some(status)) => break status,
             Ok(None) => {}
             Err(e) => {
-                stop(&mut child);
+                crate::child::stop(&mut child);
                 return Err(RecipeError::GitSpawn(e));
             }
         }
@@ -129,7 +129,7 @@ fn run(dir: &Path, args: &[&str], limits: &GitLimits) -> Result<Finished, Recipe
             Ok((i, text)) => out[i] = text,
             Err(_) => {
                 // A descendant still holds a pipe open past the deadline: it is in git's group.
-                kill_group(child.id());
+                crate::child::kill_group(child.id());
                 return Err(timed_out(dir, args, limits));
             }
         }
@@ -157,25 +157,8 @@ fn overdue(
     } else {
         return None;
     };
-    stop(child);
+    crate::child::stop(child);
     Some(e)
-}
-
-/// Kills git's process group while git is unreaped (so its pid, and with it the group id, cannot have
-/// been reused), then reaps it.
-fn stop(child: &mut Child) {
-    kill_group(child.id());
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
-fn kill_group(pid: u32) {
-    if let Ok(pid) = i32::try_from(pid) {
-        // SAFETY: kill(2) with a negative pid signals that process group; no memory is involved.
-        unsafe {
-            libc::kill(-pid, libc::SIGKILL);
-        }
-    }
 }
 
 fn reader<R: Read + Send + 'static>(

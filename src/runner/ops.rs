@@ -298,7 +298,6 @@ pub fn install_steps(
     checkout: &std::path::Path,
     show: &mut dyn FnMut(String),
 ) -> Result<(), OpError> {
-    use wait_timeout::ChildExt;
     let problem = |problem: String| OpError::Script {
         script: script.to_path_buf(),
         problem,
@@ -312,8 +311,8 @@ pub fn install_steps(
     let log_err = log
         .try_clone()
         .map_err(|e| problem(format!("cannot open {} twice: {e}", log_path.display())))?;
-    let mut child = std::process::Command::new("bash")
-        .arg(script)
+    let mut cmd = std::process::Command::new("bash");
+    cmd.arg(script)
         .current_dir(checkout)
         .env("CCCI_APP_DOMAIN", &live.app.domain)
         .env("DOMAIN", &live.app.domain)
@@ -323,19 +322,18 @@ pub fn install_steps(
         .env("CCCI_RUN_DIR", &live.app.run_dir)
         .stdin(std::process::Stdio::null())
         .stdout(log)
-        .stderr(log_err)
+        .stderr(log_err);
+    // Its own process group: at the deadline everything the script started dies with it.
+    let mut child = crate::child::own_group(&mut cmd)
         .spawn()
         .map_err(|e| problem(format!("cannot be started: {e}")))?;
-    let status = match child
-        .wait_timeout(INSTALL_STEPS_TIMEOUT)
+    let status = match crate::child::wait_within(&mut child, INSTALL_STEPS_TIMEOUT)
         .map_err(|e| problem(format!("cannot be waited for: {e}")))?
     {
-        Some(s) => s,
-        None => {
-            let _ = child.kill();
-            let _ = child.wait();
+        crate::child::Ended::Exited(s) => s,
+        crate::child::Ended::TimedOut => {
             return Err(problem(format!(
-                "did not finish within {INSTALL_STEPS_TIMEOUT:?}"
+                "did not finish within {INSTALL_STEPS_TIMEOUT:?}: killed with its process group"
             )));
         }
     };

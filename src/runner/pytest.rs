@@ -6,7 +6,10 @@
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use crate::child::Ended;
 
 use crate::discover::Discovery;
 use crate::spec::Tier;
@@ -47,6 +50,11 @@ pub enum PytestError {
         marker: String,
         node: String,
     },
+    #[error("pytest {what} did not finish within {}: killed with its process group", crate::duration::show(*deadline))]
+    Timeout {
+        what: String,
+        deadline: std::time::Duration,
+    },
     #[error("pytest wrote no JUnit XML ({0})")]
     NoJunit(#[source] std::io::Error),
     #[error("pytest's JUnit XML is unreadable: {0}")]
@@ -56,15 +64,30 @@ pub enum PytestError {
 }
 
 const PLUGIN: &str = include_str!("pytest_support/ccci_plugin.py");
+/// Deadlines of the pytest processes: `--version`, collecting one file, and running one file's nodes
+/// of a tier (each killed with its process group when its deadline passes).
+const VERSION_DEADLINE: Duration = Duration::from_secs(30);
+const COLLECT_DEADLINE: Duration = Duration::from_secs(300);
+const RUN_DEADLINE: Duration = Duration::from_secs(1800);
 const NO_PYTEST: &str =
     "pytest is not installed: these legacy overlay tests cannot run (hint: python3 -m pip install pytest)";
 
 /// True when `python3 -m pytest` works.
 pub fn available() -> bool {
-    Command::new("python3")
-        .args(["-m", "pytest", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success())
+    let mut cmd = Command::new("python3");
+    cmd.args(["-m", "pytest", "--version"]);
+    matches!(
+        crate::child::output_within(&mut cmd, VERSION_DEADLINE),
+        Ok(Ended::Exited(o)) if o.status.success()
+    )
+}
+
+/// `cmd` under `deadline` in its own process group; a deadline passed is [`PytestError::Timeout`].
+fn output(cmd: &mut Command, what: String, deadline: Duration) -> Result<Output, PytestError> {
+    match crate::child::output_within(cmd, deadline).map_err(PytestError::Spawn)? {
+        Ended::Exited(o) => Ok(o),
+        Ended::TimedOut => Err(PytestError::Timeout { what, deadline }),
+    }
 }
 
 /// Writes the plugin module into `dir` and returns the directory to put on PYTHONPATH.
@@ -217,12 +240,12 @@ fn collect_file(
     inherited: Option<&OsStr>,
 ) -> Result<Vec<Collected>, PytestError> {
     let out_file = support.join(format!("collect-{}.tsv", file_name(file)));
-    let out = pytest_cmd(file, support, inherited)
-        .env("CCCI_PYTEST_COLLECT_OUT", &out_file)
+    let mut cmd = pytest_cmd(file, support, inherited);
+    cmd.env("CCCI_PYTEST_COLLECT_OUT", &out_file)
         .args(["--collect-only", "-q"])
-        .arg(file_name(file))
-        .output()
-        .map_err(PytestError::Spawn)?;
+        .arg(file_name(file));
+    let what = format!("collecting {}", file.display());
+    let out = output(&mut cmd, what, COLLECT_DEADLINE)?;
     let listing = std::fs::read_to_string(&out_file).unwrap_or_default();
     if !out.status.success() && listing.is_empty() {
         return Err(PytestError::Collect {
@@ -310,7 +333,11 @@ pub fn run_tier(tp: &TierPlan, live: &Live, cfg: &RunConfig, repo_local: bool) -
         for (_, node) in ids {
             cmd.arg(format!("{}::{node}", file_name(file)));
         }
-        let run = cmd.output();
+        let run = output(
+            &mut cmd,
+            format!("running {}", file_name(file)),
+            RUN_DEADLINE,
+        );
         if let (Some(bus), Ok(out)) = (&live.echo, &run) {
             // `-s`: what the overlay printed, as pytest would have shown it (the bus masks secrets).
             bus.emit(crate::report::EventKind::StepOutput {
@@ -323,7 +350,7 @@ pub fn run_tier(tp: &TierPlan, live: &Live, cfg: &RunConfig, repo_local: bool) -
             .and_then(|x| super::pytest_junit::parse(&x, &file_name(file)));
         for (id, node) in ids {
             let r = match (&run, &parsed) {
-                (Err(e), _) => NodeOutcome::Failed(format!("cannot run pytest: {e}")),
+                (Err(e), _) => NodeOutcome::Failed(e.to_string()),
                 (_, Err(e)) => NodeOutcome::Failed(e.to_string()),
                 (_, Ok(map)) => map.get(*node).cloned().unwrap_or_else(|| {
                     NodeOutcome::Failed(format!("pytest reported nothing for {node}"))

@@ -8,13 +8,11 @@
 //! `error`: it never fails a tier or changes the exit code. This module prints nothing.
 
 use std::io::Read;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use wait_timeout::ChildExt;
-
+use crate::child::Ended;
 use crate::docker::{Forward, ForwardRequest};
 use crate::report::{EventKind, Screenshot};
 use crate::spec::Tier;
@@ -237,20 +235,17 @@ fn browse(chromium: &Path, url: &str, rule: Option<&str>, out: &Path) -> Result<
     let profile = tempfile::tempdir().map_err(spawn_err)?;
     let log_path = profile.path().join("browser.log");
     let log = std::fs::File::create(&log_path).map_err(spawn_err)?;
-    let mut child = Command::new(chromium)
-        .args(chromium_args(url, rule, &profile.path().join("p"), out))
+    let mut cmd = Command::new(chromium);
+    cmd.args(chromium_args(url, rule, &profile.path().join("p"), out))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(log)
-        .process_group(0)
+        .stderr(log);
+    let mut child = crate::child::own_group(&mut cmd)
         .spawn()
         .map_err(spawn_err)?;
-    let status = match child.wait_timeout(DEADLINE) {
-        Ok(Some(s)) => s,
-        Ok(None) | Err(_) => {
-            kill_group(child.id());
-            let _ = child.kill();
-            let _ = child.wait();
+    let status = match crate::child::wait_within(&mut child, DEADLINE) {
+        Ok(Ended::Exited(s)) => s,
+        Ok(Ended::TimedOut) | Err(_) => {
             return Err(ShotError::Timeout {
                 path: chromium.to_path_buf(),
                 timeout: DEADLINE,
@@ -270,16 +265,6 @@ fn browse(chromium: &Path, url: &str, rule: Option<&str>, out: &Path) -> Result<
         status: status.to_string(),
         tail: tail.into_iter().rev().collect::<Vec<_>>().join(" / "),
     })
-}
-
-fn kill_group(pid: u32) {
-    let Ok(pgid) = i32::try_from(pid) else { return };
-    if pgid > 1 {
-        // SAFETY: kill(2) takes plain integers; a negative pid names a process group.
-        unsafe {
-            libc::kill(-pgid, libc::SIGKILL);
-        }
-    }
 }
 
 /// The network error of a page that did not load, from headless Chromium's log

@@ -3,13 +3,11 @@
 //! wall-clock timeout that kills the whole process group, and with redaction of everything that comes
 //! back. It never prints anything itself.
 
-use std::io::Read;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use wait_timeout::ChildExt;
+use crate::child::Ended;
 
 use crate::deploy::DeployError;
 use crate::redact::Redactor;
@@ -71,70 +69,32 @@ pub(crate) fn run(
     }
     let started = Instant::now();
     let mut cmd = Command::new(abra);
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
+    cmd.args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().map_err(|e| DeployError::Command {
-        command: redactor.redact(&display),
-        code: None,
-        tail: format!("cannot start {}: {e} (hint: check --abra)", abra.display()),
-    })?;
-    let out = reader(child.stdout.take());
-    let err = reader(child.stderr.take());
-    let status = match child.wait_timeout(timeout) {
-        Ok(Some(s)) => s,
-        Ok(None) => {
-            kill_group(child.id());
-            let _ = child.kill();
-            let _ = child.wait();
-            let _ = out.join();
-            let _ = err.join();
+    let out = match crate::child::output_within(&mut cmd, timeout) {
+        Ok(Ended::Exited(out)) => out,
+        Ok(Ended::TimedOut) => {
             return Err(DeployError::Timeout {
                 command: redactor.redact(&display),
                 timeout,
-            });
+            })
         }
         Err(e) => {
-            kill_group(child.id());
-            let _ = child.wait();
-            return Err(DeployError::Other(format!(
-                "waiting for `{}`: {e}",
-                redactor.redact(&display)
-            )));
+            return Err(DeployError::Command {
+                command: redactor.redact(&display),
+                code: None,
+                tail: format!("cannot start {}: {e} (hint: check --abra)", abra.display()),
+            })
         }
     };
     Ok(Raw {
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-        code: status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: out.status.code(),
         duration: started.elapsed(),
     })
-}
-
-fn reader<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(mut p) = pipe {
-            let _ = p.read_to_end(&mut buf);
-        }
-        String::from_utf8_lossy(&buf).into_owned()
-    })
-}
-
-/// Kills the process group led by `pid` (abra and everything it started, e.g. docker).
-pub(super) fn kill_group(pid: u32) {
-    let Ok(pgid) = i32::try_from(pid) else { return };
-    if pgid > 1 {
-        // SAFETY: kill(2) takes plain integers; a negative pid names a process group.
-        unsafe {
-            libc::kill(-pgid, libc::SIGKILL);
-        }
-    }
 }
 
 /// The command line for messages: `abra app deploy x --no-input`.

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use wait_timeout::ChildExt;
 
-use super::command::{kill_group, Raw};
+use super::command::Raw;
+use crate::child::kill_group;
 
 /// Terminal size: wide enough that abra's tables are not wrapped.
 const ROWS: u16 = 50;
