@@ -23,19 +23,24 @@ use bollard::query_parameters::{
 };
 
 use super::error::is_not_found;
+use super::watch::StackWatch;
 use super::{DockerError, Engine, LABEL_RUN_ID, LABEL_RUN_LOCK};
 
 /// The forwarder's image, built locally by `scripts/setup-images.sh` (no registry is reachable).
 pub const FORWARDER_IMAGE: &str = "ccci/forwarder:1";
 /// Label naming what a forwarder relays to (`<service>:<port>`): it marks the service as a forwarder.
 pub const LABEL_FORWARDER: &str = "cc-ci.forwarder";
+/// Label on a forwarder's containers naming its service (what close and the start wait find them by).
+const LABEL_FORWARDER_SERVICE: &str = "cc-ci.forwarder-service";
 /// The bridge swarm gives every task on an overlay network for traffic leaving the node; the host has
 /// an address on it, so it routes to the tasks' addresses there.
 const GWBRIDGE: &str = "docker_gwbridge";
 /// The port socat listens on inside the forwarder's own network namespace (not the host's).
 pub const LISTEN_PORT: u16 = 80;
-/// How often the waits below look again (task start, bridge address, first connection).
+/// How often the first-connection wait tries again (no event says a relay works), and the safety tick of
+/// the start wait (which otherwise follows the forwarder's events).
 const POLL: Duration = Duration::from_millis(150);
+const START_TICK: Duration = Duration::from_secs(1);
 
 /// What to forward to and for how long.
 #[derive(Debug, Clone)]
@@ -110,6 +115,8 @@ impl Engine {
         let (network_id, network) = self.block(self.forward_network(req))?;
         let name = forwarder_name(req.run_id);
         let spec = self.forward_spec(req, &name, &network_id);
+        // Following its events from before it exists: the start wait looks again when something happens.
+        let mut watch = StackWatch::forwarder(self, LABEL_FORWARDER_SERVICE, &name, START_TICK);
         let created = self.block(self.docker.create_service(spec, None));
         let service_id = created
             .map_err(|e| DockerError::api(format!("create service {name}"), e))?
@@ -122,7 +129,7 @@ impl Engine {
             addr: SocketAddr::from((Ipv4Addr::UNSPECIFIED, LISTEN_PORT)),
         };
         let ready = self
-            .block(self.forward_address(req, &fwd.service_id, until))
+            .block(self.forward_address(req, &fwd.service_id, until, &mut watch))
             .and_then(|ip| {
                 fwd.addr = SocketAddr::from((ip, LISTEN_PORT));
                 connectable(req, fwd.addr, until)
@@ -147,7 +154,7 @@ impl Engine {
                 Err(e) if is_not_found(&e) => {}
                 Err(e) => return Err(DockerError::api(format!("remove service {}", fwd.name), e)),
             }
-            let label = format!("{LABEL_FORWARDER}-service={}", fwd.name);
+            let label = format!("{LABEL_FORWARDER_SERVICE}={}", fwd.name);
             for c in self.list_kind("container", Some(&label), None).await? {
                 let opts = Some(KillContainerOptions {
                     signal: "SIGKILL".into(),
@@ -226,7 +233,7 @@ impl Engine {
             ),
         ]);
         let mut container_labels = labels.clone();
-        container_labels.insert(format!("{LABEL_FORWARDER}-service"), name.to_string());
+        container_labels.insert(LABEL_FORWARDER_SERVICE.to_string(), name.to_string());
         ServiceSpec {
             name: Some(name.to_string()),
             labels: Some(labels),
@@ -264,6 +271,7 @@ impl Engine {
         req: &ForwardRequest<'_>,
         service_id: &str,
         until: Instant,
+        watch: &mut StackWatch,
     ) -> Result<Ipv4Addr, DockerError> {
         let filters = HashMap::from([("service".to_string(), vec![service_id.to_string()])]);
         let mut last = "no task yet".to_string();
@@ -300,7 +308,7 @@ impl Engine {
                     _ => {}
                 }
             }
-            tokio::time::sleep(POLL).await;
+            watch.wait(until).await;
         }
         Err(fail(
             req,

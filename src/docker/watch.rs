@@ -1,6 +1,7 @@
-//! Following a stack through the engine's event stream, for the waiters of this module (convergence,
-//! teardown). A [`StackWatch`] subscribes to the stack's container events (by label, health included)
-//! and to service events (matched by name), from the moment it is made, and tells its owner when to look
+//! Following a stack (or a forwarder, `forwarder.rs`) through the engine's event stream, for the
+//! waiters of this module (convergence, teardown, a forwarder's start). A [`StackWatch`] subscribes to
+//! the containers' events (by label, health included) and to service events (matched by name), from
+//! the moment it is made, and tells its owner when to look
 //! at the stack again: at each relevant event, then a few quick follow-ups (swarm records task state
 //! changes a moment after the container event that caused them, and API 1.41 has no task events), and
 //! on a safety tick when nothing happens. It never reads or changes the stack itself.
@@ -20,9 +21,27 @@ const FOLLOW_UP: Duration = Duration::from_millis(40);
 
 type Events = Pin<Box<dyn Stream<Item = Result<EventMessage, bollard::errors::Error>> + Send>>;
 
+/// What a watch follows: containers carrying one label, services whose names start with a prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Scope {
+    label: String,
+    value: String,
+    service_prefix: String,
+}
+
+impl Scope {
+    fn stack(stack: &str) -> Scope {
+        Scope {
+            label: LABEL_NAMESPACE.to_string(),
+            value: stack.to_string(),
+            service_prefix: format!("{stack}_"),
+        }
+    }
+}
+
 /// When to look at a stack again, and why it was looked at.
 pub(crate) struct StackWatch {
-    stack: String,
+    scope: Scope,
     events: Option<Events>,
     tick: Duration,
     follow_up: Option<Duration>,
@@ -38,6 +57,20 @@ impl StackWatch {
     /// Follows `stack` from now on (the engine replays what happens between now and the moment the
     /// subscription is established), waking at least every `tick`.
     pub fn new(engine: &Engine, stack: &str, tick: Duration) -> StackWatch {
+        Self::scoped(engine, Scope::stack(stack), tick)
+    }
+
+    /// Follows the forwarder service `name` (its containers carry `label_key=name`) from now on.
+    pub fn forwarder(engine: &Engine, label_key: &str, name: &str, tick: Duration) -> StackWatch {
+        let scope = Scope {
+            label: label_key.to_string(),
+            value: name.to_string(),
+            service_prefix: name.to_string(),
+        };
+        Self::scoped(engine, scope, tick)
+    }
+
+    fn scoped(engine: &Engine, scope: Scope, tick: Duration) -> StackWatch {
         let since = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
@@ -49,13 +82,13 @@ impl StackWatch {
                 filters: Some(filters),
             }))
         };
-        // Filtered by the engine: the stack's containers by label; services carry no labels in
-        // their events, so they are matched by name in `relevant`.
+        // Filtered by the engine: the containers by label; services carry no labels in their
+        // events, so they are matched by name in `relevant`.
         let containers = stream(HashMap::from([
             ("type".to_string(), vec!["container".to_string()]),
             (
                 "label".to_string(),
-                vec![format!("{LABEL_NAMESPACE}={stack}")],
+                vec![format!("{}={}", scope.label, scope.value)],
             ),
         ]));
         let services = stream(HashMap::from([(
@@ -65,14 +98,19 @@ impl StackWatch {
         let events: Events = Box::pin(futures_util::stream::select(containers, services));
         StackWatch {
             events: Some(events),
-            ..StackWatch::polling(stack, tick)
+            scope,
+            tick,
+            follow_up: None,
+            event_wakes: 0,
+            follow_up_wakes: 0,
+            tick_wakes: 0,
         }
     }
 
     /// No event stream: wakes every `interval` (the baseline the `converge` benchmark measures).
     pub fn polling(stack: &str, interval: Duration) -> StackWatch {
         StackWatch {
-            stack: stack.to_string(),
+            scope: Scope::stack(stack),
             events: None,
             tick: interval,
             follow_up: None,
@@ -118,7 +156,7 @@ impl StackWatch {
                     return;
                 }
                 ev = events.next() => match ev {
-                    Some(Ok(ev)) if relevant(&self.stack, &ev) => {
+                    Some(Ok(ev)) if relevant(&self.scope, &ev) => {
                         self.event_wakes += 1;
                         self.follow_up = Some(FOLLOW_UP);
                         return;
@@ -138,8 +176,8 @@ impl StackWatch {
     }
 }
 
-/// A service event of the stack, or a container event (not an exec or a healthcheck probe) of it.
-fn relevant(stack: &str, ev: &EventMessage) -> bool {
+/// A service event of the scope, or a container event (not an exec or a healthcheck probe) of it.
+fn relevant(scope: &Scope, ev: &EventMessage) -> bool {
     let action = ev.action.as_deref().unwrap_or_default();
     if action.starts_with("exec_") {
         return false;
@@ -149,10 +187,10 @@ fn relevant(stack: &str, ev: &EventMessage) -> bool {
     match typ.as_str() {
         "service" => attrs
             .and_then(|a| a.get("name"))
-            .is_some_and(|n| n.starts_with(&format!("{stack}_"))),
+            .is_some_and(|n| n.starts_with(&scope.service_prefix)),
         "container" => attrs
-            .and_then(|a| a.get(LABEL_NAMESPACE))
-            .is_some_and(|n| n == stack),
+            .and_then(|a| a.get(&scope.label))
+            .is_some_and(|n| *n == scope.value),
         _ => false,
     }
 }
@@ -180,19 +218,44 @@ mod tests {
     }
 
     #[test]
+    fn a_forwarder_watch_follows_its_own_service_and_containers_only() {
+        use EventMessageTypeEnum::*;
+        let scope = Scope {
+            label: "cc-ci.forwarder-service".into(),
+            value: "ccci-fwd-r1-abcdef".into(),
+            service_prefix: "ccci-fwd-r1-abcdef".into(),
+        };
+        let name = [("name", "ccci-fwd-r1-abcdef")];
+        assert!(relevant(&scope, &ev(SERVICE, "create", &name)));
+        assert!(!relevant(
+            &scope,
+            &ev(SERVICE, "create", &[("name", "s_app")])
+        ));
+        let own = [("cc-ci.forwarder-service", "ccci-fwd-r1-abcdef")];
+        assert!(relevant(&scope, &ev(CONTAINER, "start", &own)));
+        assert!(!relevant(
+            &scope,
+            &ev(CONTAINER, "start", &[(LABEL_NAMESPACE, "s")])
+        ));
+    }
+
+    #[test]
     fn only_the_stacks_own_events_count() {
         use EventMessageTypeEnum::*;
-        assert!(relevant("s", &ev(SERVICE, "update", &[("name", "s_app")])));
+        assert!(relevant(
+            &Scope::stack("s"),
+            &ev(SERVICE, "update", &[("name", "s_app")])
+        ));
         assert!(!relevant(
-            "s",
+            &Scope::stack("s"),
             &ev(SERVICE, "update", &[("name", "other_app")])
         ));
         assert!(relevant(
-            "s",
+            &Scope::stack("s"),
             &ev(CONTAINER, "start", &[(LABEL_NAMESPACE, "s")])
         ));
         assert!(relevant(
-            "s",
+            &Scope::stack("s"),
             &ev(
                 CONTAINER,
                 "health_status: healthy",
@@ -200,11 +263,11 @@ mod tests {
             )
         ));
         assert!(!relevant(
-            "s",
+            &Scope::stack("s"),
             &ev(CONTAINER, "exec_start: wget", &[(LABEL_NAMESPACE, "s")])
         ));
         assert!(!relevant(
-            "s",
+            &Scope::stack("s"),
             &ev(CONTAINER, "start", &[(LABEL_NAMESPACE, "t")])
         ));
     }
