@@ -181,11 +181,7 @@ pub fn target(domain: &str, health_path: &str, fwd: &Forward) -> (String, Option
         true => health_path.to_string(),
         false => format!("/{health_path}"),
     };
-    let hostname = !domain.is_empty()
-        && domain.len() <= 253
-        && domain
-            .split('.')
-            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    let hostname = crate::spec::is_domain_name(domain);
     let port = match fwd.addr.port() {
         80 => String::new(),
         p => format!(":{p}"),

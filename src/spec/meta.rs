@@ -288,10 +288,7 @@ fn decode(dec: &mut Decoder, root: &Node) -> RecipeMeta {
         .unwrap_or_default();
     m.domain = fl.get("domain").and_then(|n| {
         let d = dec.text(n, "domain", CTX)?;
-        let ok = d
-            .split('.')
-            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
-        if !ok {
+        if !is_domain_name(&d) {
             dec.invalid(
                 n,
                 Some("domain"),
@@ -372,4 +369,15 @@ fn readiness(dec: &mut Decoder, n: &Node) -> Option<Readiness> {
             None
         }
     }
+}
+/// A host name a browser and DNS accept: at most 253 characters, dot-separated labels of 1–63 ASCII
+/// letters, digits and hyphens.
+pub fn is_domain_name(d: &str) -> bool {
+    !d.is_empty()
+        && d.len() <= 253
+        && d.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
 }

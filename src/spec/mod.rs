@@ -24,7 +24,7 @@ pub use doc::reference;
 pub use error::{closest, SpecError, SpecErrorKind};
 pub use file::{parse_spec, parse_spec_all, SpecFile, TestCase, FILE_FIELDS, TEST_FIELDS};
 pub use lint::{lint, lint_set, Warning};
-pub use meta::{parse_meta, parse_meta_all, Readiness, RecipeMeta, META_FIELDS};
+pub use meta::{is_domain_name, parse_meta, parse_meta_all, Readiness, RecipeMeta, META_FIELDS};
 pub use source::{check_text, decode as decode_text};
 pub use step::{OpOverride, Step, STEPS};
 pub use text::{Command, TextMatch};

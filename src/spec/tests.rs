@@ -256,6 +256,7 @@ fn meta_rejects_what_cannot_be_honoured() {
     assert!(e("tiers: [backup]\nnot_applicable: {backup: x}\n").contains("both in `tiers`"));
     assert!(e("deploy_timeout: soon\n").contains("is not a duration"));
     assert!(e("domain: a..b\n").contains("not a domain"));
+    assert!(e(&format!("domain: {}.org\n", "a".repeat(64))).contains("not a domain"));
     assert!(e("readiness: {http: {}, tcp: {port: 1}}\n").contains("exactly one"));
     assert_eq!(e("deploy_timout: 5m\n"), "recipe.yaml:1:1: unknown key `deploy_timout` in recipe.yaml (expected one of: tiers, not_applicable, skip_generic, deploy_timeout, http_timeout, health_path, accepted_statuses, readiness, upgrade_base, env_install, env_upgrade, domain, main_service, http_port, backup_verify, backup_attempts, description; hint: did you mean `deploy_timeout`?)");
     assert!(parse_meta(Path::new("recipe.yaml"), "# only comments\n").is_ok());
