@@ -163,3 +163,34 @@ fn without_a_usable_artifacts_dir_the_file_goes_to_the_temp_dir() {
     std::fs::remove_file(file).unwrap();
     t.mend();
 }
+
+#[test]
+fn a_secret_never_reaches_the_fallback_file() {
+    let t = Tree::new();
+    let r = recorder(&t);
+    let failures = r.failures();
+    let artifacts = tempfile::tempdir().unwrap();
+    failures.set_fallback_dir(artifacts.path().to_path_buf());
+    let redactor = crate::redact::Redactor::new();
+    redactor.add("hunter2-not-for-anyone");
+    let bus = crate::report::EventBus::new(redactor);
+    bus.subscribe(Box::new(r));
+    t.break_it();
+    bus.emit(EventKind::RunStarted(RunStart {
+        run_id: "run-1".into(),
+        source: "https://user:hunter2-not-for-anyone@example.org/hello.git".into(),
+        git_ref: None,
+        pr: None,
+        stages: vec![],
+        deployer: "stack".into(),
+    }));
+    bus.emit(EventKind::RunFinished(RunEnd::stopped(
+        ExitClass::Passed,
+        None,
+    )));
+    let file = failures.closed().unwrap().file.unwrap();
+    let text = std::fs::read_to_string(file).unwrap();
+    assert!(text.contains("example.org/hello.git"), "{text}");
+    assert!(!text.contains("hunter2-not-for-anyone"), "{text}");
+    t.mend();
+}

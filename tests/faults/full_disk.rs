@@ -211,6 +211,20 @@ fn a_full_coord_disk_keeps_every_unrecorded_event_in_a_file_that_reconciles_into
     assert_eq!(code, Some(0), "{after}");
     assert!(after.contains("intact"), "{after}");
     assert!(!after.contains(&run_id), "no run left open: {after}");
+    // Every verdict of the run and its end are in the ledger now, under the run's id.
+    let (_, export) = coord(&["ledger", "export"]);
+    let of_run = |kind: &str| {
+        export
+            .lines()
+            .filter(|l| l.contains(&run_id) && l.contains(&format!("\"kind\":\"{kind}\"")))
+            .count()
+    };
+    assert_eq!(
+        of_run("verdict"),
+        3,
+        "the install tier's three verdicts: {export}"
+    );
+    assert_eq!(of_run("run_end"), 1, "{export}");
     let (code, again) = coord(&["coord", "reconcile", "--from", &from]);
     assert_eq!(code, Some(0), "{again}");
     assert!(again.contains("0 appended"), "idempotent: {again}");
