@@ -209,13 +209,8 @@ fn add_tests(tp: &mut TierPlan, input: &PlanInput, overlays: &[&OverlaySpec]) {
             tags: &node.markers,
             ignored: false,
         };
-        match select::pick(input.selection, &candidate) {
-            select::Pick::Run => {}
-            select::Pick::Deselected => {
-                tp.deselected += 1;
-                continue;
-            }
-            select::Pick::NotCollected => continue,
+        if !selected(tp, input.selection, &candidate) {
+            continue;
         }
         tp.tests.push(PlannedTest {
             id,
@@ -253,13 +248,8 @@ fn add_spec_tests(
             tags: &t.tags,
             ignored: t.ignore.is_some(),
         };
-        match select::pick(sel, &candidate) {
-            select::Pick::Run => {}
-            select::Pick::Deselected => {
-                tp.deselected += 1;
-                continue;
-            }
-            select::Pick::NotCollected => continue,
+        if !selected(tp, sel, &candidate) {
+            continue;
         }
         tp.tests.push(PlannedTest {
             id,
@@ -271,6 +261,18 @@ fn add_spec_tests(
             ignored: t.ignore.clone(),
             seed,
         });
+    }
+}
+
+/// Whether the selection runs `candidate`; one it deselected is counted on the tier.
+fn selected(tp: &mut TierPlan, sel: &Selection, candidate: &select::Candidate) -> bool {
+    match select::pick(sel, candidate) {
+        select::Pick::Run => true,
+        select::Pick::Deselected => {
+            tp.deselected += 1;
+            false
+        }
+        select::Pick::NotCollected => false,
     }
 }
 
